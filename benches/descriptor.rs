@@ -1,0 +1,97 @@
+//! Descriptor extraction time per image on the CPU: the GEMM engine (`cpu`) and Burn's
+//! `flex` backend, at 224x224 and at a 1024x768 photo; plus the whole file-to-descriptor
+//! path (decode + preprocess + network) at 224.
+//!
+//! Run: `cargo bench --profile dev --bench descriptor` (the dev profile is fully
+//! optimised; see Cargo.toml). Needs ../shared; prints a message and times nothing
+//! without it. `benches/onnxruntime_baseline.py` times the same network in onnxruntime
+//! for the README's ratio.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use divan::Bencher;
+use lookalike::imaging::{self, LoadOptions};
+use lookalike::net::NetInput;
+use lookalike::{BackendChoice, Describer, DescriberOptions, Engine, Vgg16Weights};
+
+fn main() {
+    divan::main();
+}
+
+struct Fixture {
+    weights: Vgg16Weights,
+    photo: PathBuf,
+    input_224: NetInput,
+    input_1024: NetInput,
+}
+
+fn fixture() -> Option<&'static Fixture> {
+    static FIXTURE: OnceLock<Option<Fixture>> = OnceLock::new();
+    FIXTURE
+        .get_or_init(|| {
+            let shared = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
+            let model = shared.join("models/vgg16_imagenet_features.safetensors");
+            if !model.is_file() {
+                eprintln!("SKIPPED: {} not found", model.display());
+                return None;
+            }
+            let weights = Vgg16Weights::load(&model).expect("weights");
+            let photo = shared.join("golden/church.png");
+            let image = imaging::load(&photo, &LoadOptions::default()).expect("photo");
+            let big = image::imageops::resize(
+                &image.rgb,
+                1024,
+                768,
+                image::imageops::FilterType::CatmullRom,
+            );
+            let prep = weights.preprocessing().clone();
+            let input = |rgb: &image::RgbImage| NetInput {
+                height: rgb.height() as usize,
+                width: rgb.width() as usize,
+                data: prep.apply(rgb.as_raw()),
+            };
+            Some(Fixture {
+                input_224: input(&image.rgb),
+                input_1024: input(&big),
+                weights,
+                photo,
+            })
+        })
+        .as_ref()
+}
+
+fn bench_network(bencher: Bencher, backend: BackendChoice, big: bool) {
+    let Some(f) = fixture() else { return };
+    let engine = Engine::new(&f.weights, backend).expect("engine");
+    let input = if big { &f.input_1024 } else { &f.input_224 };
+    bencher.bench_local(|| engine.spoc(input).expect("spoc"));
+}
+
+#[divan::bench(sample_count = 20, sample_size = 1)]
+fn cpu_gemm_224(bencher: Bencher) {
+    bench_network(bencher, BackendChoice::Cpu, false);
+}
+
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn cpu_gemm_1024x768(bencher: Bencher) {
+    bench_network(bencher, BackendChoice::Cpu, true);
+}
+
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn flex_224(bencher: Bencher) {
+    bench_network(bencher, BackendChoice::Flex, false);
+}
+
+#[divan::bench(sample_count = 3, sample_size = 1)]
+fn flex_1024x768(bencher: Bencher) {
+    bench_network(bencher, BackendChoice::Flex, true);
+}
+
+#[divan::bench(sample_count = 20, sample_size = 1)]
+fn cpu_file_to_descriptor_224(bencher: Bencher) {
+    let Some(f) = fixture() else { return };
+    let describer = Describer::new(&f.weights, BackendChoice::Cpu, DescriberOptions::default())
+        .expect("describer");
+    bencher.bench_local(|| describer.describe_path(&f.photo, None).expect("describe"));
+}

@@ -1,0 +1,155 @@
+//! Choosing where the network runs: `auto` (a real GPU if there is one, else the CPU),
+//! `gpu` (wgpu on whatever adapter exists, software Vulkan included), `cpu` (the GEMM
+//! engine, our fastest CPU path) or `flex` (Burn's own pure-Rust CPU backend).
+//!
+//! wgpu panics when asked for an adapter that does not exist, so the GPU is probed once
+//! through Burn's fallible initialisation and the outcome is cached for the process.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use burn::tensor::Device;
+use burn::tensor::wgpu::wgpu;
+
+use crate::error::{Error, Result};
+use crate::model::Vgg16Weights;
+use crate::net::{BurnVgg, CpuVgg, NetInput, Spoc};
+
+/// Where the user asked the network to run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum BackendChoice {
+    /// A hardware GPU when one is found, otherwise the CPU engine.
+    #[default]
+    Auto,
+    /// wgpu on the first adapter found, even a software one (lavapipe).
+    Gpu,
+    /// The GEMM CPU engine.
+    Cpu,
+    /// Burn's `flex` CPU backend (slower than `cpu`; kept as an independent check).
+    Flex,
+}
+
+impl BackendChoice {
+    pub const ALL: [BackendChoice; 4] = [Self::Auto, Self::Gpu, Self::Cpu, Self::Flex];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Auto => "auto",
+            Self::Gpu => "gpu",
+            Self::Cpu => "cpu",
+            Self::Flex => "flex",
+        }
+    }
+}
+
+impl fmt::Display for BackendChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for BackendChoice {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|b| b.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "unknown backend {s:?}: expected auto, gpu, cpu or flex"
+                ))
+            })
+    }
+}
+
+/// The wgpu adapter Burn initialised.
+#[derive(Debug, Clone)]
+pub struct GpuAdapter {
+    pub device: Device,
+    pub name: String,
+    pub api: String,
+    pub kind: wgpu::DeviceType,
+}
+
+impl GpuAdapter {
+    /// Software rasterisers (lavapipe, llvmpipe, WARP) report `Cpu`: ~20x slower than
+    /// the CPU engine for this network, so `auto` treats them as "no GPU".
+    pub fn is_hardware(&self) -> bool {
+        !matches!(self.kind, wgpu::DeviceType::Cpu)
+    }
+}
+
+/// Initialises wgpu once per process; later calls return the same adapter or error.
+pub fn gpu_adapter() -> Result<GpuAdapter> {
+    static GPU: OnceLock<std::result::Result<GpuAdapter, String>> = OnceLock::new();
+    GPU.get_or_init(|| {
+        let (device, setup) = Device::wgpu_options()
+            .init_with_setup()
+            .map_err(|e| e.to_string())?;
+        let info = setup.adapter.get_info();
+        Ok(GpuAdapter {
+            device,
+            name: info.name,
+            api: format!("{:?}", info.backend),
+            kind: info.device_type,
+        })
+    })
+    .clone()
+    .map_err(|e| Error::Backend(format!("no usable GPU adapter: {e}")))
+}
+
+/// A loaded network, ready to describe images.
+#[derive(Debug)]
+pub enum Engine {
+    Cpu(CpuVgg),
+    Burn { net: BurnVgg, label: String },
+}
+
+impl Engine {
+    /// Loads `weights` onto the backend `choice` resolves to.
+    pub fn new(weights: &Vgg16Weights, choice: BackendChoice) -> Result<Self> {
+        match choice {
+            BackendChoice::Cpu => Ok(Self::Cpu(CpuVgg::new(weights)?)),
+            BackendChoice::Flex => Ok(Self::Burn {
+                net: BurnVgg::new(weights, Device::flex())?,
+                label: "flex (Burn CPU backend)".into(),
+            }),
+            BackendChoice::Gpu => Self::on_gpu(weights, gpu_adapter()?),
+            BackendChoice::Auto => match gpu_adapter() {
+                Ok(adapter) if adapter.is_hardware() => Self::on_gpu(weights, adapter),
+                _ => Ok(Self::Cpu(CpuVgg::new(weights)?)),
+            },
+        }
+    }
+
+    fn on_gpu(weights: &Vgg16Weights, adapter: GpuAdapter) -> Result<Self> {
+        let label = format!(
+            "gpu (wgpu: {}, {:?}, {})",
+            adapter.name, adapter.kind, adapter.api
+        );
+        Ok(Self::Burn {
+            net: BurnVgg::new(weights, adapter.device)?,
+            label,
+        })
+    }
+
+    /// What runs the network, for the user: e.g. `cpu (gemm, 2 threads)`.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Cpu(_) => format!(
+                "cpu (im2col + gemm, {} threads)",
+                rayon::current_num_threads()
+            ),
+            Self::Burn { label, .. } => label.clone(),
+        }
+    }
+
+    /// Raw SPoC of a normalised image.
+    pub fn spoc(&self, input: &NetInput) -> Result<Spoc> {
+        match self {
+            Self::Cpu(net) => Ok(net.spoc(input)),
+            Self::Burn { net, .. } => net.spoc(input),
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! The command line: a thin layer over the library. Errors get their context here
+//! (`anyhow`), and per-file failures are reported without stopping the others.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use crate::backend::BackendChoice;
+use crate::descriptor::{Describer, DescriberOptions, check_whitening_fits, l2_normalize};
+use crate::imaging::{self, CropBox, DEFAULT_MAX_SIDE, LoadOptions};
+use crate::model::{self, FEATURE_DIM, Vgg16Weights};
+use crate::whiten::Whitening;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "lookalike",
+    version,
+    about = "Search your photo library by example (VGG16 SPoC descriptors)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Compute SPoC descriptors of images.
+    Describe(DescribeArgs),
+    /// Learn PCA / whitening.
+    #[command(subcommand)]
+    Whiten(WhitenCommand),
+    /// Manage the VGG16 weights.
+    #[command(subcommand)]
+    Model(ModelCommand),
+}
+
+/// Where the network comes from and where it runs.
+#[derive(Args, Debug, Clone)]
+struct EngineArgs {
+    /// Weights file (default: $LOOKALIKE_MODEL, then the per-user data directory).
+    #[arg(long, global = true)]
+    model: Option<PathBuf>,
+    /// auto (GPU if present, else CPU), gpu, cpu, or flex (Burn's CPU backend).
+    #[arg(long, default_value = "auto", global = true)]
+    backend: BackendChoice,
+    /// Shrink images so the longer side is at most this many pixels (0: full size).
+    #[arg(long, default_value_t = DEFAULT_MAX_SIDE)]
+    max_side: u32,
+}
+
+impl EngineArgs {
+    fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            max_side: (self.max_side > 0).then_some(self.max_side),
+            ..LoadOptions::default()
+        }
+    }
+
+    fn describer(&self, whitening: Option<Whitening>) -> anyhow::Result<Describer> {
+        let path = model::resolve_model_path(self.model.as_deref())?;
+        let weights = Vgg16Weights::load(&path)?;
+        let describer = Describer::new(
+            &weights,
+            self.backend,
+            DescriberOptions {
+                load: self.load_options(),
+                whitening,
+            },
+        )
+        .with_context(|| format!("starting the {} backend", self.backend))?;
+        eprintln!("model {} on {}", path.display(), describer.engine().label());
+        Ok(describer)
+    }
+}
+
+#[derive(Args, Debug)]
+struct DescribeArgs {
+    /// Image files.
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+    /// Crop box in original-image pixel corners: x1,y1,x2,y2.
+    #[arg(long = "box", value_name = "x1,y1,x2,y2")]
+    crop: Option<CropBox>,
+    /// Print the raw SPoC sum instead of the normalised descriptor.
+    #[arg(long)]
+    raw: bool,
+    /// Apply this whitening (from `lookalike whiten learn`).
+    #[arg(long)]
+    whiten: Option<PathBuf>,
+    /// One JSON array on stdout.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum WhitenCommand {
+    /// Learn mean + projection from a folder of images (searched recursively).
+    Learn(WhitenLearnArgs),
+}
+
+#[derive(Args, Debug)]
+struct WhitenLearnArgs {
+    /// Folder of training images (use a different set from the one you search).
+    dir: PathBuf,
+    /// Output dimension (<= 512).
+    #[arg(long, default_value_t = FEATURE_DIM)]
+    dim: usize,
+    /// 1 = full whitening, 0 = PCA rotation only, in between = partial.
+    #[arg(long, default_value_t = 1.0)]
+    power: f32,
+    /// Output file.
+    #[arg(short, long)]
+    output: PathBuf,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum ModelCommand {
+    /// Convert the official Keras conv-only VGG16 `.h5` to our safetensors layout.
+    Import {
+        /// vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5
+        input: PathBuf,
+        /// Output `.safetensors` (default: the per-user data directory).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Show which weights file would be used, its SHA-256 and preprocessing.
+    Info {
+        #[arg(long)]
+        model: Option<PathBuf>,
+    },
+}
+
+/// Entry point of the `lookalike` binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Describe(args) => describe(args),
+        Command::Whiten(WhitenCommand::Learn(args)) => whiten_learn(args),
+        Command::Model(ModelCommand::Import { input, output }) => model_import(&input, output),
+        Command::Model(ModelCommand::Info { model }) => model_info(model.as_deref()),
+    }
+}
+
+fn describe(args: DescribeArgs) -> anyhow::Result<ExitCode> {
+    let whitening = args
+        .whiten
+        .as_deref()
+        .map(|path| -> anyhow::Result<Whitening> {
+            let w = Whitening::load(path)?;
+            check_whitening_fits(&w, path, FEATURE_DIM)?;
+            Ok(w)
+        })
+        .transpose()?;
+    let describer = args.engine.describer(whitening)?;
+    let mut records = Vec::with_capacity(args.images.len());
+    let mut failures = 0;
+    for path in &args.images {
+        match describer.describe_path(path, args.crop) {
+            Ok(d) => {
+                let vector = if args.raw { &d.raw } else { &d.descriptor };
+                if !args.json {
+                    println!(
+                        "{}: {}x{}, conv5_3 {}x{}, {}-d {}",
+                        path.display(),
+                        d.width,
+                        d.height,
+                        d.feature_map[0],
+                        d.feature_map[1],
+                        vector.len(),
+                        preview(vector)
+                    );
+                }
+                records.push(json!({
+                    "path": path,
+                    "width": d.width,
+                    "height": d.height,
+                    "feature_map": d.feature_map,
+                    "descriptor": vector,
+                }));
+            }
+            Err(error) => {
+                failures += 1;
+                eprintln!("error: {error}");
+                records.push(json!({ "path": path, "error": error.to_string() }));
+            }
+        }
+    }
+    if args.json {
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer(&mut out, &records)?;
+        writeln!(out)?;
+    }
+    Ok(if failures == args.images.len() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn preview(v: &[f32]) -> String {
+    let head: Vec<String> = v.iter().take(4).map(|x| format!("{x:.4}")).collect();
+    format!("[{}, ...]", head.join(", "))
+}
+
+fn whiten_learn(args: WhitenLearnArgs) -> anyhow::Result<ExitCode> {
+    let images = imaging::list_images(&args.dir)?;
+    if images.is_empty() {
+        bail!("no images found under {}", args.dir.display());
+    }
+    let describer = args.engine.describer(None)?;
+    let mut vectors = Vec::with_capacity(images.len());
+    let mut failures = Vec::new();
+    let started = std::time::Instant::now();
+    for (i, path) in images.iter().enumerate() {
+        match describer.describe_path(path, None) {
+            Ok(d) => {
+                let mut v = d.raw;
+                l2_normalize(&mut v);
+                vectors.push(v);
+            }
+            Err(error) => failures.push(error),
+        }
+        eprint!(
+            "\rdescribed {}/{} ({:.1} images/s)",
+            i + 1,
+            images.len(),
+            (i + 1) as f64 / started.elapsed().as_secs_f64()
+        );
+    }
+    eprintln!();
+    for error in &failures {
+        eprintln!("skipped: {error}");
+    }
+    let whitening = Whitening::learn(&vectors, args.dim, args.power)?;
+    whitening
+        .save(&args.output)
+        .with_context(|| format!("saving {}", args.output.display()))?;
+    eprintln!(
+        "learned {}-d whitening (power {}) from {} images ({} failed) -> {}",
+        whitening.dim(),
+        whitening.power(),
+        vectors.len(),
+        failures.len(),
+        args.output.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn model_import(input: &Path, output: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let output = match output {
+        Some(path) => path,
+        None => model::default_model_path()
+            .context("no per-user data directory on this system; pass -o")?,
+    };
+    let weights = model::import_keras_h5(input, &output)?;
+    println!(
+        "wrote {} (sha256 {})",
+        weights.path().display(),
+        sha256_hex(weights.bytes())
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn model_info(explicit: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let path = model::resolve_model_path(explicit)?;
+    let weights = Vgg16Weights::load(&path)?;
+    println!("path: {}", path.display());
+    println!("sha256: {}", sha256_hex(weights.bytes()));
+    println!("preprocessing: {:?}", weights.preprocessing());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

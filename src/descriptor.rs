@@ -1,0 +1,158 @@
+//! SPoC descriptors of image files: load -> network -> sum-pool -> L2 -> optional
+//! PCA-whitening -> L2.
+
+use std::path::{Path, PathBuf};
+
+use crate::backend::{BackendChoice, Engine};
+use crate::error::{Error, Result};
+use crate::imaging::{self, CropBox, LoadOptions, LoadedImage};
+use crate::model::{Preprocessing, Vgg16Weights};
+use crate::net::{NetInput, Spoc};
+use crate::whiten::Whitening;
+
+/// How descriptors are made.
+#[derive(Debug, Clone, Default)]
+pub struct DescriberOptions {
+    /// Pixel limit and longer-side bound (the crop is given per image).
+    pub load: LoadOptions,
+    /// PCA / whitening applied after the first L2 normalisation.
+    pub whitening: Option<Whitening>,
+}
+
+/// One image's descriptor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Description {
+    pub path: PathBuf,
+    /// Size of the EXIF-oriented original.
+    pub width: u32,
+    pub height: u32,
+    /// `[height, width]` of conv5_3.
+    pub feature_map: [usize; 2],
+    /// Raw SPoC (sum over conv5_3), 512-d.
+    pub raw: Vec<f32>,
+    /// The final descriptor: L2(whiten(L2(raw))), or L2(raw) without whitening.
+    pub descriptor: Vec<f32>,
+}
+
+/// Turns image files into descriptors with one loaded network.
+#[derive(Debug)]
+pub struct Describer {
+    engine: Engine,
+    preprocessing: Preprocessing,
+    options: DescriberOptions,
+}
+
+impl Describer {
+    pub fn new(
+        weights: &Vgg16Weights,
+        backend: BackendChoice,
+        options: DescriberOptions,
+    ) -> Result<Self> {
+        Ok(Self {
+            engine: Engine::new(weights, backend)?,
+            preprocessing: weights.preprocessing().clone(),
+            options,
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    pub fn options(&self) -> &DescriberOptions {
+        &self.options
+    }
+
+    /// Loads `path` (cropped to `crop`, if given) and describes it.
+    pub fn describe_path(&self, path: &Path, crop: Option<CropBox>) -> Result<Description> {
+        let options = LoadOptions {
+            crop,
+            ..self.options.load
+        };
+        let image = imaging::load(path, &options)?;
+        self.describe_loaded(path, &image)
+    }
+
+    /// Describes an image that is already decoded, cropped and resized.
+    pub fn describe_loaded(&self, path: &Path, image: &LoadedImage) -> Result<Description> {
+        let spoc = self.spoc(image)?;
+        let descriptor = self.finish(&spoc.raw);
+        Ok(Description {
+            path: path.to_path_buf(),
+            width: image.width,
+            height: image.height,
+            feature_map: spoc.feature_map,
+            raw: spoc.raw,
+            descriptor,
+        })
+    }
+
+    /// Raw SPoC of a loaded image.
+    pub fn spoc(&self, image: &LoadedImage) -> Result<Spoc> {
+        let input = NetInput {
+            height: image.rgb.height() as usize,
+            width: image.rgb.width() as usize,
+            data: self.preprocessing.apply(image.rgb.as_raw()),
+        };
+        self.engine.spoc(&input)
+    }
+
+    /// Raw SPoC -> final descriptor.
+    pub fn finish(&self, raw: &[f32]) -> Vec<f32> {
+        finish_descriptor(raw, self.options.whitening.as_ref())
+    }
+}
+
+/// L2 -> optional whitening -> L2.
+pub fn finish_descriptor(raw: &[f32], whitening: Option<&Whitening>) -> Vec<f32> {
+    let mut v = raw.to_vec();
+    l2_normalize(&mut v);
+    if let Some(w) = whitening {
+        v = w.apply(&v);
+        l2_normalize(&mut v);
+    }
+    v
+}
+
+/// Scales `v` to unit Euclidean length; an all-zero vector stays zero.
+pub fn l2_normalize(v: &mut [f32]) {
+    let norm = v
+        .iter()
+        .map(|x| f64::from(*x) * f64::from(*x))
+        .sum::<f64>()
+        .sqrt();
+    if norm > 0.0 {
+        let inv = (1.0 / norm) as f32;
+        v.iter_mut().for_each(|x| *x *= inv);
+    }
+}
+
+/// Checks that `whitening` fits descriptors of `dim` entries.
+pub fn check_whitening_fits(whitening: &Whitening, path: &Path, dim: usize) -> Result<()> {
+    if whitening.input_dim() == dim {
+        Ok(())
+    } else {
+        Err(Error::Whitening {
+            path: path.to_path_buf(),
+            reason: format!(
+                "learned on {}-d descriptors, this network makes {dim}-d ones",
+                whitening.input_dim()
+            ),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn l2_normalises_and_keeps_zero() {
+        let mut v = vec![3.0, 4.0];
+        l2_normalize(&mut v);
+        assert_eq!(v, vec![0.6, 0.8]);
+        let mut z = vec![0.0; 3];
+        l2_normalize(&mut z);
+        assert_eq!(z, vec![0.0; 3]);
+    }
+}

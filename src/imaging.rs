@@ -1,0 +1,295 @@
+//! Reading photos: decode (format sniffed from the content), refuse decompression bombs
+//! before decoding, apply the EXIF orientation, convert any colour type to RGB8, crop
+//! to a query box, and shrink so the longer side fits `max_side`.
+
+use std::fmt;
+use std::io::Cursor;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::str::FromStr;
+
+use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage, imageops::FilterType};
+
+use crate::error::{Error, Result};
+use crate::model::FEATURE_STRIDE;
+
+/// Images above this many pixels are refused (decompression-bomb guard). 150 MP is
+/// above every current camera sensor (the largest medium-format backs are ~102 MP).
+pub const DEFAULT_MAX_PIXELS: u64 = 150_000_000;
+
+/// Default bound on the longer side before the network runs (see README, "max side").
+pub const DEFAULT_MAX_SIDE: u32 = 1024;
+
+/// Smallest side the network accepts: conv5_3 has stride 16, so anything smaller has
+/// an empty feature map.
+pub const MIN_SIDE: u32 = FEATURE_STRIDE as u32;
+
+/// A query box in pixel corners of the EXIF-oriented original: `(x1, y1)` is the
+/// top-left corner, `(x2, y2)` the bottom-right one (exclusive), as in the Oxford
+/// buildings ground truth (fractional values allowed).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CropBox {
+    pub x1: f64,
+    pub y1: f64,
+    pub x2: f64,
+    pub y2: f64,
+}
+
+impl CropBox {
+    pub fn new(x1: f64, y1: f64, x2: f64, y2: f64) -> Result<Self> {
+        let b = Self { x1, y1, x2, y2 };
+        let finite = [x1, y1, x2, y2].iter().all(|v| v.is_finite());
+        if !finite || x1 >= x2 || y1 >= y2 {
+            return Err(Error::CropBoxSyntax(b.to_string()));
+        }
+        Ok(b)
+    }
+
+    /// Whole pixels covered by the box, clamped to a `width` x `height` image:
+    /// `(left, top, crop_width, crop_height)`, or `None` if nothing is left.
+    pub fn pixels(&self, width: u32, height: u32) -> Option<(u32, u32, u32, u32)> {
+        let clamp = |v: f64, max: u32| v.clamp(0.0, f64::from(max)) as u32;
+        let left = clamp(self.x1.floor(), width);
+        let top = clamp(self.y1.floor(), height);
+        let right = clamp(self.x2.ceil(), width);
+        let bottom = clamp(self.y2.ceil(), height);
+        (right > left && bottom > top).then(|| (left, top, right - left, bottom - top))
+    }
+}
+
+impl fmt::Display for CropBox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{},{},{},{}", self.x1, self.y1, self.x2, self.y2)
+    }
+}
+
+impl FromStr for CropBox {
+    type Err = Error;
+
+    /// Parses `x1,y1,x2,y2` (commas and/or spaces).
+    fn from_str(s: &str) -> Result<Self> {
+        let values: Vec<f64> = s
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|p| !p.is_empty())
+            .map(str::parse)
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|_| Error::CropBoxSyntax(s.to_string()))?;
+        match values[..] {
+            [x1, y1, x2, y2] => Self::new(x1, y1, x2, y2),
+            _ => Err(Error::CropBoxSyntax(s.to_string())),
+        }
+    }
+}
+
+/// How a photo becomes the network's input.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LoadOptions {
+    pub max_pixels: u64,
+    /// Shrink (never enlarge) so the longer side is at most this; `None` keeps the size.
+    pub max_side: Option<u32>,
+    pub crop: Option<CropBox>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            max_pixels: DEFAULT_MAX_PIXELS,
+            max_side: Some(DEFAULT_MAX_SIDE),
+            crop: None,
+        }
+    }
+}
+
+/// A photo ready for the network.
+#[derive(Debug, Clone)]
+pub struct LoadedImage {
+    /// Size of the EXIF-oriented original, before crop and resize.
+    pub width: u32,
+    pub height: u32,
+    /// The pixels the network sees (cropped, resized).
+    pub rgb: RgbImage,
+}
+
+/// Reads, decodes, orients, crops and resizes `path`.
+pub fn load(path: &Path, options: &LoadOptions) -> Result<LoadedImage> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    load_from_bytes(path, &bytes, options)
+}
+
+/// As [`load`], for bytes already in memory (`path` names them in messages).
+pub fn load_from_bytes(path: &Path, bytes: &[u8], options: &LoadOptions) -> Result<LoadedImage> {
+    let original = decode_rgb(path, bytes, options.max_pixels)?;
+    let (width, height) = original.dimensions();
+    let cropped = match options.crop {
+        None => original,
+        Some(crop) => {
+            let (left, top, w, h) =
+                crop.pixels(width, height)
+                    .ok_or_else(|| Error::BadCropBox {
+                        path: path.to_path_buf(),
+                        crop: crop.to_string(),
+                        width,
+                        height,
+                    })?;
+            image::imageops::crop_imm(&original, left, top, w, h).to_image()
+        }
+    };
+    let rgb = match options.max_side {
+        Some(max_side) => shrink_to_fit(cropped, max_side),
+        None => cropped,
+    };
+    if rgb.width() < MIN_SIDE || rgb.height() < MIN_SIDE {
+        return Err(Error::TooSmall {
+            path: path.to_path_buf(),
+            width: rgb.width(),
+            height: rgb.height(),
+        });
+    }
+    Ok(LoadedImage { width, height, rgb })
+}
+
+/// Decodes any supported format to RGB8 with the EXIF orientation applied. The pixel
+/// limit is checked from the header, before any pixel is decoded.
+pub fn decode_rgb(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<RgbImage> {
+    if bytes.is_empty() {
+        return Err(Error::EmptyFile {
+            path: path.to_path_buf(),
+        });
+    }
+    let decode_error = |e: image::ImageError| match e {
+        image::ImageError::Unsupported(_) => Error::UnsupportedFormat {
+            path: path.to_path_buf(),
+        },
+        image::ImageError::Limits(_) => Error::Decode {
+            path: path.to_path_buf(),
+            reason: format!("needs more memory than allowed ({e})"),
+        },
+        other => Error::Decode {
+            path: path.to_path_buf(),
+            reason: other.to_string(),
+        },
+    };
+    let reader = ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| Error::io(path, e))?;
+    if reader.format().is_none() {
+        return Err(Error::UnsupportedFormat {
+            path: path.to_path_buf(),
+        });
+    }
+    let mut decoder = reader.into_decoder().map_err(decode_error)?;
+    let (width, height) = decoder.dimensions();
+    if u64::from(width) * u64::from(height) > max_pixels {
+        return Err(Error::TooManyPixels {
+            path: path.to_path_buf(),
+            width,
+            height,
+            limit: max_pixels,
+        });
+    }
+    let mut limits = Limits::default();
+    // Room for the decoded image at 16 bits x 4 channels plus the decoder's own buffers.
+    limits.max_alloc = Some(max_pixels.saturating_mul(8).max(512 << 20));
+    decoder.set_limits(limits).map_err(decode_error)?;
+    // A missing or unreadable EXIF block means "no rotation", never a failure.
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    // Third-party decoders are fuzzed but not proven panic-free: a panic on one hostile
+    // file must become that file's error, not the end of an indexing run.
+    let decoded = catch_unwind(AssertUnwindSafe(|| DynamicImage::from_decoder(decoder)))
+        .map_err(|_| Error::Decode {
+            path: path.to_path_buf(),
+            reason: "the decoder crashed on this file".into(),
+        })?
+        .map_err(decode_error)?;
+    let mut image = decoded;
+    image.apply_orientation(orientation);
+    Ok(match image {
+        DynamicImage::ImageRgb8(rgb) => rgb,
+        other => other.to_rgb8(),
+    })
+}
+
+/// Shrinks so that the longer side is at most `max_side`, keeping the aspect ratio.
+pub fn shrink_to_fit(image: RgbImage, max_side: u32) -> RgbImage {
+    let (w, h) = image.dimensions();
+    let longer = w.max(h);
+    if longer <= max_side || max_side == 0 {
+        return image;
+    }
+    let scale = f64::from(max_side) / f64::from(longer);
+    let nw = ((f64::from(w) * scale).round() as u32).clamp(1, max_side);
+    let nh = ((f64::from(h) * scale).round() as u32).clamp(1, max_side);
+    image::imageops::resize(&image, nw, nh, FilterType::Triangle)
+}
+
+/// File extensions read as images (compared case-insensitively).
+pub const IMAGE_EXTENSIONS: [&str; 11] = [
+    "jpg", "jpeg", "png", "webp", "tif", "tiff", "bmp", "gif", "pbm", "pgm", "ppm",
+];
+
+/// Whether `path` has one of [`IMAGE_EXTENSIONS`].
+pub fn has_image_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+}
+
+/// Image files under `dir`, recursively, sorted; hidden entries and symbolic links are
+/// skipped (so a link loop cannot trap the walk).
+pub fn list_images(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        let entries = std::fs::read_dir(&folder).map_err(|e| Error::io(&folder, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(&folder, e))?;
+            let path = entry.path();
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let kind = entry.file_type().map_err(|e| Error::io(&path, e))?;
+            if kind.is_dir() {
+                pending.push(path);
+            } else if kind.is_file() && has_image_extension(&path) {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_boxes() {
+        let b: CropBox = "10,20.5, 30 40".parse().unwrap();
+        assert_eq!(b, CropBox::new(10.0, 20.5, 30.0, 40.0).unwrap());
+        assert!("1,2,3".parse::<CropBox>().is_err());
+        assert!("5,5,1,9".parse::<CropBox>().is_err());
+        assert!("a,b,c,d".parse::<CropBox>().is_err());
+        assert!("nan,0,1,1".parse::<CropBox>().is_err());
+    }
+
+    #[test]
+    fn box_pixels_cover_fractional_corners_and_clamp() {
+        let b = CropBox::new(1.5, 2.0, 10.2, 5.0).unwrap();
+        assert_eq!(b.pixels(100, 100), Some((1, 2, 10, 3)));
+        let outside = CropBox::new(-5.0, -5.0, 500.0, 8.0).unwrap();
+        assert_eq!(outside.pixels(100, 50), Some((0, 0, 100, 8)));
+        let beyond = CropBox::new(200.0, 0.0, 300.0, 10.0).unwrap();
+        assert_eq!(beyond.pixels(100, 50), None);
+    }
+
+    #[test]
+    fn shrinks_longer_side_only() {
+        let img = RgbImage::new(400, 100);
+        let out = shrink_to_fit(img.clone(), 200);
+        assert_eq!(out.dimensions(), (200, 50));
+        assert_eq!(shrink_to_fit(img, 1000).dimensions(), (400, 100));
+    }
+}

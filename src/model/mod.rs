@@ -1,0 +1,257 @@
+//! VGG16 weights: the layer table, the preprocessing recorded in a weights file's
+//! metadata, loading and validating a `.safetensors` file, where to find one, and the
+//! Keras `.h5` importer.
+
+mod keras;
+mod locate;
+mod preprocessing;
+
+pub use keras::{KERAS_NOTOP_FILE, import_keras_h5};
+pub use locate::{MODEL_ENV, MODEL_FILE_NAME, default_model_path, resolve_model_path};
+pub use preprocessing::{ChannelOrder, Preprocessing};
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use safetensors::{Dtype, SafeTensors};
+
+use crate::error::{Error, Result};
+
+/// One 3x3 / stride 1 / pad 1 convolution of VGG16's feature stack, followed by ReLU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvSpec {
+    /// Caffe-style layer name, e.g. `conv3_2`.
+    pub name: &'static str,
+    /// Keras layer name, e.g. `block3_conv2`.
+    pub keras_name: &'static str,
+    /// Index in torchvision's `vgg16().features`, the key layout of our weights files.
+    pub torch_index: usize,
+    pub in_channels: usize,
+    pub out_channels: usize,
+    /// A 2x2 / stride 2 max-pool (floor) follows this layer. conv5_3's pool is left out:
+    /// SPoC pools conv5_3 itself (stride 16).
+    pub pool_after: bool,
+}
+
+impl ConvSpec {
+    pub fn weight_key(&self) -> String {
+        format!("features.{}.weight", self.torch_index)
+    }
+    pub fn bias_key(&self) -> String {
+        format!("features.{}.bias", self.torch_index)
+    }
+    pub fn weight_shape(&self) -> [usize; 4] {
+        [self.out_channels, self.in_channels, 3, 3]
+    }
+}
+
+const fn conv(
+    name: &'static str,
+    keras_name: &'static str,
+    torch_index: usize,
+    in_channels: usize,
+    out_channels: usize,
+    pool_after: bool,
+) -> ConvSpec {
+    ConvSpec {
+        name,
+        keras_name,
+        torch_index,
+        in_channels,
+        out_channels,
+        pool_after,
+    }
+}
+
+/// The 13 convolutions of VGG16 (configuration D), conv1_1 .. conv5_3.
+pub const VGG16_LAYERS: [ConvSpec; 13] = [
+    conv("conv1_1", "block1_conv1", 0, 3, 64, false),
+    conv("conv1_2", "block1_conv2", 2, 64, 64, true),
+    conv("conv2_1", "block2_conv1", 5, 64, 128, false),
+    conv("conv2_2", "block2_conv2", 7, 128, 128, true),
+    conv("conv3_1", "block3_conv1", 10, 128, 256, false),
+    conv("conv3_2", "block3_conv2", 12, 256, 256, false),
+    conv("conv3_3", "block3_conv3", 14, 256, 256, true),
+    conv("conv4_1", "block4_conv1", 17, 256, 512, false),
+    conv("conv4_2", "block4_conv2", 19, 512, 512, false),
+    conv("conv4_3", "block4_conv3", 21, 512, 512, true),
+    conv("conv5_1", "block5_conv1", 24, 512, 512, false),
+    conv("conv5_2", "block5_conv2", 26, 512, 512, false),
+    conv("conv5_3", "block5_conv3", 28, 512, 512, false),
+];
+
+/// Channels of the conv5_3 map, hence of a raw SPoC descriptor.
+pub const FEATURE_DIM: usize = 512;
+/// Total stride of conv5_3 (four 2x2 pools).
+pub const FEATURE_STRIDE: usize = 16;
+
+/// Size of the conv5_3 map for an input of `height` x `width` (floor at every pool).
+pub fn feature_map_size(height: usize, width: usize) -> [usize; 2] {
+    [height / FEATURE_STRIDE, width / FEATURE_STRIDE]
+}
+
+/// The weights and bias of one convolution, as plain `f32` (weight in OIHW order).
+#[derive(Debug, Clone)]
+pub struct ConvWeights {
+    pub spec: ConvSpec,
+    pub weight: Vec<f32>,
+    pub bias: Vec<f32>,
+}
+
+/// A validated VGG16 weights file: every key present with the right shape and dtype,
+/// and the preprocessing read from its metadata.
+#[derive(Debug, Clone)]
+pub struct Vgg16Weights {
+    path: PathBuf,
+    bytes: Vec<u8>,
+    preprocessing: Preprocessing,
+}
+
+impl Vgg16Weights {
+    /// Reads and validates `path`. Fails with a message naming the missing key, the
+    /// wrong shape or the missing metadata.
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Self::from_bytes(path, bytes)
+    }
+
+    /// Validates an in-memory weights file; `path` is only used in messages.
+    pub fn from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Self> {
+        let (_, header) = SafeTensors::read_metadata(&bytes)
+            .map_err(|e| Error::model(path, format!("not a safetensors file: {e}")))?;
+        let metadata = header.metadata().clone().unwrap_or_default();
+        let preprocessing =
+            Preprocessing::from_metadata(&metadata).map_err(|reason| Error::model(path, reason))?;
+        let tensors = SafeTensors::deserialize(&bytes)
+            .map_err(|e| Error::model(path, format!("not a safetensors file: {e}")))?;
+        for spec in &VGG16_LAYERS {
+            check_tensor(path, &tensors, &spec.weight_key(), &spec.weight_shape())?;
+            check_tensor(path, &tensors, &spec.bias_key(), &[spec.out_channels])?;
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            bytes,
+            preprocessing,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The raw file, for loaders (burn-store) that parse it themselves.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    pub fn preprocessing(&self) -> &Preprocessing {
+        &self.preprocessing
+    }
+
+    /// All 13 layers as plain `f32` vectors.
+    pub fn conv_layers(&self) -> Result<Vec<ConvWeights>> {
+        let tensors = SafeTensors::deserialize(&self.bytes)
+            .map_err(|e| Error::model(&self.path, e.to_string()))?;
+        let read = |key: &str| -> Result<Vec<f32>> {
+            let view = tensors
+                .tensor(key)
+                .map_err(|e| Error::model(&self.path, format!("{key}: {e}")))?;
+            Ok(f32_from_le_bytes(view.data()))
+        };
+        VGG16_LAYERS
+            .iter()
+            .map(|spec| {
+                Ok(ConvWeights {
+                    spec: *spec,
+                    weight: read(&spec.weight_key())?,
+                    bias: read(&spec.bias_key())?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn check_tensor(path: &Path, tensors: &SafeTensors, key: &str, shape: &[usize]) -> Result<()> {
+    let view = tensors.tensor(key).map_err(|_| {
+        Error::model(
+            path,
+            format!("missing tensor `{key}` (expected shape {shape:?}); is this a VGG16 `features` file in torchvision key layout?"),
+        )
+    })?;
+    if view.dtype() != Dtype::F32 {
+        return Err(Error::model(
+            path,
+            format!("tensor `{key}` has dtype {:?}, expected F32", view.dtype()),
+        ));
+    }
+    if view.shape() != shape {
+        return Err(Error::model(
+            path,
+            format!(
+                "tensor `{key}` has shape {:?}, expected {shape:?}",
+                view.shape()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Decodes little-endian `f32`s (safetensors' byte order).
+pub(crate) fn f32_from_le_bytes(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+/// Encodes `f32`s little-endian, for writing safetensors files.
+pub(crate) fn f32_to_le_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+/// Writes named `f32` tensors plus string metadata as a safetensors file, atomically
+/// (temporary file in the same folder, then rename).
+pub(crate) fn write_safetensors(
+    path: &Path,
+    tensors: &[(String, Vec<usize>, Vec<f32>)],
+    metadata: HashMap<String, String>,
+) -> Result<()> {
+    let encoded: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+        .iter()
+        .map(|(name, shape, data)| (name.clone(), shape.clone(), f32_to_le_bytes(data)))
+        .collect();
+    let views = encoded
+        .iter()
+        .map(|(name, shape, data)| {
+            safetensors::tensor::TensorView::new(Dtype::F32, shape.clone(), data)
+                .map(|view| (name.clone(), view))
+                .map_err(|e| Error::Invalid(format!("tensor {name}: {e}")))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let bytes = safetensors::serialize(views, Some(metadata))
+        .map_err(|e| Error::Invalid(format!("cannot serialise {}: {e}", path.display())))?;
+    write_atomically(path, &bytes)
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so that a crash
+/// never leaves a half-written file under the final name.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| Error::Invalid(format!("{} is not a file path", path.display())))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp{}",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
+    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, e)
+    })
+}

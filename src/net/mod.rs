@@ -1,0 +1,32 @@
+//! The VGG16 feature network (conv1_1 .. conv5_3) and SPoC sum-pooling, in two engines
+//! that compute the same function:
+//!
+//! * [`BurnVgg`]: a Burn module, on the wgpu backend (any GPU, or lavapipe) or on
+//!   Burn's pure-Rust `flex` CPU backend;
+//! * [`CpuVgg`]: convolutions as im2col + the `gemm` crate's SGEMM on the CPU, the
+//!   fastest CPU path we measured (see README).
+
+mod burn_vgg;
+mod cpu;
+
+pub use burn_vgg::BurnVgg;
+pub use cpu::CpuVgg;
+
+/// A normalised image in the network's layout: `height x width x 3`, interleaved, in
+/// the network's channel order.
+#[derive(Debug, Clone)]
+pub struct NetInput {
+    pub height: usize,
+    pub width: usize,
+    pub data: Vec<f32>,
+}
+
+/// Raw SPoC: the conv5_3 post-ReLU map summed over all positions, before any
+/// normalisation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spoc {
+    /// `[height, width]` of the conv5_3 map.
+    pub feature_map: [usize; 2],
+    /// 512 sums, one per channel.
+    pub raw: Vec<f32>,
+}

@@ -1,0 +1,264 @@
+//! PCA and PCA-whitening of SPoC descriptors, learned on one image set and applied to
+//! another (Babenko & Lempitsky: "learned on a different dataset").
+//!
+//! `x -> diag(lambda_i ^ (-power / 2)) U^T (x - mean)` over the top `dim` eigenvectors
+//! of the covariance of L2-normalised descriptors. `power = 1` whitens fully, `power =
+//! 0` only rotates and truncates (plain PCA). Eigenvalues are floored at
+//! `EIGEN_FLOOR * lambda_max` so that near-empty directions are not blown up.
+//!
+//! Saved as a safetensors file (`mean`, `projection`, `eigenvalues`) whose metadata
+//! carries the format name and version.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use nalgebra::{DMatrix, SymmetricEigen};
+use safetensors::SafeTensors;
+
+use crate::error::{Error, Result};
+use crate::model::{f32_from_le_bytes, write_safetensors};
+
+/// Format name in a whitening file's metadata.
+pub const WHITENING_FORMAT: &str = "lookalike-whitening";
+/// Version of that format; files of another version are refused.
+pub const WHITENING_VERSION: &str = "1";
+/// Relative floor on eigenvalues before they are raised to `-power / 2`.
+pub const EIGEN_FLOOR: f64 = 1e-5;
+
+/// A learned PCA / whitening transform.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Whitening {
+    mean: Vec<f32>,
+    /// `dim x input_dim`, row-major: row `i` is `u_i * lambda_i ^ (-power / 2)`.
+    projection: Vec<f32>,
+    eigenvalues: Vec<f32>,
+    power: f32,
+    /// How many descriptors it was learned from.
+    pub samples: usize,
+}
+
+impl Whitening {
+    /// Learns from `vectors` (each of the same length, normally L2-normalised SPoC).
+    pub fn learn(vectors: &[Vec<f32>], dim: usize, power: f32) -> Result<Self> {
+        let n = vectors.len();
+        let d = vectors.first().map_or(0, Vec::len);
+        if n < 2 || d == 0 {
+            return Err(Error::Invalid(format!(
+                "whitening needs at least 2 descriptors, got {n}"
+            )));
+        }
+        if vectors.iter().any(|v| v.len() != d) {
+            return Err(Error::Invalid("descriptors of different lengths".into()));
+        }
+        if dim == 0 || dim > d {
+            return Err(Error::Invalid(format!(
+                "whitening dimension must be in 1..={d}, got {dim}"
+            )));
+        }
+        if !(0.0..=1.0).contains(&power) {
+            return Err(Error::Invalid(format!(
+                "whitening power must be in [0, 1], got {power}"
+            )));
+        }
+        let mut mean = vec![0.0f64; d];
+        for v in vectors {
+            for (m, x) in mean.iter_mut().zip(v) {
+                *m += f64::from(*x);
+            }
+        }
+        mean.iter_mut().for_each(|m| *m /= n as f64);
+        let centred = DMatrix::from_fn(d, n, |i, j| f64::from(vectors[j][i]) - mean[i]);
+        let covariance = (&centred * centred.transpose()) / n as f64;
+        let eigen = SymmetricEigen::new(covariance);
+        let mut order: Vec<usize> = (0..d).collect();
+        order.sort_by(|&a, &b| eigen.eigenvalues[b].total_cmp(&eigen.eigenvalues[a]));
+        let largest = eigen.eigenvalues[order[0]].max(f64::MIN_POSITIVE);
+        let mut projection = Vec::with_capacity(dim * d);
+        let mut eigenvalues = Vec::with_capacity(dim);
+        for &k in &order[..dim] {
+            let lambda = eigen.eigenvalues[k].max(largest * EIGEN_FLOOR);
+            let scale = lambda.powf(-f64::from(power) / 2.0);
+            let u = eigen.eigenvectors.column(k);
+            // Fix the sign so that learning is deterministic across platforms.
+            let sign = if u.iter().fold(0.0, |s, x| s + x) < 0.0 {
+                -1.0
+            } else {
+                1.0
+            };
+            projection.extend(u.iter().map(|x| (x * scale * sign) as f32));
+            eigenvalues.push(lambda as f32);
+        }
+        Ok(Self {
+            mean: mean.into_iter().map(|m| m as f32).collect(),
+            projection,
+            eigenvalues,
+            power,
+            samples: n,
+        })
+    }
+
+    /// Output dimension.
+    pub fn dim(&self) -> usize {
+        self.eigenvalues.len()
+    }
+
+    /// Input dimension.
+    pub fn input_dim(&self) -> usize {
+        self.mean.len()
+    }
+
+    pub fn power(&self) -> f32 {
+        self.power
+    }
+
+    /// `P (x - mean)`; `x` must have [`Whitening::input_dim`] entries.
+    pub fn apply(&self, x: &[f32]) -> Vec<f32> {
+        let centred: Vec<f32> = x.iter().zip(&self.mean).map(|(a, m)| a - m).collect();
+        self.projection
+            .chunks_exact(self.mean.len())
+            .map(|row| row.iter().zip(&centred).map(|(p, c)| p * c).sum())
+            .collect()
+    }
+
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let d = self.input_dim();
+        let tensors = [
+            ("mean".to_string(), vec![d], self.mean.clone()),
+            (
+                "projection".to_string(),
+                vec![self.dim(), d],
+                self.projection.clone(),
+            ),
+            (
+                "eigenvalues".to_string(),
+                vec![self.dim()],
+                self.eigenvalues.clone(),
+            ),
+        ];
+        let metadata = HashMap::from([
+            ("format".to_string(), WHITENING_FORMAT.to_string()),
+            ("format_version".to_string(), WHITENING_VERSION.to_string()),
+            ("power".to_string(), self.power.to_string()),
+            ("samples".to_string(), self.samples.to_string()),
+            ("eigen_floor".to_string(), EIGEN_FLOOR.to_string()),
+        ]);
+        write_safetensors(path, &tensors, metadata)
+    }
+
+    pub fn load(path: &Path) -> Result<Self> {
+        let fail = |reason: String| Error::Whitening {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let (_, header) = SafeTensors::read_metadata(&bytes)
+            .map_err(|e| fail(format!("not a whitening file: {e}")))?;
+        let meta = header.metadata().clone().unwrap_or_default();
+        if meta.get("format").map(String::as_str) != Some(WHITENING_FORMAT) {
+            return Err(fail("not a lookalike whitening file".into()));
+        }
+        let version = meta.get("format_version").cloned().unwrap_or_default();
+        if version != WHITENING_VERSION {
+            return Err(fail(format!(
+                "format version {version:?}, this build reads version {WHITENING_VERSION}; learn it again with `lookalike whiten learn`"
+            )));
+        }
+        let parse = |key: &str| -> Result<f64> {
+            meta.get(key)
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| fail(format!("metadata `{key}` missing or not a number")))
+        };
+        let tensors =
+            SafeTensors::deserialize(&bytes).map_err(|e| fail(format!("corrupt file: {e}")))?;
+        let read = |name: &str| -> Result<(Vec<usize>, Vec<f32>)> {
+            let t = tensors
+                .tensor(name)
+                .map_err(|_| fail(format!("tensor `{name}` missing")))?;
+            if t.dtype() != safetensors::Dtype::F32 {
+                return Err(fail(format!("tensor `{name}` is not F32")));
+            }
+            Ok((t.shape().to_vec(), f32_from_le_bytes(t.data())))
+        };
+        let (mean_shape, mean) = read("mean")?;
+        let (proj_shape, projection) = read("projection")?;
+        let (eig_shape, eigenvalues) = read("eigenvalues")?;
+        let consistent = mean_shape.len() == 1
+            && proj_shape.len() == 2
+            && proj_shape[1] == mean_shape[0]
+            && eig_shape == [proj_shape[0]];
+        if !consistent {
+            return Err(fail(format!(
+                "inconsistent shapes: mean {mean_shape:?}, projection {proj_shape:?}, eigenvalues {eig_shape:?}"
+            )));
+        }
+        Ok(Self {
+            mean,
+            projection,
+            eigenvalues,
+            power: parse("power")? as f32,
+            samples: parse("samples")? as usize,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic correlated 3-d samples of full rank.
+    fn samples() -> Vec<Vec<f32>> {
+        (0..200)
+            .map(|i| {
+                let a = ((i * 7919) % 101) as f32 / 50.0 - 1.0;
+                let b = ((i * 104_729) % 89) as f32 / 44.0 - 1.0;
+                let c = ((i * 31) % 17) as f32 / 8.0 - 1.0;
+                vec![3.0 * a + 0.1 * b, a - b + 0.2 * c, 0.5 * b + c + 2.0]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn full_whitening_gives_identity_covariance() {
+        let data = samples();
+        let w = Whitening::learn(&data, 3, 1.0).unwrap();
+        let out: Vec<Vec<f32>> = data.iter().map(|v| w.apply(v)).collect();
+        for i in 0..3 {
+            for j in 0..3 {
+                let c: f32 = out.iter().map(|v| v[i] * v[j]).sum::<f32>() / out.len() as f32;
+                let expected = if i == j { 1.0 } else { 0.0 };
+                assert!((c - expected).abs() < 1e-3, "cov[{i}][{j}] = {c}");
+            }
+        }
+    }
+
+    #[test]
+    fn pca_rotation_preserves_centred_distances() {
+        let data = samples();
+        let w = Whitening::learn(&data, 3, 0.0).unwrap();
+        let (a, b) = (w.apply(&data[3]), w.apply(&data[17]));
+        let dist = |x: &[f32], y: &[f32]| -> f32 {
+            x.iter()
+                .zip(y)
+                .map(|(p, q)| (p - q) * (p - q))
+                .sum::<f32>()
+                .sqrt()
+        };
+        assert!((dist(&a, &b) - dist(&data[3], &data[17])).abs() < 1e-4);
+    }
+
+    #[test]
+    fn saves_and_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.safetensors");
+        let w = Whitening::learn(&samples(), 2, 0.5).unwrap();
+        w.save(&path).unwrap();
+        assert_eq!(Whitening::load(&path).unwrap(), w);
+    }
+
+    #[test]
+    fn rejects_bad_parameters() {
+        assert!(Whitening::learn(&samples(), 4, 1.0).is_err());
+        assert!(Whitening::learn(&samples(), 2, 1.5).is_err());
+        assert!(Whitening::learn(&samples()[..1], 1, 1.0).is_err());
+    }
+}

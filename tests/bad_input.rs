@@ -1,0 +1,189 @@
+//! Corrupt, truncated, empty, non-image and oversized files: each fails with an error
+//! that names the file, nothing panics, and the CLI describes the good files anyway.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use image::{ImageFormat, Rgb, RgbImage};
+use lookalike::Error;
+use lookalike::imaging::{self, LoadOptions};
+
+/// A small valid photo-like PNG.
+fn good_png() -> Vec<u8> {
+    let img = RgbImage::from_fn(64, 48, |x, y| Rgb([(x * 4) as u8, (y * 5) as u8, 128]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+/// CRC-32 (IEEE), for patching a PNG chunk.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// A valid PNG whose header claims 60000 x 60000 pixels (a decompression bomb).
+fn bomb_png() -> Vec<u8> {
+    let mut png = good_png();
+    // Signature (8) + length (4) + "IHDR" (4): width and height follow.
+    png[16..20].copy_from_slice(&60_000u32.to_be_bytes());
+    png[20..24].copy_from_slice(&60_000u32.to_be_bytes());
+    let crc = crc32(&png[12..29]);
+    png[29..33].copy_from_slice(&crc.to_be_bytes());
+    png
+}
+
+/// Writes the bad files (and one good one) into `dir`.
+fn bad_files(dir: &Path) -> Vec<(PathBuf, &'static str)> {
+    let good = good_png();
+    let files: Vec<(&str, Vec<u8>, &'static str)> = vec![
+        ("empty.jpg", Vec::new(), "empty file"),
+        (
+            "notes.jpg",
+            b"shopping list: milk, eggs".to_vec(),
+            "not an image",
+        ),
+        (
+            "corrupt.jpg",
+            [&[0xFF, 0xD8, 0xFF, 0xE0][..], &[0x42; 300][..]].concat(),
+            "cannot decode",
+        ),
+        (
+            "truncated.png",
+            good[..good.len() / 2].to_vec(),
+            "cannot decode",
+        ),
+        ("bomb.png", bomb_png(), "megapixels"),
+        (
+            "tiny.png",
+            {
+                let mut out = std::io::Cursor::new(Vec::new());
+                RgbImage::new(8, 8)
+                    .write_to(&mut out, ImageFormat::Png)
+                    .unwrap();
+                out.into_inner()
+            },
+            "smaller than",
+        ),
+    ];
+    files
+        .into_iter()
+        .map(|(name, bytes, why)| {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            (path, why)
+        })
+        .collect()
+}
+
+#[test]
+fn every_bad_file_fails_with_its_path_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, why) in bad_files(dir.path()) {
+        let error = imaging::load(&path, &LoadOptions::default()).unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains(&path.display().to_string()), "{message}");
+        assert!(message.contains(why), "{}: {message}", path.display());
+    }
+    let missing = dir.path().join("missing.png");
+    let error = imaging::load(&missing, &LoadOptions::default()).unwrap_err();
+    assert!(matches!(error, Error::Io { .. }) && error.to_string().contains("missing.png"));
+}
+
+#[test]
+fn pixel_limit_is_checked_before_decoding() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ok.png");
+    std::fs::write(&path, good_png()).unwrap();
+    let strict = LoadOptions {
+        max_pixels: 1000,
+        ..LoadOptions::default()
+    };
+    let error = imaging::load(&path, &strict).unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::TooManyPixels {
+                width: 64,
+                height: 48,
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(imaging::load(&path, &LoadOptions::default()).is_ok());
+}
+
+#[test]
+fn wrong_extension_is_sniffed_from_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("really_a_png.jpg");
+    std::fs::write(&path, good_png()).unwrap();
+    let loaded = imaging::load(&path, &LoadOptions::default()).unwrap();
+    assert_eq!(loaded.rgb.dimensions(), (64, 48));
+}
+
+fn describe_json(model: &Path, files: &[PathBuf]) -> (Option<i32>, serde_json::Value, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_lookalike"))
+        .args(["describe", "--json", "--backend", "cpu", "--model"])
+        .arg(model)
+        .args(files)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let json = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr: {stderr}"));
+    (output.status.code(), json, stderr)
+}
+
+#[test]
+fn cli_reports_each_bad_file_and_exits_by_outcome() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let model = common::shared_model(&shared);
+    let dir = tempfile::tempdir().unwrap();
+    let bad: Vec<PathBuf> = bad_files(dir.path()).into_iter().map(|(p, _)| p).collect();
+    let good = dir.path().join("good.png");
+    std::fs::write(&good, good_png()).unwrap();
+
+    let mut files = bad.clone();
+    files.insert(2, good.clone());
+    let (code, json, stderr) = describe_json(&model, &files);
+    assert_eq!(code, Some(0), "one image succeeded; stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let records = json.as_array().unwrap();
+    assert_eq!(records.len(), files.len());
+    for (record, path) in records.iter().zip(&files) {
+        assert_eq!(record["path"].as_str().unwrap(), path.to_str().unwrap());
+        if path == &good {
+            assert_eq!(record["descriptor"].as_array().unwrap().len(), 512);
+            assert_eq!(record["feature_map"], serde_json::json!([3, 4]));
+        } else {
+            let error = record["error"].as_str().unwrap();
+            assert!(error.contains(path.to_str().unwrap()), "{error}");
+        }
+    }
+
+    let (code, json, stderr) = describe_json(&model, &bad);
+    assert_eq!(code, Some(1), "every image failed; stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        json.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["error"].is_string())
+    );
+}
