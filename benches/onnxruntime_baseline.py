@@ -52,7 +52,9 @@ def build_model(weights):
     graph = helper.make_graph(
         nodes, "vgg16_spoc", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, None, None])],
         [helper.make_tensor_value_info("spoc", TensorProto.FLOAT, [1, 512])], inits)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 9  # readable by every onnxruntime since 1.16
+    return model
 
 
 def main():

@@ -13,6 +13,7 @@ use burn::tensor::Device;
 use burn::tensor::wgpu::wgpu;
 
 use crate::error::{Error, Result};
+use crate::imaging::MIN_SIDE;
 use crate::model::Vgg16Weights;
 use crate::net::{BurnVgg, CpuVgg, NetInput, Spoc};
 
@@ -145,8 +146,20 @@ impl Engine {
         }
     }
 
-    /// Raw SPoC of a normalised image.
+    /// Raw SPoC of a normalised image of at least `MIN_SIDE` pixels a side.
     pub fn spoc(&self, input: &NetInput) -> Result<Spoc> {
+        let min = MIN_SIDE as usize;
+        if input.height < min
+            || input.width < min
+            || input.data.len() != input.height * input.width * 3
+        {
+            return Err(Error::Invalid(format!(
+                "network input must be at least {min}x{min} with 3 channels, got {}x{} ({} values)",
+                input.width,
+                input.height,
+                input.data.len()
+            )));
+        }
         match self {
             Self::Cpu(net) => Ok(net.spoc(input)),
             Self::Burn { net, .. } => net.spoc(input),

@@ -102,3 +102,22 @@ fn auto_falls_back_to_cpu_without_hardware_gpu() {
         engine.label()
     );
 }
+
+/// An input below the network's minimum size is an error on every engine, not a panic.
+#[test]
+fn too_small_input_is_an_error() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let weights = Vgg16Weights::load(&common::shared_model(&shared)).unwrap();
+    for backend in [BackendChoice::Cpu, BackendChoice::Flex] {
+        let engine = lookalike::Engine::new(&weights, backend).unwrap();
+        let input = lookalike::net::NetInput {
+            height: 15,
+            width: 40,
+            data: vec![0.0; 15 * 40 * 3],
+        };
+        let message = engine.spoc(&input).unwrap_err().to_string();
+        assert!(message.contains("at least 16x16"), "{backend}: {message}");
+    }
+}

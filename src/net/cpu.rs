@@ -1,7 +1,16 @@
 //! VGG16 on the CPU: every 3x3 convolution is an im2col band times a packed weight
 //! matrix, multiplied by the `gemm` crate (runtime-dispatched AVX2/AVX-512 SGEMM,
-//! threaded with rayon). Activations stay interleaved (HWC), so an im2col row is nine
+//! threaded with rayon). Activations stay interleaved (HWC), so an im2col row is three
 //! contiguous copies and the GEMM output is already the next layer's input.
+//!
+//! Bias and ReLU are not separate passes: a map is kept as the bare GEMM output with
+//! its bias still *pending*, and whoever reads it next (the next im2col, the final
+//! sum-pool) applies `max(0, x + bias)` on the fly. Max-pooling commutes with that
+//! monotone function, so it pools the bare values and passes the bias along. Buffers
+//! live in per-thread scratch space reused across layers and images, so the hot loop
+//! neither allocates nor page-faults.
+
+use std::cell::RefCell;
 
 use gemm::Parallelism;
 use rayon::prelude::*;
@@ -28,6 +37,26 @@ struct PackedConv {
 pub struct CpuVgg {
     layers: Vec<PackedConv>,
     threads: usize,
+}
+
+/// Reusable buffers: two feature maps (ping-pong) and the im2col band.
+#[derive(Default)]
+struct Scratch {
+    src: Vec<f32>,
+    dst: Vec<f32>,
+    cols: Vec<f32>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Grows `buf` to at least `len` and returns its first `len` elements.
+fn slice_of(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
+    if buf.len() < len {
+        buf.resize(len, 0.0);
+    }
+    &mut buf[..len]
 }
 
 impl CpuVgg {
@@ -61,38 +90,62 @@ impl CpuVgg {
 
     /// Runs the network and sum-pools conv5_3.
     pub fn spoc(&self, input: &NetInput) -> Spoc {
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut scratch) => self.run(input, &mut scratch),
+            // Only reachable if a caller re-enters from inside a run: use fresh buffers.
+            Err(_) => self.run(input, &mut Scratch::default()),
+        })
+    }
+
+    fn run(&self, input: &NetInput, scratch: &mut Scratch) -> Spoc {
         let (mut h, mut w) = (input.height, input.width);
-        let mut act = input.data.clone();
+        let mut channels = 3;
+        slice_of(&mut scratch.src, input.data.len()).copy_from_slice(&input.data);
+        // The image needs no activation; every later map has its layer's bias pending.
+        let mut pending: Option<&[f32]> = None;
         for layer in &self.layers {
-            act = self.conv3x3_relu(layer, &act, h, w);
+            let cout = layer.spec.out_channels;
+            let src = &scratch.src[..h * w * channels];
+            let dst = slice_of(&mut scratch.dst, h * w * cout);
+            self.conv3x3(layer, src, pending, h, w, dst, &mut scratch.cols);
+            std::mem::swap(&mut scratch.src, &mut scratch.dst);
+            pending = Some(&layer.bias);
+            channels = cout;
             if layer.spec.pool_after {
-                act = max_pool_2x2(&act, h, w, layer.spec.out_channels);
+                let src = &scratch.src[..h * w * channels];
+                let dst = slice_of(&mut scratch.dst, (h / 2) * (w / 2) * channels);
+                max_pool_2x2(src, h, w, channels, dst);
+                std::mem::swap(&mut scratch.src, &mut scratch.dst);
                 (h, w) = (h / 2, w / 2);
             }
         }
-        let channels = self.layers.last().map_or(0, |l| l.spec.out_channels);
         Spoc {
             feature_map: [h, w],
-            raw: sum_pool(&act, channels),
+            raw: sum_pool(&scratch.src[..h * w * channels], pending, channels),
         }
     }
 
-    /// `relu(conv3x3_pad1(input) + bias)` for an `h x w x in` input.
-    fn conv3x3_relu(&self, layer: &PackedConv, input: &[f32], h: usize, w: usize) -> Vec<f32> {
+    /// `dst = conv3x3_pad1(act(src))` without bias, for an `h x w x in` map, where
+    /// `act(x) = max(0, x + pending)` (identity when `pending` is `None`).
+    #[allow(clippy::too_many_arguments)]
+    fn conv3x3(
+        &self,
+        layer: &PackedConv,
+        src: &[f32],
+        pending: Option<&[f32]>,
+        h: usize,
+        w: usize,
+        dst: &mut [f32],
+        cols: &mut Vec<f32>,
+    ) {
         let (cin, cout) = (layer.spec.in_channels, layer.spec.out_channels);
         let k = 9 * cin;
-        let mut output = vec![0.0f32; h * w * cout];
         let band_rows = (BAND_FLOATS / (k * w)).clamp(1, h);
-        let mut cols = vec![0.0f32; band_rows * w * k];
-        for (band, out_band) in output.chunks_mut(band_rows * w * cout).enumerate() {
-            let y0 = band * band_rows;
+        for (band, out_band) in dst.chunks_mut(band_rows * w * cout).enumerate() {
             let rows = out_band.len() / (w * cout);
-            let cols = &mut cols[..rows * w * k];
-            im2col_rows(input, h, w, cin, y0, cols);
-            for px in out_band.chunks_exact_mut(cout) {
-                px.copy_from_slice(&layer.bias);
-            }
-            sgemm_accumulate(
+            let cols = slice_of(cols, rows * w * k);
+            im2col_rows(src, pending, h, w, cin, band * band_rows, cols);
+            sgemm(
                 out_band,
                 cols,
                 &layer.weights,
@@ -101,19 +154,39 @@ impl CpuVgg {
                 cout,
                 self.threads,
             );
-            out_band.par_chunks_mut(1 << 14).for_each(|chunk| {
-                for v in chunk {
-                    *v = v.max(0.0);
-                }
-            });
         }
-        output
     }
 }
 
-/// Fills `cols` (`rows * w` rows of `9 * cin`) with the 3x3 neighbourhoods of output
-/// rows `y0 ..`, zero outside the image (padding 1).
-fn im2col_rows(input: &[f32], h: usize, w: usize, cin: usize, y0: usize, cols: &mut [f32]) {
+/// `dst[i] = max(0, src[i] + bias[i % c])` over whole pixels, or a plain copy.
+#[inline]
+fn activate_into(dst: &mut [f32], src: &[f32], pending: Option<&[f32]>) {
+    match pending {
+        None => dst.copy_from_slice(src),
+        Some(bias) => {
+            for (d, s) in dst
+                .chunks_exact_mut(bias.len())
+                .zip(src.chunks_exact(bias.len()))
+            {
+                for ((d, s), b) in d.iter_mut().zip(s).zip(bias) {
+                    *d = (s + b).max(0.0);
+                }
+            }
+        }
+    }
+}
+
+/// Fills `cols` (`rows * w` rows of `9 * cin`) with the activated 3x3 neighbourhoods
+/// of output rows `y0 ..`, zero outside the image (padding 1).
+fn im2col_rows(
+    src: &[f32],
+    pending: Option<&[f32]>,
+    h: usize,
+    w: usize,
+    cin: usize,
+    y0: usize,
+    cols: &mut [f32],
+) {
     let k = 9 * cin;
     cols.par_chunks_mut(w * k)
         .enumerate()
@@ -127,30 +200,25 @@ fn im2col_rows(input: &[f32], h: usize, w: usize, cin: usize, y0: usize, cols: &
                         dst.fill(0.0);
                         continue;
                     }
-                    let row = &input[iy * w * cin..(iy + 1) * w * cin];
+                    let row = &src[iy * w * cin..(iy + 1) * w * cin];
                     // Taps kx = 0, 1, 2 read pixels x-1, x, x+1: contiguous in HWC.
                     let (first, skip_left) = if x == 0 { (0, 1) } else { (x - 1, 0) };
                     let last = (x + 1).min(w - 1);
-                    dst[..skip_left * cin].fill(0.0);
                     let n = (last + 1 - first) * cin;
-                    dst[skip_left * cin..skip_left * cin + n]
-                        .copy_from_slice(&row[first * cin..(last + 1) * cin]);
+                    dst[..skip_left * cin].fill(0.0);
+                    activate_into(
+                        &mut dst[skip_left * cin..skip_left * cin + n],
+                        &row[first * cin..(last + 1) * cin],
+                        pending,
+                    );
                     dst[skip_left * cin + n..].fill(0.0);
                 }
             }
         });
 }
 
-/// `dst[m x n] += lhs[m x k] * rhs[k x n]`, all row-major.
-fn sgemm_accumulate(
-    dst: &mut [f32],
-    lhs: &[f32],
-    rhs: &[f32],
-    m: usize,
-    k: usize,
-    n: usize,
-    threads: usize,
-) {
+/// `dst[m x n] = lhs[m x k] * rhs[k x n]`, all row-major.
+fn sgemm(dst: &mut [f32], lhs: &[f32], rhs: &[f32], m: usize, k: usize, n: usize, threads: usize) {
     assert!(dst.len() == m * n && lhs.len() == m * k && rhs.len() == k * n);
     let parallelism = if threads > 1 {
         Parallelism::Rayon(threads)
@@ -159,7 +227,7 @@ fn sgemm_accumulate(
     };
     // SAFETY: the three slices hold exactly m*n, m*k and k*n elements (checked above),
     // the strides describe dense row-major matrices inside them, and `dst` is a unique
-    // borrow that aliases neither input.
+    // borrow that aliases neither input. With read_dst = false, dst is only written.
     unsafe {
         gemm::gemm(
             m,
@@ -168,14 +236,14 @@ fn sgemm_accumulate(
             dst.as_mut_ptr(),
             1,
             n as isize,
-            true,
+            false,
             lhs.as_ptr(),
             1,
             k as isize,
             rhs.as_ptr(),
             1,
             n as isize,
-            1.0,
+            0.0,
             1.0,
             false,
             false,
@@ -185,34 +253,34 @@ fn sgemm_accumulate(
     }
 }
 
-/// 2x2 / stride 2 max-pool (floor) of an `h x w x c` map.
-fn max_pool_2x2(input: &[f32], h: usize, w: usize, c: usize) -> Vec<f32> {
-    let (oh, ow) = (h / 2, w / 2);
-    let mut out = vec![0.0f32; oh * ow * c];
-    out.par_chunks_mut(ow * c)
+/// 2x2 / stride 2 max-pool (floor) of an `h x w x c` map into `dst`.
+fn max_pool_2x2(src: &[f32], h: usize, w: usize, c: usize, dst: &mut [f32]) {
+    let ow = w / 2;
+    debug_assert_eq!(dst.len(), (h / 2) * ow * c);
+    dst.par_chunks_mut(ow * c)
         .enumerate()
         .for_each(|(oy, out_row)| {
-            let top = &input[2 * oy * w * c..(2 * oy + 1) * w * c];
-            let bottom = &input[(2 * oy + 1) * w * c..(2 * oy + 2) * w * c];
-            for ox in 0..ow {
-                let a = 2 * ox * c;
-                let b = a + c;
-                for ch in 0..c {
-                    out_row[ox * c + ch] = top[a + ch]
+            let top = &src[2 * oy * w * c..(2 * oy + 1) * w * c];
+            let bottom = &src[(2 * oy + 1) * w * c..(2 * oy + 2) * w * c];
+            for (ox, out) in out_row.chunks_exact_mut(c).enumerate() {
+                let (a, b) = (2 * ox * c, (2 * ox + 1) * c);
+                for (ch, o) in out.iter_mut().enumerate() {
+                    *o = top[a + ch]
                         .max(top[b + ch])
                         .max(bottom[a + ch])
                         .max(bottom[b + ch]);
                 }
             }
         });
-    out
 }
 
-/// Sum over all positions of an interleaved `positions x c` map.
-fn sum_pool(map: &[f32], c: usize) -> Vec<f32> {
+/// Sum over all positions of an interleaved `positions x c` map, activated.
+fn sum_pool(map: &[f32], pending: Option<&[f32]>, c: usize) -> Vec<f32> {
     let mut sums = vec![0.0f64; c];
-    for px in map.chunks_exact(c) {
-        for (s, v) in sums.iter_mut().zip(px) {
+    let mut px = vec![0.0f32; c];
+    for raw in map.chunks_exact(c) {
+        activate_into(&mut px, raw, pending);
+        for (s, v) in sums.iter_mut().zip(&px) {
             *s += f64::from(*v);
         }
     }
@@ -223,12 +291,12 @@ fn sum_pool(map: &[f32], c: usize) -> Vec<f32> {
 mod tests {
     use super::*;
 
-    /// Direct 3x3 / pad 1 convolution, the definition the im2col path must match.
+    /// Direct 3x3 / pad 1 convolution of `max(0, x + bias)`, the definition the fused
+    /// im2col path must match.
     fn conv_reference(
         input: &[f32],
-        h: usize,
-        w: usize,
-        cin: usize,
+        bias: &[f32],
+        (h, w, cin): (usize, usize, usize),
         packed: &[f32],
         cout: usize,
     ) -> Vec<f32> {
@@ -239,14 +307,14 @@ mod tests {
                     let mut acc = 0.0;
                     for ky in 0..3 {
                         for kx in 0..3 {
-                            let (iy, ix) =
-                                (y as isize + ky as isize - 1, x as isize + kx as isize - 1);
-                            if iy < 0 || ix < 0 || iy >= h as isize || ix >= w as isize {
+                            let (iy, ix) = (y + ky, x + kx);
+                            if iy < 1 || ix < 1 || iy > h || ix > w {
                                 continue;
                             }
                             for c in 0..cin {
-                                let v = input[((iy as usize) * w + ix as usize) * cin + c];
-                                acc += v * packed[((ky * 3 + kx) * cin + c) * cout + o];
+                                let v = input[((iy - 1) * w + ix - 1) * cin + c];
+                                let a = (v + bias[c]).max(0.0);
+                                acc += a * packed[((ky * 3 + kx) * cin + c) * cout + o];
                             }
                         }
                     }
@@ -258,19 +326,20 @@ mod tests {
     }
 
     #[test]
-    fn im2col_gemm_matches_direct_convolution() {
+    fn fused_im2col_gemm_matches_direct_convolution() {
         let (h, w, cin, cout) = (7, 5, 3, 4);
         let input: Vec<f32> = (0..h * w * cin)
             .map(|i| ((i * 37 % 11) as f32) - 5.0)
             .collect();
+        let bias = [0.5, -1.0, 2.0];
         let packed: Vec<f32> = (0..9 * cin * cout)
             .map(|i| ((i * 13 % 7) as f32) * 0.25 - 0.5)
             .collect();
         let mut cols = vec![0.0; h * w * 9 * cin];
-        im2col_rows(&input, h, w, cin, 0, &mut cols);
-        let mut out = vec![0.0; h * w * cout];
-        sgemm_accumulate(&mut out, &cols, &packed, h * w, 9 * cin, cout, 2);
-        let expected = conv_reference(&input, h, w, cin, &packed, cout);
+        im2col_rows(&input, Some(&bias), h, w, cin, 0, &mut cols);
+        let mut out = vec![f32::NAN; h * w * cout];
+        sgemm(&mut out, &cols, &packed, h * w, 9 * cin, cout, 2);
+        let expected = conv_reference(&input, &bias, (h, w, cin), &packed, cout);
         for (a, b) in out.iter().zip(&expected) {
             assert!((a - b).abs() < 1e-4, "{a} vs {b}");
         }
@@ -280,6 +349,15 @@ mod tests {
     fn max_pool_floors_odd_sizes() {
         // 3x3 map, one channel: the last row and column are dropped.
         let input = [1.0, 5.0, 9.0, 2.0, 3.0, 9.0, 9.0, 9.0, 9.0];
-        assert_eq!(max_pool_2x2(&input, 3, 3, 1), vec![5.0]);
+        let mut out = [0.0];
+        max_pool_2x2(&input, 3, 3, 1, &mut out);
+        assert_eq!(out, [5.0]);
+    }
+
+    #[test]
+    fn sum_pool_applies_the_pending_activation() {
+        let map = [1.0, -3.0, -2.0, 4.0];
+        assert_eq!(sum_pool(&map, Some(&[1.0, 0.0]), 2), vec![2.0, 4.0]);
+        assert_eq!(sum_pool(&map, None, 2), vec![-1.0, 1.0]);
     }
 }
