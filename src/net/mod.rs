@@ -3,11 +3,12 @@
 //!
 //! * [`BurnVgg`]: a Burn module, on the wgpu backend (any GPU, or lavapipe) or on
 //!   Burn's pure-Rust `flex` CPU backend;
-//! * [`CpuVgg`]: convolutions as im2col + the `gemm` crate's SGEMM on the CPU, the
-//!   fastest CPU path we measured (see README).
+//! * [`CpuVgg`]: Winograd F(2x2, 3x3) convolutions on the `gemm` crate's SGEMM on the
+//!   CPU, the fastest CPU path we measured (see README).
 
 mod burn_vgg;
 mod cpu;
+mod winograd;
 
 pub use burn_vgg::BurnVgg;
 pub use cpu::CpuVgg;
