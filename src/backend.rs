@@ -135,11 +135,11 @@ impl Engine {
         })
     }
 
-    /// What runs the network, for the user: e.g. `cpu (gemm, 2 threads)`.
+    /// What runs the network, for the user: e.g. `gpu (wgpu: NVIDIA H100, DiscreteGpu, Vulkan)`.
     pub fn label(&self) -> String {
         match self {
             Self::Cpu(_) => format!(
-                "cpu (im2col + gemm, {} threads)",
+                "cpu (Winograd F(2x2,3x3) + gemm, {} threads)",
                 rayon::current_num_threads()
             ),
             Self::Burn { label, .. } => label.clone(),

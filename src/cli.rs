@@ -4,6 +4,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
@@ -12,6 +14,7 @@ use serde_json::json;
 use crate::backend::BackendChoice;
 use crate::descriptor::{Describer, DescriberOptions, check_whitening_fits, l2_normalize};
 use crate::imaging::{self, CropBox, DEFAULT_MAX_SIDE, LoadOptions};
+use crate::index;
 use crate::model::{self, FEATURE_DIM, Vgg16Weights};
 use crate::whiten::Whitening;
 
@@ -30,6 +33,8 @@ pub struct Cli {
 enum Command {
     /// Compute SPoC descriptors of images.
     Describe(DescribeArgs),
+    /// Index a photo folder (incremental: only new or changed files are described).
+    Index(IndexArgs),
     /// Learn PCA / whitening.
     #[command(subcommand)]
     Whiten(WhitenCommand),
@@ -63,8 +68,16 @@ impl EngineArgs {
     fn describer(&self, whitening: Option<Whitening>) -> anyhow::Result<Describer> {
         let path = model::resolve_model_path(self.model.as_deref())?;
         let weights = Vgg16Weights::load(&path)?;
+        self.describer_with(&weights, whitening)
+    }
+
+    fn describer_with(
+        &self,
+        weights: &Vgg16Weights,
+        whitening: Option<Whitening>,
+    ) -> anyhow::Result<Describer> {
         let describer = Describer::new(
-            &weights,
+            weights,
             self.backend,
             DescriberOptions {
                 load: self.load_options(),
@@ -72,7 +85,11 @@ impl EngineArgs {
             },
         )
         .with_context(|| format!("starting the {} backend", self.backend))?;
-        eprintln!("model {} on {}", path.display(), describer.engine().label());
+        eprintln!(
+            "model {} on {}",
+            weights.path().display(),
+            describer.engine().label()
+        );
         Ok(describer)
     }
 }
@@ -92,6 +109,29 @@ struct DescribeArgs {
     #[arg(long)]
     whiten: Option<PathBuf>,
     /// One JSON array on stdout.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+#[derive(Args, Debug)]
+struct IndexArgs {
+    /// The photo folder (searched recursively).
+    dir: PathBuf,
+    /// Index file (default: one per folder in the per-user data directory).
+    #[arg(long)]
+    index: Option<PathBuf>,
+    /// Also index hidden folders and files.
+    #[arg(long)]
+    hidden: bool,
+    /// Ignore an existing index and describe everything again.
+    #[arg(long)]
+    rebuild: bool,
+    /// Save progress at least this often (seconds), so an interrupted run resumes.
+    #[arg(long, default_value_t = 30.0)]
+    checkpoint_secs: f64,
+    /// Print a JSON summary on stdout.
     #[arg(long)]
     json: bool,
     #[command(flatten)]
@@ -153,6 +193,7 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Describe(args) => describe(args),
+        Command::Index(args) => index(args),
         Command::Whiten(WhitenCommand::Learn(args)) => whiten_learn(args),
         Command::Model(ModelCommand::Import { input, output }) => model_import(&input, output),
         Command::Model(ModelCommand::Info { model }) => model_info(model.as_deref()),
@@ -215,6 +256,116 @@ fn describe(args: DescribeArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Exit status of `index` when it finished but some files failed.
+const EXIT_SOME_FAILED: u8 = 2;
+/// Exit status of `index` when it was interrupted (what was done is saved).
+const EXIT_INTERRUPTED: u8 = 130;
+
+fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
+    let index_path = match args.index {
+        Some(path) => path,
+        None => index::default_index_path(&args.dir)
+            .context("no per-user data directory on this system; pass --index")?,
+    };
+    let model_path = model::resolve_model_path(args.engine.model.as_deref())?;
+    let weights = Vgg16Weights::load(&model_path)?;
+    let provenance = index::Provenance {
+        model_sha256: weights.sha256(),
+        max_side: args.engine.max_side,
+    };
+    let describer = args.engine.describer_with(&weights, None)?;
+    let mut options = index::IndexOptions::new(args.dir.clone(), index_path.clone());
+    options.scan.include_hidden = args.hidden;
+    options.rebuild = args.rebuild;
+    options.checkpoint_every = std::time::Duration::try_from_secs_f64(args.checkpoint_secs)
+        .context("--checkpoint-secs must be a non-negative number")?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let handler_stop = Arc::clone(&stop);
+    // Ctrl-C asks the run to stop; it saves what it has and returns.
+    let _ = ctrlc::set_handler(move || handler_stop.store(true, Ordering::Relaxed));
+
+    let (tx, rx) = std::sync::mpsc::sync_channel(256);
+    let summary = std::thread::scope(|scope| {
+        // The worker owns the sender: when it returns, the channel closes and
+        // `show_progress` ends.
+        let worker =
+            scope.spawn(move || index::update_index(&describer, &provenance, &options, &tx, &stop));
+        show_progress(&rx);
+        worker.join()
+    })
+    .map_err(|_| anyhow::anyhow!("the indexing thread crashed"))?
+    .with_context(|| format!("indexing {}", args.dir.display()))?;
+
+    for failure in &summary.failed {
+        eprintln!("failed: {}: {}", failure.path.display(), failure.reason);
+    }
+    eprintln!(
+        "{}: {} indexed, {} unchanged, {} removed, {} failed in {:.1} s; {} images in {}",
+        if summary.stopped {
+            "interrupted"
+        } else {
+            "done"
+        },
+        summary.indexed,
+        summary.unchanged,
+        summary.removed,
+        summary.failed.len(),
+        summary.seconds,
+        summary.entries,
+        index_path.display()
+    );
+    if args.json {
+        let mut value = serde_json::to_value(&summary)?;
+        value["index"] = json!(index_path);
+        println!("{value}");
+    }
+    Ok(if summary.stopped {
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else if summary.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_SOME_FAILED)
+    })
+}
+
+/// Draws a progress bar (count, images/s, ETA, current file) until the sender is gone.
+fn show_progress(rx: &std::sync::mpsc::Receiver<index::Progress>) {
+    use index::Progress;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:30} {pos}/{len} {per_sec} ETA {eta} {wide_msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    for event in rx.iter() {
+        match event {
+            Progress::Planned {
+                to_describe,
+                unchanged,
+                removed,
+            } => {
+                bar.set_length(to_describe as u64);
+                bar.println(format!(
+                    "{to_describe} to describe, {unchanged} unchanged, {removed} removed"
+                ));
+            }
+            Progress::Step { done, path, .. } => {
+                bar.set_position(done as u64);
+                bar.set_message(
+                    path.file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .into_owned(),
+                );
+            }
+            Progress::Failed(_) | Progress::Saved { .. } => {}
+        }
+    }
+    bar.finish_and_clear();
+}
+
 fn preview(v: &[f32]) -> String {
     let head: Vec<String> = v.iter().take(4).map(|x| format!("{x:.4}")).collect();
     format!("[{}, ...]", head.join(", "))
@@ -274,7 +425,7 @@ fn model_import(input: &Path, output: Option<PathBuf>) -> anyhow::Result<ExitCod
     println!(
         "wrote {} (sha256 {})",
         weights.path().display(),
-        sha256_hex(weights.bytes())
+        weights.sha256()
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -283,15 +434,7 @@ fn model_info(explicit: Option<&Path>) -> anyhow::Result<ExitCode> {
     let path = model::resolve_model_path(explicit)?;
     let weights = Vgg16Weights::load(&path)?;
     println!("path: {}", path.display());
-    println!("sha256: {}", sha256_hex(weights.bytes()));
+    println!("sha256: {}", weights.sha256());
     println!("preprocessing: {:?}", weights.preprocessing());
     Ok(ExitCode::SUCCESS)
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }

@@ -65,6 +65,9 @@ pub enum Error {
     #[error("whitening {}: {reason}", path.display())]
     Whitening { path: PathBuf, reason: String },
 
+    #[error("index {}: {reason}", path.display())]
+    Index { path: PathBuf, reason: String },
+
     #[error("import {}: {reason}", path.display())]
     Import { path: PathBuf, reason: String },
 

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod descriptor;
 pub mod error;
 pub mod imaging;
+pub mod index;
 pub mod model;
 pub mod net;
 pub mod whiten;

@@ -148,6 +148,15 @@ impl Vgg16Weights {
         &self.preprocessing
     }
 
+    /// SHA-256 of the file, hex: the model's identity in an index.
+    pub fn sha256(&self) -> String {
+        use sha2::Digest;
+        sha2::Sha256::digest(&self.bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     /// All 13 layers as plain `f32` vectors.
     pub fn conv_layers(&self) -> Result<Vec<ConvWeights>> {
         let tensors = SafeTensors::deserialize(&self.bytes)

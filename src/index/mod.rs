@@ -1,0 +1,249 @@
+//! The on-disk index of a photo folder: for every image, its path (relative to the
+//! folder), size and modification time (to detect changes), size and raw SPoC.
+//!
+//! Raw descriptors are stored, not whitened ones, so whitening and metrics can change
+//! without running the network again. The file is `MAGIC`, a little-endian `u32`
+//! format version, then a postcard body; it is always written to a temporary file,
+//! synced and renamed over the old one, so a crash leaves either the old or the new
+//! index, never a torn one.
+
+mod scan;
+mod update;
+
+pub use scan::{ScanOptions, Scanned, scan_folder};
+pub use update::{Failure, IndexOptions, IndexSummary, Progress, update_index};
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// First bytes of every index file.
+pub const MAGIC: &[u8; 8] = b"LKALIDX\n";
+/// Version of the body's layout; another version is refused with a clear message.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What the descriptors in an index depend on: a different model or image pipeline
+/// makes them incomparable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// SHA-256 of the weights file.
+    pub model_sha256: String,
+    /// Longer-side bound the images were shrunk to (0: full size).
+    pub max_side: u32,
+}
+
+/// One described image.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Relative to the index root, `/`-separated.
+    pub path: String,
+    pub size: u64,
+    /// Modification time, nanoseconds since the Unix epoch.
+    pub mtime_ns: i128,
+    /// EXIF-oriented size of the original.
+    pub width: u32,
+    pub height: u32,
+    pub feature_map: [u32; 2],
+    /// Raw SPoC (512 sums over conv5_3).
+    pub raw: Vec<f32>,
+}
+
+/// An index: where it came from and its entries, sorted by path.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Index {
+    pub root: PathBuf,
+    pub provenance: Provenance,
+    pub entries: Vec<Entry>,
+}
+
+impl Index {
+    pub fn new(root: PathBuf, provenance: Provenance) -> Self {
+        Self {
+            root,
+            provenance,
+            entries: Vec::new(),
+        }
+    }
+
+    /// Absolute path of an entry.
+    pub fn absolute(&self, entry: &Entry) -> PathBuf {
+        self.root.join(entry.path.as_str())
+    }
+
+    /// Reads an index, refusing another format version with a message that says so.
+    pub fn load(path: &Path) -> Result<Self> {
+        let fail = |reason: String| Error::Index {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let (magic, rest) = bytes.split_at_checked(MAGIC.len()).unwrap_or((&[], &[]));
+        if magic != MAGIC {
+            return Err(fail("not a lookalike index".into()));
+        }
+        let (version, body) = rest
+            .split_first_chunk::<4>()
+            .ok_or_else(|| fail("truncated header".into()))?;
+        let version = u32::from_le_bytes(*version);
+        if version != FORMAT_VERSION {
+            return Err(fail(format!(
+                "index format version {version}, this build reads version {FORMAT_VERSION}; \
+                 rebuild it with `lookalike index DIR --rebuild`"
+            )));
+        }
+        postcard::from_bytes(body).map_err(|e| fail(format!("corrupt index: {e}")))
+    }
+
+    /// Writes the index atomically: temporary file, fsync, rename, fsync of the folder.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let body = postcard::to_stdvec(self).map_err(|e| Error::Index {
+            path: path.to_path_buf(),
+            reason: format!("cannot serialise: {e}"),
+        })?;
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let tmp = dir.join(format!(
+            ".{}.tmp{}",
+            path.file_name().unwrap_or_default().to_string_lossy(),
+            std::process::id()
+        ));
+        let write = || -> std::io::Result<()> {
+            let mut file = std::fs::File::create(&tmp)?;
+            file.write_all(MAGIC)?;
+            file.write_all(&FORMAT_VERSION.to_le_bytes())?;
+            file.write_all(&body)?;
+            file.sync_all()?;
+            std::fs::rename(&tmp, path)?;
+            // Make the rename itself durable (best effort: not every OS can open a dir).
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+            Ok(())
+        };
+        write().map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::io(path, e)
+        })
+    }
+
+    /// Checks that this index was made with `provenance`.
+    pub fn check_provenance(&self, path: &Path, provenance: &Provenance) -> Result<()> {
+        let fail = |reason: String| {
+            Err(Error::Index {
+                path: path.to_path_buf(),
+                reason,
+            })
+        };
+        if self.provenance.model_sha256 != provenance.model_sha256 {
+            return fail(format!(
+                "made with another model (sha256 {}…, now {}…); rebuild it with --rebuild",
+                self.provenance.model_sha256.get(..12).unwrap_or_default(),
+                provenance.model_sha256.get(..12).unwrap_or_default()
+            ));
+        }
+        if self.provenance.max_side != provenance.max_side {
+            return fail(format!(
+                "made with --max-side {}, not {}; use the same value or rebuild it with --rebuild",
+                self.provenance.max_side, provenance.max_side
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Default index file for a folder: `<data dir>/indexes/<name>-<hash>.lkidx`.
+pub fn default_index_path(root: &Path) -> Option<PathBuf> {
+    use sha2::Digest;
+    let canonical = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let digest = sha2::Sha256::digest(canonical.to_string_lossy().as_bytes());
+    let tag: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    let name: String = canonical
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "root".into())
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    directories::ProjectDirs::from("", "", "lookalike").map(|dirs| {
+        dirs.data_dir()
+            .join("indexes")
+            .join(format!("{name}-{tag}.lkidx"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Index {
+        let mut index = Index::new(
+            PathBuf::from("/photos"),
+            Provenance {
+                model_sha256: "ab".repeat(32),
+                max_side: 1024,
+            },
+        );
+        index.entries.push(Entry {
+            path: "a/b.jpg".into(),
+            size: 10,
+            mtime_ns: -5,
+            width: 3,
+            height: 4,
+            feature_map: [0, 0],
+            raw: vec![1.0, 2.5],
+        });
+        index
+    }
+
+    #[test]
+    fn round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("i.lkidx");
+        sample().save(&path).unwrap();
+        assert_eq!(Index::load(&path).unwrap(), sample());
+    }
+
+    #[test]
+    fn refuses_other_versions_and_garbage() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("i.lkidx");
+        sample().save(&path).unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes[8..12].copy_from_slice(&7u32.to_le_bytes());
+        std::fs::write(&path, &bytes).unwrap();
+        let message = Index::load(&path).unwrap_err().to_string();
+        assert!(message.contains("format version 7"), "{message}");
+        std::fs::write(&path, b"hello").unwrap();
+        let message = Index::load(&path).unwrap_err().to_string();
+        assert!(message.contains("not a lookalike index"), "{message}");
+    }
+
+    #[test]
+    fn refuses_another_model_or_max_side() {
+        let index = sample();
+        let path = Path::new("i.lkidx");
+        let mut other = index.provenance.clone();
+        assert!(index.check_provenance(path, &other).is_ok());
+        other.model_sha256 = "cd".repeat(32);
+        let message = index
+            .check_provenance(path, &other)
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains("another model"), "{message}");
+        other = index.provenance.clone();
+        other.max_side = 512;
+        assert!(index.check_provenance(path, &other).is_err());
+    }
+}

@@ -1,0 +1,339 @@
+//! Bringing an index up to date with its folder: only new or changed files (by size
+//! and modification time) go through the network, deleted ones are dropped, every
+//! failure is collected with its path. Decoding runs on worker threads while the
+//! network describes what they produce (a bounded channel between them), progress is
+//! reported without ever blocking on the receiver, a stop flag ends the run cleanly,
+//! and the index is checkpointed atomically so an interrupted run resumes.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::{Entry, Index, Provenance, ScanOptions, Scanned, scan_folder};
+use crate::descriptor::Describer;
+use crate::error::{Error, Result};
+use crate::imaging;
+
+/// A file that could not be indexed, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        let path = match &error {
+            Error::Io { path, .. }
+            | Error::EmptyFile { path }
+            | Error::UnsupportedFormat { path }
+            | Error::Decode { path, .. }
+            | Error::TooManyPixels { path, .. }
+            | Error::TooSmall { path, .. }
+            | Error::BadCropBox { path, .. } => path.clone(),
+            _ => PathBuf::new(),
+        };
+        Self {
+            path,
+            reason: error.to_string(),
+        }
+    }
+}
+
+/// What an indexing run does.
+#[derive(Debug, Clone)]
+pub struct IndexOptions {
+    pub root: PathBuf,
+    pub index_path: PathBuf,
+    pub scan: ScanOptions,
+    /// Ignore an existing index and describe everything again.
+    pub rebuild: bool,
+    /// Save the index at least this often while describing.
+    pub checkpoint_every: Duration,
+    /// Threads decoding and resizing images while the network runs.
+    pub decode_threads: usize,
+}
+
+impl IndexOptions {
+    pub fn new(root: PathBuf, index_path: PathBuf) -> Self {
+        Self {
+            root,
+            index_path,
+            scan: ScanOptions::default(),
+            rebuild: false,
+            checkpoint_every: Duration::from_secs(30),
+            decode_threads: std::thread::available_parallelism()
+                .map_or(1, |n| (n.get() / 2).max(1)),
+        }
+    }
+}
+
+/// Typed progress of a run, sent with `try_send`: a slow receiver misses updates, it
+/// never slows the run down.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    /// The folder was scanned: what will be done.
+    Planned {
+        to_describe: usize,
+        unchanged: usize,
+        removed: usize,
+    },
+    /// One more image went through (described or failed).
+    Step {
+        done: usize,
+        total: usize,
+        path: PathBuf,
+    },
+    Failed(Failure),
+    /// A checkpoint was written.
+    Saved {
+        entries: usize,
+    },
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct IndexSummary {
+    /// Images described in this run.
+    pub indexed: usize,
+    pub unchanged: usize,
+    pub removed: usize,
+    pub failed: Vec<Failure>,
+    pub seconds: f64,
+    /// The stop flag ended the run early; what was done is saved.
+    pub stopped: bool,
+    /// Images in the index now.
+    pub entries: usize,
+}
+
+/// Brings the index at `options.index_path` up to date with `options.root`.
+pub fn update_index(
+    describer: &Describer,
+    provenance: &Provenance,
+    options: &IndexOptions,
+    progress: &SyncSender<Progress>,
+    stop: &AtomicBool,
+) -> Result<IndexSummary> {
+    let started = Instant::now();
+    let root = options
+        .root
+        .canonicalize()
+        .map_err(|e| Error::io(&options.root, e))?;
+    let previous = load_previous(options, &root, provenance)?;
+
+    let (scanned, mut failed) = scan_folder(&root, &options.scan, stop)?;
+    if stop.load(Ordering::Relaxed) {
+        // An unfinished scan must not be mistaken for deletions: change nothing.
+        return Ok(IndexSummary {
+            stopped: true,
+            entries: previous.entries.len(),
+            failed,
+            seconds: started.elapsed().as_secs_f64(),
+            ..IndexSummary::default()
+        });
+    }
+    let plan = Plan::new(previous.entries, scanned);
+    let _ = progress.try_send(Progress::Planned {
+        to_describe: plan.work.len(),
+        unchanged: plan.kept.len(),
+        removed: plan.removed,
+    });
+    for failure in &failed {
+        let _ = progress.try_send(Progress::Failed(failure.clone()));
+    }
+
+    let mut index = Index::new(root, provenance.clone());
+    index.entries = plan.kept;
+    let unchanged = index.entries.len();
+    let mut indexed = 0;
+    let mut last_save = Instant::now();
+    let total = plan.work.len();
+    let load_options = describer.options().load;
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = sync_channel(2 * options.decode_threads.max(1));
+
+    std::thread::scope(|scope| -> Result<()> {
+        for _ in 0..options.decode_threads.max(1) {
+            let tx = tx.clone();
+            let (work, next) = (&plan.work, &next);
+            scope.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(file) = work.get(i) else { break };
+                    let loaded = imaging::load(&file.path, &load_options);
+                    if tx.send((i, loaded)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for (done, (i, loaded)) in rx.iter().enumerate() {
+            let file = &plan.work[i];
+            match loaded.and_then(|image| describer.spoc(&image).map(|spoc| (image, spoc))) {
+                Ok((image, spoc)) => {
+                    indexed += 1;
+                    index.entries.push(Entry {
+                        path: file.relative.clone(),
+                        size: file.size,
+                        mtime_ns: file.mtime_ns,
+                        width: image.width,
+                        height: image.height,
+                        feature_map: spoc.feature_map.map(|v| v as u32),
+                        raw: spoc.raw,
+                    });
+                }
+                Err(error) => {
+                    let mut failure = Failure::from(error);
+                    if failure.path.as_os_str().is_empty() {
+                        failure.path = file.path.clone();
+                    }
+                    let _ = progress.try_send(Progress::Failed(failure.clone()));
+                    failed.push(failure);
+                }
+            }
+            let _ = progress.try_send(Progress::Step {
+                done: done + 1,
+                total,
+                path: file.path.clone(),
+            });
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            if last_save.elapsed() >= options.checkpoint_every {
+                save_sorted(&mut index, &options.index_path)?;
+                let _ = progress.try_send(Progress::Saved {
+                    entries: index.entries.len(),
+                });
+                last_save = Instant::now();
+            }
+        }
+        // Dropping the receiver (end of scope) unblocks decoders waiting to send.
+        drop(rx);
+        Ok(())
+    })?;
+
+    save_sorted(&mut index, &options.index_path)?;
+    let _ = progress.try_send(Progress::Saved {
+        entries: index.entries.len(),
+    });
+    Ok(IndexSummary {
+        indexed,
+        unchanged,
+        removed: plan.removed,
+        failed,
+        seconds: started.elapsed().as_secs_f64(),
+        stopped: stop.load(Ordering::Relaxed),
+        entries: index.entries.len(),
+    })
+}
+
+/// The existing index for this folder, or an empty one.
+fn load_previous(options: &IndexOptions, root: &Path, provenance: &Provenance) -> Result<Index> {
+    let path = &options.index_path;
+    if options.rebuild || !path.exists() {
+        return Ok(Index::new(root.to_path_buf(), provenance.clone()));
+    }
+    let index = Index::load(path)?;
+    index.check_provenance(path, provenance)?;
+    if index.root != root {
+        return Err(Error::Index {
+            path: path.clone(),
+            reason: format!(
+                "belongs to the folder {}, not {}; choose another --index",
+                index.root.display(),
+                root.display()
+            ),
+        });
+    }
+    Ok(index)
+}
+
+fn save_sorted(index: &mut Index, path: &Path) -> Result<()> {
+    index.entries.sort_by(|a, b| a.path.cmp(&b.path));
+    index.save(path)
+}
+
+/// What a run has to do.
+struct Plan {
+    /// Entries whose file is unchanged.
+    kept: Vec<Entry>,
+    /// Files to describe (new or changed).
+    work: Vec<Scanned>,
+    /// Entries whose file is gone.
+    removed: usize,
+}
+
+impl Plan {
+    fn new(previous: Vec<Entry>, scanned: Vec<Scanned>) -> Self {
+        let mut old: HashMap<String, Entry> =
+            previous.into_iter().map(|e| (e.path.clone(), e)).collect();
+        let mut kept = Vec::new();
+        let mut work = Vec::new();
+        for file in scanned {
+            match old.remove(&file.relative) {
+                Some(entry) if entry.size == file.size && entry.mtime_ns == file.mtime_ns => {
+                    kept.push(entry)
+                }
+                _ => work.push(file),
+            }
+        }
+        Self {
+            kept,
+            work,
+            removed: old.len(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str, size: u64, mtime_ns: i128) -> Entry {
+        Entry {
+            path: path.into(),
+            size,
+            mtime_ns,
+            width: 1,
+            height: 1,
+            feature_map: [1, 1],
+            raw: vec![],
+        }
+    }
+
+    fn scanned(path: &str, size: u64, mtime_ns: i128) -> Scanned {
+        Scanned {
+            path: PathBuf::from("/r").join(path),
+            relative: path.into(),
+            size,
+            mtime_ns,
+        }
+    }
+
+    #[test]
+    fn plan_keeps_unchanged_redoes_changed_drops_deleted() {
+        let plan = Plan::new(
+            vec![
+                entry("a", 1, 1),
+                entry("b", 1, 1),
+                entry("c", 1, 1),
+                entry("gone", 1, 1),
+            ],
+            vec![
+                scanned("a", 1, 1),
+                scanned("b", 2, 1),
+                scanned("c", 1, 9),
+                scanned("new", 1, 1),
+            ],
+        );
+        assert_eq!(plan.kept.len(), 1);
+        let work: Vec<_> = plan.work.iter().map(|s| s.relative.as_str()).collect();
+        assert_eq!(work, ["b", "c", "new"]);
+        assert_eq!(plan.removed, 1);
+    }
+}

@@ -1,0 +1,222 @@
+//! Indexing a real folder from the command line: good images indexed, every bad file
+//! reported with its path, symlink loops survived, incremental re-runs, deletions, and
+//! an index that stays readable when the indexer is killed mid-run.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use lookalike::index::Index;
+use serde_json::Value;
+
+fn run_index(
+    model: &Path,
+    dir: &Path,
+    index: &Path,
+    extra: &[&str],
+) -> (Option<i32>, Value, String) {
+    let output = common::output_within(
+        Command::new(env!("CARGO_BIN_EXE_lookalike"))
+            .args(["index", "--json", "--backend", "cpu", "--model"])
+            .arg(model)
+            .arg("--index")
+            .arg(index)
+            .args(extra)
+            .arg(dir),
+        Duration::from_secs(300),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let json = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr: {stderr}"));
+    (output.status.code(), json, stderr)
+}
+
+fn copy(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+    std::fs::copy(from, to).unwrap();
+}
+
+#[test]
+fn indexes_good_files_reports_bad_ones_and_updates_incrementally() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let model = common::shared_model(&shared);
+    let golden = shared.join("golden");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("photos");
+    copy(&golden.join("church.png"), &dir.join("church.png"));
+    copy(
+        &golden.join("golf_ball.png"),
+        &dir.join("trips/golf_ball.PNG"),
+    );
+    copy(
+        &golden.join("parachute.png"),
+        &dir.join("trips/parachute.dat"),
+    ); // sniffed
+    copy(&golden.join("grayscale.png"), &dir.join(".hidden/grey.png")); // skipped
+    std::fs::write(dir.join("README"), b"not an image, no extension: skipped").unwrap();
+    let bad = [
+        ("empty.jpg", Vec::new()),
+        ("notes.jpg", b"shopping list".to_vec()),
+        (
+            "corrupt.jpg",
+            [&[0xFF, 0xD8, 0xFF, 0xE0][..], &[7; 200][..]].concat(),
+        ),
+        (
+            "trips/truncated.png",
+            std::fs::read(golden.join("church.png")).unwrap()[..5000].to_vec(),
+        ),
+    ];
+    for (name, bytes) in &bad {
+        std::fs::write(dir.join(name), bytes).unwrap();
+    }
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&dir, dir.join("trips/loop")).unwrap();
+    let index_path = tmp.path().join("photos.lkidx");
+
+    let (code, json, stderr) = run_index(&model, &dir, &index_path, &[]);
+    assert_eq!(code, Some(2), "some files failed: {stderr}");
+    assert_eq!(json["indexed"], 3, "{json}");
+    assert_eq!(json["unchanged"], 0);
+    let failed: Vec<(String, String)> = json["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["path"].as_str().unwrap().to_string(),
+                f["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for (name, _) in &bad {
+        assert!(
+            failed
+                .iter()
+                .any(|(p, r)| p.ends_with(name) && r.contains(name)),
+            "{name} not reported: {failed:?}"
+        );
+    }
+    #[cfg(unix)]
+    assert!(
+        failed
+            .iter()
+            .any(|(p, r)| p.ends_with("loop") && r.contains("loop")),
+        "{failed:?}"
+    );
+    let index = Index::load(&index_path).unwrap();
+    let paths: Vec<&str> = index.entries.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["church.png", "trips/golf_ball.PNG", "trips/parachute.dat"]
+    );
+    assert!(
+        index
+            .entries
+            .iter()
+            .all(|e| e.raw.len() == 512 && e.feature_map == [14, 14])
+    );
+
+    let (_, json, _) = run_index(&model, &dir, &index_path, &[]);
+    assert_eq!(
+        (json["indexed"].as_u64(), json["unchanged"].as_u64()),
+        (Some(0), Some(3)),
+        "{json}"
+    );
+    assert_eq!(json["removed"], 0);
+
+    std::fs::remove_file(dir.join("church.png")).unwrap();
+    let (_, json, _) = run_index(&model, &dir, &index_path, &[]);
+    assert_eq!(
+        (json["removed"].as_u64(), json["unchanged"].as_u64()),
+        (Some(1), Some(2)),
+        "{json}"
+    );
+    assert_eq!(Index::load(&index_path).unwrap().entries.len(), 2);
+
+    // Another max side would make the descriptors incomparable: refused, not mixed.
+    let output = Command::new(env!("CARGO_BIN_EXE_lookalike"))
+        .args(["index", "--backend", "cpu", "--max-side", "512", "--model"])
+        .arg(&model)
+        .arg("--index")
+        .arg(&index_path)
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--max-side 1024, not 512"));
+}
+
+/// `kill -9` in the middle of a run: the index on disk is the last checkpoint, intact,
+/// and the next run resumes from it instead of starting over.
+#[test]
+fn index_survives_kill_and_resumes() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let model = common::shared_model(&shared);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("photos");
+    let sources: Vec<PathBuf> = std::fs::read_dir(shared.join("data/neardup-dev/jpg"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("d_"))
+        .take(40)
+        .collect();
+    for source in &sources {
+        copy(source, &dir.join(source.file_name().unwrap()));
+    }
+    let index_path = tmp.path().join("photos.lkidx");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lookalike"))
+        .args([
+            "index",
+            "--backend",
+            "cpu",
+            "--checkpoint-secs",
+            "0",
+            "--model",
+        ])
+        .arg(&model)
+        .arg("--index")
+        .arg(&index_path)
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let saved = loop {
+        if let Ok(index) = Index::load(&index_path)
+            && index.entries.len() >= 5
+        {
+            break index.entries.len();
+        }
+        assert!(Instant::now() < deadline, "no checkpoint appeared");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    let after_kill = Index::load(&index_path).expect("index readable after kill -9");
+    assert!(after_kill.entries.len() >= saved);
+    assert!(
+        after_kill.entries.len() < sources.len(),
+        "the run finished before the kill: the test needs more images"
+    );
+
+    let (code, json, stderr) = run_index(&model, &dir, &index_path, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(json["indexed"].as_u64().unwrap() > 0, "{json}");
+    assert_eq!(
+        json["unchanged"].as_u64().unwrap() as usize,
+        after_kill.entries.len(),
+        "{json}"
+    );
+    assert_eq!(
+        (json["unchanged"].as_u64().unwrap() + json["indexed"].as_u64().unwrap()) as usize,
+        sources.len()
+    );
+}
