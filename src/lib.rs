@@ -9,10 +9,12 @@ pub mod backend;
 pub mod cli;
 pub mod descriptor;
 pub mod error;
+pub mod eval;
 pub mod imaging;
 pub mod index;
 pub mod model;
 pub mod net;
+pub mod search;
 pub mod whiten;
 
 pub use backend::{BackendChoice, Engine};

@@ -159,6 +159,12 @@ impl Index {
 
 /// Default index file for a folder: `<data dir>/indexes/<name>-<hash>.lkidx`.
 pub fn default_index_path(root: &Path) -> Option<PathBuf> {
+    data_dir_index_path(root, "indexes", "")
+}
+
+/// An index file for `root` in `<data dir>/<folder>/`, named after the folder, a hash
+/// of its canonical path and `suffix`.
+pub fn data_dir_index_path(root: &Path, folder: &str, suffix: &str) -> Option<PathBuf> {
     use sha2::Digest;
     let canonical = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let digest = sha2::Sha256::digest(canonical.to_string_lossy().as_bytes());
@@ -178,8 +184,8 @@ pub fn default_index_path(root: &Path) -> Option<PathBuf> {
         .collect();
     directories::ProjectDirs::from("", "", "lookalike").map(|dirs| {
         dirs.data_dir()
-            .join("indexes")
-            .join(format!("{name}-{tag}.lkidx"))
+            .join(folder)
+            .join(format!("{name}-{tag}{suffix}.lkidx"))
     })
 }
 

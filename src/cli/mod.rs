@@ -11,6 +11,9 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
+mod eval;
+mod search;
+
 use crate::backend::BackendChoice;
 use crate::descriptor::{Describer, DescriberOptions, check_whitening_fits, l2_normalize};
 use crate::imaging::{self, CropBox, DEFAULT_MAX_SIDE, LoadOptions};
@@ -35,6 +38,11 @@ enum Command {
     Describe(DescribeArgs),
     /// Index a photo folder (incremental: only new or changed files are described).
     Index(IndexArgs),
+    /// Search an index with a query photo (or a box of one).
+    Search(search::SearchArgs),
+    /// Measure retrieval quality (Oxford buildings or category protocol).
+    #[command(subcommand)]
+    Eval(eval::EvalCommand),
     /// Learn PCA / whitening.
     #[command(subcommand)]
     Whiten(WhitenCommand),
@@ -194,22 +202,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Describe(args) => describe(args),
         Command::Index(args) => index(args),
+        Command::Search(args) => search::run(args),
+        Command::Eval(command) => eval::run(command),
         Command::Whiten(WhitenCommand::Learn(args)) => whiten_learn(args),
         Command::Model(ModelCommand::Import { input, output }) => model_import(&input, output),
         Command::Model(ModelCommand::Info { model }) => model_info(model.as_deref()),
     }
 }
 
+/// Loads a whitening file, checking that it fits the network's descriptors.
+fn load_whitening(path: Option<&Path>) -> anyhow::Result<Option<Whitening>> {
+    path.map(|path| -> anyhow::Result<Whitening> {
+        let w = Whitening::load(path)?;
+        check_whitening_fits(&w, path, FEATURE_DIM)?;
+        Ok(w)
+    })
+    .transpose()
+}
+
 fn describe(args: DescribeArgs) -> anyhow::Result<ExitCode> {
-    let whitening = args
-        .whiten
-        .as_deref()
-        .map(|path| -> anyhow::Result<Whitening> {
-            let w = Whitening::load(path)?;
-            check_whitening_fits(&w, path, FEATURE_DIM)?;
-            Ok(w)
-        })
-        .transpose()?;
+    let whitening = load_whitening(args.whiten.as_deref())?;
     let describer = args.engine.describer(whitening)?;
     let mut records = Vec::with_capacity(args.images.len());
     let mut failures = 0;
@@ -280,22 +292,8 @@ fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
     options.checkpoint_every = std::time::Duration::try_from_secs_f64(args.checkpoint_secs)
         .context("--checkpoint-secs must be a non-negative number")?;
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let handler_stop = Arc::clone(&stop);
-    // Ctrl-C asks the run to stop; it saves what it has and returns.
-    let _ = ctrlc::set_handler(move || handler_stop.store(true, Ordering::Relaxed));
-
-    let (tx, rx) = std::sync::mpsc::sync_channel(256);
-    let summary = std::thread::scope(|scope| {
-        // The worker owns the sender: when it returns, the channel closes and
-        // `show_progress` ends.
-        let worker =
-            scope.spawn(move || index::update_index(&describer, &provenance, &options, &tx, &stop));
-        show_progress(&rx);
-        worker.join()
-    })
-    .map_err(|_| anyhow::anyhow!("the indexing thread crashed"))?
-    .with_context(|| format!("indexing {}", args.dir.display()))?;
+    let summary = run_indexing(&describer, &provenance, options)
+        .with_context(|| format!("indexing {}", args.dir.display()))?;
 
     for failure in &summary.failed {
         eprintln!("failed: {}: {}", failure.path.display(), failure.reason);
@@ -326,6 +324,31 @@ fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_SOME_FAILED)
+    })
+}
+
+/// Runs an index update on a worker thread with a progress bar on stderr; Ctrl-C
+/// stops it cleanly.
+fn run_indexing(
+    describer: &Describer,
+    provenance: &index::Provenance,
+    options: index::IndexOptions,
+) -> crate::Result<index::IndexSummary> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let handler_stop = Arc::clone(&stop);
+    // Ctrl-C asks the run to stop; it saves what it has and returns. (Only the first
+    // handler of a process is installed; later runs share its flag.)
+    let _ = ctrlc::set_handler(move || handler_stop.store(true, Ordering::Relaxed));
+    let (tx, rx) = std::sync::mpsc::sync_channel(256);
+    std::thread::scope(|scope| {
+        // The worker owns the sender: when it returns, the channel closes and
+        // `show_progress` ends.
+        let worker =
+            scope.spawn(move || index::update_index(describer, provenance, &options, &tx, &stop));
+        show_progress(&rx);
+        worker
+            .join()
+            .unwrap_or_else(|_| Err(crate::Error::Invalid("the indexing thread crashed".into())))
     })
 }
 

@@ -1,0 +1,293 @@
+//! `lookalike eval oxford|category`: retrieval quality under the published protocols.
+//! Descriptors come from an index per folder kept in the data directory, so a second
+//! evaluation of the same folder does not run the network again.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::json;
+
+use super::{EngineArgs, load_whitening, run_indexing};
+use crate::descriptor::{Describer, finish_descriptor, l2_normalize};
+use crate::eval::{self, OxfordQuery};
+use crate::index::{self, Index, Provenance};
+use crate::model::{self, FEATURE_DIM, Vgg16Weights};
+use crate::search::{Database, Metric};
+use crate::whiten::Whitening;
+
+#[derive(Subcommand, Debug)]
+pub(super) enum EvalCommand {
+    /// Oxford 5k / Paris 6k format: `<q>_query.txt` (image x1 y1 x2 y2) and
+    /// `<q>_good|ok|junk.txt` lists; trapezoid AP, mean over queries.
+    Oxford(OxfordArgs),
+    /// One sub-folder per class; every image queries all the others.
+    Category(CategoryArgs),
+}
+
+#[derive(Args, Debug)]
+pub(super) struct OxfordArgs {
+    /// Folder of the database images.
+    #[arg(long)]
+    images: PathBuf,
+    /// Folder of the ground-truth files.
+    #[arg(long)]
+    gt: PathBuf,
+    /// Query with the box of each query file, or with the whole query image.
+    #[arg(long, value_enum, default_value_t = QueryKind::Box)]
+    query: QueryKind,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Args, Debug)]
+pub(super) struct CategoryArgs {
+    /// Folder with one sub-folder of images per class.
+    dir: PathBuf,
+    /// Precision and recall are measured at this rank.
+    #[arg(long, default_value_t = 100)]
+    k: usize,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum QueryKind {
+    Box,
+    Full,
+}
+
+#[derive(Args, Debug)]
+struct CommonArgs {
+    #[arg(long, default_value = "cosine")]
+    metric: Metric,
+    /// Average query expansion with the K best results (0: off).
+    #[arg(long, default_value_t = 0)]
+    qe: usize,
+    /// Apply this whitening (from `lookalike whiten learn`).
+    #[arg(long, conflicts_with = "whiten_from")]
+    whiten: Option<PathBuf>,
+    /// Learn the whitening from this folder (use a different set from the evaluated one).
+    #[arg(long)]
+    whiten_from: Option<PathBuf>,
+    /// Dimension of a whitening learned with --whiten-from.
+    #[arg(long, default_value_t = FEATURE_DIM)]
+    whiten_dim: usize,
+    /// Power of a whitening learned with --whiten-from (1 full, 0 PCA only).
+    #[arg(long, default_value_t = 1.0)]
+    whiten_power: f32,
+    /// Evaluate all seven metrics and print one row each.
+    #[arg(long)]
+    all_metrics: bool,
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+/// What every evaluation needs: the network, and cached indexes of folders.
+struct Session {
+    describer: Describer,
+    provenance: Provenance,
+}
+
+impl Session {
+    fn new(common: &CommonArgs) -> anyhow::Result<Self> {
+        let weights =
+            Vgg16Weights::load(&model::resolve_model_path(common.engine.model.as_deref())?)?;
+        let describer = common.engine.describer_with(&weights, None)?;
+        let provenance = Provenance {
+            model_sha256: weights.sha256(),
+            max_side: common.engine.max_side,
+        };
+        Ok(Self {
+            describer,
+            provenance,
+        })
+    }
+
+    /// The folder's index, brought up to date (only new or changed files are described).
+    fn index(&self, dir: &Path) -> anyhow::Result<Index> {
+        let suffix = format!("-s{}", self.provenance.max_side);
+        let path = index::data_dir_index_path(dir, "eval-cache", &suffix)
+            .context("no per-user data directory on this system")?;
+        let mut options = index::IndexOptions::new(dir.to_path_buf(), path.clone());
+        // The cache belongs to us: rebuild it if the model changed rather than refuse.
+        options.rebuild = Index::load(&path)
+            .and_then(|i| i.check_provenance(&path, &self.provenance))
+            .is_err();
+        let summary = run_indexing(&self.describer, &self.provenance, options)
+            .with_context(|| format!("describing {}", dir.display()))?;
+        for failure in &summary.failed {
+            eprintln!("skipped: {}: {}", failure.path.display(), failure.reason);
+        }
+        if summary.stopped {
+            bail!("interrupted");
+        }
+        eprintln!(
+            "{}: {} images ({} described now)",
+            dir.display(),
+            summary.entries,
+            summary.indexed
+        );
+        Ok(Index::load(&path)?)
+    }
+
+    fn whitening(&self, common: &CommonArgs) -> anyhow::Result<Option<Whitening>> {
+        if let Some(dir) = &common.whiten_from {
+            let index = self.index(dir)?;
+            let vectors: Vec<Vec<f32>> = index
+                .entries
+                .iter()
+                .map(|e| {
+                    let mut v = e.raw.clone();
+                    l2_normalize(&mut v);
+                    v
+                })
+                .collect();
+            return Ok(Some(Whitening::learn(
+                &vectors,
+                common.whiten_dim,
+                common.whiten_power,
+            )?));
+        }
+        load_whitening(common.whiten.as_deref())
+    }
+}
+
+pub(super) fn run(command: EvalCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        EvalCommand::Oxford(args) => oxford(args),
+        EvalCommand::Category(args) => category(args),
+    }
+}
+
+fn metrics(common: &CommonArgs) -> Vec<Metric> {
+    if common.all_metrics {
+        Metric::ALL.to_vec()
+    } else {
+        vec![common.metric]
+    }
+}
+
+/// Image name without extension, as the Oxford lists use it.
+fn stem(path: &str) -> String {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.rsplit_once('.').map_or(name, |(s, _)| s).to_string()
+}
+
+fn oxford(args: OxfordArgs) -> anyhow::Result<ExitCode> {
+    let common = &args.common;
+    let session = Session::new(common)?;
+    let queries = eval::load_oxford_ground_truth(&args.gt)?;
+    let index = session.index(&args.images)?;
+    let whitening = session.whitening(common)?;
+    let names: Vec<String> = index.entries.iter().map(|e| stem(&e.path)).collect();
+    let by_name: BTreeMap<&str, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
+    let described: Vec<(OxfordQuery, Vec<f32>)> = queries
+        .into_iter()
+        .map(|query| {
+            let &row = by_name.get(query.image.as_str()).with_context(|| {
+                format!(
+                    "query image {} is not in {}",
+                    query.image,
+                    args.images.display()
+                )
+            })?;
+            let raw = match args.query {
+                QueryKind::Full => index.entries[row].raw.clone(),
+                QueryKind::Box => {
+                    let path = index.absolute(&index.entries[row]);
+                    session
+                        .describer
+                        .describe_path(&path, Some(query.crop))?
+                        .raw
+                }
+            };
+            let descriptor = finish_descriptor(&raw, whitening.as_ref());
+            Ok((query, descriptor))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let db = Database::from_index(&index, whitening.as_ref())?;
+    let mut results = BTreeMap::new();
+    for metric in metrics(common) {
+        let result = eval::evaluate_oxford(&db, &names, &described, metric, common.qe)?;
+        if !common.json {
+            println!(
+                "{:<12} mAP {:.4}  ({} queries, {:?} query, qe {})",
+                metric.as_str(),
+                result.map,
+                result.queries,
+                args.query,
+                common.qe
+            );
+        }
+        results.insert(metric.as_str(), result);
+    }
+    if common.json {
+        print_json(results)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn category(args: CategoryArgs) -> anyhow::Result<ExitCode> {
+    let common = &args.common;
+    let session = Session::new(common)?;
+    let index = session.index(&args.dir)?;
+    let whitening = session.whitening(common)?;
+    let (rows, classes): (Vec<usize>, Vec<String>) = index
+        .entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            e.path
+                .split_once('/')
+                .map(|(class, _)| (i, class.to_string()))
+        })
+        .unzip();
+    if rows.len() < 2 {
+        bail!(
+            "{} needs one sub-folder of images per class",
+            args.dir.display()
+        );
+    }
+    let all = Database::from_index(&index, whitening.as_ref())?;
+    let vectors: Vec<f32> = rows.iter().flat_map(|&r| all.row(r).to_vec()).collect();
+    let db = Database::new(all.dim(), vectors)?;
+    let mut results = BTreeMap::new();
+    for metric in metrics(common) {
+        let result = eval::evaluate_category(&db, &classes, metric, common.qe, args.k)?;
+        if !common.json {
+            println!(
+                "{:<12} P@{k} {:.4}  R@{k} {:.4}  mAP {:.4}",
+                metric.as_str(),
+                result.precision_at_k,
+                result.recall_at_k,
+                result.map,
+                k = args.k
+            );
+        }
+        results.insert(metric.as_str(), result);
+    }
+    if common.json {
+        print_json(results)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One metric: its result object; several: `{"metrics": {name: result}}`.
+fn print_json<T: serde::Serialize>(results: BTreeMap<&str, T>) -> anyhow::Result<()> {
+    let value = if results.len() == 1 {
+        serde_json::to_value(results.into_values().next())?
+    } else {
+        json!({ "metrics": results })
+    };
+    println!("{value}");
+    Ok(())
+}

@@ -1,0 +1,98 @@
+//! `lookalike search`: rank an index against a query photo or a box of it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Args;
+use serde_json::json;
+
+use super::{EngineArgs, load_whitening};
+use crate::backend::BackendChoice;
+use crate::imaging::CropBox;
+use crate::index::{Index, Provenance};
+use crate::model::{self, Vgg16Weights};
+use crate::search::{Database, Metric};
+
+#[derive(Args, Debug)]
+pub(super) struct SearchArgs {
+    /// Index file (from `lookalike index`).
+    #[arg(long)]
+    index: PathBuf,
+    /// The query photo.
+    image: PathBuf,
+    /// Query only this box of it: x1,y1,x2,y2 in original-image pixel corners.
+    #[arg(long = "box", value_name = "x1,y1,x2,y2")]
+    crop: Option<CropBox>,
+    /// euclidean, cosine, manhattan, braycurtis, canberra, chebyshev or correlation.
+    #[arg(long, default_value = "cosine")]
+    metric: Metric,
+    /// Average query expansion with the K best results (0: off).
+    #[arg(long, default_value_t = 0)]
+    qe: usize,
+    /// Number of results.
+    #[arg(long, default_value_t = 20)]
+    top: usize,
+    /// Apply this whitening to the query and the index.
+    #[arg(long)]
+    whiten: Option<PathBuf>,
+    /// Print `{"results": [{"rank", "path", "distance"}], "seconds"}`.
+    #[arg(long)]
+    json: bool,
+    /// Weights file (must be the one the index was made with).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    #[arg(long, default_value = "auto")]
+    backend: BackendChoice,
+}
+
+pub(super) fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let index = Index::load(&args.index)?;
+    let weights = Vgg16Weights::load(&model::resolve_model_path(args.model.as_deref())?)?;
+    // The query must go through the same model and image size as the index.
+    let max_side = index.provenance.max_side;
+    index.check_provenance(
+        &args.index,
+        &Provenance {
+            model_sha256: weights.sha256(),
+            max_side,
+        },
+    )?;
+    let whitening = load_whitening(args.whiten.as_deref())?;
+    let engine = EngineArgs {
+        model: args.model.clone(),
+        backend: args.backend,
+        max_side,
+    };
+    let describer = engine.describer_with(&weights, whitening.clone())?;
+    let query = describer.describe_path(&args.image, args.crop)?;
+    let db = Database::from_index(&index, whitening.as_ref())?;
+    let hits = db.search_expanded(&query.descriptor, args.metric, args.qe, args.top)?;
+    let seconds = started.elapsed().as_secs_f64();
+    let results: Vec<_> = hits
+        .iter()
+        .enumerate()
+        .map(|(rank, hit)| {
+            json!({
+                "rank": rank + 1,
+                "path": index.absolute(&index.entries[hit.row]),
+                "distance": hit.distance,
+            })
+        })
+        .collect();
+    if args.json {
+        println!("{}", json!({ "results": results, "seconds": seconds }));
+    } else {
+        for (rank, hit) in hits.iter().enumerate() {
+            println!(
+                "{:>4}  {:.4}  {}",
+                rank + 1,
+                hit.distance,
+                index.absolute(&index.entries[hit.row]).display()
+            );
+        }
+        eprintln!("{} of {} images in {seconds:.2} s", hits.len(), db.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,178 @@
+//! Search: the parallel top-N scan returns exactly the brute-force ranking for every
+//! metric, and the CLI finds the original of an edited copy in a real folder.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use lookalike::search::{Database, Hit, Metric};
+
+/// Deterministic pseudo-random vectors (xorshift), some with negative entries.
+fn vectors(n: usize, dim: usize, seed: u64) -> Vec<f32> {
+    let mut state = seed;
+    (0..n * dim)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % 2001) as f32 / 1000.0 - 0.8
+        })
+        .collect()
+}
+
+/// Every row's distance by the metric's definition, sorted (ties by row).
+fn brute_force(db: &Database, query: &[f32], metric: Metric) -> Vec<Hit> {
+    let mut hits: Vec<Hit> = (0..db.len())
+        .map(|row| Hit {
+            row,
+            distance: metric.distance(query, db.row(row)),
+        })
+        .collect();
+    hits.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.row.cmp(&b.row)));
+    hits
+}
+
+#[test]
+fn every_metric_returns_exactly_the_brute_force_ranking() {
+    let dim = 48;
+    let mut data = vectors(3000, dim, 7);
+    // Duplicate rows make exact ties, which must come out in row order.
+    let copy = data[..dim].to_vec();
+    data[5 * dim..6 * dim].copy_from_slice(&copy);
+    let db = Database::new(dim, data).unwrap();
+    let query = vectors(1, dim, 99);
+    for metric in Metric::ALL {
+        let expected = brute_force(&db, &query, metric);
+        for top in [1, 10, 250, db.len()] {
+            let hits = db.search(&query, metric, top).unwrap();
+            assert_eq!(hits, expected[..top], "{metric}, top {top}");
+        }
+        // Query expansion: the same as expanding by hand and searching brute force.
+        let mut expanded = query.clone();
+        for hit in &expected[..3] {
+            for (q, v) in expanded.iter_mut().zip(db.row(hit.row)) {
+                *q += v;
+            }
+        }
+        lookalike::descriptor::l2_normalize(&mut expanded);
+        let hits = db.search_expanded(&query, metric, 3, 20).unwrap();
+        assert_eq!(
+            hits,
+            brute_force(&db, &expanded, metric)[..20],
+            "{metric} with qe"
+        );
+    }
+}
+
+fn lookalike(args: &[&str], model: &Path) -> (Option<i32>, serde_json::Value, String) {
+    let output = common::output_within(
+        Command::new(env!("CARGO_BIN_EXE_lookalike"))
+            .args(args)
+            .args(["--backend", "cpu", "--model"])
+            .arg(model),
+        Duration::from_secs(300),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    let json = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr: {stderr}"));
+    (output.status.code(), json, stderr)
+}
+
+#[test]
+fn finds_the_original_of_an_edited_copy() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let model = common::shared_model(&shared);
+    let jpg = shared.join("data/neardup-dev/jpg");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("library");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut names: Vec<String> = (0..6).map(|i| format!("o00{i}.jpg")).collect();
+    names.extend(
+        std::fs::read_dir(&jpg)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("d_"))
+            .take(30),
+    );
+    for name in &names {
+        std::fs::copy(jpg.join(name), dir.join(name)).unwrap();
+    }
+    let index = tmp.path().join("library.lkidx");
+    let index_arg = index.to_str().unwrap();
+    let (code, _, stderr) = lookalike(
+        &[
+            "index",
+            "--json",
+            "--index",
+            index_arg,
+            dir.to_str().unwrap(),
+        ],
+        &model,
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+
+    for (query, expected) in [
+        ("o003_crop50.jpg", "o003.jpg"),
+        ("o001_rot90.jpg", "o001.jpg"),
+        ("o004_color.jpg", "o004.jpg"),
+    ] {
+        let q = jpg.join(query);
+        let (code, json, stderr) = lookalike(
+            &[
+                "search",
+                "--json",
+                "--top",
+                "5",
+                "--index",
+                index_arg,
+                q.to_str().unwrap(),
+            ],
+            &model,
+        );
+        assert_eq!(code, Some(0), "{stderr}");
+        let results = json["results"].as_array().unwrap();
+        assert_eq!(results.len(), 5);
+        assert_eq!(results[0]["rank"], 1);
+        let first = results[0]["path"].as_str().unwrap();
+        assert!(first.ends_with(expected), "{query}: first result {first}");
+        let distances: Vec<f64> = results
+            .iter()
+            .map(|r| r["distance"].as_f64().unwrap())
+            .collect();
+        assert!(distances.windows(2).all(|w| w[0] <= w[1]), "{distances:?}");
+    }
+
+    // A box query: the box of o002's ground truth, with QE and another metric.
+    let gt = std::fs::read_to_string(shared.join("data/neardup-dev/gt/o002_query.txt")).unwrap();
+    let fields: Vec<&str> = gt.split_whitespace().collect();
+    let crop = fields[1..5].join(",");
+    let q = jpg.join("o002.jpg");
+    let (code, json, stderr) = lookalike(
+        &[
+            "search",
+            "--json",
+            "--index",
+            index_arg,
+            "--box",
+            &crop,
+            "--qe",
+            "2",
+            "--metric",
+            "manhattan",
+            q.to_str().unwrap(),
+        ],
+        &model,
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        json["results"][0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("o002.jpg"),
+        "{json}"
+    );
+}
