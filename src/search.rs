@@ -143,7 +143,7 @@ pub struct Database {
 impl Database {
     /// From raw rows; every row must have `dim` entries.
     pub fn new(dim: usize, vectors: Vec<f32>) -> Result<Self> {
-        if dim == 0 || vectors.len() % dim != 0 {
+        if dim == 0 || !vectors.len().is_multiple_of(dim) {
             return Err(Error::Invalid(format!(
                 "{} values do not make rows of {dim}",
                 vectors.len()
@@ -249,7 +249,7 @@ mod tests {
             (Metric::BrayCurtis, 0.6),
             (Metric::Canberra, 1.533_333_3),
             (Metric::Chebyshev, 3.0),
-            (Metric::Correlation, 0.484_312_0),
+            (Metric::Correlation, 0.484_312),
         ];
         for (metric, expected) in expect {
             let d = metric.distance(&u, &v);
