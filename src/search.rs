@@ -133,12 +133,46 @@ pub struct Hit {
     pub distance: f32,
 }
 
-/// Descriptors to search, `n x dim` row-major.
+/// Descriptors to search, `n x dim` row-major, with the per-row quantities the
+/// metrics need precomputed (norm, mean, norm after centring).
 #[derive(Debug, Clone, Default)]
 pub struct Database {
     dim: usize,
     vectors: Vec<f32>,
+    stats: Vec<RowStats>,
 }
+
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct RowStats {
+    norm: f32,
+    mean: f32,
+    centred_norm: f32,
+}
+
+impl RowStats {
+    fn of(v: &[f32]) -> Self {
+        let n = v.len().max(1) as f64;
+        let sum: f64 = v.iter().map(|x| f64::from(*x)).sum();
+        let squares: f64 = v.iter().map(|x| f64::from(*x) * f64::from(*x)).sum();
+        let mean = sum / n;
+        Self {
+            norm: squares.sqrt() as f32,
+            mean: mean as f32,
+            centred_norm: (squares - n * mean * mean).max(0.0).sqrt() as f32,
+        }
+    }
+}
+
+/// A query with its own statistics, ready to be compared with many rows.
+#[derive(Debug, Clone)]
+pub struct Query<'a> {
+    vector: &'a [f32],
+    stats: RowStats,
+    metric: Metric,
+}
+
+/// Rows scanned per parallel task; each task keeps its own top-N.
+const SCAN_CHUNK_ROWS: usize = 8192;
 
 impl Database {
     /// From raw rows; every row must have `dim` entries.
@@ -149,7 +183,12 @@ impl Database {
                 vectors.len()
             )));
         }
-        Ok(Self { dim, vectors })
+        let stats = vectors.par_chunks(dim).map(RowStats::of).collect();
+        Ok(Self {
+            dim,
+            vectors,
+            stats,
+        })
     }
 
     /// The final descriptors (L2, optional whitening, L2) of an index's raw SPoC.
@@ -164,11 +203,11 @@ impl Database {
     }
 
     pub fn len(&self) -> usize {
-        self.vectors.len() / self.dim
+        self.stats.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.vectors.is_empty()
+        self.stats.is_empty()
     }
 
     pub fn dim(&self) -> usize {
@@ -179,34 +218,80 @@ impl Database {
         &self.vectors[i * self.dim..(i + 1) * self.dim]
     }
 
-    /// The `top` nearest rows to `query` under `metric`, nearest first (ties by row).
-    pub fn search(&self, query: &[f32], metric: Metric, top: usize) -> Result<Vec<Hit>> {
-        if query.len() != self.dim {
+    /// Prepares `vector` for comparisons under `metric`.
+    pub fn query<'a>(&self, vector: &'a [f32], metric: Metric) -> Result<Query<'a>> {
+        if vector.len() != self.dim {
             return Err(Error::Invalid(format!(
                 "query has {} dimensions, the database {}",
-                query.len(),
+                vector.len(),
                 self.dim
             )));
         }
-        let mut hits: Vec<Hit> = self
-            .vectors
-            .par_chunks(self.dim)
-            .enumerate()
-            .map(|(row, v)| Hit {
-                row,
-                distance: metric.distance(query, v),
-            })
-            .collect();
-        let order = |a: &Hit, b: &Hit| a.distance.total_cmp(&b.distance).then(a.row.cmp(&b.row));
-        let top = top.min(hits.len());
+        Ok(Query {
+            vector,
+            stats: RowStats::of(vector),
+            metric,
+        })
+    }
+
+    /// The distance from `query` to row `row`: the metric's definition (see
+    /// [`Metric::distance`]) computed in `f32` from precomputed norms and means.
+    pub fn distance(&self, query: &Query, row: usize) -> f32 {
+        let (q, v) = (query.vector, self.row(row));
+        let (qs, vs) = (query.stats, self.stats[row]);
+        match query.metric {
+            Metric::Cosine => one_minus_ratio_f32(dot(q, v), qs.norm * vs.norm),
+            Metric::Correlation => one_minus_ratio_f32(
+                dot(q, v) - self.dim as f32 * qs.mean * vs.mean,
+                qs.centred_norm * vs.centred_norm,
+            ),
+            Metric::Euclidean => (qs.norm * qs.norm + vs.norm * vs.norm - 2.0 * dot(q, v))
+                .max(0.0)
+                .sqrt(),
+            Metric::Manhattan => lanes_sum(q, v, |x, y| (x - y).abs()),
+            Metric::BrayCurtis => {
+                let den = lanes_sum(q, v, |x, y| (x + y).abs());
+                if den == 0.0 {
+                    0.0
+                } else {
+                    lanes_sum(q, v, |x, y| (x - y).abs()) / den
+                }
+            }
+            Metric::Canberra => lanes_sum(q, v, |x, y| {
+                let den = x.abs() + y.abs();
+                if den == 0.0 { 0.0 } else { (x - y).abs() / den }
+            }),
+            Metric::Chebyshev => q
+                .iter()
+                .zip(v)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0, f32::max),
+        }
+    }
+
+    /// The `top` nearest rows to `query` under `metric`, nearest first (ties by row).
+    pub fn search(&self, query: &[f32], metric: Metric, top: usize) -> Result<Vec<Hit>> {
+        let query = self.query(query, metric)?;
+        let top = top.min(self.len());
         if top == 0 {
             return Ok(Vec::new());
         }
-        if top < hits.len() {
-            hits.select_nth_unstable_by(top - 1, order);
-            hits.truncate(top);
-        }
-        hits.sort_by(order);
+        let mut hits: Vec<Hit> = (0..self.len().div_ceil(SCAN_CHUNK_ROWS))
+            .into_par_iter()
+            .flat_map_iter(|chunk| {
+                let rows = chunk * SCAN_CHUNK_ROWS..((chunk + 1) * SCAN_CHUNK_ROWS).min(self.len());
+                let mut local: Vec<Hit> = rows
+                    .map(|row| Hit {
+                        row,
+                        distance: self.distance(&query, row),
+                    })
+                    .collect();
+                keep_best(&mut local, top);
+                local
+            })
+            .collect();
+        keep_best(&mut hits, top);
+        hits.sort_by(hit_order);
         Ok(hits)
     }
 
@@ -232,6 +317,49 @@ impl Database {
         crate::descriptor::l2_normalize(&mut expanded);
         self.search(&expanded, metric, top)
     }
+}
+
+/// Nearest first; equal distances by row, so rankings are deterministic.
+fn hit_order(a: &Hit, b: &Hit) -> std::cmp::Ordering {
+    a.distance.total_cmp(&b.distance).then(a.row.cmp(&b.row))
+}
+
+/// Keeps the `top` best hits (unordered).
+fn keep_best(hits: &mut Vec<Hit>, top: usize) {
+    if top < hits.len() {
+        hits.select_nth_unstable_by(top - 1, hit_order);
+        hits.truncate(top);
+    }
+}
+
+fn one_minus_ratio_f32(num: f32, den: f32) -> f32 {
+    if den == 0.0 { 1.0 } else { 1.0 - num / den }
+}
+
+/// Lanes of independent accumulators: lets the compiler vectorise the reductions.
+const LANES: usize = 16;
+
+#[inline]
+fn lanes_sum(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32) -> f32 {
+    let mut acc = [0.0f32; LANES];
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| f(*x, *y))
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for l in 0..LANES {
+            acc[l] += f(x[l], y[l]);
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+#[inline]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    lanes_sum(a, b, |x, y| x * y)
 }
 
 #[cfg(test)]

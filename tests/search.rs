@@ -22,30 +22,54 @@ fn vectors(n: usize, dim: usize, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-/// Every row's distance by the metric's definition, sorted (ties by row).
+/// Every row's distance, one by one, fully sorted (ties by row).
 fn brute_force(db: &Database, query: &[f32], metric: Metric) -> Vec<Hit> {
+    let prepared = db.query(query, metric).unwrap();
     let mut hits: Vec<Hit> = (0..db.len())
         .map(|row| Hit {
             row,
-            distance: metric.distance(query, db.row(row)),
+            distance: db.distance(&prepared, row),
         })
         .collect();
     hits.sort_by(|a, b| a.distance.total_cmp(&b.distance).then(a.row.cmp(&b.row)));
     hits
 }
 
+/// The database's fast distances agree with the metrics' SciPy definitions.
+#[test]
+fn database_distances_follow_the_definitions() {
+    let dim = 37; // not a multiple of the SIMD lanes
+    let db = Database::new(dim, vectors(200, dim, 3)).unwrap();
+    let query = vectors(1, dim, 5);
+    for metric in Metric::ALL {
+        let prepared = db.query(&query, metric).unwrap();
+        for row in 0..db.len() {
+            let fast = db.distance(&prepared, row);
+            let exact = metric.distance(&query, db.row(row));
+            assert!(
+                (fast - exact).abs() <= 1e-5 * (1.0 + exact.abs()),
+                "{metric} row {row}: {fast} vs {exact}"
+            );
+        }
+    }
+}
+
 #[test]
 fn every_metric_returns_exactly_the_brute_force_ranking() {
     let dim = 48;
-    let mut data = vectors(3000, dim, 7);
+    let mut data = vectors(20_000, dim, 7);
     // Duplicate rows make exact ties, which must come out in row order.
     let copy = data[..dim].to_vec();
     data[5 * dim..6 * dim].copy_from_slice(&copy);
     let db = Database::new(dim, data).unwrap();
     let query = vectors(1, dim, 99);
+    assert!(
+        db.len() > 8192,
+        "the scan must span several parallel chunks"
+    );
     for metric in Metric::ALL {
         let expected = brute_force(&db, &query, metric);
-        for top in [1, 10, 250, db.len()] {
+        for top in [1, 10, 250, 9000, db.len()] {
             let hits = db.search(&query, metric, top).unwrap();
             assert_eq!(hits, expected[..top], "{metric}, top {top}");
         }

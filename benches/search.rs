@@ -1,0 +1,66 @@
+//! Exact search latency over 1,000,000 random L2-normalised 512-d descriptors (2 GB),
+//! top 100, one query at a time; divan's median is the p50.
+//!
+//! Run: `cargo bench --profile dev --bench search`.
+
+use std::sync::OnceLock;
+
+use divan::Bencher;
+use lookalike::descriptor::l2_normalize;
+use lookalike::search::{Database, Metric};
+use rayon::prelude::*;
+
+const ROWS: usize = 1_000_000;
+const DIM: usize = 512;
+
+fn main() {
+    divan::main();
+}
+
+fn random_unit(seed: u64) -> Vec<f32> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut v: Vec<f32> = (0..DIM)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            // Non-negative like SPoC sums, so every metric is meaningful.
+            (state >> 40) as f32 / (1u64 << 24) as f32
+        })
+        .collect();
+    l2_normalize(&mut v);
+    v
+}
+
+fn database() -> &'static Database {
+    static DB: OnceLock<Database> = OnceLock::new();
+    DB.get_or_init(|| {
+        let rows: Vec<Vec<f32>> = (0..ROWS as u64).into_par_iter().map(random_unit).collect();
+        Database::new(DIM, rows.concat()).expect("database")
+    })
+}
+
+fn bench(bencher: Bencher, metric: Metric) {
+    let db = database();
+    let queries: Vec<Vec<f32>> = (0..16).map(|i| random_unit(u64::MAX - i)).collect();
+    let mut i = 0;
+    bencher.bench_local(|| {
+        i = (i + 1) % queries.len();
+        db.search(&queries[i], metric, 100).expect("search")
+    });
+}
+
+#[divan::bench(sample_count = 15, sample_size = 1)]
+fn cosine_1m(bencher: Bencher) {
+    bench(bencher, Metric::Cosine);
+}
+
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn manhattan_1m(bencher: Bencher) {
+    bench(bencher, Metric::Manhattan);
+}
+
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn euclidean_1m(bencher: Bencher) {
+    bench(bencher, Metric::Euclidean);
+}
