@@ -17,21 +17,14 @@ fn run_index(
     index: &Path,
     extra: &[&str],
 ) -> (Option<i32>, Value, String) {
-    let output = common::output_within(
-        Command::new(env!("CARGO_BIN_EXE_lookalike"))
-            .args(["index", "--json", "--backend", "cpu", "--model"])
-            .arg(model)
-            .arg("--index")
-            .arg(index)
-            .args(extra)
-            .arg(dir),
-        Duration::from_secs(300),
-    );
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    let json = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr: {stderr}"));
-    (output.status.code(), json, stderr)
+    let mut args: Vec<std::ffi::OsString> = ["index", "--json", "--backend", "cpu", "--model"]
+        .iter()
+        .map(Into::into)
+        .collect();
+    args.extend([model.into(), "--index".into(), index.into()]);
+    args.extend(extra.iter().map(Into::into));
+    args.push(dir.into());
+    common::lookalike_json(args)
 }
 
 fn copy(from: &Path, to: &Path) {
@@ -139,14 +132,15 @@ fn indexes_good_files_reports_bad_ones_and_updates_incrementally() {
     assert_eq!(Index::load(&index_path).unwrap().entries.len(), 2);
 
     // Another max side would make the descriptors incomparable: refused, not mixed.
-    let output = Command::new(env!("CARGO_BIN_EXE_lookalike"))
-        .args(["index", "--backend", "cpu", "--max-side", "512", "--model"])
-        .arg(&model)
-        .arg("--index")
-        .arg(&index_path)
-        .arg(&dir)
-        .output()
-        .unwrap();
+    let output = common::output_within(
+        Command::new(env!("CARGO_BIN_EXE_lookalike"))
+            .args(["index", "--backend", "cpu", "--max-side", "512", "--model"])
+            .arg(&model)
+            .arg("--index")
+            .arg(&index_path)
+            .arg(&dir),
+        Duration::from_secs(300),
+    );
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--max-side 1024, not 512"));
 }

@@ -4,8 +4,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
 
 use lookalike::search::{Database, Hit, Metric};
 
@@ -91,17 +89,14 @@ fn every_metric_returns_exactly_the_brute_force_ranking() {
 }
 
 fn lookalike(args: &[&str], model: &Path) -> (Option<i32>, serde_json::Value, String) {
-    let output = common::output_within(
-        Command::new(env!("CARGO_BIN_EXE_lookalike"))
-            .args(args)
-            .args(["--backend", "cpu", "--model"])
-            .arg(model),
-        Duration::from_secs(300),
-    );
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let json = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr: {stderr}"));
-    (output.status.code(), json, stderr)
+    let mut all: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+    all.extend([
+        "--backend".into(),
+        "cpu".into(),
+        "--model".into(),
+        model.into(),
+    ]);
+    common::lookalike_json(all)
 }
 
 #[test]

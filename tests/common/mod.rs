@@ -77,3 +77,21 @@ pub fn output_within(
         stderr: err.join().expect("stderr thread"),
     }
 }
+
+/// Runs `lookalike` with `args` (within five minutes), checks it did not panic, and
+/// parses its stdout as JSON: `(exit code, json, stderr)`.
+pub fn lookalike_json<I, S>(args: I) -> (Option<i32>, serde_json::Value, String)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let output = output_within(
+        std::process::Command::new(env!("CARGO_BIN_EXE_lookalike")).args(args),
+        std::time::Duration::from_secs(300),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let json = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr: {stderr}"));
+    (output.status.code(), json, stderr)
+}
