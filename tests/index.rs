@@ -145,6 +145,56 @@ fn indexes_good_files_reports_bad_ones_and_updates_incrementally() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("--max-side 1024, not 512"));
 }
 
+/// A folder of 40 real photos (neardup-dev distractors); returns their count.
+fn forty_photos(shared: &Path, dir: &Path) -> usize {
+    let sources: Vec<PathBuf> = std::fs::read_dir(shared.join("data/neardup-dev/jpg"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("d_"))
+        .take(40)
+        .collect();
+    for source in &sources {
+        copy(source, &dir.join(source.file_name().unwrap()));
+    }
+    sources.len()
+}
+
+/// Waits until the index at `path` holds at least `n` entries; returns how many.
+fn wait_for_checkpoint(path: &Path, n: usize) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        if let Ok(index) = Index::load(path)
+            && index.entries.len() >= n
+        {
+            return index.entries.len();
+        }
+        assert!(Instant::now() < deadline, "no checkpoint appeared");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Starts `lookalike index` on `dir`, saving after every image.
+fn spawn_index(model: &Path, dir: &Path, index: &Path, stdout: Stdio) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_lookalike"))
+        .args([
+            "index",
+            "--json",
+            "--backend",
+            "cpu",
+            "--checkpoint-secs",
+            "0",
+            "--model",
+        ])
+        .arg(model)
+        .arg("--index")
+        .arg(index)
+        .arg(dir)
+        .stdout(stdout)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 /// `kill -9` in the middle of a run: the index on disk is the last checkpoint, intact,
 /// and the next run resumes from it instead of starting over.
 #[test]
@@ -155,49 +205,16 @@ fn index_survives_kill_and_resumes() {
     let model = common::shared_model(&shared);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("photos");
-    let sources: Vec<PathBuf> = std::fs::read_dir(shared.join("data/neardup-dev/jpg"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("d_"))
-        .take(40)
-        .collect();
-    for source in &sources {
-        copy(source, &dir.join(source.file_name().unwrap()));
-    }
+    let total = forty_photos(&shared, &dir);
     let index_path = tmp.path().join("photos.lkidx");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lookalike"))
-        .args([
-            "index",
-            "--backend",
-            "cpu",
-            "--checkpoint-secs",
-            "0",
-            "--model",
-        ])
-        .arg(&model)
-        .arg("--index")
-        .arg(&index_path)
-        .arg(&dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let saved = loop {
-        if let Ok(index) = Index::load(&index_path)
-            && index.entries.len() >= 5
-        {
-            break index.entries.len();
-        }
-        assert!(Instant::now() < deadline, "no checkpoint appeared");
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let mut child = spawn_index(&model, &dir, &index_path, Stdio::null());
+    let saved = wait_for_checkpoint(&index_path, 5);
     child.kill().unwrap(); // SIGKILL on Unix
     child.wait().unwrap();
     let after_kill = Index::load(&index_path).expect("index readable after kill -9");
     assert!(after_kill.entries.len() >= saved);
     assert!(
-        after_kill.entries.len() < sources.len(),
+        after_kill.entries.len() < total,
         "the run finished before the kill: the test needs more images"
     );
 
@@ -211,6 +228,36 @@ fn index_survives_kill_and_resumes() {
     );
     assert_eq!(
         (json["unchanged"].as_u64().unwrap() + json["indexed"].as_u64().unwrap()) as usize,
-        sources.len()
+        total
     );
+}
+
+/// Ctrl-C (SIGINT) stops the run cleanly: exit status 130, the work done so far saved,
+/// nothing counted as removed.
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_cleanly_and_keeps_the_work() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let model = common::shared_model(&shared);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("photos");
+    let total = forty_photos(&shared, &dir);
+    let index_path = tmp.path().join("photos.lkidx");
+    let child = spawn_index(&model, &dir, &index_path, Stdio::piped());
+    wait_for_checkpoint(&index_path, 3);
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130));
+    let json: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["stopped"], true, "{json}");
+    assert_eq!(json["removed"], 0);
+    let saved = Index::load(&index_path).unwrap().entries.len();
+    assert!(saved >= 3 && saved < total, "{saved} of {total}");
+    assert_eq!(json["entries"].as_u64().unwrap() as usize, saved);
 }

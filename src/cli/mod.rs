@@ -4,8 +4,8 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
@@ -327,6 +327,20 @@ fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// The process's Ctrl-C flag: the handler is installed once (a process can have only
+/// one) and every run watches the same flag.
+fn interrupt_flag() -> &'static AtomicBool {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let handler = Arc::clone(&flag);
+        if let Err(error) = ctrlc::set_handler(move || handler.store(true, Ordering::Relaxed)) {
+            eprintln!("warning: Ctrl-C will not stop cleanly: {error}");
+        }
+        flag
+    })
+}
+
 /// Runs an index update on a worker thread with a progress bar on stderr; Ctrl-C
 /// stops it cleanly.
 fn run_indexing(
@@ -334,17 +348,14 @@ fn run_indexing(
     provenance: &index::Provenance,
     options: index::IndexOptions,
 ) -> crate::Result<index::IndexSummary> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let handler_stop = Arc::clone(&stop);
-    // Ctrl-C asks the run to stop; it saves what it has and returns. (Only the first
-    // handler of a process is installed; later runs share its flag.)
-    let _ = ctrlc::set_handler(move || handler_stop.store(true, Ordering::Relaxed));
+    let stop = interrupt_flag();
+    stop.store(false, Ordering::Relaxed);
     let (tx, rx) = std::sync::mpsc::sync_channel(256);
     std::thread::scope(|scope| {
         // The worker owns the sender: when it returns, the channel closes and
         // `show_progress` ends.
         let worker =
-            scope.spawn(move || index::update_index(describer, provenance, &options, &tx, &stop));
+            scope.spawn(move || index::update_index(describer, provenance, &options, &tx, stop));
         show_progress(&rx);
         worker
             .join()
