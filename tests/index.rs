@@ -145,8 +145,20 @@ fn indexes_good_files_reports_bad_ones_and_updates_incrementally() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("--max-side 1024, not 512"));
 }
 
-/// A folder of 40 real photos (neardup-dev distractors); returns their count.
-fn forty_photos(shared: &Path, dir: &Path) -> usize {
+/// A temporary folder of 40 real photos (neardup-dev distractors) and where its
+/// index goes; `None` (test skipped) without `../shared`.
+struct Library {
+    _tmp: tempfile::TempDir,
+    model: PathBuf,
+    dir: PathBuf,
+    index_path: PathBuf,
+    total: usize,
+}
+
+fn forty_photo_library() -> Option<Library> {
+    let shared = common::shared()?;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("photos");
     let sources: Vec<PathBuf> = std::fs::read_dir(shared.join("data/neardup-dev/jpg"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -156,7 +168,13 @@ fn forty_photos(shared: &Path, dir: &Path) -> usize {
     for source in &sources {
         copy(source, &dir.join(source.file_name().unwrap()));
     }
-    sources.len()
+    Some(Library {
+        model: common::shared_model(&shared),
+        index_path: tmp.path().join("photos.lkidx"),
+        dir,
+        total: sources.len(),
+        _tmp: tmp,
+    })
 }
 
 /// Waits until the index at `path` holds at least `n` entries; returns how many.
@@ -199,14 +217,16 @@ fn spawn_index(model: &Path, dir: &Path, index: &Path, stdout: Stdio) -> std::pr
 /// and the next run resumes from it instead of starting over.
 #[test]
 fn index_survives_kill_and_resumes() {
-    let Some(shared) = common::shared() else {
+    let Some(Library {
+        _tmp,
+        model,
+        dir,
+        index_path,
+        total,
+    }) = forty_photo_library()
+    else {
         return;
     };
-    let model = common::shared_model(&shared);
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("photos");
-    let total = forty_photos(&shared, &dir);
-    let index_path = tmp.path().join("photos.lkidx");
     let mut child = spawn_index(&model, &dir, &index_path, Stdio::null());
     let saved = wait_for_checkpoint(&index_path, 5);
     child.kill().unwrap(); // SIGKILL on Unix
@@ -237,14 +257,16 @@ fn index_survives_kill_and_resumes() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_stops_cleanly_and_keeps_the_work() {
-    let Some(shared) = common::shared() else {
+    let Some(Library {
+        _tmp,
+        model,
+        dir,
+        index_path,
+        total,
+    }) = forty_photo_library()
+    else {
         return;
     };
-    let model = common::shared_model(&shared);
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("photos");
-    let total = forty_photos(&shared, &dir);
-    let index_path = tmp.path().join("photos.lkidx");
     let child = spawn_index(&model, &dir, &index_path, Stdio::piped());
     wait_for_checkpoint(&index_path, 3);
     let status = Command::new("kill")
