@@ -81,6 +81,9 @@ struct CommonArgs {
     /// Evaluate all seven metrics and print one row each.
     #[arg(long)]
     all_metrics: bool,
+    /// Folder for the cached descriptors (default: `eval-cache` in the data directory).
+    #[arg(long)]
+    cache: Option<PathBuf>,
     #[arg(long)]
     json: bool,
     #[command(flatten)]
@@ -91,6 +94,7 @@ struct CommonArgs {
 struct Session {
     describer: Describer,
     provenance: Provenance,
+    cache: Option<PathBuf>,
 }
 
 impl Session {
@@ -105,14 +109,19 @@ impl Session {
         Ok(Self {
             describer,
             provenance,
+            cache: common.cache.clone(),
         })
     }
 
     /// The folder's index, brought up to date (only new or changed files are described).
     fn index(&self, dir: &Path) -> anyhow::Result<Index> {
         let suffix = format!("-s{}", self.provenance.max_side);
-        let path = index::data_dir_index_path(dir, "eval-cache", &suffix)
-            .context("no per-user data directory on this system")?;
+        let in_data_dir = index::data_dir_index_path(dir, "eval-cache", &suffix)
+            .context("no per-user data directory on this system; pass --cache")?;
+        let path = match &self.cache {
+            Some(folder) => folder.join(in_data_dir.file_name().unwrap_or_default()),
+            None => in_data_dir,
+        };
         let mut options = index::IndexOptions::new(dir.to_path_buf(), path.clone());
         // The cache belongs to us: rebuild it if the model changed rather than refuse.
         options.rebuild = Index::load(&path)

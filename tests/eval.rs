@@ -1,0 +1,135 @@
+//! `lookalike eval` end to end on small real folders: an Oxford-format ground truth
+//! built from neardup-dev, and a two-class category folder; the second run reads the
+//! descriptor cache instead of running the network.
+
+mod common;
+
+use std::path::Path;
+
+/// Runs `lookalike eval ...` on the CPU with the shared model and a private cache.
+fn eval(args: &[&str], model: &Path, cache: &Path) -> (Option<i32>, serde_json::Value, String) {
+    let mut all: Vec<std::ffi::OsString> = vec!["eval".into()];
+    all.extend(args.iter().map(Into::into));
+    all.extend([
+        "--json".into(),
+        "--backend".into(),
+        "cpu".into(),
+        "--model".into(),
+        model.into(),
+    ]);
+    all.extend(["--cache".into(), cache.into()]);
+    common::lookalike_json(all)
+}
+
+#[test]
+fn oxford_protocol_on_a_small_neardup_set() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let model = common::shared_model(&shared);
+    let source = shared.join("data/neardup-dev");
+    let tmp = tempfile::tempdir().unwrap();
+    let (images, gt, cache) = (
+        tmp.path().join("jpg"),
+        tmp.path().join("gt"),
+        tmp.path().join("cache"),
+    );
+    std::fs::create_dir_all(&images).unwrap();
+    std::fs::create_dir_all(&gt).unwrap();
+    let queries = ["o010", "o011", "o012"];
+    let mut names: Vec<String> = std::fs::read_dir(source.join("jpg"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let distractors = names.iter().filter(|n| n.starts_with("d_")).take(40);
+    let family = names
+        .iter()
+        .filter(|n| queries.iter().any(|q| n.starts_with(q)));
+    let kept: Vec<&String> = family.chain(distractors).collect();
+    assert_eq!(kept.len(), 3 * 9 + 40);
+    for name in kept {
+        std::fs::copy(source.join("jpg").join(name), images.join(name)).unwrap();
+    }
+    for q in queries {
+        for kind in ["query", "good", "ok", "junk"] {
+            let file = format!("{q}_{kind}.txt");
+            std::fs::copy(source.join("gt").join(&file), gt.join(&file)).unwrap();
+        }
+    }
+    let args = [
+        "oxford",
+        "--images",
+        images.to_str().unwrap(),
+        "--gt",
+        gt.to_str().unwrap(),
+        "--query",
+        "full",
+    ];
+    let (code, json, stderr) = eval(&args, &model, &cache);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(json["queries"], 3, "{json}");
+    let map = json["map"].as_f64().unwrap();
+    let per_query = json["per_query"].as_object().unwrap();
+    assert_eq!(per_query.len(), 3);
+    let mean = per_query.values().map(|v| v.as_f64().unwrap()).sum::<f64>() / 3.0;
+    assert!((map - mean).abs() < 1e-12);
+    // Eight edits of each original among 40 distractors: most are found first.
+    assert!(map > 0.6 && map <= 1.0, "{json}");
+    assert!(stderr.contains("described now"), "{stderr}");
+
+    // Box queries, all metrics, from the cache: the network only runs for the 3 boxes.
+    let mut boxed = args.to_vec();
+    boxed[6] = "box";
+    boxed.push("--all-metrics");
+    let (code, json, stderr) = eval(&boxed, &model, &cache);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("(0 described now)"), "{stderr}");
+    let metrics = json["metrics"].as_object().unwrap();
+    assert_eq!(metrics.len(), 7);
+    for (name, result) in metrics {
+        let map = result["map"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&map), "{name}: {map}");
+    }
+}
+
+#[test]
+fn category_protocol_on_two_classes() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let model = common::shared_model(&shared);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("classes");
+    let val = shared.join("data/imagenette/val");
+    let mut classes: Vec<_> = std::fs::read_dir(&val)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    classes.sort();
+    for class in &classes[..2] {
+        let target = dir.join(class.file_name().unwrap());
+        std::fs::create_dir_all(&target).unwrap();
+        let mut files: Vec<_> = std::fs::read_dir(class)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for file in &files[..12] {
+            std::fs::copy(file, target.join(file.file_name().unwrap())).unwrap();
+        }
+    }
+    let cache = tmp.path().join("cache");
+    let (code, json, stderr) = eval(
+        &["category", dir.to_str().unwrap(), "--k", "5"],
+        &model,
+        &cache,
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(json["k"], 5);
+    assert_eq!(json["per_class"].as_object().unwrap().len(), 2, "{json}");
+    let p = json["precision_at_k"].as_f64().unwrap();
+    // Two ImageNet classes, 12 images each: same-class neighbours dominate.
+    assert!(p > 0.7 && p <= 1.0, "{json}");
+    assert!(json["map"].as_f64().unwrap() > 0.5, "{json}");
+}
