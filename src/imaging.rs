@@ -236,31 +236,6 @@ pub fn has_image_extension(path: &Path) -> bool {
         .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
 }
 
-/// Image files under `dir`, recursively, sorted; hidden entries and symbolic links are
-/// skipped (so a link loop cannot trap the walk).
-pub fn list_images(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
-    let mut found = Vec::new();
-    let mut pending = vec![dir.to_path_buf()];
-    while let Some(folder) = pending.pop() {
-        let entries = std::fs::read_dir(&folder).map_err(|e| Error::io(&folder, e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::io(&folder, e))?;
-            let path = entry.path();
-            if entry.file_name().to_string_lossy().starts_with('.') {
-                continue;
-            }
-            let kind = entry.file_type().map_err(|e| Error::io(&path, e))?;
-            if kind.is_dir() {
-                pending.push(path);
-            } else if kind.is_file() && has_image_extension(&path) {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    Ok(found)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

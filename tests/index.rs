@@ -217,28 +217,27 @@ fn spawn_index(model: &Path, dir: &Path, index: &Path, stdout: Stdio) -> std::pr
 /// and the next run resumes from it instead of starting over.
 #[test]
 fn index_survives_kill_and_resumes() {
-    let Some(Library {
-        _tmp,
-        model,
-        dir,
-        index_path,
-        total,
-    }) = forty_photo_library()
-    else {
+    let Some(library) = forty_photo_library() else {
         return;
     };
-    let mut child = spawn_index(&model, &dir, &index_path, Stdio::null());
-    let saved = wait_for_checkpoint(&index_path, 5);
+    let (model, dir, index_path, total) = (
+        &library.model,
+        &library.dir,
+        &library.index_path,
+        library.total,
+    );
+    let mut child = spawn_index(model, dir, index_path, Stdio::null());
+    let saved = wait_for_checkpoint(index_path, 5);
     child.kill().unwrap(); // SIGKILL on Unix
     child.wait().unwrap();
-    let after_kill = Index::load(&index_path).expect("index readable after kill -9");
+    let after_kill = Index::load(index_path).expect("index readable after kill -9");
     assert!(after_kill.entries.len() >= saved);
     assert!(
         after_kill.entries.len() < total,
         "the run finished before the kill: the test needs more images"
     );
 
-    let (code, json, stderr) = run_index(&model, &dir, &index_path, &[]);
+    let (code, json, stderr) = run_index(model, dir, index_path, &[]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(json["indexed"].as_u64().unwrap() > 0, "{json}");
     assert_eq!(
@@ -257,18 +256,17 @@ fn index_survives_kill_and_resumes() {
 #[cfg(unix)]
 #[test]
 fn ctrl_c_stops_cleanly_and_keeps_the_work() {
-    let Some(Library {
-        _tmp,
-        model,
-        dir,
-        index_path,
-        total,
-    }) = forty_photo_library()
-    else {
+    let Some(library) = forty_photo_library() else {
         return;
     };
-    let child = spawn_index(&model, &dir, &index_path, Stdio::piped());
-    wait_for_checkpoint(&index_path, 3);
+    let (model, dir, index_path, total) = (
+        &library.model,
+        &library.dir,
+        &library.index_path,
+        library.total,
+    );
+    let child = spawn_index(model, dir, index_path, Stdio::piped());
+    wait_for_checkpoint(index_path, 3);
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -279,7 +277,7 @@ fn ctrl_c_stops_cleanly_and_keeps_the_work() {
     let json: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(json["stopped"], true, "{json}");
     assert_eq!(json["removed"], 0);
-    let saved = Index::load(&index_path).unwrap().entries.len();
+    let saved = Index::load(index_path).unwrap().entries.len();
     assert!(saved >= 3 && saved < total, "{saved} of {total}");
     assert_eq!(json["entries"].as_u64().unwrap() as usize, saved);
 }

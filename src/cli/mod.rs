@@ -16,7 +16,7 @@ mod search;
 
 use crate::backend::BackendChoice;
 use crate::descriptor::{Describer, DescriberOptions, check_whitening_fits, l2_normalize};
-use crate::imaging::{self, CropBox, DEFAULT_MAX_SIDE, LoadOptions};
+use crate::imaging::{CropBox, DEFAULT_MAX_SIDE, LoadOptions};
 use crate::index;
 use crate::model::{self, FEATURE_DIM, Vgg16Weights};
 use crate::whiten::Whitening;
@@ -406,7 +406,13 @@ fn preview(v: &[f32]) -> String {
 }
 
 fn whiten_learn(args: WhitenLearnArgs) -> anyhow::Result<ExitCode> {
-    let images = imaging::list_images(&args.dir)?;
+    let never = AtomicBool::new(false);
+    let (found, unreadable) =
+        index::scan_folder(&args.dir, &index::ScanOptions::default(), &never)?;
+    for failure in &unreadable {
+        eprintln!("skipped: {}: {}", failure.path.display(), failure.reason);
+    }
+    let images: Vec<PathBuf> = found.into_iter().map(|f| f.path).collect();
     if images.is_empty() {
         bail!("no images found under {}", args.dir.display());
     }
