@@ -37,7 +37,7 @@ pub fn resolve_model_path(explicit: Option<&Path>) -> Result<PathBuf> {
     Err(Error::ModelNotFound(format!(
         "no VGG16 weights found (looked at --model, ${MODEL_ENV} and {target}).\n\
          To get them: download the official Keras conv-only file \
-         `vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5` (58.9 MB; sources and SHA-256 in models/README.md), then run\n  \
+         `vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5` (58.9 MB; sources and checksums in models/README.md), then run\n  \
          lookalike model import vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 -o {target}\n\
          or point ${MODEL_ENV} (or --model) at an existing vgg16_imagenet_features.safetensors."
     )))
