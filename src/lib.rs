@@ -8,6 +8,7 @@
 pub mod backend;
 pub mod cli;
 pub mod descriptor;
+pub mod dupes;
 pub mod error;
 pub mod eval;
 pub mod imaging;

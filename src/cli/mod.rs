@@ -11,6 +11,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
+mod dupes;
 mod eval;
 mod search;
 
@@ -40,6 +41,8 @@ enum Command {
     Index(IndexArgs),
     /// Search an index with a query photo (or a box of one).
     Search(search::SearchArgs),
+    /// Group near-duplicate photos of an index (read-only).
+    Dupes(dupes::DupesArgs),
     /// Measure retrieval quality (Oxford buildings or category protocol).
     #[command(subcommand)]
     Eval(eval::EvalCommand),
@@ -203,6 +206,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Describe(args) => describe(args),
         Command::Index(args) => index(args),
         Command::Search(args) => search::run(args),
+        Command::Dupes(args) => dupes::run(args),
         Command::Eval(command) => eval::run(command),
         Command::Whiten(WhitenCommand::Learn(args)) => whiten_learn(args),
         Command::Model(ModelCommand::Import { input, output }) => model_import(&input, output),

@@ -1,0 +1,271 @@
+//! Near-duplicate groups: every pair of descriptors closer than a cosine-distance
+//! threshold, joined transitively (union-find). All pairs are found exactly, without an
+//! N x N matrix in memory: similarities are computed a block of rows at a time as one
+//! SGEMM against the whole database.
+
+use rayon::prelude::*;
+
+use crate::index::Entry;
+
+/// Rows per similarity block: memory is `BLOCK_ROWS x N` floats.
+const BLOCK_ROWS: usize = 512;
+
+/// A pair of rows and their cosine distance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pair {
+    pub a: usize,
+    pub b: usize,
+    pub distance: f32,
+}
+
+/// All pairs `a < b` of L2-normalised rows (`n x dim`, row-major) whose cosine distance
+/// `1 - a·b` is below `threshold`, sorted by `(a, b)`.
+pub fn close_pairs(rows: &[f32], dim: usize, threshold: f32) -> Vec<Pair> {
+    let n = rows.len().checked_div(dim).unwrap_or(0);
+    let mut pairs: Vec<Pair> = (0..n.div_ceil(BLOCK_ROWS))
+        .into_par_iter()
+        .flat_map_iter(|block| {
+            let start = block * BLOCK_ROWS;
+            let m = BLOCK_ROWS.min(n - start);
+            let lhs = &rows[start * dim..(start + m) * dim];
+            // Only columns after the block's first row can pair with it (a < b).
+            let cols = n - start;
+            let rhs = &rows[start * dim..];
+            let mut sims = vec![0.0f32; m * cols];
+            similarity_block(&mut sims, lhs, rhs, m, cols, dim);
+            let mut found = Vec::new();
+            for i in 0..m {
+                for j in (i + 1)..cols {
+                    let distance = 1.0 - sims[i * cols + j];
+                    if distance < threshold {
+                        found.push(Pair {
+                            a: start + i,
+                            b: start + j,
+                            distance,
+                        });
+                    }
+                }
+            }
+            found
+        })
+        .collect();
+    pairs.sort_by_key(|p| (p.a, p.b));
+    pairs
+}
+
+/// `sims[m x cols] = lhs[m x dim] * rhs[cols x dim]^T`.
+fn similarity_block(sims: &mut [f32], lhs: &[f32], rhs: &[f32], m: usize, cols: usize, dim: usize) {
+    assert!(sims.len() == m * cols && lhs.len() == m * dim && rhs.len() == cols * dim);
+    // SAFETY: the slices hold exactly the elements the strides address (checked
+    // above): lhs is m x dim row-major, rhs read as its transpose (dim x cols, column
+    // stride dim), sims m x cols row-major and not aliased by the inputs.
+    unsafe {
+        gemm::gemm(
+            m,
+            cols,
+            dim,
+            sims.as_mut_ptr(),
+            1,
+            cols as isize,
+            false,
+            lhs.as_ptr(),
+            1,
+            dim as isize,
+            rhs.as_ptr(),
+            dim as isize,
+            1,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// Disjoint sets with path halving and union by size.
+struct UnionFind {
+    parent: Vec<usize>,
+    size: Vec<usize>,
+}
+
+impl UnionFind {
+    fn new(n: usize) -> Self {
+        Self {
+            parent: (0..n).collect(),
+            size: vec![1; n],
+        }
+    }
+
+    fn find(&mut self, mut x: usize) -> usize {
+        while self.parent[x] != x {
+            self.parent[x] = self.parent[self.parent[x]];
+            x = self.parent[x];
+        }
+        x
+    }
+
+    fn union(&mut self, a: usize, b: usize) {
+        let (mut a, mut b) = (self.find(a), self.find(b));
+        if a == b {
+            return;
+        }
+        if self.size[a] < self.size[b] {
+            std::mem::swap(&mut a, &mut b);
+        }
+        self.parent[b] = a;
+        self.size[a] += self.size[b];
+    }
+}
+
+/// Groups of two or more rows connected by `pairs`, each sorted, largest groups first
+/// (then by first row).
+pub fn group_pairs(n: usize, pairs: &[Pair]) -> Vec<Vec<usize>> {
+    let mut sets = UnionFind::new(n);
+    for p in pairs {
+        sets.union(p.a, p.b);
+    }
+    let mut by_root: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    for row in 0..n {
+        let root = sets.find(row);
+        by_root.entry(root).or_default().push(row);
+    }
+    let mut groups: Vec<Vec<usize>> = by_root.into_values().filter(|g| g.len() > 1).collect();
+    groups.sort_by(|a, b| b.len().cmp(&a.len()).then(a[0].cmp(&b[0])));
+    groups
+}
+
+/// The file to keep in a group: highest resolution, then largest file, then oldest.
+pub fn suggest_keeper(group: &[usize], entries: &[Entry]) -> usize {
+    group
+        .iter()
+        .copied()
+        .max_by(|&a, &b| {
+            let (ea, eb) = (&entries[a], &entries[b]);
+            let pixels = |e: &Entry| u64::from(e.width) * u64::from(e.height);
+            pixels(ea)
+                .cmp(&pixels(eb))
+                .then(ea.size.cmp(&eb.size))
+                .then(eb.mtime_ns.cmp(&ea.mtime_ns))
+                .then(b.cmp(&a))
+        })
+        .unwrap_or(0)
+}
+
+/// Pairwise precision and recall of `groups` against true groups (`truth[row]` is the
+/// row's true group label, `None` for a singleton).
+pub fn pairwise_precision_recall(groups: &[Vec<usize>], truth: &[Option<u32>]) -> (f64, f64) {
+    let same = |a: usize, b: usize| truth[a].is_some() && truth[a] == truth[b];
+    let (mut predicted, mut correct) = (0u64, 0u64);
+    for g in groups {
+        for (i, &a) in g.iter().enumerate() {
+            for &b in &g[i + 1..] {
+                predicted += 1;
+                correct += u64::from(same(a, b));
+            }
+        }
+    }
+    let mut sizes: std::collections::HashMap<u32, u64> = Default::default();
+    for label in truth.iter().flatten() {
+        *sizes.entry(*label).or_default() += 1;
+    }
+    let actual: u64 = sizes.values().map(|s| s * (s - 1) / 2).sum();
+    let ratio = |a: u64, b: u64| if b == 0 { 1.0 } else { a as f64 / b as f64 };
+    (ratio(correct, predicted), ratio(correct, actual))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(v: &[f32]) -> Vec<f32> {
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter().map(|x| x / n).collect()
+    }
+
+    #[test]
+    fn finds_exactly_the_pairs_under_the_threshold() {
+        // 1300 rows (three blocks): rows i and i + 650 are near-copies, all others far.
+        let dim = 16;
+        let n = 1300;
+        let mut rows = Vec::new();
+        for i in 0..n {
+            let mut v = vec![0.0f32; dim];
+            let k = i % 650;
+            v[k % dim] = 1.0;
+            v[(k / dim) % dim] += 2.0 + (k / (dim * dim)) as f32;
+            v[(k * 7 + 3) % dim] += 0.5 * (k % 5) as f32;
+            if i >= 650 {
+                v[(k + 1) % dim] += 0.01;
+            }
+            rows.extend(unit(&v));
+        }
+        let threshold = 0.01;
+        let pairs = close_pairs(&rows, dim, threshold);
+        let mut expected = Vec::new();
+        for a in 0..n {
+            for b in a + 1..n {
+                let dot: f32 = (0..dim)
+                    .map(|d| rows[a * dim + d] * rows[b * dim + d])
+                    .sum();
+                if 1.0 - dot < threshold {
+                    expected.push((a, b));
+                }
+            }
+        }
+        let found: Vec<(usize, usize)> = pairs.iter().map(|p| (p.a, p.b)).collect();
+        assert_eq!(found, expected);
+        assert!(found.contains(&(0, 650)) && found.contains(&(649, 1299)));
+    }
+
+    #[test]
+    fn groups_transitively_and_scores_pairs() {
+        let pairs = [
+            Pair {
+                a: 0,
+                b: 1,
+                distance: 0.1,
+            },
+            Pair {
+                a: 1,
+                b: 2,
+                distance: 0.1,
+            },
+            Pair {
+                a: 4,
+                b: 5,
+                distance: 0.1,
+            },
+        ];
+        let groups = group_pairs(7, &pairs);
+        assert_eq!(groups, vec![vec![0, 1, 2], vec![4, 5]]);
+        // Truth: {0,1,2,3} and {4,5}; 6 alone. Predicted pairs: 3 + 1, all correct;
+        // true pairs: 6 + 1.
+        let truth = [Some(0), Some(0), Some(0), Some(0), Some(1), Some(1), None];
+        let (p, r) = pairwise_precision_recall(&groups, &truth);
+        assert_eq!(p, 1.0);
+        assert!((r - 4.0 / 7.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn keeper_prefers_resolution_then_size_then_age() {
+        let entry = |w: u32, size: u64, mtime_ns: i128| Entry {
+            path: String::new(),
+            size,
+            mtime_ns,
+            width: w,
+            height: w,
+            feature_map: [1, 1],
+            raw: vec![],
+        };
+        let entries = [
+            entry(100, 5, 0),
+            entry(200, 1, 0),
+            entry(200, 3, 9),
+            entry(200, 3, 2),
+        ];
+        assert_eq!(suggest_keeper(&[0, 1, 2, 3], &entries), 3);
+        assert_eq!(suggest_keeper(&[0, 1], &entries), 1);
+    }
+}
