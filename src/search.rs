@@ -214,6 +214,11 @@ impl Database {
         self.dim
     }
 
+    /// All rows, `len() x dim()` row-major.
+    pub fn rows(&self) -> &[f32] {
+        &self.vectors
+    }
+
     pub fn row(&self, i: usize) -> &[f32] {
         &self.vectors[i * self.dim..(i + 1) * self.dim]
     }

@@ -46,8 +46,7 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let db = Database::from_index(&index, whitening.as_ref())?;
-    let rows: Vec<f32> = (0..db.len()).flat_map(|r| db.row(r).to_vec()).collect();
-    let pairs = close_pairs(&rows, db.dim(), threshold);
+    let pairs = close_pairs(db.rows(), db.dim(), threshold);
     let groups = group_pairs(db.len(), &pairs);
     let seconds = started.elapsed().as_secs_f64();
     let path_of = |row: usize| index.absolute(&index.entries[row]);

@@ -123,10 +123,8 @@ impl Session {
             None => in_data_dir,
         };
         let mut options = index::IndexOptions::new(dir.to_path_buf(), path.clone());
-        // The cache belongs to us: rebuild it if the model changed rather than refuse.
-        options.rebuild = Index::load(&path)
-            .and_then(|i| i.check_provenance(&path, &self.provenance))
-            .is_err();
+        // The cache belongs to us: start it afresh if the model changed rather than refuse.
+        options.replace_incompatible = true;
         let summary = run_indexing(&self.describer, &self.provenance, options)
             .with_context(|| format!("describing {}", dir.display()))?;
         for failure in &summary.failed {

@@ -52,6 +52,9 @@ pub struct IndexOptions {
     pub scan: ScanOptions,
     /// Ignore an existing index and describe everything again.
     pub rebuild: bool,
+    /// Start afresh, instead of refusing, when the existing index is unreadable or was
+    /// made with another model or max side (for caches that belong to the program).
+    pub replace_incompatible: bool,
     /// Save the index at least this often while describing.
     pub checkpoint_every: Duration,
     /// Threads decoding and resizing images while the network runs.
@@ -65,6 +68,7 @@ impl IndexOptions {
             index_path,
             scan: ScanOptions::default(),
             rebuild: false,
+            replace_incompatible: false,
             checkpoint_every: Duration::from_secs(30),
             decode_threads: std::thread::available_parallelism()
                 .map_or(1, |n| (n.get() / 2).max(1)),
@@ -235,11 +239,18 @@ pub fn update_index(
 /// The existing index for this folder, or an empty one.
 fn load_previous(options: &IndexOptions, root: &Path, provenance: &Provenance) -> Result<Index> {
     let path = &options.index_path;
+    let fresh = || Index::new(root.to_path_buf(), provenance.clone());
     if options.rebuild || !path.exists() {
-        return Ok(Index::new(root.to_path_buf(), provenance.clone()));
+        return Ok(fresh());
     }
-    let index = Index::load(path)?;
-    index.check_provenance(path, provenance)?;
+    let index = match Index::load(path).and_then(|index| {
+        index.check_provenance(path, provenance)?;
+        Ok(index)
+    }) {
+        Ok(index) => index,
+        Err(_) if options.replace_incompatible => return Ok(fresh()),
+        Err(error) => return Err(error),
+    };
     if index.root != root {
         return Err(Error::Index {
             path: path.clone(),
