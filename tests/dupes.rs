@@ -11,36 +11,17 @@ fn groups_copies_of_the_same_photo_and_keeps_the_original() {
         return;
     };
     let model = common::shared_model(&shared);
-    let jpg = shared.join("data/neardup-dev/jpg");
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("library");
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut names: Vec<String> = std::fs::read_dir(&jpg)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
     let families = ["o020", "o021", "o022"];
-    let kept: Vec<&String> = names
-        .iter()
-        .filter(|n| families.iter().any(|f| n.starts_with(f)))
-        .chain(names.iter().filter(|n| n.starts_with("d_")).take(30))
-        .collect();
-    for name in &kept {
-        std::fs::copy(jpg.join(name), dir.join(name)).unwrap();
-    }
+    common::neardup_library(
+        &shared,
+        &dir,
+        |n| families.iter().any(|f| n.starts_with(f)),
+        30,
+    );
     let index = tmp.path().join("library.lkidx");
-    let mut args: Vec<std::ffi::OsString> = ["index", "--json", "--backend", "cpu", "--model"]
-        .iter()
-        .map(Into::into)
-        .collect();
-    args.extend([
-        model.into_os_string(),
-        "--index".into(),
-        index.clone().into_os_string(),
-        dir.into_os_string(),
-    ]);
-    let (code, _, stderr) = common::lookalike_json(args);
+    let (code, _, stderr) = common::index_json(&model, &dir, &index, &[]);
     assert_eq!(code, Some(0), "{stderr}");
 
     let (code, json, stderr) = common::lookalike_json([

@@ -37,20 +37,13 @@ fn oxford_protocol_on_a_small_neardup_set() {
     std::fs::create_dir_all(&images).unwrap();
     std::fs::create_dir_all(&gt).unwrap();
     let queries = ["o010", "o011", "o012"];
-    let mut names: Vec<String> = std::fs::read_dir(source.join("jpg"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    let distractors = names.iter().filter(|n| n.starts_with("d_")).take(40);
-    let family = names
-        .iter()
-        .filter(|n| queries.iter().any(|q| n.starts_with(q)));
-    let kept: Vec<&String> = family.chain(distractors).collect();
+    let kept = common::neardup_library(
+        &shared,
+        &images,
+        |n| queries.iter().any(|q| n.starts_with(q)),
+        40,
+    );
     assert_eq!(kept.len(), 3 * 9 + 40);
-    for name in kept {
-        std::fs::copy(source.join("jpg").join(name), images.join(name)).unwrap();
-    }
     for q in queries {
         for kind in ["query", "good", "ok", "junk"] {
             let file = format!("{q}_{kind}.txt");

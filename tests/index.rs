@@ -17,14 +17,7 @@ fn run_index(
     index: &Path,
     extra: &[&str],
 ) -> (Option<i32>, Value, String) {
-    let mut args: Vec<std::ffi::OsString> = ["index", "--json", "--backend", "cpu", "--model"]
-        .iter()
-        .map(Into::into)
-        .collect();
-    args.extend([model.into(), "--index".into(), index.into()]);
-    args.extend(extra.iter().map(Into::into));
-    args.push(dir.into());
-    common::lookalike_json(args)
+    common::index_json(model, dir, index, extra)
 }
 
 fn copy(from: &Path, to: &Path) {
@@ -159,20 +152,12 @@ fn forty_photo_library() -> Option<Library> {
     let shared = common::shared()?;
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("photos");
-    let sources: Vec<PathBuf> = std::fs::read_dir(shared.join("data/neardup-dev/jpg"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("d_"))
-        .take(40)
-        .collect();
-    for source in &sources {
-        copy(source, &dir.join(source.file_name().unwrap()));
-    }
+    let total = common::neardup_library(&shared, &dir, |_| false, 40).len();
     Some(Library {
         model: common::shared_model(&shared),
         index_path: tmp.path().join("photos.lkidx"),
         dir,
-        total: sources.len(),
+        total,
         _tmp: tmp,
     })
 }

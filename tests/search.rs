@@ -108,30 +108,11 @@ fn finds_the_original_of_an_edited_copy() {
     let jpg = shared.join("data/neardup-dev/jpg");
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("library");
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut names: Vec<String> = (0..6).map(|i| format!("o00{i}.jpg")).collect();
-    names.extend(
-        std::fs::read_dir(&jpg)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with("d_"))
-            .take(30),
-    );
-    for name in &names {
-        std::fs::copy(jpg.join(name), dir.join(name)).unwrap();
-    }
+    let originals: Vec<String> = (0..6).map(|i| format!("o00{i}.jpg")).collect();
+    common::neardup_library(&shared, &dir, |n| originals.iter().any(|o| o == n), 30);
     let index = tmp.path().join("library.lkidx");
     let index_arg = index.to_str().unwrap();
-    let (code, _, stderr) = lookalike(
-        &[
-            "index",
-            "--json",
-            "--index",
-            index_arg,
-            dir.to_str().unwrap(),
-        ],
-        &model,
-    );
+    let (code, _, stderr) = common::index_json(&model, &dir, &index, &[]);
     assert_eq!(code, Some(0), "{stderr}");
 
     for (query, expected) in [

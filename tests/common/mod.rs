@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test binary uses a different subset
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `../shared` beside the repository, or `None` after printing why the test is skipped.
 pub fn shared() -> Option<PathBuf> {
@@ -94,4 +94,53 @@ where
     let json = serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr: {stderr}"));
     (output.status.code(), json, stderr)
+}
+
+/// Copies into `dir` the `neardup-dev` images whose file name satisfies `keep`, plus
+/// the first `distractors` distractors (`d_*`, by name); returns the names copied.
+pub fn neardup_library(
+    shared: &Path,
+    dir: &Path,
+    keep: impl Fn(&str) -> bool,
+    distractors: usize,
+) -> Vec<String> {
+    let jpg = shared.join("data/neardup-dev/jpg");
+    let mut names: Vec<String> = std::fs::read_dir(&jpg)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let chosen: Vec<String> = names
+        .iter()
+        .filter(|n| keep(n))
+        .chain(
+            names
+                .iter()
+                .filter(|n| n.starts_with("d_"))
+                .take(distractors),
+        )
+        .cloned()
+        .collect();
+    std::fs::create_dir_all(dir).unwrap();
+    for name in &chosen {
+        std::fs::copy(jpg.join(name), dir.join(name)).unwrap();
+    }
+    chosen
+}
+
+/// `lookalike index --json --backend cpu --model MODEL --index INDEX [extra] DIR`.
+pub fn index_json(
+    model: &Path,
+    dir: &Path,
+    index: &Path,
+    extra: &[&str],
+) -> (Option<i32>, serde_json::Value, String) {
+    let mut args: Vec<std::ffi::OsString> = ["index", "--json", "--backend", "cpu", "--model"]
+        .iter()
+        .map(Into::into)
+        .collect();
+    args.extend([model.into(), "--index".into(), index.into()]);
+    args.extend(extra.iter().map(Into::into));
+    args.push(dir.into());
+    lookalike_json(args)
 }
