@@ -11,15 +11,6 @@ use std::time::{Duration, Instant};
 use lookalike::index::Index;
 use serde_json::Value;
 
-fn run_index(
-    model: &Path,
-    dir: &Path,
-    index: &Path,
-    extra: &[&str],
-) -> (Option<i32>, Value, String) {
-    common::index_json(model, dir, index, extra)
-}
-
 fn copy(from: &Path, to: &Path) {
     std::fs::create_dir_all(to.parent().unwrap()).unwrap();
     std::fs::copy(from, to).unwrap();
@@ -64,7 +55,7 @@ fn indexes_good_files_reports_bad_ones_and_updates_incrementally() {
     std::os::unix::fs::symlink(&dir, dir.join("trips/loop")).unwrap();
     let index_path = tmp.path().join("photos.lkidx");
 
-    let (code, json, stderr) = run_index(&model, &dir, &index_path, &[]);
+    let (code, json, stderr) = common::index_json(&model, &dir, &index_path, &[]);
     assert_eq!(code, Some(2), "some files failed: {stderr}");
     assert_eq!(json["indexed"], 3, "{json}");
     assert_eq!(json["unchanged"], 0);
@@ -107,7 +98,7 @@ fn indexes_good_files_reports_bad_ones_and_updates_incrementally() {
             .all(|e| e.raw.len() == 512 && e.feature_map == [14, 14])
     );
 
-    let (_, json, _) = run_index(&model, &dir, &index_path, &[]);
+    let (_, json, _) = common::index_json(&model, &dir, &index_path, &[]);
     assert_eq!(
         (json["indexed"].as_u64(), json["unchanged"].as_u64()),
         (Some(0), Some(3)),
@@ -116,7 +107,7 @@ fn indexes_good_files_reports_bad_ones_and_updates_incrementally() {
     assert_eq!(json["removed"], 0);
 
     std::fs::remove_file(dir.join("church.png")).unwrap();
-    let (_, json, _) = run_index(&model, &dir, &index_path, &[]);
+    let (_, json, _) = common::index_json(&model, &dir, &index_path, &[]);
     assert_eq!(
         (json["removed"].as_u64(), json["unchanged"].as_u64()),
         (Some(1), Some(2)),
@@ -222,7 +213,7 @@ fn index_survives_kill_and_resumes() {
         "the run finished before the kill: the test needs more images"
     );
 
-    let (code, json, stderr) = run_index(model, dir, index_path, &[]);
+    let (code, json, stderr) = common::index_json(model, dir, index_path, &[]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(json["indexed"].as_u64().unwrap() > 0, "{json}");
     assert_eq!(
