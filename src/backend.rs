@@ -18,7 +18,10 @@ use crate::model::Vgg16Weights;
 use crate::net::{BurnVgg, CpuVgg, NetInput, Spoc};
 
 /// Where the user asked the network to run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum BackendChoice {
     /// A hardware GPU when one is found, otherwise the CPU engine.
     #[default]
@@ -148,6 +151,7 @@ impl Engine {
 
     /// Raw SPoC of a normalised image of at least `MIN_SIDE` pixels a side.
     pub fn spoc(&self, input: &NetInput) -> Result<Spoc> {
+        crate::guard::note_heavy_work("the network");
         let min = MIN_SIDE as usize;
         if input.height < min
             || input.width < min

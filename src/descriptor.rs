@@ -2,6 +2,7 @@
 //! PCA-whitening -> L2.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::backend::{BackendChoice, Engine};
 use crate::error::{Error, Result};
@@ -34,10 +35,11 @@ pub struct Description {
     pub descriptor: Vec<f32>,
 }
 
-/// Turns image files into descriptors with one loaded network.
-#[derive(Debug)]
+/// Turns image files into descriptors with one loaded network (shared: describers
+/// with other options can run on the same engine).
+#[derive(Debug, Clone)]
 pub struct Describer {
-    engine: Engine,
+    engine: Arc<Engine>,
     preprocessing: Preprocessing,
     options: DescriberOptions,
 }
@@ -49,10 +51,19 @@ impl Describer {
         options: DescriberOptions,
     ) -> Result<Self> {
         Ok(Self {
-            engine: Engine::new(weights, backend)?,
+            engine: Arc::new(Engine::new(weights, backend)?),
             preprocessing: weights.preprocessing().clone(),
             options,
         })
+    }
+
+    /// The same network with other options.
+    pub fn with_options(&self, options: DescriberOptions) -> Self {
+        Self {
+            engine: Arc::clone(&self.engine),
+            preprocessing: self.preprocessing.clone(),
+            options,
+        }
     }
 
     pub fn engine(&self) -> &Engine {

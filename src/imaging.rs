@@ -119,24 +119,33 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<LoadedImage> {
 /// As [`load`], for bytes already in memory (`path` names them in messages).
 pub fn load_from_bytes(path: &Path, bytes: &[u8], options: &LoadOptions) -> Result<LoadedImage> {
     let original = decode_rgb(path, bytes, options.max_pixels)?;
+    prepare(path, &original, options.crop, options.max_side)
+}
+
+/// Crops and resizes an image that is already decoded and oriented (`path` names it in
+/// messages): the second half of [`load`], for callers that keep the original in memory.
+pub fn prepare(
+    path: &Path,
+    original: &RgbImage,
+    crop: Option<CropBox>,
+    max_side: Option<u32>,
+) -> Result<LoadedImage> {
     let (width, height) = original.dimensions();
-    let cropped = match options.crop {
-        None => original,
-        Some(crop) => {
-            let (left, top, w, h) =
-                crop.pixels(width, height)
-                    .ok_or_else(|| Error::BadCropBox {
-                        path: path.to_path_buf(),
-                        crop: crop.to_string(),
-                        width,
-                        height,
-                    })?;
-            image::imageops::crop_imm(&original, left, top, w, h).to_image()
-        }
+    let (left, top, w, h) = match crop {
+        None => (0, 0, width, height),
+        Some(crop) => crop
+            .pixels(width, height)
+            .ok_or_else(|| Error::BadCropBox {
+                path: path.to_path_buf(),
+                crop: crop.to_string(),
+                width,
+                height,
+            })?,
     };
-    let rgb = match options.max_side {
-        Some(max_side) => shrink_to_fit(cropped, max_side),
-        None => cropped,
+    let view = image::imageops::crop_imm(original, left, top, w, h);
+    let rgb = match max_side.and_then(|max_side| fitted_size(w, h, max_side)) {
+        Some((nw, nh)) => image::imageops::resize(&*view, nw, nh, FilterType::Triangle),
+        None => view.to_image(),
     };
     if rgb.width() < MIN_SIDE || rgb.height() < MIN_SIDE {
         return Err(Error::TooSmall {
@@ -151,6 +160,7 @@ pub fn load_from_bytes(path: &Path, bytes: &[u8], options: &LoadOptions) -> Resu
 /// Decodes any supported format to RGB8 with the EXIF orientation applied. The pixel
 /// limit is checked from the header, before any pixel is decoded.
 pub fn decode_rgb(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<RgbImage> {
+    crate::guard::note_heavy_work("decoding an image");
     if bytes.is_empty() {
         return Err(Error::EmptyFile {
             path: path.to_path_buf(),
@@ -213,15 +223,23 @@ pub fn decode_rgb(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<RgbImage
 
 /// Shrinks so that the longer side is at most `max_side`, keeping the aspect ratio.
 pub fn shrink_to_fit(image: RgbImage, max_side: u32) -> RgbImage {
-    let (w, h) = image.dimensions();
-    let longer = w.max(h);
+    match fitted_size(image.width(), image.height(), max_side) {
+        Some((nw, nh)) => image::imageops::resize(&image, nw, nh, FilterType::Triangle),
+        None => image,
+    }
+}
+
+/// The size that brings the longer side down to `max_side`, or `None` when it already
+/// fits (or `max_side` is 0, meaning "no bound").
+pub fn fitted_size(width: u32, height: u32, max_side: u32) -> Option<(u32, u32)> {
+    let longer = width.max(height);
     if longer <= max_side || max_side == 0 {
-        return image;
+        return None;
     }
     let scale = f64::from(max_side) / f64::from(longer);
-    let nw = ((f64::from(w) * scale).round() as u32).clamp(1, max_side);
-    let nh = ((f64::from(h) * scale).round() as u32).clamp(1, max_side);
-    image::imageops::resize(&image, nw, nh, FilterType::Triangle)
+    let nw = ((f64::from(width) * scale).round() as u32).clamp(1, max_side);
+    let nh = ((f64::from(height) * scale).round() as u32).clamp(1, max_side);
+    Some((nw, nh))
 }
 
 /// File extensions read as images (compared case-insensitively).

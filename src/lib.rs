@@ -6,17 +6,22 @@
 //! Nothing here depends on a GUI crate; the command line lives in [`cli`].
 
 pub mod backend;
+pub mod cleanup;
 pub mod cli;
 pub mod descriptor;
 pub mod dupes;
 pub mod error;
 pub mod eval;
+pub mod guard;
 pub mod imaging;
 pub mod index;
 pub mod model;
 pub mod net;
 pub mod search;
 pub mod whiten;
+
+#[cfg(feature = "gui")]
+pub mod gui;
 
 pub use backend::{BackendChoice, Engine};
 pub use descriptor::{Describer, DescriberOptions, Description};

@@ -17,7 +17,10 @@ use crate::index::Index;
 use crate::whiten::Whitening;
 
 /// A distance between descriptors.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Metric {
     Euclidean,
     #[default]

@@ -63,3 +63,108 @@ fn groups_copies_of_the_same_photo_and_keeps_the_original() {
     }
     assert_eq!(grouped_families.len(), 3, "{json}");
 }
+
+/// Runs `lookalike` with a private home (its trash is `<home>/.local/share/Trash`).
+fn lookalike_in_home(
+    home: &std::path::Path,
+    args: &[&std::ffi::OsStr],
+) -> (Option<i32>, serde_json::Value, String) {
+    let output = common::output_within(
+        std::process::Command::new(env!("CARGO_BIN_EXE_lookalike"))
+            .args(args)
+            .env("HOME", home)
+            .env("XDG_DATA_HOME", home.join(".local/share")),
+        std::time::Duration::from_secs(300),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let json = serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null);
+    (output.status.code(), json, stderr)
+}
+
+#[test]
+fn extra_copies_go_to_the_trash_and_come_back_byte_for_byte() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let model = common::shared_model(&shared);
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    std::fs::create_dir_all(home.join(".local/share")).unwrap();
+    let dir = tmp.path().join("library");
+    let names = common::neardup_library(&shared, &dir, |n| n.starts_with("o020"), 5);
+    let index = tmp.path().join("library.lkidx");
+    let (code, _, stderr) = common::index_json(&model, &dir, &index, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let journal = tmp.path().join("journal.jsonl");
+    let csv = tmp.path().join("groups.csv");
+    let base: Vec<&std::ffi::OsStr> = vec![
+        "dupes".as_ref(),
+        "--json".as_ref(),
+        "--threshold".as_ref(),
+        "0.1".as_ref(),
+        "--index".as_ref(),
+        index.as_os_str(),
+        "--journal".as_ref(),
+        journal.as_os_str(),
+    ];
+
+    // Dry run: lists what would move, moves nothing.
+    let mut args = base.clone();
+    args.extend([
+        "--trash".as_ref(),
+        "--dry-run".as_ref(),
+        "--csv".as_ref(),
+        csv.as_os_str(),
+    ]);
+    let (code, json, stderr) = lookalike_in_home(&home, &args);
+    assert_eq!(code, Some(0), "{stderr}");
+    let would = json["actions"]["report"]["moved"].as_array().unwrap().len();
+    let in_groups: usize = json["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["files"].as_array().unwrap().len() - 1)
+        .sum();
+    assert!(would >= 4 && would == in_groups, "{json}");
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), names.len());
+    let table = std::fs::read_to_string(&csv).unwrap();
+    assert!(table.starts_with("group,path,keeper,width,height,size\n"));
+    assert_eq!(
+        table.lines().count(),
+        1 + would + json["groups"].as_array().unwrap().len()
+    );
+
+    // For real: the extra copies are in the trash, the keepers stay.
+    let mut args = base.clone();
+    args.push("--trash".as_ref());
+    let (code, json, stderr) = lookalike_in_home(&home, &args);
+    assert_eq!(code, Some(0), "{stderr}");
+    let moved = json["actions"]["report"]["moved"].as_array().unwrap().len();
+    assert_eq!(moved, would);
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        names.len() - moved
+    );
+    let trashed = std::fs::read_dir(home.join(".local/share/Trash/files"))
+        .unwrap()
+        .count();
+    assert_eq!(trashed, moved);
+
+    // Undo: every file is back, identical to the original.
+    let (code, _, stderr) = lookalike_in_home(
+        &home,
+        &["undo".as_ref(), "--journal".as_ref(), journal.as_os_str()],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    for name in &names {
+        let original = std::fs::read(shared.join("data/neardup-dev/jpg").join(name)).unwrap();
+        assert_eq!(std::fs::read(dir.join(name)).unwrap(), original, "{name}");
+    }
+    assert_eq!(
+        std::fs::read_dir(home.join(".local/share/Trash/files"))
+            .unwrap()
+            .count(),
+        0
+    );
+}

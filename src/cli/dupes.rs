@@ -1,13 +1,17 @@
-//! `lookalike dupes`: near-duplicate groups of an index (read-only: nothing is moved).
+//! `lookalike dupes`: near-duplicate groups of an index, exported as JSON or CSV, and
+//! (only when asked) all but each group's keeper moved to the trash or a folder, with a
+//! dry run and an undo journal. `lookalike undo` brings a batch back.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+use anyhow::Context as _;
 use clap::Args;
 use serde_json::json;
 
 use super::load_whitening;
+use crate::cleanup::{self, Destination, Indexed, Journal, Place, Report};
 use crate::dupes::{close_pairs, group_pairs, suggest_keeper};
 use crate::index::Index;
 use crate::search::Database;
@@ -29,7 +33,35 @@ pub(super) struct DupesArgs {
     /// Whitening applied to the descriptors first (the threshold was calibrated with one).
     #[arg(long)]
     whiten: Option<PathBuf>,
-    /// Print `{"groups": [{"files": [...], "keeper": path}], "threshold", "seconds"}`.
+    /// Print `{"groups": [{"files": [...], "keeper": path}], "threshold", "seconds"}`
+    /// (with --trash / --move-to, also `"actions"`).
+    #[arg(long)]
+    json: bool,
+    /// Also write the groups as CSV (group, path, keeper, width, height, size).
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+    /// Move all but each group's keeper to the system trash.
+    #[arg(long, conflicts_with = "move_to")]
+    trash: bool,
+    /// Move all but each group's keeper into this folder (same disk).
+    #[arg(long, value_name = "DIR")]
+    move_to: Option<PathBuf>,
+    /// With --trash / --move-to: only list what would move.
+    #[arg(long)]
+    dry_run: bool,
+    /// Undo journal (default: the per-user data directory).
+    #[arg(long, value_name = "FILE")]
+    journal: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub(super) struct UndoArgs {
+    /// The batch to undo (default: the newest one not undone yet).
+    #[arg(long)]
+    batch: Option<u64>,
+    /// Undo journal (default: the per-user data directory).
+    #[arg(long, value_name = "FILE")]
+    journal: Option<PathBuf>,
     #[arg(long)]
     json: bool,
 }
@@ -50,10 +82,48 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
     let groups = group_pairs(db.len(), &pairs);
     let seconds = started.elapsed().as_secs_f64();
     let path_of = |row: usize| index.absolute(&index.entries[row]);
+    let keepers: Vec<usize> = groups
+        .iter()
+        .map(|group| suggest_keeper(group, &index.entries))
+        .collect();
+
+    if let Some(csv) = &args.csv {
+        write_csv(csv, &index, &groups, &keepers)?;
+    }
+    let destination = match (&args.move_to, args.trash) {
+        (Some(folder), _) => Some(Destination::Folder(folder.clone())),
+        (None, true) => Some(Destination::Trash),
+        (None, false) => None,
+    };
+    let report = match &destination {
+        None => None,
+        Some(destination) => {
+            let extras: Vec<Indexed> = groups
+                .iter()
+                .zip(&keepers)
+                .flat_map(|(group, &keeper)| group.iter().filter(move |&&row| row != keeper))
+                .map(|&row| {
+                    let e = &index.entries[row];
+                    Indexed {
+                        path: path_of(row),
+                        size: e.size,
+                        mtime_ns: e.mtime_ns,
+                    }
+                })
+                .collect();
+            Some(if args.dry_run {
+                cleanup::plan(&extras, destination)
+            } else {
+                journal(args.journal.as_deref())?.remove(&extras, destination)?
+            })
+        }
+    };
+
     if args.json {
         let groups: Vec<_> = groups
             .iter()
-            .map(|group| {
+            .zip(&keepers)
+            .map(|(group, &keeper)| {
                 let files: Vec<_> = group
                     .iter()
                     .map(|&row| {
@@ -66,16 +136,16 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
                         })
                     })
                     .collect();
-                json!({ "files": files, "keeper": path_of(suggest_keeper(group, &index.entries)) })
+                json!({ "files": files, "keeper": path_of(keeper) })
             })
             .collect();
-        println!(
-            "{}",
-            json!({ "groups": groups, "threshold": threshold, "seconds": seconds })
-        );
+        let mut out = json!({ "groups": groups, "threshold": threshold, "seconds": seconds });
+        if let Some(report) = &report {
+            out["actions"] = json!({ "dry_run": args.dry_run, "report": report });
+        }
+        println!("{out}");
     } else {
-        for (i, group) in groups.iter().enumerate() {
-            let keeper = suggest_keeper(group, &index.entries);
+        for (i, (group, &keeper)) in groups.iter().zip(&keepers).enumerate() {
             println!("group {} ({} files)", i + 1, group.len());
             for &row in group {
                 let mark = if row == keeper { "keep" } else { "    " };
@@ -88,6 +158,98 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
             groups.iter().map(Vec::len).sum::<usize>(),
             db.len()
         );
+        if let Some(report) = &report {
+            print_report(report, if args.dry_run { "would move" } else { "moved" });
+            if !args.dry_run && !report.moved.is_empty() {
+                eprintln!("undo with: lookalike undo --batch {}", report.batch);
+            }
+        }
     }
-    Ok(ExitCode::SUCCESS)
+    let failed = report.as_ref().is_some_and(|r| !r.skipped.is_empty());
+    Ok(if failed {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub(super) fn undo(args: UndoArgs) -> anyhow::Result<ExitCode> {
+    let journal = journal(args.journal.as_deref())?;
+    let batch = match args.batch {
+        Some(batch) => batch,
+        None => match journal.last_undoable()? {
+            Some(batch) => batch,
+            None => {
+                eprintln!("nothing to undo in {}", journal.path().display());
+                return Ok(ExitCode::SUCCESS);
+            }
+        },
+    };
+    let report = journal.undo(batch)?;
+    if args.json {
+        println!("{}", json!({ "report": report }));
+    } else {
+        print_report(&report, "restored");
+    }
+    Ok(if report.skipped.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+fn journal(path: Option<&Path>) -> anyhow::Result<Journal> {
+    let path = match path {
+        Some(path) => path.to_path_buf(),
+        None => Journal::default_path()
+            .context("no home folder for the undo journal: pass --journal")?,
+    };
+    Ok(Journal::new(path))
+}
+
+fn print_report(report: &Report, verb: &str) {
+    for moved in &report.moved {
+        let to = match &moved.to {
+            Place::Trash => "the trash".to_string(),
+            Place::File(path) => path.display().to_string(),
+        };
+        eprintln!("{verb}: {} -> {to}", moved.from.display());
+    }
+    for skipped in &report.skipped {
+        eprintln!("left alone: {}: {}", skipped.path.display(), skipped.reason);
+    }
+}
+
+fn write_csv(
+    path: &Path,
+    index: &Index,
+    groups: &[Vec<usize>],
+    keepers: &[usize],
+) -> anyhow::Result<()> {
+    let mut out = String::from("group,path,keeper,width,height,size\n");
+    for (i, (group, &keeper)) in groups.iter().zip(keepers).enumerate() {
+        for &row in group {
+            let e = &index.entries[row];
+            let path = index.absolute(e).display().to_string();
+            out.push_str(&format!(
+                "{},{},{},{},{},{}\n",
+                i + 1,
+                csv_field(&path),
+                row == keeper,
+                e.width,
+                e.height,
+                e.size
+            ));
+        }
+    }
+    std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
+}
+
+/// Quotes a CSV field when it needs it (RFC 4180).
+fn csv_field(value: &str) -> String {
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_string()
+    }
 }

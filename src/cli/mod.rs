@@ -41,8 +41,11 @@ enum Command {
     Index(IndexArgs),
     /// Search an index with a query photo (or a box of one).
     Search(search::SearchArgs),
-    /// Group near-duplicate photos of an index (read-only).
+    /// Group near-duplicate photos of an index; optionally move the extra copies to the
+    /// trash or a folder (never deleted; undoable).
     Dupes(dupes::DupesArgs),
+    /// Bring back the files of a `dupes --trash / --move-to` batch.
+    Undo(dupes::UndoArgs),
     /// Measure retrieval quality (Oxford buildings or category protocol).
     #[command(subcommand)]
     Eval(eval::EvalCommand),
@@ -207,6 +210,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Index(args) => index(args),
         Command::Search(args) => search::run(args),
         Command::Dupes(args) => dupes::run(args),
+        Command::Undo(args) => dupes::undo(args),
         Command::Eval(command) => eval::run(command),
         Command::Whiten(WhitenCommand::Learn(args)) => whiten_learn(args),
         Command::Model(ModelCommand::Import { input, output }) => model_import(&input, output),

@@ -10,7 +10,7 @@
 mod scan;
 mod update;
 
-pub use scan::{ScanOptions, Scanned, scan_folder};
+pub use scan::{ScanOptions, Scanned, mtime_ns, scan_folder};
 pub use update::{Failure, IndexOptions, IndexSummary, Progress, update_index};
 
 use std::io::Write;
@@ -162,9 +162,18 @@ pub fn default_index_path(root: &Path) -> Option<PathBuf> {
     data_dir_index_path(root, "indexes", "")
 }
 
-/// An index file for `root` in `<data dir>/<folder>/`, named after the folder, a hash
-/// of its canonical path and `suffix`.
+/// An index file for `root` in `<data dir>/<folder>/`, named by [`index_file_name`].
 pub fn data_dir_index_path(root: &Path, folder: &str, suffix: &str) -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "lookalike").map(|dirs| {
+        dirs.data_dir()
+            .join(folder)
+            .join(index_file_name(root, suffix))
+    })
+}
+
+/// `<name>-<hash><suffix>.lkidx`: the folder's name (made file-name safe) and a hash of
+/// its canonical path, so two folders of the same name never share an index.
+pub fn index_file_name(root: &Path, suffix: &str) -> String {
     use sha2::Digest;
     let canonical = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let digest = sha2::Sha256::digest(canonical.to_string_lossy().as_bytes());
@@ -182,11 +191,7 @@ pub fn data_dir_index_path(root: &Path, folder: &str, suffix: &str) -> Option<Pa
             }
         })
         .collect();
-    directories::ProjectDirs::from("", "", "lookalike").map(|dirs| {
-        dirs.data_dir()
-            .join(folder)
-            .join(format!("{name}-{tag}{suffix}.lkidx"))
-    })
+    format!("{name}-{tag}{suffix}.lkidx")
 }
 
 #[cfg(test)]

@@ -103,12 +103,7 @@ pub fn scan_folder(
                 path: path.to_path_buf(),
                 relative: relative.replace(std::path::MAIN_SEPARATOR, "/"),
                 size: meta.len(),
-                mtime_ns: meta
-                    .modified()
-                    .map_or(0, |t| match t.duration_since(UNIX_EPOCH) {
-                        Ok(d) => d.as_nanos() as i128,
-                        Err(e) => -(e.duration().as_nanos() as i128),
-                    }),
+                mtime_ns: mtime_ns(&meta),
             }),
             Err(error) => failures.push(Failure {
                 path: path.to_path_buf(),
@@ -131,4 +126,14 @@ fn is_candidate(path: &Path) -> bool {
     let mut head = [0u8; 16];
     let read = std::fs::File::open(path).and_then(|mut f| f.read(&mut head));
     matches!(read, Ok(n) if n > 0 && image::guess_format(&head[..n]).is_ok())
+}
+
+/// Modification time in nanoseconds from the epoch (negative before it; 0 if unknown):
+/// with the size, what tells whether a file changed since it was indexed.
+pub fn mtime_ns(meta: &std::fs::Metadata) -> i128 {
+    meta.modified()
+        .map_or(0, |t| match t.duration_since(UNIX_EPOCH) {
+            Ok(d) => d.as_nanos() as i128,
+            Err(e) => -(e.duration().as_nanos() as i128),
+        })
 }

@@ -1,0 +1,56 @@
+//! The desktop app (eframe/egui): open a folder, draw a box on a photo, see ranked
+//! thumbnails.
+//!
+//! | module | role |
+//! |---|---|
+//! | [`app`] | the window: drawing and bookkeeping only |
+//! | [`worker`] | the executor: the one place commands are carried out |
+//! | [`thumbs`] | thumbnail pool, disk cache and texture cache |
+//! | [`crop`] | the crop-box editor over the query photo |
+//! | [`dialogs`] | native file dialogs off the UI thread, open/reveal in the desktop |
+//! | [`settings`] | persisted settings |
+
+pub mod app;
+pub mod crop;
+pub mod dialogs;
+pub mod settings;
+pub mod thumbs;
+pub mod worker;
+
+pub use app::{AppConfig, LookalikeApp, ModelState};
+
+use anyhow::Context as _;
+use eframe::egui;
+
+/// The app's icon (also installed by `packaging/`).
+pub const ICON_PNG: &[u8] = include_bytes!("../../assets/icon.png");
+
+/// Opens the main window and runs until it is closed.
+pub fn run() -> anyhow::Result<()> {
+    let config = AppConfig::for_user()?;
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("lookalike")
+        .with_app_id("lookalike")
+        .with_inner_size([1280.0, 820.0])
+        .with_min_inner_size([640.0, 400.0])
+        .with_drag_and_drop(true);
+    if let Ok(icon) = eframe::icon_data::from_png_bytes(ICON_PNG) {
+        viewport = viewport.with_icon(icon);
+    }
+    let options = eframe::NativeOptions {
+        viewport,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "lookalike",
+        options,
+        Box::new(move |cc| {
+            let app = LookalikeApp::new(cc, config)?;
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))
+    .context(
+        "running the window (is a display available? the CLI works without one: lookalike --help)",
+    )
+}

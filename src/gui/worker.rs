@@ -1,0 +1,786 @@
+//! The one place where the app's commands are carried out.
+//!
+//! The UI thread only sends [`Command`]s and reads [`Event`]s; this executor thread
+//! owns the network, the library's index and database, and the query images. Indexing
+//! runs on a thread of its own (with a stop flag) and reports back through the same
+//! command channel, so every change of state happens here, in order.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, TryRecvError, channel, sync_channel};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use eframe::egui;
+use image::RgbImage;
+
+use super::settings::{Ranking, WhiteningSource};
+use crate::backend::BackendChoice;
+use crate::descriptor::{Describer, DescriberOptions, finish_descriptor};
+use crate::imaging::{self, CropBox, LoadOptions};
+use crate::index::{self, Entry, Index, IndexOptions, IndexSummary, Progress, Provenance};
+use crate::model::{self, Vgg16Weights};
+use crate::search::Database;
+use crate::whiten::Whitening;
+
+/// Longer side of the query image as shown in the app (the network gets the original).
+pub const QUERY_DISPLAY_SIDE: u32 = 1600;
+/// Longer side of the large preview of a result.
+pub const PREVIEW_SIDE: u32 = 1600;
+/// Fewest photos whitening is learned from; below this the app uses L2 only.
+pub const MIN_WHITENING_IMAGES: usize = 32;
+/// Events waiting for the UI; progress beyond this is dropped, never waited for.
+const EVENT_CAPACITY: usize = 256;
+
+/// What the UI asks for.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Load the weights (`None`: the usual places) on the chosen backend.
+    LoadModel {
+        path: Option<PathBuf>,
+        backend: BackendChoice,
+    },
+    /// Index `folder` (incrementally) and make it the library.
+    OpenLibrary {
+        folder: PathBuf,
+        max_side: u32,
+        whitening: WhiteningRequest,
+    },
+    CancelIndexing,
+    /// Learn (or drop) the whitening again for the open library.
+    SetWhitening(WhiteningRequest),
+    /// Decode a query photo; `id` identifies it in later searches.
+    LoadQuery {
+        id: u64,
+        path: PathBuf,
+    },
+    /// Rank the library against query `query` (its `crop`, or all of it).
+    Search {
+        generation: u64,
+        query: u64,
+        crop: Option<CropBox>,
+        ranking: Ranking,
+    },
+    /// Decode a photo for the large preview.
+    LoadPreview {
+        path: PathBuf,
+    },
+}
+
+/// Whitening as the executor needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WhiteningRequest {
+    pub source: WhiteningSource,
+    pub dim: usize,
+    pub power: f32,
+}
+
+/// Which folder an indexing run is working on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Library,
+    /// The folder the whitening is learned from.
+    WhiteningFolder,
+}
+
+/// What the executor tells the UI.
+#[derive(Debug)]
+pub enum Event {
+    /// The network is ready; the label names the backend and adapter.
+    ModelReady {
+        label: String,
+        path: PathBuf,
+    },
+    /// No weights were found, or the chosen file is not usable.
+    ModelProblem {
+        message: String,
+        missing: bool,
+    },
+    Indexing {
+        stage: Stage,
+        progress: Progress,
+    },
+    /// The run ended (finished, cancelled, or stopped by an error).
+    IndexingEnded {
+        folder: PathBuf,
+        outcome: Result<IndexSummary, String>,
+    },
+    /// The library can be searched.
+    LibraryReady(Arc<Library>),
+    QueryLoaded {
+        id: u64,
+        path: PathBuf,
+        /// Size of the EXIF-oriented original, the coordinates of crop boxes.
+        width: u32,
+        height: u32,
+        display: egui::ColorImage,
+    },
+    QueryFailed {
+        id: u64,
+        message: String,
+    },
+    Results {
+        generation: u64,
+        hits: Vec<ResultItem>,
+        seconds: f64,
+    },
+    SearchFailed {
+        generation: u64,
+        message: String,
+    },
+    Preview {
+        path: PathBuf,
+        image: egui::ColorImage,
+    },
+    /// Something worth telling the user that is not tied to one request.
+    Notice(String),
+}
+
+/// The searchable library, as the UI sees it.
+#[derive(Debug)]
+pub struct Library {
+    pub folder: PathBuf,
+    pub photos: Vec<Photo>,
+    /// How the descriptors are finished, in words ("L2 only", "PCA-whitened to 128-d ...").
+    pub whitening: String,
+}
+
+/// One photo of the library.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Photo {
+    pub path: PathBuf,
+    pub width: u32,
+    pub height: u32,
+    pub size: u64,
+}
+
+/// One ranked result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultItem {
+    pub rank: usize,
+    pub distance: f32,
+    pub photo: Photo,
+}
+
+/// The UI's end of the executor.
+pub struct Worker {
+    commands: Sender<Internal>,
+    events: Receiver<Event>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Worker {
+    /// Starts the executor; `index_dir` is where library indexes are kept, and
+    /// `repaint` is called whenever an event is waiting.
+    pub fn spawn(index_dir: PathBuf, repaint: egui::Context) -> anyhow::Result<Self> {
+        let (commands, inbox) = channel();
+        let (sink, events) = sync_channel(EVENT_CAPACITY);
+        let sink = EventSink {
+            events: sink,
+            repaint,
+        };
+        let own = commands.clone();
+        let thread = std::thread::Builder::new()
+            .name("lookalike-executor".into())
+            .spawn(move || Executor::new(index_dir, sink, own).run(inbox))
+            .context("starting the executor thread")?;
+        Ok(Self {
+            commands,
+            events,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn send(&self, command: Command) {
+        // The executor lives as long as the worker; a send can only fail after a crash
+        // there, which the UI learns about from the missing events.
+        let _ = self.commands.send(Internal::Ui(command));
+    }
+
+    /// The next waiting event, if any (never blocks).
+    pub fn try_recv(&self) -> Option<Event> {
+        self.events.try_recv().ok()
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.commands.send(Internal::Shutdown);
+        // Keep draining so the executor never blocks on a full event channel.
+        if let Some(thread) = self.thread.take() {
+            while !thread.is_finished() {
+                while self.events.try_recv().is_ok() {}
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Commands from the UI, and the executor's own messages from its helper threads.
+enum Internal {
+    Ui(Command),
+    IndexingDone {
+        folder: PathBuf,
+        outcome: anyhow::Result<(Index, Option<Index>, IndexSummary)>,
+        whitening: WhiteningRequest,
+    },
+    Shutdown,
+}
+
+#[derive(Clone)]
+struct EventSink {
+    events: SyncSender<Event>,
+    repaint: egui::Context,
+}
+
+impl EventSink {
+    /// Waits for room: for events the UI must not miss.
+    fn send(&self, event: Event) {
+        let _ = self.events.send(event);
+        self.repaint.request_repaint();
+    }
+
+    /// Drops the event when the UI is behind: for progress.
+    fn offer(&self, event: Event) {
+        let _ = self.events.try_send(event);
+        self.repaint.request_repaint();
+    }
+}
+
+struct QueryImage {
+    id: u64,
+    path: PathBuf,
+    rgb: RgbImage,
+    /// The raw SPoC of the last box described, to re-rank without the network.
+    last_raw: Option<(Option<CropBox>, Vec<f32>)>,
+}
+
+struct Searchable {
+    index: Index,
+    database: Database,
+    whitening: Option<Whitening>,
+}
+
+struct IndexingJob {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+}
+
+struct Executor {
+    index_dir: PathBuf,
+    sink: EventSink,
+    own: Sender<Internal>,
+    describer: Option<Describer>,
+    model_sha256: String,
+    library: Option<Searchable>,
+    /// The index of the whitening folder, kept to re-learn with other parameters.
+    whitening_index: Option<Index>,
+    query: Option<QueryImage>,
+    indexing: Option<IndexingJob>,
+}
+
+impl Executor {
+    fn new(index_dir: PathBuf, sink: EventSink, own: Sender<Internal>) -> Self {
+        Self {
+            index_dir,
+            sink,
+            own,
+            describer: None,
+            model_sha256: String::new(),
+            library: None,
+            whitening_index: None,
+            query: None,
+            indexing: None,
+        }
+    }
+
+    fn run(mut self, inbox: Receiver<Internal>) {
+        let mut queue = VecDeque::new();
+        loop {
+            if queue.is_empty() {
+                match inbox.recv() {
+                    Ok(message) => queue.push_back(message),
+                    Err(_) => break,
+                }
+            }
+            loop {
+                match inbox.try_recv() {
+                    Ok(message) => queue.push_back(message),
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => return self.shutdown(),
+                }
+            }
+            let Some(message) = queue.pop_front() else {
+                continue;
+            };
+            match message {
+                Internal::Shutdown => return self.shutdown(),
+                Internal::IndexingDone {
+                    folder,
+                    outcome,
+                    whitening,
+                } => self.indexing_done(folder, outcome, whitening),
+                Internal::Ui(command) => {
+                    // Only the newest search or preview matters: skip superseded ones.
+                    let superseded = queue.iter().any(|later| match (&command, later) {
+                        (Command::Search { .. }, Internal::Ui(Command::Search { .. })) => true,
+                        (
+                            Command::LoadPreview { .. },
+                            Internal::Ui(Command::LoadPreview { .. }),
+                        ) => true,
+                        _ => false,
+                    });
+                    if !superseded {
+                        self.execute(command);
+                    }
+                }
+            }
+        }
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        if let Some(job) = self.indexing.take() {
+            job.stop.store(true, Ordering::Relaxed);
+            let _ = job.thread.join();
+        }
+    }
+
+    fn execute(&mut self, command: Command) {
+        match command {
+            Command::LoadModel { path, backend } => self.load_model(path, backend),
+            Command::OpenLibrary {
+                folder,
+                max_side,
+                whitening,
+            } => self.open_library(folder, max_side, whitening),
+            Command::CancelIndexing => {
+                if let Some(job) = &self.indexing {
+                    job.stop.store(true, Ordering::Relaxed);
+                }
+            }
+            Command::SetWhitening(request) => self.set_whitening(request),
+            Command::LoadQuery { id, path } => self.load_query(id, path),
+            Command::Search {
+                generation,
+                query,
+                crop,
+                ranking,
+            } => {
+                let started = Instant::now();
+                match self.search(query, crop, ranking) {
+                    Ok(hits) => self.sink.send(Event::Results {
+                        generation,
+                        hits,
+                        seconds: started.elapsed().as_secs_f64(),
+                    }),
+                    Err(error) => self.sink.send(Event::SearchFailed {
+                        generation,
+                        message: format!("{error:#}"),
+                    }),
+                }
+            }
+            Command::LoadPreview { path } => match decode_for_display(&path, PREVIEW_SIDE) {
+                Ok((_, _, image)) => self.sink.send(Event::Preview { path, image }),
+                Err(error) => self.sink.send(Event::Notice(format!("{error:#}"))),
+            },
+        }
+    }
+
+    fn load_model(&mut self, path: Option<PathBuf>, backend: BackendChoice) {
+        let missing = path.is_none();
+        let loaded = model::resolve_model_path(path.as_deref())
+            .map_err(|e| (e.to_string(), missing))
+            .and_then(|path| {
+                let weights = Vgg16Weights::load(&path).map_err(|e| (e.to_string(), false))?;
+                let describer = Describer::new(&weights, backend, DescriberOptions::default())
+                    .map_err(|e| (format!("starting the {backend} backend: {e}"), false))?;
+                Ok((path, weights.sha256(), describer))
+            });
+        match loaded {
+            Ok((path, sha256, describer)) => {
+                let label = describer.engine().label();
+                if self.model_sha256 != sha256 {
+                    // Descriptors of another network cannot be compared with these.
+                    self.library = None;
+                }
+                self.model_sha256 = sha256;
+                self.describer = Some(describer);
+                if let Some(query) = &mut self.query {
+                    query.last_raw = None;
+                }
+                self.sink.send(Event::ModelReady { label, path });
+            }
+            Err((message, missing)) => {
+                self.sink.send(Event::ModelProblem { message, missing });
+            }
+        }
+    }
+
+    fn open_library(&mut self, folder: PathBuf, max_side: u32, whitening: WhiteningRequest) {
+        if let Some(job) = self.indexing.take() {
+            job.stop.store(true, Ordering::Relaxed);
+            let _ = job.thread.join();
+        }
+        let Some(describer) = &self.describer else {
+            self.sink.send(Event::IndexingEnded {
+                folder,
+                outcome: Err("the network is not loaded yet: choose the weights first".into()),
+            });
+            return;
+        };
+        let describer = describer.with_options(DescriberOptions {
+            load: LoadOptions {
+                max_side: Some(max_side),
+                ..LoadOptions::default()
+            },
+            whitening: None,
+        });
+        let provenance = Provenance {
+            model_sha256: self.model_sha256.clone(),
+            max_side,
+        };
+        let stop = Arc::new(AtomicBool::new(false));
+        let job = IndexJob {
+            describer,
+            provenance,
+            index_dir: self.index_dir.clone(),
+            sink: self.sink.clone(),
+            stop: Arc::clone(&stop),
+        };
+        let own = self.own.clone();
+        let spawned = std::thread::Builder::new()
+            .name("lookalike-indexer".into())
+            .spawn(move || {
+                let outcome = job.run(&folder, &whitening.source);
+                let _ = own.send(Internal::IndexingDone {
+                    folder,
+                    outcome,
+                    whitening,
+                });
+            });
+        match spawned {
+            Ok(thread) => self.indexing = Some(IndexingJob { stop, thread }),
+            Err(error) => self
+                .sink
+                .send(Event::Notice(format!("could not start indexing: {error}"))),
+        }
+    }
+
+    fn indexing_done(
+        &mut self,
+        folder: PathBuf,
+        outcome: anyhow::Result<(Index, Option<Index>, IndexSummary)>,
+        whitening: WhiteningRequest,
+    ) {
+        if let Some(job) = self.indexing.take() {
+            let _ = job.thread.join();
+        }
+        match outcome {
+            Ok((index, whitening_index, summary)) => {
+                self.sink.send(Event::IndexingEnded {
+                    folder,
+                    outcome: Ok(summary),
+                });
+                self.whitening_index = whitening_index;
+                self.install_library(index, &whitening);
+            }
+            Err(error) => self.sink.send(Event::IndexingEnded {
+                folder,
+                outcome: Err(format!("{error:#}")),
+            }),
+        }
+    }
+
+    fn set_whitening(&mut self, request: WhiteningRequest) {
+        let Some(library) = self.library.take() else {
+            return;
+        };
+        let folder_needed = matches!(request.source, WhiteningSource::Folder(_));
+        let have_folder = self.whitening_index.as_ref().map(|i| i.root.as_path())
+            == match &request.source {
+                WhiteningSource::Folder(f) => f.canonicalize().ok(),
+                _ => None,
+            }
+            .as_deref();
+        if folder_needed && !have_folder {
+            // The whitening folder must be indexed first: do it as a normal run.
+            let folder = library.index.root.clone();
+            let max_side = library.index.provenance.max_side;
+            self.library = Some(library);
+            self.open_library(folder, max_side, request);
+            return;
+        }
+        self.install_library(library.index, &request);
+    }
+
+    /// Learns the whitening, builds the database and tells the UI.
+    fn install_library(&mut self, index: Index, request: &WhiteningRequest) {
+        let (whitening, description) = match self.learn_whitening(&index, request) {
+            Ok(pair) => pair,
+            Err(message) => {
+                self.sink.send(Event::Notice(message));
+                (None, "L2 only".to_string())
+            }
+        };
+        let database = match Database::from_index(&index, whitening.as_ref()) {
+            Ok(database) => database,
+            Err(error) => {
+                self.sink.send(Event::Notice(format!(
+                    "the library {} cannot be searched: {error}",
+                    index.root.display()
+                )));
+                return;
+            }
+        };
+        if let Some(query) = &mut self.query {
+            // The query's box must be described again at the library's image size.
+            query.last_raw = None;
+        }
+        let photos = index.entries.iter().map(|e| photo(&index, e)).collect();
+        let library = Library {
+            folder: index.root.clone(),
+            photos,
+            whitening: description,
+        };
+        self.library = Some(Searchable {
+            index,
+            database,
+            whitening,
+        });
+        self.sink.send(Event::LibraryReady(Arc::new(library)));
+    }
+
+    fn learn_whitening(
+        &self,
+        library: &Index,
+        request: &WhiteningRequest,
+    ) -> Result<(Option<Whitening>, String), String> {
+        let source = match &request.source {
+            WhiteningSource::Off => return Ok((None, "L2 only".into())),
+            WhiteningSource::Library => library,
+            WhiteningSource::Folder(_) => self
+                .whitening_index
+                .as_ref()
+                .ok_or("the whitening folder has not been indexed")?,
+        };
+        let n = source.entries.len();
+        if n < MIN_WHITENING_IMAGES {
+            return Err(format!(
+                "whitening needs at least {MIN_WHITENING_IMAGES} photos to learn from, {} has {n}: using L2 only",
+                source.root.display()
+            ));
+        }
+        // PCA can keep at most n - 1 directions.
+        let dim = request.dim.clamp(1, n - 1).min(model::FEATURE_DIM);
+        let vectors: Vec<Vec<f32>> = source
+            .entries
+            .iter()
+            .map(|e| finish_descriptor(&e.raw, None))
+            .collect();
+        let whitening = Whitening::learn(&vectors, dim, request.power)
+            .map_err(|e| format!("learning the whitening failed: {e}: using L2 only"))?;
+        let what = if request.power == 0.0 {
+            "PCA"
+        } else {
+            "PCA-whitened"
+        };
+        Ok((
+            Some(whitening),
+            format!(
+                "{what} to {dim}-d (power {}), learned on {n} photos of {}",
+                request.power,
+                source.root.display()
+            ),
+        ))
+    }
+
+    fn load_query(&mut self, id: u64, path: PathBuf) {
+        let loaded = (|| -> anyhow::Result<(RgbImage, egui::ColorImage)> {
+            let bytes = std::fs::read(&path)
+                .with_context(|| format!("could not read {}", path.display()))?;
+            let rgb = imaging::decode_rgb(&path, &bytes, imaging::DEFAULT_MAX_PIXELS)?;
+            let display = display_image(&rgb, QUERY_DISPLAY_SIDE);
+            Ok((rgb, display))
+        })();
+        match loaded {
+            Ok((rgb, display)) => {
+                let (width, height) = rgb.dimensions();
+                self.query = Some(QueryImage {
+                    id,
+                    path: path.clone(),
+                    rgb,
+                    last_raw: None,
+                });
+                self.sink.send(Event::QueryLoaded {
+                    id,
+                    path,
+                    width,
+                    height,
+                    display,
+                });
+            }
+            Err(error) => self.sink.send(Event::QueryFailed {
+                id,
+                message: format!("{error:#}"),
+            }),
+        }
+    }
+
+    fn search(
+        &mut self,
+        query_id: u64,
+        crop: Option<CropBox>,
+        ranking: Ranking,
+    ) -> anyhow::Result<Vec<ResultItem>> {
+        let library = self
+            .library
+            .as_ref()
+            .context("open a library folder first")?;
+        let query = self
+            .query
+            .as_mut()
+            .filter(|q| q.id == query_id)
+            .context("the query photo is no longer loaded")?;
+        let crop = crop.filter(|_| ranking.use_box);
+        let raw = match &query.last_raw {
+            Some((described, raw)) if *described == crop => raw.clone(),
+            _ => {
+                let describer = self
+                    .describer
+                    .as_ref()
+                    .context("the network is not loaded")?;
+                let max_side = library.index.provenance.max_side;
+                let image = imaging::prepare(&query.path, &query.rgb, crop, Some(max_side))?;
+                let raw = describer.spoc(&image)?.raw;
+                query.last_raw = Some((crop, raw.clone()));
+                raw
+            }
+        };
+        let descriptor = finish_descriptor(&raw, library.whitening.as_ref());
+        let hits = library.database.search_expanded(
+            &descriptor,
+            ranking.metric,
+            ranking.qe_k,
+            ranking.top,
+        )?;
+        Ok(hits
+            .iter()
+            .enumerate()
+            .map(|(rank, hit)| ResultItem {
+                rank: rank + 1,
+                distance: hit.distance,
+                photo: photo(&library.index, &library.index.entries[hit.row]),
+            })
+            .collect())
+    }
+}
+
+/// One indexing run: the library, then the whitening folder if one is chosen.
+struct IndexJob {
+    describer: Describer,
+    provenance: Provenance,
+    index_dir: PathBuf,
+    sink: EventSink,
+    stop: Arc<AtomicBool>,
+}
+
+impl IndexJob {
+    fn run(
+        &self,
+        folder: &Path,
+        whitening: &WhiteningSource,
+    ) -> anyhow::Result<(Index, Option<Index>, IndexSummary)> {
+        let (library, summary) = self.index_folder(folder, Stage::Library, "")?;
+        if summary.stopped {
+            return Ok((library, None, summary));
+        }
+        let whitening_index = match whitening {
+            WhiteningSource::Folder(other) => {
+                let (index, _) = self.index_folder(other, Stage::WhiteningFolder, "-whiten")?;
+                Some(index)
+            }
+            _ => None,
+        };
+        Ok((library, whitening_index, summary))
+    }
+
+    fn index_folder(
+        &self,
+        folder: &Path,
+        stage: Stage,
+        suffix: &str,
+    ) -> anyhow::Result<(Index, IndexSummary)> {
+        if !folder.is_dir() {
+            anyhow::bail!(
+                "{} is not a folder (was it moved or deleted?)",
+                folder.display()
+            );
+        }
+        std::fs::create_dir_all(&self.index_dir)
+            .with_context(|| format!("creating {}", self.index_dir.display()))?;
+        let index_path = self.index_dir.join(index::index_file_name(folder, suffix));
+        let mut options = IndexOptions::new(folder.to_path_buf(), index_path.clone());
+        // The index belongs to the app: another model or image size means start afresh.
+        options.replace_incompatible = true;
+        let (progress, updates) = sync_channel(64);
+        let sink = self.sink.clone();
+        let forward = std::thread::spawn(move || {
+            for progress in updates {
+                sink.offer(Event::Indexing { stage, progress });
+            }
+        });
+        let summary = index::update_index(
+            &self.describer,
+            &self.provenance,
+            &options,
+            &progress,
+            &self.stop,
+        );
+        drop(progress);
+        let _ = forward.join();
+        let summary = summary.with_context(|| format!("indexing {}", folder.display()))?;
+        let index = Index::load(&index_path)
+            .with_context(|| format!("reading the index of {}", folder.display()))?;
+        Ok((index, summary))
+    }
+}
+
+fn photo(index: &Index, entry: &Entry) -> Photo {
+    Photo {
+        path: index.absolute(entry),
+        width: entry.width,
+        height: entry.height,
+        size: entry.size,
+    }
+}
+
+/// Decodes (EXIF-oriented) and shrinks a photo for display: `(width, height, image)`
+/// with the original's size.
+pub fn decode_for_display(path: &Path, side: u32) -> anyhow::Result<(u32, u32, egui::ColorImage)> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("could not read {}", path.display()))?;
+    let rgb = imaging::decode_rgb(path, &bytes, imaging::DEFAULT_MAX_PIXELS)?;
+    let (width, height) = rgb.dimensions();
+    Ok((width, height, display_image(&rgb, side)))
+}
+
+/// `rgb` shrunk to at most `side` pixels on its longer side, as egui wants it.
+pub fn display_image(rgb: &RgbImage, side: u32) -> egui::ColorImage {
+    let shrunk;
+    let shown = match imaging::fitted_size(rgb.width(), rgb.height(), side) {
+        Some((w, h)) => {
+            shrunk = image::imageops::resize(rgb, w, h, image::imageops::FilterType::Triangle);
+            &shrunk
+        }
+        None => rgb,
+    };
+    egui::ColorImage::from_rgb(
+        [shown.width() as usize, shown.height() as usize],
+        shown.as_raw(),
+    )
+}

@@ -1,0 +1,337 @@
+//! The desktop app driven through egui_kittest, rendered with wgpu (lavapipe in CI):
+//! open a folder, wait for indexing, query a photo, draw a box by dragging, switch on
+//! query expansion and change the metric, and check the ranking; bad input shows a
+//! message and the app keeps working. Snapshots of the main states are compared with
+//! `tests/snapshots/*.png` (`UPDATE_SNAPSHOTS=1 cargo test --test ui` rewrites them).
+#![cfg(feature = "gui")]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use lookalike::gui::settings::Settings;
+use lookalike::gui::{AppConfig, LookalikeApp, ModelState};
+use lookalike::{BackendChoice, search::Metric};
+
+/// How long the app may take for one step of a test (indexing 20-odd photos on two
+/// cores takes ~10 s).
+const PATIENCE: Duration = Duration::from_secs(60);
+
+fn app(tmp: &Path, model: Option<PathBuf>) -> Harness<'static, LookalikeApp> {
+    let settings = Settings {
+        model,
+        backend: BackendChoice::Cpu,
+        ..Settings::default()
+    };
+    let config = AppConfig {
+        index_dir: tmp.join("indexes"),
+        cache_dir: tmp.join("cache"),
+        thumbnail_threads: 2,
+        settings: Some(settings),
+    };
+    Harness::builder()
+        .with_size(egui::Vec2::new(1280.0, 800.0))
+        .wgpu()
+        .build_eframe(move |cc| LookalikeApp::new(cc, config).expect("app starts"))
+}
+
+/// Steps the app until `done` holds, failing the test after [`PATIENCE`].
+fn run_until(
+    harness: &mut Harness<'static, LookalikeApp>,
+    what: &str,
+    done: impl Fn(&LookalikeApp) -> bool,
+) {
+    let started = Instant::now();
+    while !done(harness.state()) {
+        assert!(
+            started.elapsed() < PATIENCE,
+            "timed out waiting for {what}; notices: {:?}",
+            harness.state().notices()
+        );
+        harness.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Let the frame after the change settle (layout, textures).
+    for _ in 0..3 {
+        harness.step();
+    }
+}
+
+fn model_ready(app: &LookalikeApp) -> bool {
+    matches!(app.model_state(), ModelState::Ready { .. })
+}
+
+fn top_result(app: &LookalikeApp) -> String {
+    let first = app.results().first().expect("at least one result");
+    first
+        .photo
+        .path
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Snapshots the window with the machine-specific engine label (thread count) masked.
+/// Labels containing any of `hide` (temporary paths) are masked too.
+fn snapshot(harness: &mut Harness<'static, LookalikeApp>, name: &str, hide: &[&str]) {
+    // Let windows find their size and place first.
+    harness.run_steps(10);
+    // A fixed-size mask from the label's corner: the label's own size varies with the text.
+    let rects: Vec<egui::Rect> = ["threads)"]
+        .iter()
+        .chain(hide)
+        .flat_map(|text| {
+            harness
+                .query_all_by_label_contains(text)
+                .map(|node| egui::Rect::from_min_size(node.rect().min, egui::vec2(560.0, 64.0)))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for rect in rects {
+        harness.mask(rect);
+    }
+    harness.snapshot(name);
+}
+
+/// Drags with the primary button from `from` to `to` (screen points), in small steps.
+fn drag(harness: &mut Harness<'static, LookalikeApp>, from: egui::Pos2, to: egui::Pos2) {
+    harness.hover_at(from);
+    harness.step();
+    harness.drag_at(from);
+    harness.step();
+    for i in 1..=4 {
+        harness.hover_at(from + (to - from) * (i as f32 / 4.0));
+        harness.step();
+    }
+    harness.drop_at(to);
+    harness.step();
+}
+
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn search_a_folder_by_box_with_query_expansion_and_another_metric() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let library = tmp.path().join("library");
+    // Three originals among 20 distractors; the query is an edited copy of o021.
+    common::neardup_library(
+        &shared,
+        &library,
+        |n| ["o020.jpg", "o021.jpg", "o022.jpg"].contains(&n),
+        20,
+    );
+    let query_dir = tmp.path().join("query");
+    std::fs::create_dir_all(&query_dir).unwrap();
+    let query = query_dir.join("o021_color.jpg");
+    std::fs::copy(shared.join("data/neardup-dev/jpg/o021_color.jpg"), &query).unwrap();
+
+    let mut harness = app(tmp.path(), Some(common::shared_model(&shared)));
+    run_until(&mut harness, "the network", model_ready);
+
+    harness.state_mut().open_folder(library.clone());
+    harness.step();
+    assert!(harness.state().is_indexing());
+    run_until(&mut harness, "indexing", |app| {
+        !app.is_indexing() && app.library_len() == Some(23)
+    });
+    assert!(harness.state().failures().is_empty());
+    run_until(&mut harness, "thumbnails", |app| {
+        app.pending_thumbnails() == 0
+    });
+    snapshot(&mut harness, "library_browse", &[]);
+
+    // Drop the query photo on the window.
+    harness
+        .input_mut()
+        .dropped_files
+        .push(Arc::new(Dropped(query.clone())));
+    harness.step();
+    run_until(&mut harness, "full-image results", |app| {
+        !app.is_searching() && !app.results().is_empty()
+    });
+    assert_eq!(top_result(harness.state()), "o021.jpg");
+    assert_eq!(harness.state().crop_box(), None);
+
+    // Draw the Oxford ground-truth box of o021 by dragging over the displayed photo.
+    let gt = std::fs::read_to_string(shared.join("data/neardup-dev/gt/o021_query.txt")).unwrap();
+    let b: Vec<f32> = gt
+        .split_whitespace()
+        .skip(1)
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let mapping = harness.state().query_mapping().expect("query shown");
+    let from = mapping.to_screen(egui::Pos2::new(b[0], b[1]));
+    let to = mapping.to_screen(egui::Pos2::new(b[2], b[3]));
+    drag(&mut harness, from, to);
+    let drawn = harness.state().crop_box().expect("a box was drawn");
+    // One screen point is image_width / shown_width pixels: allow that much rounding.
+    let tolerance = f64::from(mapping.image.x / mapping.shown.width()) + 1.0;
+    for (got, want) in [drawn.x1, drawn.y1, drawn.x2, drawn.y2].iter().zip(&b) {
+        assert!(
+            (got - f64::from(*want)).abs() <= tolerance,
+            "{drawn} vs {b:?}"
+        );
+    }
+    run_until(&mut harness, "box results", |app| {
+        !app.is_searching() && !app.results().is_empty()
+    });
+    assert_eq!(top_result(harness.state()), "o021.jpg");
+
+    // Settings panel: query expansion on, metric manhattan.
+    for label in ["Settings", "Query expansion", "Distance", "manhattan"] {
+        harness.get_by_label(label).click();
+        // A click is three events (move, press, release), taken one per step.
+        harness.run_steps(5);
+    }
+    let settings = harness.state().settings().clone();
+    assert!(settings.query_expansion);
+    assert_eq!(settings.metric, Metric::Manhattan);
+    run_until(&mut harness, "results with QE and manhattan", |app| {
+        !app.is_searching() && !app.results().is_empty()
+    });
+    assert_eq!(top_result(harness.state()), "o021.jpg");
+    harness.remove_cursor();
+    run_until(&mut harness, "thumbnails", |app| {
+        app.pending_thumbnails() == 0
+    });
+    snapshot(&mut harness, "query_box_results", &[]);
+
+    // The UI thread never decoded a photo or ran the network ...
+    assert_eq!(lookalike::guard::violations(), 0);
+    // ... and no frame took long while indexing and searching ran beside it.
+    let slowest = harness.state().slowest_frame();
+    eprintln!("slowest frame: {:.1} ms", slowest.as_secs_f64() * 1e3);
+    assert!(
+        slowest < Duration::from_millis(100),
+        "slowest frame {slowest:?}"
+    );
+    // The detector itself works: decoding here, on the UI thread, is caught.
+    let bytes = std::fs::read(&query).unwrap();
+    lookalike::imaging::decode_rgb(&query, &bytes, u64::MAX).unwrap();
+    assert_eq!(lookalike::guard::violations(), 1);
+}
+
+#[test]
+fn bad_input_shows_a_message_and_the_app_keeps_working() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+
+    // Weights of the wrong shape: the first-run dialog names the problem.
+    let bad_weights = tmp.path().join("wrong.safetensors");
+    let real = std::fs::read(common::shared_model(&shared)).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&real).unwrap();
+    let data = vec![0u8; 4 * 8];
+    let view =
+        safetensors::tensor::TensorView::new(safetensors::Dtype::F32, vec![8], &data).unwrap();
+    safetensors::serialize_to_file(
+        [("features.0.weight", view)],
+        header.metadata().clone(),
+        &bad_weights,
+    )
+    .unwrap();
+    let mut harness = app(tmp.path(), Some(bad_weights));
+    run_until(&mut harness, "the weights problem", |app| {
+        matches!(app.model_state(), ModelState::Problem { .. })
+    });
+    let ModelState::Problem { message, .. } = harness.state().model_state().clone() else {
+        unreachable!()
+    };
+    assert!(message.contains("wrong.safetensors"), "{message}");
+    assert!(message.contains("features.0.weight"), "{message}");
+    harness.get_by_label("The VGG16 weights are needed");
+    // The message names a temporary (so ever-changing) path: keep it out of the image.
+    snapshot(&mut harness, "weights_dialog", &["wrong.safetensors"]);
+
+    // Typing the right file's path into the dialog fixes it.
+    let model = common::shared_model(&shared);
+    harness.get_by_label("Weights file").click();
+    harness.run_steps(5);
+    harness
+        .get_by_label("Weights file")
+        .type_text(model.to_str().unwrap());
+    harness.run_steps(2);
+    harness.get_by_label("Use").click();
+    harness.run_steps(5);
+    run_until(&mut harness, "the network", model_ready);
+    assert!(
+        harness
+            .query_by_label("The VGG16 weights are needed")
+            .is_none()
+    );
+
+    // A corrupt query photo.
+    let corrupt = tmp.path().join("corrupt.jpg");
+    std::fs::write(&corrupt, b"\xff\xd8\xff\xe0 truncated").unwrap();
+    harness.state_mut().open_query(corrupt);
+    run_until(&mut harness, "the query error", |app| {
+        app.notices().iter().any(|n| n.contains("corrupt.jpg"))
+    });
+
+    // A folder with no images.
+    let empty = tmp.path().join("no-photos");
+    std::fs::create_dir_all(&empty).unwrap();
+    std::fs::write(empty.join("notes.txt"), "not a photo").unwrap();
+    harness.state_mut().open_folder(empty);
+    run_until(&mut harness, "the empty-folder message", |app| {
+        !app.is_indexing() && app.notices().iter().any(|n| n.contains("No photos found"))
+    });
+
+    // A folder deleted while it is being indexed.
+    let doomed = tmp.path().join("doomed");
+    common::neardup_library(&shared, &doomed, |_| false, 60);
+    harness.state_mut().open_folder(doomed.clone());
+    run_until(&mut harness, "indexing to start", |app| {
+        app.indexing_progress().is_some_and(|(done, _)| done >= 1)
+    });
+    std::fs::remove_dir_all(&doomed).unwrap();
+    run_until(&mut harness, "indexing to end", |app| !app.is_indexing());
+    let reported = harness.state().failures().len()
+        + harness
+            .state()
+            .notices()
+            .iter()
+            .filter(|n| n.contains("doomed"))
+            .count();
+    assert!(reported > 0, "the vanished files must be reported");
+
+    // And the app still works: a good folder indexes and searches.
+    let good = tmp.path().join("good");
+    common::neardup_library(
+        &shared,
+        &good,
+        |n| n == "o030.jpg" || n == "o030_hflip.jpg",
+        0,
+    );
+    harness.state_mut().open_folder(good.clone());
+    run_until(&mut harness, "indexing", |app| {
+        !app.is_indexing() && app.library_len() == Some(2)
+    });
+    harness.state_mut().open_query(good.join("o030_hflip.jpg"));
+    run_until(&mut harness, "results", |app| {
+        !app.is_searching() && app.results().len() == 2
+    });
+    assert_eq!(top_result(harness.state()), "o030_hflip.jpg");
+    harness.get_by_label("Failed files (0)");
+}
