@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
+use lookalike::cleanup::Destination;
 use lookalike::gui::settings::Settings;
 use lookalike::gui::{AppConfig, LookalikeApp, ModelState};
 use lookalike::{BackendChoice, search::Metric};
@@ -33,7 +34,11 @@ fn app(tmp: &Path, model: Option<PathBuf>) -> Harness<'static, LookalikeApp> {
         cache_dir: tmp.join("cache"),
         thumbnail_threads: 2,
         settings: Some(settings),
+        journal: tmp.join("undo-journal.jsonl"),
+        // A temporary trash: the real one is exercised by tests/dupes.rs.
+        trash: Destination::Folder(tmp.join("trash")),
     };
+    std::fs::create_dir_all(tmp.join("trash")).unwrap();
     Harness::builder()
         .with_size(egui::Vec2::new(1280.0, 800.0))
         .wgpu()
@@ -77,22 +82,24 @@ fn top_result(app: &LookalikeApp) -> String {
         .into_owned()
 }
 
-/// Snapshots the window with the machine-specific engine label (thread count) masked.
-/// Labels containing any of `hide` (temporary paths) are masked too.
+/// Snapshots the window without the pointer, with the machine-specific engine label
+/// (thread count) masked, and a fixed-size mask over each label containing one of
+/// `hide` (temporary paths, whose length varies).
 fn snapshot(harness: &mut Harness<'static, LookalikeApp>, name: &str, hide: &[&str]) {
+    harness.remove_cursor();
     // Let windows find their size and place first.
     harness.run_steps(10);
-    // A fixed-size mask from the label's corner: the label's own size varies with the text.
-    let rects: Vec<egui::Rect> = ["threads)"]
-        .iter()
-        .chain(hide)
-        .flat_map(|text| {
+    let mut rects: Vec<egui::Rect> = harness
+        .query_all_by_label_contains("threads)")
+        .map(|node| node.rect())
+        .collect();
+    for text in hide {
+        rects.extend(
             harness
                 .query_all_by_label_contains(text)
-                .map(|node| egui::Rect::from_min_size(node.rect().min, egui::vec2(560.0, 64.0)))
-                .collect::<Vec<_>>()
-        })
-        .collect();
+                .map(|node| egui::Rect::from_min_size(node.rect().min, egui::vec2(560.0, 64.0))),
+        );
+    }
     for rect in rects {
         harness.mask(rect);
     }
@@ -214,7 +221,12 @@ fn search_a_folder_by_box_with_query_expansion_and_another_metric() {
     run_until(&mut harness, "thumbnails", |app| {
         app.pending_thumbnails() == 0
     });
-    snapshot(&mut harness, "query_box_results", &[]);
+    // The weights path depends on where the repository is checked out.
+    snapshot(
+        &mut harness,
+        "query_box_results",
+        &["vgg16_imagenet_features"],
+    );
 
     // The UI thread never decoded a photo or ran the network ...
     assert_eq!(lookalike::guard::violations(), 0);
@@ -334,4 +346,104 @@ fn bad_input_shows_a_message_and_the_app_keeps_working() {
     });
     assert_eq!(top_result(harness.state()), "o030_hflip.jpg");
     harness.get_by_label("Failed files (0)");
+}
+
+#[test]
+fn duplicates_are_reviewed_moved_to_the_trash_and_restored_byte_for_byte() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let library = tmp.path().join("library");
+    let names = common::neardup_library(&shared, &library, |n| n.starts_with("o020"), 6);
+    // Fixed dates, so the cards (which show them) look the same in every run.
+    let date = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    for name in &names {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(library.join(name))
+            .unwrap();
+        file.set_modified(date).unwrap();
+    }
+    let mut harness = app(tmp.path(), Some(common::shared_model(&shared)));
+    run_until(&mut harness, "the network", model_ready);
+    harness.state_mut().open_folder(library.clone());
+    harness.step();
+    run_until(&mut harness, "indexing", |app| {
+        !app.is_indexing() && app.library_len() == Some(names.len())
+    });
+
+    harness.get_by_label("Duplicates").click();
+    harness.run_steps(5);
+    run_until(&mut harness, "the groups", |app| {
+        !app.duplicates().busy && !app.duplicates().groups().is_empty()
+    });
+    let group = harness.state().duplicates().groups()[0].clone();
+    assert!(group.photos.len() >= 3, "{group:?}");
+    let name = |i: usize| {
+        group.photos[i]
+            .path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    };
+    assert!(
+        (0..group.photos.len()).all(|i| name(i).starts_with("o020")),
+        "{group:?}"
+    );
+
+    // Change the keeper, then select all the others.
+    let keeper = (group.keeper + 1) % group.photos.len();
+    harness
+        .get_by_label(&format!("Keep {}", name(keeper)))
+        .click();
+    harness.run_steps(5);
+    assert_eq!(harness.state().duplicates().groups()[0].keeper, keeper);
+    harness.get_by_label("Select all but the keeper").click();
+    harness.run_steps(5);
+    let chosen = harness.state().duplicates().selected().clone();
+    assert_eq!(chosen.len(), group.photos.len() - 1);
+    assert!(!chosen.contains(&group.photos[keeper].path));
+    run_until(&mut harness, "thumbnails", |app| {
+        app.pending_thumbnails() == 0
+    });
+    snapshot(&mut harness, "duplicates_review", &[]);
+
+    // Move them to the (temporary) trash: gone from the library, nothing deleted.
+    let before = harness.state().library_generation();
+    harness
+        .get_by_label(&format!("Move {} to the trash", chosen.len()))
+        .click();
+    harness.run_steps(5);
+    run_until(&mut harness, "the library after the move", |app| {
+        app.library_generation() > before && app.library_len() == Some(names.len() - chosen.len())
+    });
+    for path in &chosen {
+        assert!(!path.exists(), "{} still in the library", path.display());
+    }
+    assert_eq!(
+        std::fs::read_dir(tmp.path().join("trash")).unwrap().count(),
+        chosen.len()
+    );
+
+    // Undo: every file is back where it was, byte for byte.
+    let before = harness.state().library_generation();
+    harness.get_by_label("Undo last clean-up").click();
+    harness.run_steps(5);
+    run_until(&mut harness, "the library after the undo", |app| {
+        app.library_generation() > before && app.library_len() == Some(names.len())
+    });
+    for name in &names {
+        let original = std::fs::read(shared.join("data/neardup-dev/jpg").join(name)).unwrap();
+        assert_eq!(
+            std::fs::read(library.join(name)).unwrap(),
+            original,
+            "{name}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(tmp.path().join("trash")).unwrap().count(),
+        0
+    );
 }

@@ -12,10 +12,14 @@ use eframe::egui::{self, Color32, RichText, Vec2};
 
 use super::crop::CropEditor;
 use super::dialogs::{self, Dialogs, Purpose};
+use super::dupes_view::{DupesAction, DupesView};
 use super::settings::{Ranking, STORAGE_KEY, Settings, WhiteningSource};
 use super::thumbs::{Thumb, Thumbnails};
-use super::worker::{Command, Event, Library, Photo, ResultItem, Stage, WhiteningRequest, Worker};
+use super::worker::{
+    CleanupConfig, Command, Event, Library, Photo, ResultItem, Stage, WhiteningRequest, Worker,
+};
 use crate::backend::BackendChoice;
+use crate::cleanup::Destination;
 use crate::imaging::{CropBox, has_image_extension};
 use crate::index::{Failure, IndexSummary, Progress};
 use crate::search::Metric;
@@ -33,8 +37,12 @@ pub struct AppConfig {
     /// Thumbnails.
     pub cache_dir: PathBuf,
     pub thumbnail_threads: usize,
-    /// Settings to start with instead of the saved ones (tests, `--reset`).
+    /// Settings to start with instead of the saved ones (tests).
     pub settings: Option<Settings>,
+    /// The undo journal of duplicate clean-ups.
+    pub journal: PathBuf,
+    /// Where removed duplicates go: the system trash (a folder in tests).
+    pub trash: Destination,
 }
 
 impl AppConfig {
@@ -47,6 +55,8 @@ impl AppConfig {
             cache_dir: dirs.cache_dir().to_path_buf(),
             thumbnail_threads: std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
             settings: None,
+            journal: dirs.data_dir().join("undo-journal.jsonl"),
+            trash: Destination::Trash,
         })
     }
 }
@@ -115,7 +125,6 @@ struct Scheduler {
 
 struct PreviewView {
     item: ResultItem,
-    texture: Option<egui::TextureHandle>,
 }
 
 /// The app's state; `eframe` calls [`eframe::App::ui`] every frame.
@@ -147,7 +156,24 @@ pub struct LookalikeApp {
     notices: Vec<String>,
     /// The longest frame (time in `ui`) since the app started.
     slowest_frame: Duration,
+    view: View,
+    dupes: DupesView,
+    /// Large decoded photos (preview, compare), most recent last.
+    large: Vec<(PathBuf, egui::TextureHandle)>,
+    /// Two photos shown side by side at one zoom.
+    compare: Option<(PathBuf, PathBuf)>,
+    compare_zoom: f32,
 }
+
+/// What the central area shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Search,
+    Duplicates,
+}
+
+/// Large photos kept as textures.
+const LARGE_TEXTURES: usize = 6;
 
 impl LookalikeApp {
     /// Starts the executor and the thumbnail pool, restores the settings and asks for
@@ -162,7 +188,17 @@ impl LookalikeApp {
             })
             .unwrap_or_default();
         let ctx = cc.egui_ctx.clone();
-        let worker = Worker::spawn(config.index_dir, ctx.clone())?;
+        let cleanup = CleanupConfig {
+            journal: config.journal,
+            destination: config.trash,
+        };
+        let worker = Worker::spawn(config.index_dir, cleanup, ctx.clone())?;
+        // Calibrated on neardup-dev (README, "Duplicates"): with and without whitening.
+        let threshold = if settings.whitening == WhiteningSource::Off {
+            0.08
+        } else {
+            0.47
+        };
         let thumbs = Thumbnails::spawn(config.cache_dir, config.thumbnail_threads, ctx)?;
         worker.send(Command::LoadModel {
             path: settings.model.clone(),
@@ -192,6 +228,11 @@ impl LookalikeApp {
             preview: None,
             notices: Vec::new(),
             slowest_frame: Duration::ZERO,
+            view: View::Search,
+            dupes: DupesView::new(threshold),
+            large: Vec::new(),
+            compare: None,
+            compare_zoom: 1.0,
         })
     }
 
@@ -459,10 +500,37 @@ impl LookalikeApp {
                 }
             }
             Event::Preview { path, image } => {
-                if let Some(preview) = self.preview.as_mut().filter(|p| p.item.photo.path == path) {
-                    let name = format!("preview:{}", path.display());
-                    preview.texture =
-                        Some(ctx.load_texture(name, image, egui::TextureOptions::LINEAR));
+                let name = format!("large:{}", path.display());
+                let texture = ctx.load_texture(name, image, egui::TextureOptions::LINEAR);
+                self.large.retain(|(p, _)| *p != path);
+                self.large.push((path, texture));
+                if self.large.len() > LARGE_TEXTURES {
+                    drop(self.large.remove(0));
+                }
+            }
+            Event::Duplicates {
+                groups,
+                threshold,
+                seconds,
+            } => self
+                .dupes
+                .set_groups(groups, threshold, self.library_generation, seconds),
+            Event::Cleanup { report, undo } => {
+                let (verb, place) = if undo {
+                    ("Restored", "")
+                } else {
+                    (
+                        "Moved",
+                        " to the trash (Undo last clean-up brings them back)",
+                    )
+                };
+                self.notice(format!("{verb} {} files{place}", report.moved.len()));
+                for skipped in report.skipped {
+                    self.notice(format!(
+                        "Left alone: {}: {}",
+                        skipped.path.display(),
+                        skipped.reason
+                    ));
                 }
             }
             Event::Notice(message) => self.notice(message),
@@ -634,8 +702,20 @@ impl LookalikeApp {
             {
                 self.show_settings = !self.show_settings;
             }
+            ui.separator();
+            for (view, label) in [(View::Search, "Search"), (View::Duplicates, "Duplicates")] {
+                if ui
+                    .add(egui::Button::selectable(self.view == view, label))
+                    .clicked()
+                {
+                    self.view = view;
+                }
+            }
             if let ModelState::Ready { label, .. } = &self.model {
-                ui.label(RichText::new(format!("Network: {label}")).weak());
+                // The backend's name here; the details (adapter, threads) on hover.
+                let short = label.split(" (").next().unwrap_or(label);
+                ui.label(RichText::new(format!("Network: {short}")).weak())
+                    .on_hover_text(label.as_str());
             }
         });
     }
@@ -794,10 +874,12 @@ impl LookalikeApp {
                     let label = ui.label("Dimension");
                     ui.add(egui::DragValue::new(&mut self.settings.whiten_dim).range(8..=512))
                         .labelled_by(label.id);
-                    let label = ui.label("Power");
+                    let label = ui
+                        .label("Power")
+                        .on_hover_text("1 whitens fully, 0 is a plain PCA");
                     ui.add(
                         egui::DragValue::new(&mut self.settings.whiten_power)
-                            .range(-1.0..=0.0)
+                            .range(0.0..=1.0)
                             .speed(0.05),
                     )
                     .labelled_by(label.id);
@@ -967,10 +1049,7 @@ impl LookalikeApp {
                 self.worker.send(Command::LoadPreview {
                     path: item.photo.path.clone(),
                 });
-                self.preview = Some(PreviewView {
-                    item,
-                    texture: None,
-                });
+                self.preview = Some(PreviewView { item });
             }
             Some(CellAction::Open(path)) => {
                 if let Err(e) = dialogs::open_with_system(&path) {
@@ -1164,7 +1243,7 @@ impl LookalikeApp {
                             preview.item.photo.height,
                             format_bytes(preview.item.photo.size)
                         ));
-                        match &preview.texture {
+                        match self.large_texture(&preview.item.photo.path) {
                             Some(texture) => {
                                 let shown = fit(texture.size_vec2(), half);
                                 ui.image((texture.id(), shown));
@@ -1197,6 +1276,98 @@ impl LookalikeApp {
         if !open {
             self.preview = None;
         }
+    }
+
+    fn large_texture(&self, path: &Path) -> Option<&egui::TextureHandle> {
+        self.large.iter().find(|(p, _)| p == path).map(|(_, t)| t)
+    }
+
+    fn duplicates_view(&mut self, ui: &mut egui::Ui) {
+        if self.library.is_none() {
+            ui.label("Open a library folder to look for duplicates.");
+            return;
+        }
+        if self.indexing.is_none() {
+            if let Some(action) = self.dupes.wanted_search(self.library_generation) {
+                self.dupes_action(action);
+            }
+        }
+        if let Some(action) = self.dupes.show(ui, &mut self.thumbs) {
+            self.dupes_action(action);
+        }
+    }
+
+    fn dupes_action(&mut self, action: DupesAction) {
+        match action {
+            DupesAction::Find { threshold } => {
+                self.worker.send(Command::FindDuplicates { threshold });
+            }
+            DupesAction::Remove(paths) => self.worker.send(Command::RemoveFiles { paths }),
+            DupesAction::Undo => self.worker.send(Command::UndoCleanup),
+            DupesAction::Compare(a, b) => {
+                for path in [&a, &b] {
+                    if self.large_texture(path).is_none() {
+                        self.worker
+                            .send(Command::LoadPreview { path: path.clone() });
+                    }
+                }
+                self.compare = Some((a, b));
+            }
+        }
+    }
+
+    /// Two photos side by side in one scroll area: one zoom, one scroll position.
+    fn compare_window(&mut self, ctx: &egui::Context) {
+        let Some((a, b)) = self.compare.clone() else {
+            return;
+        };
+        let mut open = true;
+        egui::Window::new("Compare")
+            .open(&mut open)
+            .default_size([1000.0, 600.0])
+            .show(ctx, |ui| {
+                ui.horizontal(|ui| {
+                    let label = ui.label("Zoom");
+                    ui.add(egui::Slider::new(&mut self.compare_zoom, 0.25..=4.0).logarithmic(true))
+                        .labelled_by(label.id);
+                });
+                egui::ScrollArea::both().show(ui, |ui| {
+                    ui.horizontal_top(|ui| {
+                        for path in [&a, &b] {
+                            ui.vertical(|ui| {
+                                ui.label(file_name(path));
+                                match self.large_texture(path) {
+                                    Some(texture) => {
+                                        let base = fit(texture.size_vec2(), Vec2::splat(480.0));
+                                        ui.image((texture.id(), base * self.compare_zoom));
+                                    }
+                                    None => {
+                                        ui.spinner();
+                                    }
+                                }
+                            });
+                        }
+                    });
+                });
+            });
+        if !open {
+            self.compare = None;
+        }
+    }
+
+    /// Shows the duplicate review (or the search).
+    pub fn set_view(&mut self, view: View) {
+        self.view = view;
+    }
+
+    /// The duplicate review's state.
+    pub fn duplicates(&self) -> &DupesView {
+        &self.dupes
+    }
+
+    /// Counts the libraries made searchable so far (each refresh adds one).
+    pub fn library_generation(&self) -> u64 {
+        self.library_generation
     }
 
     /// The first-run dialog: shown while no usable weights are loaded.
@@ -1288,6 +1459,15 @@ impl eframe::App for LookalikeApp {
                 .default_size(300.0)
                 .show(ui, |ui| self.settings_panel(ui));
         }
+        if self.view == View::Duplicates {
+            egui::CentralPanel::default().show(ui, |ui| self.duplicates_view(ui));
+            self.failures_window(&ctx);
+            self.compare_window(&ctx);
+            self.weights_dialog(&ctx);
+            self.apply_whitening(&ctx);
+            self.slowest_frame = self.slowest_frame.max(started.elapsed());
+            return;
+        }
         let dragging = egui::Panel::left("query")
             .resizable(true)
             .default_size(420.0)
@@ -1325,7 +1505,7 @@ fn full_uv() -> egui::Rect {
     egui::Rect::from_min_max(egui::Pos2::ZERO, egui::Pos2::new(1.0, 1.0))
 }
 
-fn format_bytes(bytes: u64) -> String {
+pub(super) fn format_bytes(bytes: u64) -> String {
     match bytes {
         b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / f64::from(1 << 20)),
         b if b >= 1 << 10 => format!("{:.0} KB", b as f64 / f64::from(1 << 10)),

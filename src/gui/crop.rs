@@ -130,7 +130,7 @@ impl CropEditor {
         let size = image * scale;
         let (shown, _) = ui.allocate_exact_size(size, Sense::hover());
         // A fixed id: the drag survives layout changes around the image.
-        let response = ui.interact(shown, ui.id().with("crop-editor"), Sense::drag());
+        let response = ui.interact(shown, ui.scope_id().with("crop-editor"), Sense::drag());
         let mapping = Mapping { shown, image };
         self.image = image;
         self.shown = Some(shown);

@@ -7,17 +7,19 @@
 //! | [`worker`] | the executor: the one place commands are carried out |
 //! | [`thumbs`] | thumbnail pool, disk cache and texture cache |
 //! | [`crop`] | the crop-box editor over the query photo |
+//! | [`dupes_view`] | the duplicate review: groups, keeper, selection, trash, undo |
 //! | [`dialogs`] | native file dialogs off the UI thread, open/reveal in the desktop |
 //! | [`settings`] | persisted settings |
 
 pub mod app;
 pub mod crop;
 pub mod dialogs;
+pub mod dupes_view;
 pub mod settings;
 pub mod thumbs;
 pub mod worker;
 
-pub use app::{AppConfig, LookalikeApp, ModelState};
+pub use app::{AppConfig, LookalikeApp, ModelState, View};
 
 use anyhow::Context as _;
 use eframe::egui;

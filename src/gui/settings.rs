@@ -40,7 +40,7 @@ pub struct Settings {
     pub whitening: WhiteningSource,
     /// Output dimension of the whitening.
     pub whiten_dim: usize,
-    /// Eigenvalue power: -0.5 whitens, 0 is plain PCA.
+    /// 1 whitens fully (eigenvalues to the power -1/2), 0 is a plain PCA rotation.
     pub whiten_power: f32,
     /// Longer side of the images given to the network when indexing.
     pub max_side: u32,
@@ -61,7 +61,7 @@ impl Default for Settings {
             top: 60,
             whitening: WhiteningSource::Off,
             whiten_dim: 128,
-            whiten_power: -0.5,
+            whiten_power: 1.0,
             max_side: DEFAULT_MAX_SIDE,
             backend: BackendChoice::Auto,
             model: None,

@@ -19,7 +19,9 @@ use image::RgbImage;
 
 use super::settings::{Ranking, WhiteningSource};
 use crate::backend::BackendChoice;
+use crate::cleanup::{Destination, Indexed, Journal, Report};
 use crate::descriptor::{Describer, DescriberOptions, finish_descriptor};
+use crate::dupes;
 use crate::imaging::{self, CropBox, LoadOptions};
 use crate::index::{self, Entry, Index, IndexOptions, IndexSummary, Progress, Provenance};
 use crate::model::{self, Vgg16Weights};
@@ -68,6 +70,16 @@ pub enum Command {
     LoadPreview {
         path: PathBuf,
     },
+    /// Group the library's near-duplicates.
+    FindDuplicates {
+        threshold: f32,
+    },
+    /// Move these library photos to the trash (or the configured folder), journaled.
+    RemoveFiles {
+        paths: Vec<PathBuf>,
+    },
+    /// Bring back the newest clean-up batch.
+    UndoCleanup,
 }
 
 /// Whitening as the executor needs it.
@@ -135,8 +147,27 @@ pub enum Event {
         path: PathBuf,
         image: egui::ColorImage,
     },
+    /// Near-duplicate groups of the library, at `threshold`.
+    Duplicates {
+        groups: Vec<DuplicateGroup>,
+        threshold: f32,
+        seconds: f64,
+    },
+    /// A clean-up (or its undo) ran; the library is being refreshed.
+    Cleanup {
+        report: Report,
+        undo: bool,
+    },
     /// Something worth telling the user that is not tied to one request.
     Notice(String),
+}
+
+/// One group of near-duplicates.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DuplicateGroup {
+    pub photos: Vec<Photo>,
+    /// Index into `photos` of the suggested keeper.
+    pub keeper: usize,
 }
 
 /// The searchable library, as the UI sees it.
@@ -155,6 +186,15 @@ pub struct Photo {
     pub width: u32,
     pub height: u32,
     pub size: u64,
+    /// Modification time when indexed (ns since the epoch).
+    pub mtime_ns: i128,
+}
+
+/// Where the app keeps its undo journal and sends removed files.
+#[derive(Debug, Clone)]
+pub struct CleanupConfig {
+    pub journal: PathBuf,
+    pub destination: Destination,
 }
 
 /// One ranked result.
@@ -175,7 +215,11 @@ pub struct Worker {
 impl Worker {
     /// Starts the executor; `index_dir` is where library indexes are kept, and
     /// `repaint` is called whenever an event is waiting.
-    pub fn spawn(index_dir: PathBuf, repaint: egui::Context) -> anyhow::Result<Self> {
+    pub fn spawn(
+        index_dir: PathBuf,
+        cleanup: CleanupConfig,
+        repaint: egui::Context,
+    ) -> anyhow::Result<Self> {
         let (commands, inbox) = channel();
         let (sink, events) = sync_channel(EVENT_CAPACITY);
         let sink = EventSink {
@@ -185,7 +229,7 @@ impl Worker {
         let own = commands.clone();
         let thread = std::thread::Builder::new()
             .name("lookalike-executor".into())
-            .spawn(move || Executor::new(index_dir, sink, own).run(inbox))
+            .spawn(move || Executor::new(index_dir, cleanup, sink, own).run(inbox))
             .context("starting the executor thread")?;
         Ok(Self {
             commands,
@@ -263,6 +307,7 @@ struct Searchable {
     index: Index,
     database: Database,
     whitening: Option<Whitening>,
+    request: WhiteningRequest,
 }
 
 struct IndexingJob {
@@ -272,6 +317,7 @@ struct IndexingJob {
 
 struct Executor {
     index_dir: PathBuf,
+    cleanup: CleanupConfig,
     sink: EventSink,
     own: Sender<Internal>,
     describer: Option<Describer>,
@@ -284,9 +330,15 @@ struct Executor {
 }
 
 impl Executor {
-    fn new(index_dir: PathBuf, sink: EventSink, own: Sender<Internal>) -> Self {
+    fn new(
+        index_dir: PathBuf,
+        cleanup: CleanupConfig,
+        sink: EventSink,
+        own: Sender<Internal>,
+    ) -> Self {
         Self {
             index_dir,
+            cleanup,
             sink,
             own,
             describer: None,
@@ -325,13 +377,9 @@ impl Executor {
                     whitening,
                 } => self.indexing_done(folder, outcome, whitening),
                 Internal::Ui(command) => {
-                    // Only the newest search or preview matters: skip superseded ones.
+                    // Only the newest search matters: skip superseded ones.
                     let superseded = queue.iter().any(|later| match (&command, later) {
                         (Command::Search { .. }, Internal::Ui(Command::Search { .. })) => true,
-                        (
-                            Command::LoadPreview { .. },
-                            Internal::Ui(Command::LoadPreview { .. }),
-                        ) => true,
                         _ => false,
                     });
                     if !superseded {
@@ -388,6 +436,89 @@ impl Executor {
                 Ok((_, _, image)) => self.sink.send(Event::Preview { path, image }),
                 Err(error) => self.sink.send(Event::Notice(format!("{error:#}"))),
             },
+            Command::FindDuplicates { threshold } => self.find_duplicates(threshold),
+            Command::RemoveFiles { paths } => self.remove_files(&paths),
+            Command::UndoCleanup => self.undo_cleanup(),
+        }
+    }
+
+    fn find_duplicates(&mut self, threshold: f32) {
+        let Some(library) = &self.library else {
+            self.sink
+                .send(Event::Notice("open a library folder first".into()));
+            return;
+        };
+        let started = Instant::now();
+        let db = &library.database;
+        let pairs = dupes::close_pairs(db.rows(), db.dim(), threshold);
+        let entries = &library.index.entries;
+        let groups = dupes::group_pairs(db.len(), &pairs)
+            .into_iter()
+            .map(|rows| {
+                let keeper = dupes::suggest_keeper(&rows, entries);
+                DuplicateGroup {
+                    keeper: rows.iter().position(|&r| r == keeper).unwrap_or(0),
+                    photos: rows
+                        .iter()
+                        .map(|&r| photo(&library.index, &entries[r]))
+                        .collect(),
+                }
+            })
+            .collect();
+        self.sink.send(Event::Duplicates {
+            groups,
+            threshold,
+            seconds: started.elapsed().as_secs_f64(),
+        });
+    }
+
+    fn remove_files(&mut self, paths: &[PathBuf]) {
+        let Some(library) = &self.library else { return };
+        // Only photos of the library, as they were indexed: a changed file is left alone.
+        let files: Vec<Indexed> = library
+            .index
+            .entries
+            .iter()
+            .map(|e| photo(&library.index, e))
+            .filter(|p| paths.contains(&p.path))
+            .map(|p| Indexed {
+                path: p.path,
+                size: p.size,
+                mtime_ns: p.mtime_ns,
+            })
+            .collect();
+        let journal = Journal::new(self.cleanup.journal.clone());
+        match journal.remove(&files, &self.cleanup.destination) {
+            Ok(report) => self.cleanup_done(report, false),
+            Err(error) => self
+                .sink
+                .send(Event::Notice(format!("clean-up stopped: {error}"))),
+        }
+    }
+
+    fn undo_cleanup(&mut self) {
+        let journal = Journal::new(self.cleanup.journal.clone());
+        let undone = journal.last_undoable().and_then(|batch| match batch {
+            Some(batch) => journal.undo(batch).map(Some),
+            None => Ok(None),
+        });
+        match undone {
+            Ok(Some(report)) => self.cleanup_done(report, true),
+            Ok(None) => self.sink.send(Event::Notice("nothing to undo".into())),
+            Err(error) => self
+                .sink
+                .send(Event::Notice(format!("undo stopped: {error}"))),
+        }
+    }
+
+    /// Tells the UI and brings the library up to date with the moved files.
+    fn cleanup_done(&mut self, report: Report, undo: bool) {
+        self.sink.send(Event::Cleanup { report, undo });
+        if let Some(library) = &self.library {
+            let folder = library.index.root.clone();
+            let max_side = library.index.provenance.max_side;
+            let request = library.request.clone();
+            self.open_library(folder, max_side, request);
         }
     }
 
@@ -551,6 +682,7 @@ impl Executor {
             index,
             database,
             whitening,
+            request: request.clone(),
         });
         self.sink.send(Event::LibraryReady(Arc::new(library)));
     }
@@ -756,6 +888,7 @@ fn photo(index: &Index, entry: &Entry) -> Photo {
         width: entry.width,
         height: entry.height,
         size: entry.size,
+        mtime_ns: entry.mtime_ns,
     }
 }
 
