@@ -893,17 +893,14 @@ impl LookalikeApp {
                 ui.add(egui::DragValue::new(&mut self.settings.max_side).range(64..=4096))
                     .labelled_by(label.id);
             });
-            let indexed_side = self.library.as_ref().map(|_| self.settings.max_side);
-            if indexed_side.is_some()
+            let folder = self.library.as_ref().map(|library| library.folder.clone());
+            if let Some(folder) = folder
                 && ui
                     .button("Re-index the library with this size")
                     .on_hover_text("Bigger sides find smaller details but index more slowly")
                     .clicked()
             {
-                if let Some(library) = &self.library {
-                    let folder = library.folder.clone();
-                    self.open_folder(folder);
-                }
+                self.open_folder(folder);
             }
             let backend_before = self.settings.backend;
             egui::ComboBox::from_label("Backend")
@@ -1287,10 +1284,10 @@ impl LookalikeApp {
             ui.label("Open a library folder to look for duplicates.");
             return;
         }
-        if self.indexing.is_none() {
-            if let Some(action) = self.dupes.wanted_search(self.library_generation) {
-                self.dupes_action(action);
-            }
+        if self.indexing.is_none()
+            && let Some(action) = self.dupes.wanted_search(self.library_generation)
+        {
+            self.dupes_action(action);
         }
         if let Some(action) = self.dupes.show(ui, &mut self.thumbs) {
             self.dupes_action(action);

@@ -95,11 +95,11 @@ impl DupesView {
 
     /// Makes photo `i` of the current group its keeper (and never selects it).
     pub fn set_keeper(&mut self, i: usize) {
-        if let Some(group) = self.groups.get_mut(self.current) {
-            if let Some(photo) = group.photos.get(i) {
-                self.selected.remove(&photo.path);
-                group.keeper = i;
-            }
+        if let Some(group) = self.groups.get_mut(self.current)
+            && let Some(photo) = group.photos.get(i)
+        {
+            self.selected.remove(&photo.path);
+            group.keeper = i;
         }
     }
 

@@ -125,9 +125,11 @@ mod tests {
 
     #[test]
     fn settings_survive_a_round_trip_and_old_files_get_defaults() {
-        let mut settings = Settings::default();
-        settings.metric = Metric::Manhattan;
-        settings.whitening = WhiteningSource::Folder("/w".into());
+        let settings = Settings {
+            metric: Metric::Manhattan,
+            whitening: WhiteningSource::Folder("/w".into()),
+            ..Settings::default()
+        };
         let text = serde_json::to_string(&settings).expect("serialise");
         let back: Settings = serde_json::from_str(&text).expect("parse");
         assert_eq!(back, settings);

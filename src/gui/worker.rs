@@ -269,7 +269,7 @@ enum Internal {
     Ui(Command),
     IndexingDone {
         folder: PathBuf,
-        outcome: anyhow::Result<(Index, Option<Index>, IndexSummary)>,
+        outcome: Box<anyhow::Result<(Index, Option<Index>, IndexSummary)>>,
         whitening: WhiteningRequest,
     },
     Shutdown,
@@ -375,13 +375,13 @@ impl Executor {
                     folder,
                     outcome,
                     whitening,
-                } => self.indexing_done(folder, outcome, whitening),
+                } => self.indexing_done(folder, *outcome, whitening),
                 Internal::Ui(command) => {
                     // Only the newest search matters: skip superseded ones.
-                    let superseded = queue.iter().any(|later| match (&command, later) {
-                        (Command::Search { .. }, Internal::Ui(Command::Search { .. })) => true,
-                        _ => false,
-                    });
+                    let superseded = matches!(command, Command::Search { .. })
+                        && queue
+                            .iter()
+                            .any(|later| matches!(later, Internal::Ui(Command::Search { .. })));
                     if !superseded {
                         self.execute(command);
                     }
@@ -590,7 +590,7 @@ impl Executor {
                 let outcome = job.run(&folder, &whitening.source);
                 let _ = own.send(Internal::IndexingDone {
                     folder,
-                    outcome,
+                    outcome: Box::new(outcome),
                     whitening,
                 });
             });
