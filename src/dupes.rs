@@ -3,9 +3,15 @@
 //! N x N matrix in memory: similarities are computed a block of rows at a time as one
 //! SGEMM against the whole database.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
+
 use rayon::prelude::*;
 
-use crate::index::Entry;
+use crate::descriptor::Describer;
+use crate::imaging;
+use crate::index::{Entry, Failure, Index, Progress};
 
 /// Rows per similarity block: memory is `BLOCK_ROWS x N` floats.
 const BLOCK_ROWS: usize = 512;
@@ -51,6 +57,188 @@ pub fn close_pairs(rows: &[f32], dim: usize, threshold: f32) -> Vec<Pair> {
         .collect();
     pairs.sort_by_key(|p| (p.a, p.b));
     pairs
+}
+
+/// Pairs between two sets of L2-normalised rows describing the same photos in another
+/// way (`turned[i]` is photo `i` turned a quarter turn, `rows[j]` photo `j` as it is):
+/// every `i != j` whose cosine distance is below `threshold`, as `(min, max)` pairs
+/// sorted by `(a, b)`. With `close_pairs` this finds copies rotated by 90 or 270 degrees:
+/// if `j` is `i` turned clockwise, `turned[i]` matches `rows[j]`; if counter-clockwise,
+/// `turned[j]` matches `rows[i]`.
+pub fn close_pairs_across(turned: &[f32], rows: &[f32], dim: usize, threshold: f32) -> Vec<Pair> {
+    let n = rows.len().checked_div(dim).unwrap_or(0);
+    assert_eq!(turned.len(), rows.len(), "one turned row per row");
+    let mut pairs: Vec<Pair> = (0..n.div_ceil(BLOCK_ROWS))
+        .into_par_iter()
+        .flat_map_iter(|block| {
+            let start = block * BLOCK_ROWS;
+            let m = BLOCK_ROWS.min(n - start);
+            let lhs = &turned[start * dim..(start + m) * dim];
+            let mut sims = vec![0.0f32; m * n];
+            similarity_block(&mut sims, lhs, rows, m, n, dim);
+            let mut found = Vec::new();
+            for i in 0..m {
+                for j in 0..n {
+                    let distance = 1.0 - sims[i * n + j];
+                    if distance < threshold && start + i != j {
+                        let (a, b) = ((start + i).min(j), (start + i).max(j));
+                        found.push(Pair { a, b, distance });
+                    }
+                }
+            }
+            found
+        })
+        .collect();
+    pairs.sort_by(|p, q| {
+        (p.a, p.b)
+            .cmp(&(q.a, q.b))
+            .then(p.distance.total_cmp(&q.distance))
+    });
+    pairs.dedup_by_key(|p| (p.a, p.b));
+    pairs
+}
+
+/// Photos smaller than this (longer side, pixels) also get an [`Variant::Enlarged`]
+/// descriptor: a 112-pixel export of a 224-pixel photo gives only a 7 x 7 conv5_3 map.
+pub const ENLARGE_BELOW: u32 = 224;
+
+/// Another way to look at a photo, to match copies the plain descriptor misses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// Turned a quarter turn clockwise: matches copies turned by 90 or 270 degrees.
+    QuarterTurn,
+    /// Small photos enlarged 2x: matches downscaled exports at their original's scale.
+    Enlarged,
+}
+
+impl Variant {
+    /// Whether this photo has the variant (others keep their own descriptor).
+    pub fn applies(self, entry: &Entry) -> bool {
+        match self {
+            Self::QuarterTurn => true,
+            Self::Enlarged => entry.width.max(entry.height) < ENLARGE_BELOW,
+        }
+    }
+
+    fn transform(self, rgb: &image::RgbImage) -> image::RgbImage {
+        match self {
+            Self::QuarterTurn => image::imageops::rotate90(rgb),
+            Self::Enlarged => image::imageops::resize(
+                rgb,
+                rgb.width() * 2,
+                rgb.height() * 2,
+                image::imageops::FilterType::Triangle,
+            ),
+        }
+    }
+
+    /// Extension of the cache file beside the index.
+    pub fn cache_extension(self) -> &'static str {
+        match self {
+            Self::QuarterTurn => "rot90",
+            Self::Enlarged => "x2",
+        }
+    }
+}
+
+/// Descriptors of a [`Variant`] of every photo.
+#[derive(Debug)]
+pub struct Variants {
+    /// Lines up with the index's entries: the variant's raw SPoC, or the photo's own
+    /// where there is none (it then matches only as it is).
+    pub aligned: Index,
+    /// Only the photos really described: what to keep for next time.
+    pub cache: Index,
+    pub failures: Vec<Failure>,
+}
+
+/// The raw SPoC of `variant` of every photo of `index` it applies to. Entries of
+/// `cached` (an earlier [`Variants::cache`]) are reused when path, size and
+/// modification time match, so only new photos go through the network. A photo that
+/// cannot be read is reported; a stop request ends early.
+pub fn describe_variants(
+    index: &Index,
+    variant: Variant,
+    cached: Option<&Index>,
+    describer: &Describer,
+    progress: &SyncSender<Progress>,
+    stop: &AtomicBool,
+) -> Variants {
+    let known: HashMap<(&str, u64, i128), &Entry> = cached
+        .filter(|c| c.provenance == index.provenance)
+        .map(|c| {
+            c.entries
+                .iter()
+                .map(|e| ((e.path.as_str(), e.size, e.mtime_ns), e))
+                .collect()
+        })
+        .unwrap_or_default();
+    let key = |e: &Entry| (e.path.clone(), e.size, e.mtime_ns);
+    let to_describe = index
+        .entries
+        .iter()
+        .filter(|e| {
+            variant.applies(e) && !known.contains_key(&(e.path.as_str(), e.size, e.mtime_ns))
+        })
+        .count();
+    let _ = progress.try_send(Progress::Planned {
+        to_describe,
+        unchanged: index.entries.len() - to_describe,
+        removed: 0,
+    });
+    let load = describer.options().load;
+    let mut failures = Vec::new();
+    let mut done = 0;
+    let mut aligned = Index::new(index.root.clone(), index.provenance.clone());
+    let mut cache = Index::new(index.root.clone(), index.provenance.clone());
+    for entry in &index.entries {
+        let (path, size, mtime_ns) = key(entry);
+        if let Some(hit) = known.get(&(path.as_str(), size, mtime_ns)) {
+            aligned.entries.push((*hit).clone());
+            cache.entries.push((*hit).clone());
+            continue;
+        }
+        let mut turned = None;
+        if variant.applies(entry) && !stop.load(Ordering::Relaxed) {
+            let file = index.absolute(entry);
+            let described = imaging::load(&file, &load).and_then(|image| {
+                let rgb = variant.transform(&image.rgb);
+                describer.spoc(&imaging::LoadedImage { rgb, ..image })
+            });
+            match described {
+                Ok(spoc) => {
+                    turned = Some(Entry {
+                        raw: spoc.raw,
+                        ..entry.clone()
+                    })
+                }
+                Err(error) => {
+                    let mut failure = Failure::from(error);
+                    failure.path = file.clone();
+                    let _ = progress.try_send(Progress::Failed(failure.clone()));
+                    failures.push(failure);
+                }
+            }
+            done += 1;
+            let _ = progress.try_send(Progress::Step {
+                done,
+                total: to_describe,
+                path: file,
+            });
+        }
+        match turned {
+            Some(turned) => {
+                cache.entries.push(turned.clone());
+                aligned.entries.push(turned);
+            }
+            None => aligned.entries.push(entry.clone()),
+        }
+    }
+    Variants {
+        aligned,
+        cache,
+        failures,
+    }
 }
 
 /// `sims[m x cols] = lhs[m x dim] * rhs[cols x dim]^T`.
@@ -182,6 +370,48 @@ mod tests {
     fn unit(v: &[f32]) -> Vec<f32> {
         let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
         v.iter().map(|x| x / n).collect()
+    }
+
+    #[test]
+    fn only_small_photos_are_enlarged_and_every_photo_is_turned() {
+        let entry = |width, height| Entry {
+            path: "p.jpg".into(),
+            size: 1,
+            mtime_ns: 0,
+            width,
+            height,
+            feature_map: [1, 1],
+            raw: Vec::new(),
+        };
+        assert!(Variant::Enlarged.applies(&entry(112, 80)));
+        assert!(!Variant::Enlarged.applies(&entry(224, 100)));
+        assert!(Variant::QuarterTurn.applies(&entry(4000, 3000)));
+        let rgb = image::RgbImage::new(112, 80);
+        assert_eq!(Variant::Enlarged.transform(&rgb).dimensions(), (224, 160));
+        assert_eq!(Variant::QuarterTurn.transform(&rgb).dimensions(), (80, 112));
+    }
+
+    #[test]
+    fn turned_rows_pair_with_the_photos_they_match() {
+        let dim = 4;
+        // Photo 1 is photo 0 turned: turned[0] equals rows[1]; photo 2 matches nothing.
+        let rows = [
+            unit(&[1.0, 0.0, 0.0, 0.0]),
+            unit(&[0.0, 1.0, 0.0, 0.0]),
+            unit(&[0.0, 0.0, 1.0, 1.0]),
+        ]
+        .concat();
+        let turned = [
+            unit(&[0.0, 1.0, 0.0, 0.0]),
+            unit(&[0.0, 0.0, 0.0, 1.0]),
+            unit(&[0.0, 0.0, 1.0, 1.0]),
+        ]
+        .concat();
+        let pairs = close_pairs_across(&turned, &rows, dim, 0.01);
+        assert_eq!(pairs.len(), 1, "{pairs:?}");
+        assert_eq!((pairs[0].a, pairs[0].b), (0, 1));
+        // A photo never pairs with itself, however close its turned self is.
+        assert!(pairs.iter().all(|p| p.a != p.b));
     }
 
     #[test]

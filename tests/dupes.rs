@@ -168,3 +168,52 @@ fn extra_copies_go_to_the_trash_and_come_back_byte_for_byte() {
         0
     );
 }
+
+#[test]
+fn rotations_match_copies_turned_a_quarter_turn() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let model = common::shared_model(&shared);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("library");
+    common::neardup_library(
+        &shared,
+        &dir,
+        |n| n == "o040.jpg" || n == "o040_rot90.jpg",
+        8,
+    );
+    let index = tmp.path().join("library.lkidx");
+    let (code, _, stderr) = common::index_json(&model, &dir, &index, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["dupes", "--json", "--threshold", "0.05", "--backend", "cpu"];
+        args.extend([
+            "--model",
+            model.to_str().unwrap(),
+            "--index",
+            index.to_str().unwrap(),
+        ]);
+        args.extend(extra);
+        let (code, json, stderr) = common::lookalike_json(&args);
+        assert_eq!(code, Some(0), "{stderr}");
+        json["groups"].as_array().unwrap().clone()
+    };
+    // As they are, the turned copy is far from its original ...
+    assert!(run(&[]).is_empty());
+    // ... turned, it is the same photo; the turned descriptors are cached for next time.
+    let groups = run(&["--rotations"]);
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    let files: Vec<&str> = groups[0]["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        files.iter().any(|f| f.ends_with("o040.jpg"))
+            && files.iter().any(|f| f.ends_with("o040_rot90.jpg"))
+    );
+    assert!(index.with_extension("rot90").exists());
+    assert_eq!(run(&["--rotations"]).len(), 1);
+}

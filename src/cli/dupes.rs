@@ -11,15 +11,29 @@ use clap::Args;
 use serde_json::json;
 
 use super::load_whitening;
+use crate::backend::BackendChoice;
 use crate::cleanup::{self, Destination, Indexed, Journal, Place, Report};
-use crate::dupes::{close_pairs, group_pairs, suggest_keeper};
-use crate::index::Index;
+use crate::descriptor::{Describer, DescriberOptions};
+use crate::dupes::{
+    Variant, close_pairs, close_pairs_across, describe_variants, group_pairs, suggest_keeper,
+};
+use crate::imaging::LoadOptions;
+use crate::index::{Index, Provenance};
+use crate::model::{self, Vgg16Weights};
 use crate::search::Database;
 
 /// Cosine-distance threshold calibrated on `neardup-dev` with full 512-d whitening
 /// learned on `imagenette/train-whiten`: the highest recall (0.627) at pairwise
 /// precision >= 0.95 (0.962). See README, "Duplicates".
 pub(super) const DEFAULT_THRESHOLD: f32 = 0.47;
+
+/// The default with `--rotations` and/or `--enlarge`: with both, precision 0.982 and
+/// recall 0.966 on `neardup-dev` (README, "Duplicates").
+pub(super) const DEFAULT_THRESHOLD_WITH_VARIANTS: f32 = 0.46;
+
+/// With `--rotations`, pairs found by turning one photo a quarter turn must be closer
+/// than this: true turned copies measured under 0.1, the first false pair above 0.35.
+pub(super) const DEFAULT_TURNED_THRESHOLD: f32 = 0.2;
 
 #[derive(Args, Debug)]
 pub(super) struct DupesArgs {
@@ -52,6 +66,26 @@ pub(super) struct DupesArgs {
     /// Undo journal (default: the per-user data directory).
     #[arg(long, value_name = "FILE")]
     journal: Option<PathBuf>,
+    /// Also match copies turned by 90 or 270 degrees: each photo is described once more,
+    /// turned (cached beside the index in `<index>.rot90`, so only once).
+    #[arg(long)]
+    rotations: bool,
+    /// With --rotations: the (stricter) threshold for pairs found by turning a photo.
+    #[arg(long, value_name = "T")]
+    turned_threshold: Option<f32>,
+    /// Also match small photos (under 224 px) enlarged 2x: downscaled exports of
+    /// larger photos (cached beside the index in `<index>.x2`).
+    #[arg(long)]
+    enlarge: bool,
+    /// With --enlarge: the threshold for pairs found by enlarging a photo.
+    #[arg(long, value_name = "T")]
+    enlarged_threshold: Option<f32>,
+    /// Weights file for --rotations (must be the one the index was made with).
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Backend for --rotations.
+    #[arg(long, default_value = "auto")]
+    backend: BackendChoice,
 }
 
 #[derive(Args, Debug)]
@@ -70,15 +104,44 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let index = Index::load(&args.index)?;
     let whitening = load_whitening(args.whiten.as_deref())?;
-    let threshold = args.threshold.unwrap_or(DEFAULT_THRESHOLD);
+    let default = if args.rotations || args.enlarge {
+        DEFAULT_THRESHOLD_WITH_VARIANTS
+    } else {
+        DEFAULT_THRESHOLD
+    };
+    let threshold = args.threshold.unwrap_or(default);
     if args.threshold.is_none() && whitening.is_none() {
         eprintln!(
-            "warning: the default threshold {DEFAULT_THRESHOLD} was calibrated on whitened \
+            "warning: the default threshold {default} was calibrated on whitened \
              descriptors; pass --whiten FILE (from `lookalike whiten learn`) or --threshold"
         );
     }
     let db = Database::from_index(&index, whitening.as_ref())?;
-    let pairs = close_pairs(db.rows(), db.dim(), threshold);
+    let mut pairs = close_pairs(db.rows(), db.dim(), threshold);
+    let variants = [
+        (
+            args.rotations,
+            Variant::QuarterTurn,
+            args.turned_threshold,
+            DEFAULT_TURNED_THRESHOLD,
+        ),
+        (
+            args.enlarge,
+            Variant::Enlarged,
+            args.enlarged_threshold,
+            threshold,
+        ),
+    ];
+    for (wanted, variant, chosen, default) in variants {
+        if wanted {
+            let other = variants_of(&args, &index, variant)?;
+            let other = Database::from_index(&other, whitening.as_ref())?;
+            let limit = chosen.unwrap_or(default);
+            pairs.extend(close_pairs_across(other.rows(), db.rows(), db.dim(), limit));
+        }
+    }
+    pairs.sort_by_key(|p| (p.a, p.b));
+    pairs.dedup_by_key(|p| (p.a, p.b));
     let groups = group_pairs(db.len(), &pairs);
     let seconds = started.elapsed().as_secs_f64();
     let path_of = |row: usize| index.absolute(&index.entries[row]);
@@ -196,6 +259,60 @@ pub(super) fn undo(args: UndoArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(2)
     })
+}
+
+/// A variant of the index's photos, described once and cached beside the index.
+fn variants_of(args: &DupesArgs, index: &Index, variant: Variant) -> anyhow::Result<Index> {
+    let cache_path = args.index.with_extension(variant.cache_extension());
+    let weights = Vgg16Weights::load(&model::resolve_model_path(args.model.as_deref())?)?;
+    index.check_provenance(
+        &args.index,
+        &Provenance {
+            model_sha256: weights.sha256(),
+            max_side: index.provenance.max_side,
+        },
+    )?;
+    let cached = Index::load(&cache_path).ok();
+    let describer = Describer::new(
+        &weights,
+        args.backend,
+        DescriberOptions {
+            load: LoadOptions {
+                max_side: Some(index.provenance.max_side).filter(|&s| s > 0),
+                ..LoadOptions::default()
+            },
+            whitening: None,
+        },
+    )
+    .with_context(|| format!("starting the {} backend", args.backend))?;
+    let stop = super::interrupt_flag();
+    let (tx, rx) = std::sync::mpsc::sync_channel(256);
+    let turns = std::thread::scope(|scope| {
+        let worker = scope.spawn(move || {
+            describe_variants(index, variant, cached.as_ref(), &describer, &tx, stop)
+        });
+        super::show_progress(&rx);
+        worker.join()
+    })
+    .map_err(|_| anyhow::anyhow!("the thread describing {variant:?} photos crashed"))?;
+    for failure in &turns.failures {
+        eprintln!(
+            "no {variant:?} variant: {}: {}",
+            failure.path.display(),
+            failure.reason
+        );
+    }
+    turns
+        .cache
+        .save(&cache_path)
+        .with_context(|| format!("saving {}", cache_path.display()))?;
+    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+        anyhow::bail!(
+            "interrupted; what was described is kept in {}",
+            cache_path.display()
+        );
+    }
+    Ok(turns.aligned)
 }
 
 fn journal(path: Option<&Path>) -> anyhow::Result<Journal> {

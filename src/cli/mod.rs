@@ -337,7 +337,7 @@ fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
 
 /// The process's Ctrl-C flag: the handler is installed once (a process can have only
 /// one) and every run watches the same flag.
-fn interrupt_flag() -> &'static AtomicBool {
+pub(super) fn interrupt_flag() -> &'static AtomicBool {
     static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
     FLAG.get_or_init(|| {
         let flag = Arc::new(AtomicBool::new(false));
@@ -372,7 +372,7 @@ fn run_indexing(
 }
 
 /// Draws a progress bar (count, images/s, ETA, current file) until the sender is gone.
-fn show_progress(rx: &std::sync::mpsc::Receiver<index::Progress>) {
+pub(super) fn show_progress(rx: &std::sync::mpsc::Receiver<index::Progress>) {
     use index::Progress;
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
