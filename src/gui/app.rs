@@ -1040,25 +1040,8 @@ impl LookalikeApp {
                 }
             });
         self.results.hits = hits;
-        match action {
-            Some(CellAction::FindSimilar(path)) => self.open_query(path),
-            Some(CellAction::Preview(item)) => {
-                self.worker.send(Command::LoadPreview {
-                    path: item.photo.path.clone(),
-                });
-                self.preview = Some(PreviewView { item });
-            }
-            Some(CellAction::Open(path)) => {
-                if let Err(e) = dialogs::open_with_system(&path) {
-                    self.notice(format!("Could not open {}: {e}", path.display()));
-                }
-            }
-            Some(CellAction::Reveal(path)) => {
-                if let Err(e) = dialogs::reveal_in_file_manager(&path) {
-                    self.notice(format!("Could not show {}: {e}", path.display()));
-                }
-            }
-            None => {}
+        if let Some(action) = action {
+            self.cell_action(action);
         }
         self.thumbs.want(wanted);
     }
@@ -1252,26 +1235,37 @@ impl LookalikeApp {
                     });
                 });
             });
+        if let Some(action) = action {
+            if matches!(action, CellAction::FindSimilar(_)) {
+                open = false;
+            }
+            self.cell_action(action);
+        }
+        if !open {
+            self.preview = None;
+        }
+    }
+
+    /// Carries out what the user asked of a photo (grid cell or preview).
+    fn cell_action(&mut self, action: CellAction) {
         match action {
-            Some(CellAction::Open(path)) => {
+            CellAction::FindSimilar(path) => self.open_query(path),
+            CellAction::Preview(item) => {
+                self.worker.send(Command::LoadPreview {
+                    path: item.photo.path.clone(),
+                });
+                self.preview = Some(PreviewView { item });
+            }
+            CellAction::Open(path) => {
                 if let Err(e) = dialogs::open_with_system(&path) {
                     self.notice(format!("Could not open {}: {e}", path.display()));
                 }
             }
-            Some(CellAction::Reveal(path)) => {
+            CellAction::Reveal(path) => {
                 if let Err(e) = dialogs::reveal_in_file_manager(&path) {
                     self.notice(format!("Could not show {}: {e}", path.display()));
                 }
             }
-            Some(CellAction::FindSimilar(path)) => {
-                self.preview = None;
-                self.open_query(path);
-                return;
-            }
-            _ => {}
-        }
-        if !open {
-            self.preview = None;
         }
     }
 
