@@ -15,25 +15,13 @@ use crate::backend::BackendChoice;
 use crate::cleanup::{self, Destination, Indexed, Journal, Place, Report};
 use crate::descriptor::{Describer, DescriberOptions};
 use crate::dupes::{
-    Variant, close_pairs, close_pairs_across, describe_variants, group_pairs, suggest_keeper,
+    DEFAULT_THRESHOLD, DEFAULT_THRESHOLD_WITH_VARIANTS, TURNED_THRESHOLD, Variant,
+    describe_variants, find_groups, suggest_keeper,
 };
 use crate::imaging::LoadOptions;
 use crate::index::{Index, Provenance};
 use crate::model::{self, Vgg16Weights};
 use crate::search::Database;
-
-/// Cosine-distance threshold calibrated on `neardup-dev` with full 512-d whitening
-/// learned on `imagenette/train-whiten`: the highest recall (0.627) at pairwise
-/// precision >= 0.95 (0.962). See README, "Duplicates".
-pub(super) const DEFAULT_THRESHOLD: f32 = 0.47;
-
-/// The default with `--rotations` and/or `--enlarge`: with both, precision 0.982 and
-/// recall 0.966 on `neardup-dev` (README, "Duplicates").
-pub(super) const DEFAULT_THRESHOLD_WITH_VARIANTS: f32 = 0.46;
-
-/// With `--rotations`, pairs found by turning one photo a quarter turn must be closer
-/// than this: true turned copies measured under 0.1, the first false pair above 0.35.
-pub(super) const DEFAULT_TURNED_THRESHOLD: f32 = 0.2;
 
 #[derive(Args, Debug)]
 pub(super) struct DupesArgs {
@@ -117,13 +105,12 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let db = Database::from_index(&index, whitening.as_ref())?;
-    let mut pairs = close_pairs(db.rows(), db.dim(), threshold);
     let variants = [
         (
             args.rotations,
             Variant::QuarterTurn,
             args.turned_threshold,
-            DEFAULT_TURNED_THRESHOLD,
+            TURNED_THRESHOLD,
         ),
         (
             args.enlarge,
@@ -132,17 +119,16 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
             threshold,
         ),
     ];
+    let mut described = Vec::new();
     for (wanted, variant, chosen, default) in variants {
         if wanted {
             let other = variants_of(&args, &index, variant)?;
             let other = Database::from_index(&other, whitening.as_ref())?;
-            let limit = chosen.unwrap_or(default);
-            pairs.extend(close_pairs_across(other.rows(), db.rows(), db.dim(), limit));
+            described.push((other, chosen.unwrap_or(default)));
         }
     }
-    pairs.sort_by_key(|p| (p.a, p.b));
-    pairs.dedup_by_key(|p| (p.a, p.b));
-    let groups = group_pairs(db.len(), &pairs);
+    let across: Vec<(&[f32], f32)> = described.iter().map(|(db, t)| (db.rows(), *t)).collect();
+    let groups = find_groups(db.rows(), db.dim(), threshold, &across);
     let seconds = started.elapsed().as_secs_f64();
     let path_of = |row: usize| index.absolute(&index.entries[row]);
     let keepers: Vec<usize> = groups

