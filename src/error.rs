@@ -74,6 +74,9 @@ pub enum Error {
     #[error("backend: {0}")]
     Backend(String),
 
+    #[error("download {url}: {reason}")]
+    Download { url: String, reason: String },
+
     #[error("{0}")]
     Invalid(String),
 }

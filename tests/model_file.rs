@@ -129,31 +129,11 @@ fn resolution_prefers_explicit_path_and_names_missing_ones() {
 }
 
 /// Writes a Keras-notop-layout `.h5`: `<layer>/<layer>/kernel:0` HWIO and `bias:0`.
-fn write_keras_h5(path: &Path, kernel: impl Fn(usize, &ConvSpec) -> (Vec<f32>, Vec<f32>)) {
-    let mut builder = hdf5_pure::FileBuilder::new();
-    for (layer, spec) in VGG16_LAYERS.iter().enumerate() {
-        let (hwio, bias) = kernel(layer, spec);
-        let mut outer = builder.create_group(spec.keras_name);
-        let mut inner = outer.create_group(spec.keras_name);
-        inner
-            .create_dataset("kernel:0")
-            .with_f32_data(&hwio)
-            .with_shape(&[3, 3, spec.in_channels as u64, spec.out_channels as u64]);
-        inner
-            .create_dataset("bias:0")
-            .with_f32_data(&bias)
-            .with_shape(&[spec.out_channels as u64]);
-        outer.add_group(inner.finish());
-        builder.add_group(outer.finish());
-    }
-    builder.write(path).unwrap();
-}
-
 #[test]
 fn keras_import_transposes_flips_conv1_1_and_records_preprocessing() {
     let dir = tempfile::tempdir().unwrap();
     let h5 = dir.path().join(model::KERAS_NOTOP_FILE);
-    write_keras_h5(&h5, |layer, spec| {
+    common::write_keras_h5(&h5, |layer, spec| {
         let n = 9 * spec.in_channels * spec.out_channels;
         (
             (0..n).map(|i| fill(layer, i)).collect(),
@@ -206,7 +186,7 @@ fn keras_round_trip_of_the_real_weights_is_exact() {
     let layers = original.conv_layers().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let h5 = dir.path().join(model::KERAS_NOTOP_FILE);
-    write_keras_h5(&h5, |layer, spec| {
+    common::write_keras_h5(&h5, |layer, spec| {
         let (cin, cout) = (spec.in_channels, spec.out_channels);
         let oihw = &layers[layer].weight;
         let mut hwio = vec![0.0; oihw.len()];

@@ -16,7 +16,9 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use lookalike::cleanup::Destination;
 use lookalike::gui::settings::Settings;
+use lookalike::gui::worker::WeightsConfig;
 use lookalike::gui::{AppConfig, LookalikeApp, ModelState};
+use lookalike::model::Source;
 use lookalike::{BackendChoice, search::Metric};
 
 /// How long the app may take for one step of a test (indexing 20-odd photos on two
@@ -24,6 +26,16 @@ use lookalike::{BackendChoice, search::Metric};
 const PATIENCE: Duration = Duration::from_secs(60);
 
 fn app(tmp: &Path, model: Option<PathBuf>) -> Harness<'static, LookalikeApp> {
+    // Nothing listens there: a test that downloads brings its own server.
+    let nowhere = Source {
+        url: "http://127.0.0.1:9/weights.h5".into(),
+        md5: String::new(),
+        size: 0,
+    };
+    app_with(tmp, model, nowhere)
+}
+
+fn app_with(tmp: &Path, model: Option<PathBuf>, source: Source) -> Harness<'static, LookalikeApp> {
     let settings = Settings {
         model,
         backend: BackendChoice::Cpu,
@@ -37,6 +49,10 @@ fn app(tmp: &Path, model: Option<PathBuf>) -> Harness<'static, LookalikeApp> {
         journal: tmp.join("undo-journal.jsonl"),
         // A temporary trash: the real one is exercised by tests/dupes.rs.
         trash: Destination::Folder(tmp.join("trash")),
+        weights: WeightsConfig {
+            source,
+            folder: tmp.join("models"),
+        },
     };
     std::fs::create_dir_all(tmp.join("trash")).unwrap();
     Harness::builder()
@@ -466,5 +482,127 @@ fn duplicates_are_reviewed_moved_to_the_trash_and_restored_byte_for_byte() {
     assert_eq!(
         std::fs::read_dir(tmp.path().join("trash")).unwrap().count(),
         0
+    );
+}
+
+/// Serves `body` once over HTTP on a free local port; returns the URL of `name`.
+fn serve_once(body: Vec<u8>, name: &str) -> String {
+    use std::io::{BufRead, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/{name}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = std::io::BufReader::new(stream);
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap() > 2 {
+            line.clear();
+        }
+        let mut stream = reader.into_inner();
+        let header = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        stream.write_all(header.as_bytes()).unwrap();
+        let _ = stream.write_all(&body);
+    });
+    url
+}
+
+#[test]
+fn first_run_download_checks_and_converts_the_weights() {
+    use md5::Digest as _;
+    let tmp = tempfile::tempdir().unwrap();
+    // A Keras-layout file with the right shapes stands in for the official one.
+    let h5 = tmp.path().join("served.h5");
+    common::write_keras_h5(&h5, |_, spec| {
+        let n = 9 * spec.in_channels * spec.out_channels;
+        (vec![0.01; n], vec![0.0; spec.out_channels])
+    });
+    let body = std::fs::read(&h5).unwrap();
+    let md5: String = md5::Md5::digest(&body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let name = lookalike::model::KERAS_NOTOP_FILE;
+
+    // A file whose MD5 is not the published one is refused, and nothing is left behind.
+    let bad = Source {
+        url: serve_once(body.clone(), name),
+        md5: "0".repeat(32),
+        size: body.len() as u64,
+    };
+    let mut harness = app_with(tmp.path(), Some(tmp.path().join("none.safetensors")), bad);
+    run_until(&mut harness, "the first-run dialog", |app| {
+        matches!(app.model_state(), ModelState::Problem { .. })
+    });
+    harness
+        .get_by_label("Download the official weights (59 MB)")
+        .click();
+    harness.run_steps(5);
+    run_until(&mut harness, "the refusal", |app| {
+        app.download_error().is_some()
+    });
+    let error = harness.state().download_error().unwrap().to_string();
+    assert!(error.contains("MD5"), "{error}");
+    assert!(
+        !tmp.path()
+            .join("models")
+            .join(format!("{name}.part"))
+            .exists()
+    );
+    assert!(matches!(
+        harness.state().model_state(),
+        ModelState::Problem { .. }
+    ));
+    drop(harness);
+
+    // The right file: downloaded with progress, checked, converted and loaded.
+    let good = Source {
+        url: serve_once(body.clone(), name),
+        md5,
+        size: body.len() as u64,
+    };
+    let mut harness = app_with(tmp.path(), Some(tmp.path().join("none.safetensors")), good);
+    run_until(&mut harness, "the first-run dialog", |app| {
+        matches!(app.model_state(), ModelState::Problem { .. })
+    });
+    harness
+        .get_by_label("Download the official weights (59 MB)")
+        .click();
+    harness.run_steps(5);
+    run_until(&mut harness, "the downloaded network", model_ready);
+    let ModelState::Ready { path, .. } = harness.state().model_state().clone() else {
+        unreachable!()
+    };
+    assert_eq!(
+        path,
+        tmp.path()
+            .join("models")
+            .join(lookalike::model::MODEL_FILE_NAME)
+    );
+    assert_eq!(
+        std::fs::read(tmp.path().join("models").join(name)).unwrap(),
+        body
+    );
+    assert!(
+        harness
+            .query_by_label("The VGG16 weights are needed")
+            .is_none()
+    );
+    drop(harness);
+
+    // Choosing a Keras file (instead of downloading it) converts it the same way.
+    let other = tempfile::tempdir().unwrap();
+    let mut harness = app(other.path(), Some(h5.clone()));
+    run_until(&mut harness, "the converted network", model_ready);
+    let ModelState::Ready { path, .. } = harness.state().model_state().clone() else {
+        unreachable!()
+    };
+    assert_eq!(
+        path,
+        other
+            .path()
+            .join("models")
+            .join(lookalike::model::MODEL_FILE_NAME)
     );
 }

@@ -16,7 +16,8 @@ use super::dupes_view::{DupesAction, DupesView};
 use super::settings::{Ranking, STORAGE_KEY, Settings, WhiteningSource};
 use super::thumbs::{Thumb, Thumbnails};
 use super::worker::{
-    CleanupConfig, Command, Event, Library, Photo, ResultItem, Stage, WhiteningRequest, Worker,
+    CleanupConfig, Command, Event, Library, Photo, ResultItem, Stage, WeightsConfig,
+    WhiteningRequest, Worker,
 };
 use crate::backend::BackendChoice;
 use crate::cleanup::Destination;
@@ -43,6 +44,8 @@ pub struct AppConfig {
     pub journal: PathBuf,
     /// Where removed duplicates go: the system trash (a folder in tests).
     pub trash: Destination,
+    /// The official weights' address and where they go (a local server in tests).
+    pub weights: WeightsConfig,
 }
 
 impl AppConfig {
@@ -57,6 +60,10 @@ impl AppConfig {
             settings: None,
             journal: dirs.data_dir().join("undo-journal.jsonl"),
             trash: Destination::Trash,
+            weights: WeightsConfig {
+                source: crate::model::Source::keras_notop(),
+                folder: dirs.data_dir().join("models"),
+            },
         })
     }
 }
@@ -177,6 +184,9 @@ pub struct LookalikeApp {
     /// Two photos shown side by side at one zoom.
     compare: Option<(PathBuf, PathBuf)>,
     compare_zoom: f32,
+    /// The weights download in progress: bytes done and total.
+    download: Option<(u64, u64)>,
+    download_error: Option<String>,
 }
 
 /// What the central area shows.
@@ -206,7 +216,7 @@ impl LookalikeApp {
             journal: config.journal,
             destination: config.trash,
         };
-        let worker = Worker::spawn(config.index_dir, cleanup, ctx.clone())?;
+        let worker = Worker::spawn(config.index_dir, cleanup, config.weights, ctx.clone())?;
         // Calibrated on neardup-dev (README, "Duplicates"): with and without whitening.
         let threshold = if settings.whitening == WhiteningSource::Off {
             0.08
@@ -247,6 +257,8 @@ impl LookalikeApp {
             large: Vec::new(),
             compare: None,
             compare_zoom: 1.0,
+            download: None,
+            download_error: None,
         })
     }
 
@@ -365,6 +377,11 @@ impl LookalikeApp {
         self.query.as_ref().and_then(|q| q.crop.mapping())
     }
 
+    /// Why the last weights download failed, if it did.
+    pub fn download_error(&self) -> Option<&str> {
+        self.download_error.as_deref()
+    }
+
     /// Messages shown to the user.
     pub fn notices(&self) -> &[String] {
         &self.notices
@@ -405,6 +422,8 @@ impl LookalikeApp {
     fn apply(&mut self, event: Event, ctx: &egui::Context) {
         match event {
             Event::ModelReady { label, path } => {
+                self.download = None;
+                self.download_error = None;
                 if self.settings.model.is_some() || matches!(self.model, ModelState::Problem { .. })
                 {
                     self.settings.model = Some(path.clone());
@@ -415,7 +434,13 @@ impl LookalikeApp {
                 }
             }
             Event::ModelProblem { message, missing } => {
+                self.download = None;
                 self.model = ModelState::Problem { message, missing };
+            }
+            Event::Downloading { done, total } => self.download = Some((done, total)),
+            Event::DownloadFailed(message) => {
+                self.download = None;
+                self.download_error = Some(message);
             }
             Event::Indexing { stage, progress } => {
                 // Describing variants is not started from a folder: show it all the same.
@@ -1400,10 +1425,10 @@ impl LookalikeApp {
             ui.heading("The VGG16 weights are needed");
             ui.label(
                 "lookalike describes photos with VGG16's convolutional layers, trained on \
-                 ImageNet. The weights (about 59 MB) are not bundled. Get the official \
-                 conv-only file as models/README.md explains (the Keras \
-                 vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5, converted on the fly), \
-                 or choose a converted .safetensors file. Nothing is downloaded unless you ask.",
+                 ImageNet. The weights (about 59 MB) are not bundled. Download the official \
+                 conv-only file (Keras' vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5: \
+                 its published MD5 is checked, then it is converted), or choose a file you \
+                 have (.safetensors, or the Keras .h5). Nothing is downloaded unless you ask.",
             );
             ui.add_space(6.0);
             let colour = if missing {
@@ -1421,8 +1446,49 @@ impl LookalikeApp {
                     });
             });
             ui.add_space(6.0);
-            if ui.button("Choose a weights file…").clicked() {
-                self.dialogs.open(Purpose::Weights, ui.ctx());
+            match self.download {
+                Some((done, total)) => {
+                    ui.horizontal(|ui| {
+                        let fraction = done as f32 / total.max(1) as f32;
+                        ui.add(egui::ProgressBar::new(fraction).desired_width(360.0).text(
+                            format!(
+                                "Downloading: {} of {}",
+                                format_bytes(done),
+                                format_bytes(total)
+                            ),
+                        ));
+                        if ui.button("Cancel download").clicked() {
+                            self.worker.send(Command::CancelIndexing);
+                        }
+                    });
+                }
+                None => {
+                    ui.horizontal(|ui| {
+                        if ui
+                            .button("Download the official weights (59 MB)")
+                            .on_hover_text(
+                                "From the Keras applications store (storage.googleapis.com); \
+                                 the MD5 Keras publishes is checked, then the file is converted",
+                            )
+                            .clicked()
+                        {
+                            self.download_error = None;
+                            self.download = Some((0, 1));
+                            self.worker.send(Command::DownloadWeights {
+                                backend: self.settings.backend,
+                            });
+                        }
+                        if ui.button("Choose a weights file…").clicked() {
+                            self.dialogs.open(Purpose::Weights, ui.ctx());
+                        }
+                    });
+                }
+            }
+            if let Some(error) = &self.download_error {
+                ui.colored_label(
+                    ui.visuals().error_fg_color,
+                    format!("Download failed: {error}"),
+                );
             }
             ui.horizontal(|ui| {
                 let label = ui.label("Weights file");

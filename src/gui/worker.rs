@@ -52,6 +52,11 @@ pub enum Command {
         whitening: WhiteningRequest,
     },
     CancelIndexing,
+    /// Fetch the official weights (only ever on the user's request), convert them and
+    /// load them on `backend`.
+    DownloadWeights {
+        backend: BackendChoice,
+    },
     /// Learn (or drop) the whitening again for the open library.
     SetWhitening(WhiteningRequest),
     /// Decode a query photo; `id` identifies it in later searches.
@@ -115,6 +120,13 @@ pub enum Event {
         message: String,
         missing: bool,
     },
+    /// Bytes of the weights downloaded so far, of `total`.
+    Downloading {
+        done: u64,
+        total: u64,
+    },
+    /// The download ended without weights (failed or cancelled).
+    DownloadFailed(String),
     Indexing {
         stage: Stage,
         progress: Progress,
@@ -194,6 +206,14 @@ pub struct Photo {
     pub mtime_ns: i128,
 }
 
+/// Where the official weights come from and go to.
+#[derive(Debug, Clone)]
+pub struct WeightsConfig {
+    pub source: model::Source,
+    /// Downloads and the converted file go here.
+    pub folder: PathBuf,
+}
+
 /// Where the app keeps its undo journal and sends removed files.
 #[derive(Debug, Clone)]
 pub struct CleanupConfig {
@@ -222,6 +242,7 @@ impl Worker {
     pub fn spawn(
         index_dir: PathBuf,
         cleanup: CleanupConfig,
+        weights: WeightsConfig,
         repaint: egui::Context,
     ) -> anyhow::Result<Self> {
         let (commands, inbox) = channel();
@@ -233,7 +254,7 @@ impl Worker {
         let own = commands.clone();
         let thread = std::thread::Builder::new()
             .name("lookalike-executor".into())
-            .spawn(move || Executor::new(index_dir, cleanup, sink, own).run(inbox))
+            .spawn(move || Executor::new(index_dir, cleanup, weights, sink, own).run(inbox))
             .context("starting the executor thread")?;
         Ok(Self {
             commands,
@@ -280,6 +301,8 @@ enum Internal {
         threshold: f32,
         described: Vec<(Variant, Index)>,
     },
+    /// A job thread that reports by other means has ended.
+    JobDone,
     Shutdown,
 }
 
@@ -326,6 +349,7 @@ struct IndexingJob {
 struct Executor {
     index_dir: PathBuf,
     cleanup: CleanupConfig,
+    weights: WeightsConfig,
     sink: EventSink,
     own: Sender<Internal>,
     describer: Option<Describer>,
@@ -341,12 +365,14 @@ impl Executor {
     fn new(
         index_dir: PathBuf,
         cleanup: CleanupConfig,
+        weights: WeightsConfig,
         sink: EventSink,
         own: Sender<Internal>,
     ) -> Self {
         Self {
             index_dir,
             cleanup,
+            weights,
             sink,
             own,
             describer: None,
@@ -384,6 +410,11 @@ impl Executor {
                     outcome,
                     whitening,
                 } => self.indexing_done(folder, *outcome, whitening),
+                Internal::JobDone => {
+                    if let Some(job) = self.indexing.take() {
+                        let _ = job.thread.join();
+                    }
+                }
                 Internal::VariantsDone {
                     threshold,
                     described,
@@ -429,6 +460,7 @@ impl Executor {
                 }
             }
             Command::SetWhitening(request) => self.set_whitening(request),
+            Command::DownloadWeights { backend } => self.download_weights(backend),
             Command::LoadQuery { id, path } => self.load_query(id, path),
             Command::Search {
                 generation,
@@ -459,6 +491,51 @@ impl Executor {
             } => self.find_duplicates(threshold, variants),
             Command::RemoveFiles { paths } => self.remove_files(&paths),
             Command::UndoCleanup => self.undo_cleanup(),
+        }
+    }
+
+    /// Downloads on a job thread (Cancel stops it); on success the executor is asked to
+    /// load the converted file like any chosen one.
+    fn download_weights(&mut self, backend: BackendChoice) {
+        if self.indexing.is_some() {
+            self.sink.send(Event::DownloadFailed(
+                "wait for the work in progress to end, or cancel it".into(),
+            ));
+            return;
+        }
+        let weights = self.weights.clone();
+        let sink = self.sink.clone();
+        let own = self.own.clone();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let spawned = std::thread::Builder::new()
+            .name("lookalike-download".into())
+            .spawn(move || {
+                let output = weights.folder.join(model::MODEL_FILE_NAME);
+                let progress = |done, total| sink.offer(Event::Downloading { done, total });
+                match model::download_weights(
+                    &weights.source,
+                    &weights.folder,
+                    &output,
+                    progress,
+                    &flag,
+                ) {
+                    Ok(_) => {
+                        let load = Command::LoadModel {
+                            path: Some(output),
+                            backend,
+                        };
+                        let _ = own.send(Internal::Ui(load));
+                    }
+                    Err(error) => sink.send(Event::DownloadFailed(error.to_string())),
+                }
+                let _ = own.send(Internal::JobDone);
+            });
+        match spawned {
+            Ok(thread) => self.indexing = Some(IndexingJob { stop, thread }),
+            Err(error) => self
+                .sink
+                .send(Event::DownloadFailed(format!("could not start: {error}"))),
         }
     }
 
@@ -623,7 +700,19 @@ impl Executor {
         let loaded = model::resolve_model_path(path.as_deref())
             .map_err(|e| (e.to_string(), missing))
             .and_then(|path| {
-                let weights = Vgg16Weights::load(&path).map_err(|e| (e.to_string(), false))?;
+                // A Keras file is converted once into the weights folder, then used.
+                let is_keras = path
+                    .extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("h5"));
+                let (path, weights) = if is_keras {
+                    let output = self.weights.folder.join(model::MODEL_FILE_NAME);
+                    let weights = model::import_keras_h5(&path, &output)
+                        .map_err(|e| (e.to_string(), false))?;
+                    (output, weights)
+                } else {
+                    let weights = Vgg16Weights::load(&path).map_err(|e| (e.to_string(), false))?;
+                    (path, weights)
+                };
                 let describer = Describer::new(&weights, backend, DescriberOptions::default())
                     .map_err(|e| (format!("starting the {backend} backend: {e}"), false))?;
                 Ok((path, weights.sha256(), describer))

@@ -2,10 +2,12 @@
 //! metadata, loading and validating a `.safetensors` file, where to find one, and the
 //! Keras `.h5` importer.
 
+mod download;
 mod keras;
 mod locate;
 mod preprocessing;
 
+pub use download::{Source, download_weights, models_folder};
 pub use keras::{KERAS_NOTOP_FILE, import_keras_h5};
 pub use locate::{MODEL_ENV, MODEL_FILE_NAME, default_model_path, resolve_model_path};
 pub use preprocessing::{ChannelOrder, Preprocessing};

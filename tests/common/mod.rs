@@ -144,3 +144,28 @@ pub fn index_json(
     args.push(dir.into());
     lookalike_json(args)
 }
+
+/// Writes a Keras notop-layout `.h5` (`<layer>/<layer>/kernel:0` HWIO and `bias:0`)
+/// with the kernels and biases `kernel(layer, spec)` gives.
+pub fn write_keras_h5(
+    path: &Path,
+    kernel: impl Fn(usize, &lookalike::model::ConvSpec) -> (Vec<f32>, Vec<f32>),
+) {
+    let mut builder = hdf5_pure::FileBuilder::new();
+    for (layer, spec) in lookalike::model::VGG16_LAYERS.iter().enumerate() {
+        let (hwio, bias) = kernel(layer, spec);
+        let mut outer = builder.create_group(spec.keras_name);
+        let mut inner = outer.create_group(spec.keras_name);
+        inner
+            .create_dataset("kernel:0")
+            .with_f32_data(&hwio)
+            .with_shape(&[3, 3, spec.in_channels as u64, spec.out_channels as u64]);
+        inner
+            .create_dataset("bias:0")
+            .with_f32_data(&bias)
+            .with_shape(&[spec.out_channels as u64]);
+        outer.add_group(inner.finish());
+        builder.add_group(outer.finish());
+    }
+    builder.write(path).unwrap();
+}
