@@ -352,10 +352,22 @@ fn bad_input_shows_a_message_and_the_app_keeps_working() {
         |n| n == "o030.jpg" || n == "o030_hflip.jpg",
         0,
     );
+    // Opened while a big folder is still indexing: the big one is dropped, and its
+    // (stopped) run must not come back as the library afterwards.
+    let big = tmp.path().join("big");
+    common::neardup_library(&shared, &big, |_| false, 60);
+    harness.state_mut().open_folder(big);
+    run_until(&mut harness, "the big folder to start", |app| {
+        app.indexing_progress().is_some_and(|(done, _)| done >= 1)
+    });
     harness.state_mut().open_folder(good.clone());
     run_until(&mut harness, "indexing", |app| {
         !app.is_indexing() && app.library_len() == Some(2)
     });
+    harness.run_steps(20);
+    assert_eq!(harness.state().library_len(), Some(2));
+    let (last, _) = harness.state().last_run().unwrap();
+    assert!(last.ends_with("good"), "{}", last.display());
     harness.state_mut().open_query(good.join("o030_hflip.jpg"));
     run_until(&mut harness, "results", |app| {
         !app.is_searching() && app.results().len() == 2

@@ -292,17 +292,11 @@ impl Drop for Worker {
 /// Commands from the UI, and the executor's own messages from its helper threads.
 enum Internal {
     Ui(Command),
-    IndexingDone {
-        folder: PathBuf,
-        outcome: Box<anyhow::Result<(Index, Option<Index>, IndexSummary)>>,
-        whitening: WhiteningRequest,
+    /// Job `id` ended with `outcome`.
+    Job {
+        id: u64,
+        outcome: JobOutcome,
     },
-    VariantsDone {
-        threshold: f32,
-        described: Vec<(Variant, Index)>,
-    },
-    /// A job thread that reports by other means has ended.
-    JobDone,
     Shutdown,
 }
 
@@ -341,9 +335,26 @@ struct Searchable {
     request: WhiteningRequest,
 }
 
+/// The background job in progress (indexing, variants or a download): one at a time.
 struct IndexingJob {
+    id: u64,
     stop: Arc<AtomicBool>,
     thread: JoinHandle<()>,
+}
+
+/// What a job hands back to the executor.
+enum JobOutcome {
+    Indexed {
+        folder: PathBuf,
+        outcome: Box<anyhow::Result<(Index, Option<Index>, IndexSummary)>>,
+        whitening: WhiteningRequest,
+    },
+    Variants {
+        threshold: f32,
+        described: Vec<(Variant, Index)>,
+    },
+    /// It reported by other means.
+    Finished,
 }
 
 struct Executor {
@@ -359,6 +370,8 @@ struct Executor {
     whitening_index: Option<Index>,
     query: Option<QueryImage>,
     indexing: Option<IndexingJob>,
+    /// The id of the last job started.
+    next_job: u64,
 }
 
 impl Executor {
@@ -381,6 +394,7 @@ impl Executor {
             whitening_index: None,
             query: None,
             indexing: None,
+            next_job: 0,
         }
     }
 
@@ -405,25 +419,7 @@ impl Executor {
             };
             match message {
                 Internal::Shutdown => return self.shutdown(),
-                Internal::IndexingDone {
-                    folder,
-                    outcome,
-                    whitening,
-                } => self.indexing_done(folder, *outcome, whitening),
-                Internal::JobDone => {
-                    if let Some(job) = self.indexing.take() {
-                        let _ = job.thread.join();
-                    }
-                }
-                Internal::VariantsDone {
-                    threshold,
-                    described,
-                } => {
-                    if let Some(job) = self.indexing.take() {
-                        let _ = job.thread.join();
-                    }
-                    self.group_duplicates(threshold, &described);
-                }
+                Internal::Job { id, outcome } => self.job_ended(id, outcome),
                 Internal::Ui(command) => {
                     // Only the newest search matters: skip superseded ones.
                     let superseded = matches!(command, Command::Search { .. })
@@ -440,10 +436,7 @@ impl Executor {
     }
 
     fn shutdown(&mut self) {
-        if let Some(job) = self.indexing.take() {
-            job.stop.store(true, Ordering::Relaxed);
-            let _ = job.thread.join();
-        }
+        self.stop_job();
     }
 
     fn execute(&mut self, command: Command) {
@@ -506,36 +499,83 @@ impl Executor {
         let weights = self.weights.clone();
         let sink = self.sink.clone();
         let own = self.own.clone();
+        self.start_job("download", move |flag| {
+            let output = weights.folder.join(model::MODEL_FILE_NAME);
+            let progress = |done, total| sink.offer(Event::Downloading { done, total });
+            match model::download_weights(
+                &weights.source,
+                &weights.folder,
+                &output,
+                progress,
+                &flag,
+            ) {
+                Ok(_) => {
+                    let load = Command::LoadModel {
+                        path: Some(output),
+                        backend,
+                    };
+                    let _ = own.send(Internal::Ui(load));
+                }
+                Err(error) => sink.send(Event::DownloadFailed(error.to_string())),
+            }
+            JobOutcome::Finished
+        });
+    }
+
+    /// Runs `work` on a job thread with a fresh stop flag; its outcome comes back as
+    /// [`Internal::Job`]. Any job in progress is stopped first.
+    fn start_job(
+        &mut self,
+        name: &str,
+        work: impl FnOnce(&AtomicBool) -> JobOutcome + Send + 'static,
+    ) {
+        self.stop_job();
+        self.next_job += 1;
+        let id = self.next_job;
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
+        let own = self.own.clone();
         let spawned = std::thread::Builder::new()
-            .name("lookalike-download".into())
+            .name(format!("lookalike-{name}"))
             .spawn(move || {
-                let output = weights.folder.join(model::MODEL_FILE_NAME);
-                let progress = |done, total| sink.offer(Event::Downloading { done, total });
-                match model::download_weights(
-                    &weights.source,
-                    &weights.folder,
-                    &output,
-                    progress,
-                    &flag,
-                ) {
-                    Ok(_) => {
-                        let load = Command::LoadModel {
-                            path: Some(output),
-                            backend,
-                        };
-                        let _ = own.send(Internal::Ui(load));
-                    }
-                    Err(error) => sink.send(Event::DownloadFailed(error.to_string())),
-                }
-                let _ = own.send(Internal::JobDone);
+                let outcome = work(&flag);
+                let _ = own.send(Internal::Job { id, outcome });
             });
         match spawned {
-            Ok(thread) => self.indexing = Some(IndexingJob { stop, thread }),
-            Err(error) => self
-                .sink
-                .send(Event::DownloadFailed(format!("could not start: {error}"))),
+            Ok(thread) => self.indexing = Some(IndexingJob { id, stop, thread }),
+            Err(error) => self.sink.send(Event::Notice(format!(
+                "could not start the {name} job: {error}"
+            ))),
+        }
+    }
+
+    /// Stops the job in progress, if any, and waits for its thread.
+    fn stop_job(&mut self) {
+        if let Some(job) = self.indexing.take() {
+            job.stop.store(true, Ordering::Relaxed);
+            let _ = job.thread.join();
+        }
+    }
+
+    fn job_ended(&mut self, id: u64, outcome: JobOutcome) {
+        // A job replaced by a newer one was stopped and joined then: its result is stale.
+        if self.indexing.as_ref().is_none_or(|job| job.id != id) {
+            return;
+        }
+        if let Some(job) = self.indexing.take() {
+            let _ = job.thread.join();
+        }
+        match outcome {
+            JobOutcome::Indexed {
+                folder,
+                outcome,
+                whitening,
+            } => self.indexing_done(folder, *outcome, whitening),
+            JobOutcome::Variants {
+                threshold,
+                described,
+            } => self.group_duplicates(threshold, &described),
+            JobOutcome::Finished => {}
         }
     }
 
@@ -572,25 +612,11 @@ impl Executor {
             }),
             index_dir: self.index_dir.clone(),
             sink: self.sink.clone(),
-            stop: Arc::new(AtomicBool::new(false)),
         };
-        let stop = Arc::clone(&job.stop);
-        let own = self.own.clone();
-        let spawned = std::thread::Builder::new()
-            .name("lookalike-variants".into())
-            .spawn(move || {
-                let described = job.run();
-                let _ = own.send(Internal::VariantsDone {
-                    threshold,
-                    described,
-                });
-            });
-        match spawned {
-            Ok(thread) => self.indexing = Some(IndexingJob { stop, thread }),
-            Err(error) => self
-                .sink
-                .send(Event::Notice(format!("could not start: {error}"))),
-        }
+        self.start_job("variants", move |stop| JobOutcome::Variants {
+            threshold,
+            described: job.run(stop),
+        });
     }
 
     /// Groups the library with the variants described (if any) and tells the UI.
@@ -738,10 +764,7 @@ impl Executor {
     }
 
     fn open_library(&mut self, folder: PathBuf, max_side: u32, whitening: WhiteningRequest) {
-        if let Some(job) = self.indexing.take() {
-            job.stop.store(true, Ordering::Relaxed);
-            let _ = job.thread.join();
-        }
+        self.stop_job();
         let Some(describer) = &self.describer else {
             self.sink.send(Event::IndexingEnded {
                 folder,
@@ -760,31 +783,20 @@ impl Executor {
             model_sha256: self.model_sha256.clone(),
             max_side,
         };
-        let stop = Arc::new(AtomicBool::new(false));
         let job = IndexJob {
             describer,
             provenance,
             index_dir: self.index_dir.clone(),
             sink: self.sink.clone(),
-            stop: Arc::clone(&stop),
         };
-        let own = self.own.clone();
-        let spawned = std::thread::Builder::new()
-            .name("lookalike-indexer".into())
-            .spawn(move || {
-                let outcome = job.run(&folder, &whitening.source);
-                let _ = own.send(Internal::IndexingDone {
-                    folder,
-                    outcome: Box::new(outcome),
-                    whitening,
-                });
-            });
-        match spawned {
-            Ok(thread) => self.indexing = Some(IndexingJob { stop, thread }),
-            Err(error) => self
-                .sink
-                .send(Event::Notice(format!("could not start indexing: {error}"))),
-        }
+        self.start_job("indexer", move |stop| {
+            let outcome = job.run(&folder, &whitening.source, stop);
+            JobOutcome::Indexed {
+                folder,
+                outcome: Box::new(outcome),
+                whitening,
+            }
+        });
     }
 
     fn indexing_done(
@@ -793,9 +805,6 @@ impl Executor {
         outcome: anyhow::Result<(Index, Option<Index>, IndexSummary)>,
         whitening: WhiteningRequest,
     ) {
-        if let Some(job) = self.indexing.take() {
-            let _ = job.thread.join();
-        }
         match outcome {
             Ok((index, whitening_index, summary)) => {
                 self.sink.send(Event::IndexingEnded {
@@ -1003,11 +1012,10 @@ struct VariantJob {
     describer: Describer,
     index_dir: PathBuf,
     sink: EventSink,
-    stop: Arc<AtomicBool>,
 }
 
 impl VariantJob {
-    fn run(self) -> Vec<(Variant, Index)> {
+    fn run(self, stop: &AtomicBool) -> Vec<(Variant, Index)> {
         let mut described = Vec::new();
         for variant in [Variant::QuarterTurn, Variant::Enlarged] {
             let suffix = format!(".{}", variant.cache_extension());
@@ -1031,7 +1039,7 @@ impl VariantJob {
                 cached.as_ref(),
                 &self.describer,
                 &progress,
-                &self.stop,
+                stop,
             );
             drop(progress);
             let _ = forward.join();
@@ -1057,7 +1065,6 @@ struct IndexJob {
     provenance: Provenance,
     index_dir: PathBuf,
     sink: EventSink,
-    stop: Arc<AtomicBool>,
 }
 
 impl IndexJob {
@@ -1065,14 +1072,16 @@ impl IndexJob {
         &self,
         folder: &Path,
         whitening: &WhiteningSource,
+        stop: &AtomicBool,
     ) -> anyhow::Result<(Index, Option<Index>, IndexSummary)> {
-        let (library, summary) = self.index_folder(folder, Stage::Library, "")?;
+        let (library, summary) = self.index_folder(folder, Stage::Library, "", stop)?;
         if summary.stopped {
             return Ok((library, None, summary));
         }
         let whitening_index = match whitening {
             WhiteningSource::Folder(other) => {
-                let (index, _) = self.index_folder(other, Stage::WhiteningFolder, "-whiten")?;
+                let (index, _) =
+                    self.index_folder(other, Stage::WhiteningFolder, "-whiten", stop)?;
                 Some(index)
             }
             _ => None,
@@ -1085,6 +1094,7 @@ impl IndexJob {
         folder: &Path,
         stage: Stage,
         suffix: &str,
+        stop: &AtomicBool,
     ) -> anyhow::Result<(Index, IndexSummary)> {
         if !folder.is_dir() {
             anyhow::bail!(
@@ -1105,13 +1115,8 @@ impl IndexJob {
                 sink.offer(Event::Indexing { stage, progress });
             }
         });
-        let summary = index::update_index(
-            &self.describer,
-            &self.provenance,
-            &options,
-            &progress,
-            &self.stop,
-        );
+        let summary =
+            index::update_index(&self.describer, &self.provenance, &options, &progress, stop);
         drop(progress);
         let _ = forward.join();
         let summary = summary.with_context(|| format!("indexing {}", folder.display()))?;
