@@ -507,7 +507,7 @@ impl Executor {
                 &weights.folder,
                 &output,
                 progress,
-                &flag,
+                flag,
             ) {
                 Ok(_) => {
                     let load = Command::LoadModel {
