@@ -342,15 +342,9 @@ fn restore(from: &Path, to: &Place) -> std::result::Result<(), String> {
     }
 }
 
-#[cfg(any(
-    windows,
-    all(
-        unix,
-        not(target_os = "macos"),
-        not(target_os = "ios"),
-        not(target_os = "android")
-    )
-))]
+// The trash crate can list and restore items on Windows and freedesktop.org desktops
+// (Linux, the BSDs); macOS keeps that to the Finder.
+#[cfg(not(target_os = "macos"))]
 fn restore_from_trash(from: &Path) -> std::result::Result<(), String> {
     let items = trash::os_limited::list().map_err(|e| format!("could not read the trash: {e}"))?;
     // The newest trashed file that came from this path.
@@ -363,20 +357,9 @@ fn restore_from_trash(from: &Path) -> std::result::Result<(), String> {
         .map_err(|e| format!("could not restore it from the trash: {e}"))
 }
 
-#[cfg(not(any(
-    windows,
-    all(
-        unix,
-        not(target_os = "macos"),
-        not(target_os = "ios"),
-        not(target_os = "android")
-    )
-)))]
+#[cfg(target_os = "macos")]
 fn restore_from_trash(_from: &Path) -> std::result::Result<(), String> {
-    Err(
-        "this system does not let programs restore from the trash: use the Finder's Put Back"
-            .into(),
-    )
+    Err("macOS does not let programs restore from the trash: use the Finder's Put Back".into())
 }
 
 #[cfg(test)]

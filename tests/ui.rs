@@ -537,20 +537,30 @@ fn first_run_download_checks_and_converts_the_weights() {
         .collect();
     let name = lookalike::model::KERAS_NOTOP_FILE;
 
-    // A file whose MD5 is not the published one is refused, and nothing is left behind.
-    let bad = Source {
-        url: serve_once(body.clone(), name),
-        md5: "0".repeat(32),
-        size: body.len() as u64,
+    // Starts the app without weights and presses Download, served `body` with `md5`.
+    let download = |md5: String| {
+        let source = Source {
+            url: serve_once(body.clone(), name),
+            md5,
+            size: body.len() as u64,
+        };
+        let mut harness = app_with(
+            tmp.path(),
+            Some(tmp.path().join("none.safetensors")),
+            source,
+        );
+        run_until(&mut harness, "the first-run dialog", |app| {
+            matches!(app.model_state(), ModelState::Problem { .. })
+        });
+        harness
+            .get_by_label("Download the official weights (59 MB)")
+            .click();
+        harness.run_steps(5);
+        harness
     };
-    let mut harness = app_with(tmp.path(), Some(tmp.path().join("none.safetensors")), bad);
-    run_until(&mut harness, "the first-run dialog", |app| {
-        matches!(app.model_state(), ModelState::Problem { .. })
-    });
-    harness
-        .get_by_label("Download the official weights (59 MB)")
-        .click();
-    harness.run_steps(5);
+
+    // A file whose MD5 is not the published one is refused, and nothing is left behind.
+    let mut harness = download("0".repeat(32));
     run_until(&mut harness, "the refusal", |app| {
         app.download_error().is_some()
     });
@@ -569,19 +579,7 @@ fn first_run_download_checks_and_converts_the_weights() {
     drop(harness);
 
     // The right file: downloaded with progress, checked, converted and loaded.
-    let good = Source {
-        url: serve_once(body.clone(), name),
-        md5,
-        size: body.len() as u64,
-    };
-    let mut harness = app_with(tmp.path(), Some(tmp.path().join("none.safetensors")), good);
-    run_until(&mut harness, "the first-run dialog", |app| {
-        matches!(app.model_state(), ModelState::Problem { .. })
-    });
-    harness
-        .get_by_label("Download the official weights (59 MB)")
-        .click();
-    harness.run_steps(5);
+    let mut harness = download(md5);
     run_until(&mut harness, "the downloaded network", model_ready);
     let ModelState::Ready { path, .. } = harness.state().model_state().clone() else {
         unreachable!()

@@ -502,13 +502,8 @@ impl Executor {
         self.start_job("download", move |flag| {
             let output = weights.folder.join(model::MODEL_FILE_NAME);
             let progress = |done, total| sink.offer(Event::Downloading { done, total });
-            match model::download_weights(
-                &weights.source,
-                &weights.folder,
-                &output,
-                progress,
-                flag,
-            ) {
+            match model::download_weights(&weights.source, &weights.folder, &output, progress, flag)
+            {
                 Ok(_) => {
                     let load = Command::LoadModel {
                         path: Some(output),
