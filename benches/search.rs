@@ -109,3 +109,50 @@ fn kiddo_euclidean_1m_32d(bencher: Bencher) {
             .execute()
     });
 }
+
+/// Duplicate grouping of 20,000 whitened-like descriptors (zero-mean, so unrelated
+/// photos are far apart as after whitening; every 10th row has a near-copy) at the
+/// default threshold, plain and with one variant set (as `--rotations` adds).
+const DUPES_ROWS: usize = 20_000;
+
+fn dupes_rows() -> &'static Vec<f32> {
+    static ROWS: OnceLock<Vec<f32>> = OnceLock::new();
+    ROWS.get_or_init(|| {
+        (0..DUPES_ROWS as u64)
+            .into_par_iter()
+            .flat_map_iter(|i| {
+                // Rows 10k and 10k + 1 share a base: a near-copy pair.
+                let base = random_unit(if i % 10 == 1 { i - 1 } else { i });
+                let noise = random_unit(i + 1_000_000);
+                let mut v: Vec<f32> = base
+                    .iter()
+                    .zip(&noise)
+                    .map(|(b, n)| (b - 0.044) + 0.01 * (n - 0.044))
+                    .collect();
+                l2_normalize(&mut v);
+                v
+            })
+            .collect()
+    })
+}
+
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn duplicate_groups_20k(bencher: Bencher) {
+    let rows = dupes_rows();
+    bencher.bench_local(|| {
+        lookalike::dupes::find_groups(rows, DIM, lookalike::dupes::DEFAULT_THRESHOLD, &[])
+    });
+}
+
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn duplicate_groups_20k_with_variants(bencher: Bencher) {
+    let rows = dupes_rows();
+    bencher.bench_local(|| {
+        lookalike::dupes::find_groups(
+            rows,
+            DIM,
+            lookalike::dupes::DEFAULT_THRESHOLD_WITH_VARIANTS,
+            &[(rows.as_slice(), lookalike::dupes::TURNED_THRESHOLD)],
+        )
+    });
+}
