@@ -1330,6 +1330,16 @@ impl LookalikeApp {
         {
             self.dupes_action(action);
         }
+        if self.settings.whitening == WhiteningSource::Off {
+            ui.label(
+                RichText::new(
+                    "Tip: with whitening (Settings) duplicates are found far more reliably; \
+                     without it, copies that were edited a lot are missed.",
+                )
+                .weak()
+                .small(),
+            );
+        }
         if let Some(action) = self.dupes.show(ui, &mut self.thumbs) {
             self.dupes_action(action);
         }
