@@ -157,25 +157,15 @@ impl Journal {
             ..Report::default()
         };
         for file in files {
-            if let Err(reason) = unchanged(file) {
-                report.skipped.push(Failure {
-                    path: file.path.clone(),
-                    reason,
-                });
-                continue;
-            }
-            let to = match destination {
-                Destination::Trash => Place::Trash,
-                Destination::Folder(folder) => match free_name(folder, &file.path) {
-                    Ok(target) => Place::File(target),
-                    Err(reason) => {
-                        report.skipped.push(Failure {
-                            path: file.path.clone(),
-                            reason,
-                        });
-                        continue;
-                    }
-                },
+            let to = match place_for(file, destination) {
+                Ok(to) => to,
+                Err(reason) => {
+                    report.skipped.push(Failure {
+                        path: file.path.clone(),
+                        reason,
+                    });
+                    continue;
+                }
             };
             let from = file.path.clone();
             self.append(&Record::Intent {
@@ -229,11 +219,7 @@ impl Journal {
 pub fn plan(files: &[Indexed], destination: &Destination) -> Report {
     let mut report = Report::default();
     for file in files {
-        let to = match destination {
-            Destination::Trash => Ok(Place::Trash),
-            Destination::Folder(folder) => free_name(folder, &file.path).map(Place::File),
-        };
-        match unchanged(file).and(to) {
+        match place_for(file, destination) {
             Ok(to) => report.moved.push(Moved {
                 from: file.path.clone(),
                 to,
@@ -282,6 +268,15 @@ fn outstanding(records: &[Record]) -> Vec<(u64, PathBuf, Place)> {
         .filter(|(_, from, _, moved)| *moved || !from.exists())
         .map(|(batch, from, to, _)| (batch, from, to))
         .collect()
+}
+
+/// Where `file` would go, if it may go: it must still be the file that was indexed.
+fn place_for(file: &Indexed, destination: &Destination) -> std::result::Result<Place, String> {
+    unchanged(file)?;
+    match destination {
+        Destination::Trash => Ok(Place::Trash),
+        Destination::Folder(folder) => free_name(folder, &file.path).map(Place::File),
+    }
 }
 
 /// `Ok` when the file is still the one that was indexed.

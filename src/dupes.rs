@@ -185,13 +185,11 @@ pub fn describe_variants(
                 .collect()
         })
         .unwrap_or_default();
-    let key = |e: &Entry| (e.path.clone(), e.size, e.mtime_ns);
+    let earlier = |e: &Entry| known.get(&(e.path.as_str(), e.size, e.mtime_ns)).copied();
     let to_describe = index
         .entries
         .iter()
-        .filter(|e| {
-            variant.applies(e) && !known.contains_key(&(e.path.as_str(), e.size, e.mtime_ns))
-        })
+        .filter(|e| variant.applies(e) && earlier(e).is_none())
         .count();
     let _ = progress.try_send(Progress::Planned {
         to_describe,
@@ -204,10 +202,9 @@ pub fn describe_variants(
     let mut aligned = Index::new(index.root.clone(), index.provenance.clone());
     let mut cache = Index::new(index.root.clone(), index.provenance.clone());
     for entry in &index.entries {
-        let (path, size, mtime_ns) = key(entry);
-        if let Some(hit) = known.get(&(path.as_str(), size, mtime_ns)) {
-            aligned.entries.push((*hit).clone());
-            cache.entries.push((*hit).clone());
+        if let Some(hit) = earlier(entry) {
+            aligned.entries.push(hit.clone());
+            cache.entries.push(hit.clone());
             continue;
         }
         let mut turned = None;

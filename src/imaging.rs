@@ -112,8 +112,14 @@ pub struct LoadedImage {
 
 /// Reads, decodes, orients, crops and resizes `path`.
 pub fn load(path: &Path, options: &LoadOptions) -> Result<LoadedImage> {
+    let original = decode_file(path, options.max_pixels)?;
+    prepare(path, &original, options.crop, options.max_side)
+}
+
+/// Reads and decodes `path` to RGB8 with the EXIF orientation applied, at full size.
+pub fn decode_file(path: &Path, max_pixels: u64) -> Result<RgbImage> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    load_from_bytes(path, &bytes, options)
+    decode_rgb(path, &bytes, max_pixels)
 }
 
 /// As [`load`], for bytes already in memory (`path` names them in messages).

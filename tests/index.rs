@@ -196,12 +196,14 @@ fn index_survives_kill_and_resumes() {
     let Some(library) = forty_photo_library() else {
         return;
     };
-    let (model, dir, index_path, total) = (
-        &library.model,
-        &library.dir,
-        &library.index_path,
-        library.total,
-    );
+    let Library {
+        model,
+        dir,
+        index_path,
+        total,
+        ..
+    } = &library;
+    let total = *total;
     let mut child = spawn_index(model, dir, index_path, Stdio::null());
     let saved = wait_for_checkpoint(index_path, 5);
     child.kill().unwrap(); // SIGKILL on Unix
@@ -235,12 +237,14 @@ fn ctrl_c_stops_cleanly_and_keeps_the_work() {
     let Some(library) = forty_photo_library() else {
         return;
     };
-    let (model, dir, index_path, total) = (
-        &library.model,
-        &library.dir,
-        &library.index_path,
-        library.total,
-    );
+    let Library {
+        model,
+        dir,
+        index_path,
+        total,
+        ..
+    } = &library;
+    let total = *total;
     let child = spawn_index(model, dir, index_path, Stdio::piped());
     wait_for_checkpoint(index_path, 3);
     let status = Command::new("kill")

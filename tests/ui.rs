@@ -61,6 +61,24 @@ fn app_with(tmp: &Path, model: Option<PathBuf>, source: Source) -> Harness<'stat
         .build_eframe(move |cc| LookalikeApp::new(cc, config).expect("app starts"))
 }
 
+/// The app with the shared weights, `library` opened and indexed (`photos` of them).
+fn indexed_library(
+    tmp: &Path,
+    shared: &Path,
+    library: &Path,
+    photos: usize,
+) -> Harness<'static, LookalikeApp> {
+    let mut harness = app(tmp, Some(common::shared_model(shared)));
+    run_until(&mut harness, "the network", model_ready);
+    harness.state_mut().open_folder(library.to_path_buf());
+    harness.step();
+    assert!(harness.state().is_indexing());
+    run_until(&mut harness, "indexing", |app| {
+        !app.is_indexing() && app.library_len() == Some(photos)
+    });
+    harness
+}
+
 /// Steps the app until `done` holds, failing the test after [`PATIENCE`].
 fn run_until(
     harness: &mut Harness<'static, LookalikeApp>,
@@ -168,15 +186,7 @@ fn search_a_folder_by_box_with_query_expansion_and_another_metric() {
     let query = query_dir.join("o021_color.jpg");
     std::fs::copy(shared.join("data/neardup-dev/jpg/o021_color.jpg"), &query).unwrap();
 
-    let mut harness = app(tmp.path(), Some(common::shared_model(&shared)));
-    run_until(&mut harness, "the network", model_ready);
-
-    harness.state_mut().open_folder(library.clone());
-    harness.step();
-    assert!(harness.state().is_indexing());
-    run_until(&mut harness, "indexing", |app| {
-        !app.is_indexing() && app.library_len() == Some(23)
-    });
+    let mut harness = indexed_library(tmp.path(), &shared, &library, 23);
     assert!(harness.state().failures().is_empty());
     run_until(&mut harness, "thumbnails", |app| {
         app.pending_thumbnails() == 0
@@ -393,13 +403,7 @@ fn duplicates_are_reviewed_moved_to_the_trash_and_restored_byte_for_byte() {
             .unwrap();
         file.set_modified(date).unwrap();
     }
-    let mut harness = app(tmp.path(), Some(common::shared_model(&shared)));
-    run_until(&mut harness, "the network", model_ready);
-    harness.state_mut().open_folder(library.clone());
-    harness.step();
-    run_until(&mut harness, "indexing", |app| {
-        !app.is_indexing() && app.library_len() == Some(names.len())
-    });
+    let mut harness = indexed_library(tmp.path(), &shared, &library, names.len());
 
     harness.get_by_label("Duplicates").click();
     harness.run_steps(5);

@@ -271,16 +271,10 @@ fn variants_of(args: &DupesArgs, index: &Index, variant: Variant) -> anyhow::Res
         },
     )
     .with_context(|| format!("starting the {} backend", args.backend))?;
-    let stop = super::interrupt_flag();
-    let (tx, rx) = std::sync::mpsc::sync_channel(256);
-    let turns = std::thread::scope(|scope| {
-        let worker = scope.spawn(move || {
-            describe_variants(index, variant, cached.as_ref(), &describer, &tx, stop)
-        });
-        super::show_progress(&rx);
-        worker.join()
+    let turns = super::with_progress(|progress, stop| {
+        describe_variants(index, variant, cached.as_ref(), &describer, progress, stop)
     })
-    .map_err(|_| anyhow::anyhow!("the thread describing {variant:?} photos crashed"))?;
+    .ok_or_else(|| anyhow::anyhow!("the thread describing {variant:?} photos crashed"))?;
     for failure in &turns.failures {
         eprintln!(
             "no {variant:?} variant: {}: {}",
@@ -292,7 +286,7 @@ fn variants_of(args: &DupesArgs, index: &Index, variant: Variant) -> anyhow::Res
         .cache
         .save(&cache_path)
         .with_context(|| format!("saving {}", cache_path.display()))?;
-    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+    if super::interrupt_flag().load(std::sync::atomic::Ordering::Relaxed) {
         anyhow::bail!(
             "interrupted; what was described is kept in {}",
             cache_path.display()

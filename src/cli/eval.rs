@@ -122,10 +122,10 @@ impl Session {
             Some(folder) => folder.join(in_data_dir.file_name().unwrap_or_default()),
             None => in_data_dir,
         };
-        let mut options = index::IndexOptions::new(dir.to_path_buf(), path.clone());
+        let mut options = index::IndexOptions::new(dir.to_path_buf(), path);
         // The cache belongs to us: start it afresh if the model changed rather than refuse.
         options.replace_incompatible = true;
-        let summary = run_indexing(&self.describer, &self.provenance, options)
+        let (index, summary) = run_indexing(&self.describer, &self.provenance, options)
             .with_context(|| format!("describing {}", dir.display()))?;
         for failure in &summary.failed {
             eprintln!("skipped: {}: {}", failure.path.display(), failure.reason);
@@ -139,7 +139,7 @@ impl Session {
             summary.entries,
             summary.indexed
         );
-        Ok(Index::load(&path)?)
+        Ok(index)
     }
 
     fn whitening(&self, common: &CommonArgs) -> anyhow::Result<Option<Whitening>> {

@@ -300,7 +300,7 @@ fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
     options.checkpoint_every = std::time::Duration::try_from_secs_f64(args.checkpoint_secs)
         .context("--checkpoint-secs must be a non-negative number")?;
 
-    let summary = run_indexing(&describer, &provenance, options)
+    let (_, summary) = run_indexing(&describer, &provenance, options)
         .with_context(|| format!("indexing {}", args.dir.display()))?;
 
     for failure in &summary.failed {
@@ -355,24 +355,32 @@ fn run_indexing(
     describer: &Describer,
     provenance: &index::Provenance,
     options: index::IndexOptions,
-) -> crate::Result<index::IndexSummary> {
+) -> crate::Result<(index::Index, index::IndexSummary)> {
+    with_progress(|progress, stop| {
+        index::update_index(describer, provenance, &options, progress, stop)
+    })
+    .unwrap_or_else(|| Err(crate::Error::Invalid("the indexing thread crashed".into())))
+}
+
+/// Runs `work` on a worker thread with a progress bar on stderr; Ctrl-C sets the stop
+/// flag it is given. `None` if the worker thread crashed.
+pub(super) fn with_progress<R: Send>(
+    work: impl FnOnce(&std::sync::mpsc::SyncSender<index::Progress>, &AtomicBool) -> R + Send,
+) -> Option<R> {
     let stop = interrupt_flag();
     stop.store(false, Ordering::Relaxed);
     let (tx, rx) = std::sync::mpsc::sync_channel(256);
     std::thread::scope(|scope| {
         // The worker owns the sender: when it returns, the channel closes and
         // `show_progress` ends.
-        let worker =
-            scope.spawn(move || index::update_index(describer, provenance, &options, &tx, stop));
+        let worker = scope.spawn(move || work(&tx, stop));
         show_progress(&rx);
-        worker
-            .join()
-            .unwrap_or_else(|_| Err(crate::Error::Invalid("the indexing thread crashed".into())))
+        worker.join().ok()
     })
 }
 
 /// Draws a progress bar (count, images/s, ETA, current file) until the sender is gone.
-pub(super) fn show_progress(rx: &std::sync::mpsc::Receiver<index::Progress>) {
+fn show_progress(rx: &std::sync::mpsc::Receiver<index::Progress>) {
     use index::Progress;
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(

@@ -1554,27 +1554,31 @@ impl eframe::App for LookalikeApp {
                 .default_size(300.0)
                 .show(ui, |ui| self.settings_panel(ui));
         }
-        if self.view == View::Duplicates {
-            egui::CentralPanel::default().show(ui, |ui| self.duplicates_view(ui));
-            self.failures_window(&ctx);
-            self.compare_window(&ctx);
-            self.weights_dialog(&ctx);
-            self.apply_whitening(&ctx);
-            self.slowest_frame = self.slowest_frame.max(started.elapsed());
-            return;
-        }
-        let dragging = egui::Panel::left("query")
-            .resizable(true)
-            .default_size(420.0)
-            .min_size(240.0)
-            .show(ui, |ui| self.query_panel(ui))
-            .inner;
-        egui::CentralPanel::default().show(ui, |ui| self.results_grid(ui));
+        // Whether the crop box is being dragged, in the search view.
+        let dragging = match self.view {
+            View::Duplicates => {
+                egui::CentralPanel::default().show(ui, |ui| self.duplicates_view(ui));
+                self.compare_window(&ctx);
+                None
+            }
+            View::Search => {
+                let dragging = egui::Panel::left("query")
+                    .resizable(true)
+                    .default_size(420.0)
+                    .min_size(240.0)
+                    .show(ui, |ui| self.query_panel(ui))
+                    .inner;
+                egui::CentralPanel::default().show(ui, |ui| self.results_grid(ui));
+                self.preview_window(&ctx);
+                Some(dragging)
+            }
+        };
         self.failures_window(&ctx);
-        self.preview_window(&ctx);
         self.weights_dialog(&ctx);
         self.apply_whitening(&ctx);
-        self.schedule_search(&ctx, dragging);
+        if let Some(dragging) = dragging {
+            self.schedule_search(&ctx, dragging);
+        }
         self.slowest_frame = self.slowest_frame.max(started.elapsed());
     }
 

@@ -224,7 +224,7 @@ pub fn thumbnail(path: &Path, cache_dir: &Path) -> anyhow::Result<egui::ColorIma
     if let Some(thumb) = read_cached(&cached) {
         return Ok(thumb);
     }
-    let (_, _, thumb) = decode_for_display(path, THUMB_SIDE)?;
+    let thumb = decode_for_display(path, THUMB_SIDE)?;
     // The cache is an optimisation: failing to write it is not the user's problem. When
     // it works, show what it holds, so a thumbnail looks the same the first time and
     // every time after.

@@ -318,6 +318,25 @@ impl EventSink {
         let _ = self.events.try_send(event);
         self.repaint.request_repaint();
     }
+
+    /// Runs `work` with a progress sender whose updates reach the UI as `stage`.
+    fn forward_progress<R>(
+        &self,
+        stage: Stage,
+        work: impl FnOnce(&SyncSender<Progress>) -> R,
+    ) -> R {
+        let (progress, updates) = sync_channel(64);
+        let sink = self.clone();
+        let forward = std::thread::spawn(move || {
+            for progress in updates {
+                sink.offer(Event::Indexing { stage, progress });
+            }
+        });
+        let result = work(&progress);
+        drop(progress);
+        let _ = forward.join();
+        result
+    }
 }
 
 struct QueryImage {
@@ -475,7 +494,7 @@ impl Executor {
                 }
             }
             Command::LoadPreview { path } => match decode_for_display(&path, PREVIEW_SIDE) {
-                Ok((_, _, image)) => self.sink.send(Event::Preview { path, image }),
+                Ok(image) => self.sink.send(Event::Preview { path, image }),
                 Err(error) => self.sink.send(Event::Notice(format!("{error:#}"))),
             },
             Command::FindDuplicates {
@@ -921,15 +940,9 @@ impl Executor {
     }
 
     fn load_query(&mut self, id: u64, path: PathBuf) {
-        let loaded = (|| -> anyhow::Result<(RgbImage, egui::ColorImage)> {
-            let bytes = std::fs::read(&path)
-                .with_context(|| format!("could not read {}", path.display()))?;
-            let rgb = imaging::decode_rgb(&path, &bytes, imaging::DEFAULT_MAX_PIXELS)?;
-            let display = display_image(&rgb, QUERY_DISPLAY_SIDE);
-            Ok((rgb, display))
-        })();
-        match loaded {
-            Ok((rgb, display)) => {
+        match imaging::decode_file(&path, imaging::DEFAULT_MAX_PIXELS) {
+            Ok(rgb) => {
+                let display = display_image(&rgb, QUERY_DISPLAY_SIDE);
                 let (width, height) = rgb.dimensions();
                 self.query = Some(QueryImage {
                     id,
@@ -1018,26 +1031,16 @@ impl VariantJob {
                 .index_dir
                 .join(index::index_file_name(&self.index.root, &suffix));
             let cached = Index::load(&cache_path).ok();
-            let (progress, updates) = sync_channel(64);
-            let sink = self.sink.clone();
-            let forward = std::thread::spawn(move || {
-                for progress in updates {
-                    sink.offer(Event::Indexing {
-                        stage: Stage::Variants,
-                        progress,
-                    });
-                }
+            let result = self.sink.forward_progress(Stage::Variants, |progress| {
+                dupes::describe_variants(
+                    &self.index,
+                    variant,
+                    cached.as_ref(),
+                    &self.describer,
+                    progress,
+                    stop,
+                )
             });
-            let result = dupes::describe_variants(
-                &self.index,
-                variant,
-                cached.as_ref(),
-                &self.describer,
-                &progress,
-                stop,
-            );
-            drop(progress);
-            let _ = forward.join();
             if let Err(error) = result.cache.save(&cache_path) {
                 self.sink.send(Event::Notice(format!("{error}")));
             }
@@ -1100,24 +1103,13 @@ impl IndexJob {
         std::fs::create_dir_all(&self.index_dir)
             .with_context(|| format!("creating {}", self.index_dir.display()))?;
         let index_path = self.index_dir.join(index::index_file_name(folder, suffix));
-        let mut options = IndexOptions::new(folder.to_path_buf(), index_path.clone());
+        let mut options = IndexOptions::new(folder.to_path_buf(), index_path);
         // The index belongs to the app: another model or image size means start afresh.
         options.replace_incompatible = true;
-        let (progress, updates) = sync_channel(64);
-        let sink = self.sink.clone();
-        let forward = std::thread::spawn(move || {
-            for progress in updates {
-                sink.offer(Event::Indexing { stage, progress });
-            }
+        let updated = self.sink.forward_progress(stage, |progress| {
+            index::update_index(&self.describer, &self.provenance, &options, progress, stop)
         });
-        let summary =
-            index::update_index(&self.describer, &self.provenance, &options, &progress, stop);
-        drop(progress);
-        let _ = forward.join();
-        let summary = summary.with_context(|| format!("indexing {}", folder.display()))?;
-        let index = Index::load(&index_path)
-            .with_context(|| format!("reading the index of {}", folder.display()))?;
-        Ok((index, summary))
+        updated.with_context(|| format!("indexing {}", folder.display()))
     }
 }
 
@@ -1133,12 +1125,9 @@ fn photo(index: &Index, entry: &Entry) -> Photo {
 
 /// Decodes (EXIF-oriented) and shrinks a photo for display: `(width, height, image)`
 /// with the original's size.
-pub fn decode_for_display(path: &Path, side: u32) -> anyhow::Result<(u32, u32, egui::ColorImage)> {
-    let bytes =
-        std::fs::read(path).with_context(|| format!("could not read {}", path.display()))?;
-    let rgb = imaging::decode_rgb(path, &bytes, imaging::DEFAULT_MAX_PIXELS)?;
-    let (width, height) = rgb.dimensions();
-    Ok((width, height, display_image(&rgb, side)))
+pub fn decode_for_display(path: &Path, side: u32) -> crate::Result<egui::ColorImage> {
+    let rgb = imaging::decode_file(path, imaging::DEFAULT_MAX_PIXELS)?;
+    Ok(display_image(&rgb, side))
 }
 
 /// `rgb` shrunk to at most `side` pixels on its longer side, as egui wants it.

@@ -114,14 +114,15 @@ pub struct IndexSummary {
     pub entries: usize,
 }
 
-/// Brings the index at `options.index_path` up to date with `options.root`.
+/// Brings the index at `options.index_path` up to date with `options.root`; returns
+/// the index as saved (or, when stopped during the scan, as it was) and the summary.
 pub fn update_index(
     describer: &Describer,
     provenance: &Provenance,
     options: &IndexOptions,
     progress: &SyncSender<Progress>,
     stop: &AtomicBool,
-) -> Result<IndexSummary> {
+) -> Result<(Index, IndexSummary)> {
     let started = Instant::now();
     let root = options
         .root
@@ -132,13 +133,14 @@ pub fn update_index(
     let (scanned, mut failed) = scan_folder(&root, &options.scan, stop)?;
     if stop.load(Ordering::Relaxed) {
         // An unfinished scan must not be mistaken for deletions: change nothing.
-        return Ok(IndexSummary {
+        let summary = IndexSummary {
             stopped: true,
             entries: previous.entries.len(),
             failed,
             seconds: started.elapsed().as_secs_f64(),
             ..IndexSummary::default()
-        });
+        };
+        return Ok((previous, summary));
     }
     let plan = Plan::new(previous.entries, scanned);
     let _ = progress.try_send(Progress::Planned {
@@ -225,7 +227,7 @@ pub fn update_index(
     let _ = progress.try_send(Progress::Saved {
         entries: index.entries.len(),
     });
-    Ok(IndexSummary {
+    let summary = IndexSummary {
         indexed,
         unchanged,
         removed: plan.removed,
@@ -233,7 +235,8 @@ pub fn update_index(
         seconds: started.elapsed().as_secs_f64(),
         stopped: stop.load(Ordering::Relaxed),
         entries: index.entries.len(),
-    })
+    };
+    Ok((index, summary))
 }
 
 /// The existing index for this folder, or an empty one.
