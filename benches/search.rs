@@ -140,7 +140,13 @@ fn dupes_rows() -> &'static Vec<f32> {
 fn duplicate_groups_20k(bencher: Bencher) {
     let rows = dupes_rows();
     bencher.bench_local(|| {
-        lookalike::dupes::find_groups(rows, DIM, lookalike::dupes::DEFAULT_THRESHOLD, &[])
+        lookalike::dupes::find_groups(
+            rows,
+            DIM,
+            lookalike::dupes::DEFAULT_THRESHOLD,
+            &[],
+            &lookalike::dupes::Control::unattended(),
+        )
     });
 }
 
@@ -153,6 +159,7 @@ fn duplicate_groups_20k_with_variants(bencher: Bencher) {
             DIM,
             lookalike::dupes::DEFAULT_THRESHOLD_WITH_VARIANTS,
             &[(rows.as_slice(), lookalike::dupes::TURNED_THRESHOLD)],
+            &lookalike::dupes::Control::unattended(),
         )
     });
 }

@@ -1,11 +1,21 @@
 //! Safe clean-up of duplicates: a file goes to the system trash or into a folder the
-//! user chose, never away for good.
+//! user chose, never away for good, and **never the last copy**.
 //!
-//! Every move is written to an undo journal (one JSON object per line, flushed to disk)
-//! *before* it happens and again once it has, so a batch can be undone later, even
-//! after a crash in between. A file that changed since it was indexed (size or
-//! modification time) is left where it is and reported. Nothing in this crate deletes
-//! a user's file: `tests/no_permanent_delete.rs` checks the sources for it.
+//! [`Journal::remove`] is the one way the product moves a photo, for the command line
+//! and the app alike. Right before each move it checks on disk (see [`may_move`]) that
+//! the group's keeper is still there as a real file in the library, is still the file
+//! that was indexed (same identity, size and modification time) and is another file
+//! than the one about to move, and that the file about to move is still the one that was
+//! indexed. Otherwise that file stays and the reason is reported.
+//!
+//! Every move is written to an undo journal (one JSON object per line, fsynced) *before*
+//! it happens and again once it has, so a batch can be undone later, even after a crash
+//! in between. The journal is only ever appended to (never rewritten): a crash can cut
+//! its last line short, which the reader skips, and cannot lose the lines before it.
+//! Moves never replace a file ([`safefs::move_no_replace`]); the trash is used only
+//! when it is on the file's own disk, so no file is ever copied and then deleted.
+//! Nothing in this crate deletes a user's file: `tests/no_permanent_delete.rs` checks
+//! the sources for it.
 
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Write};
@@ -14,24 +24,47 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::index::{Failure, mtime_ns};
+use crate::index::{Entry, Failure, Index, mtime_ns};
+use crate::safefs::{self, FileId};
 
 /// Where removed files go.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Destination {
-    /// The desktop's trash (freedesktop.org trash on Linux, Recycle Bin on Windows).
+    /// The desktop's trash (freedesktop.org trash on Linux, Recycle Bin on Windows), on
+    /// the file's own disk.
     Trash,
     /// Moved into this folder (same disk: a rename, never a copy-and-delete).
     Folder(PathBuf),
 }
 
-/// A file as it was indexed; it is moved only if it still looks like this.
+/// A file as it was indexed; it is moved only if it still is this file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Indexed {
     pub path: PathBuf,
     pub size: u64,
     pub mtime_ns: i128,
+    /// Device and inode when indexed.
+    pub file: FileId,
+}
+
+impl Indexed {
+    /// An index entry as the clean-up needs it.
+    pub fn from_entry(index: &Index, entry: &Entry) -> Self {
+        Self {
+            path: index.absolute(entry),
+            size: entry.size,
+            mtime_ns: entry.mtime_ns,
+            file: entry.file,
+        }
+    }
+}
+
+/// One group's clean-up: the copy that stays, and the copies to move away.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Removal {
+    pub keeper: Indexed,
+    pub extras: Vec<Indexed>,
 }
 
 /// One line of the journal.
@@ -148,16 +181,19 @@ impl Journal {
             .max())
     }
 
-    /// Moves `files` to `destination`, journaling each move; files that changed since
-    /// they were indexed, or that cannot be moved, are skipped and reported.
-    pub fn remove(&self, files: &[Indexed], destination: &Destination) -> Result<Report> {
+    /// Moves each group's extras to `destination`, journaling each move. Right before
+    /// each move, [`may_move`] checks the file and its group's keeper on disk; a file
+    /// that fails the check, or cannot be moved, stays where it is and is reported.
+    pub fn remove(&self, removals: &[Removal], destination: &Destination) -> Result<Report> {
         let batch = self.next_batch()?;
         let mut report = Report {
             batch,
             ..Report::default()
         };
-        for file in files {
-            let to = match place_for(file, destination) {
+        for (removal, file) in extras(removals) {
+            let checked =
+                may_move(&removal.keeper, file).and_then(|()| place_for(file, destination));
+            let to = match checked {
                 Ok(to) => to,
                 Err(reason) => {
                     report.skipped.push(Failure {
@@ -215,11 +251,11 @@ impl Journal {
     }
 }
 
-/// What a batch would do, touching nothing: the dry run.
-pub fn plan(files: &[Indexed], destination: &Destination) -> Report {
+/// What a batch would do, touching nothing: the dry run (the same checks).
+pub fn plan(removals: &[Removal], destination: &Destination) -> Report {
     let mut report = Report::default();
-    for file in files {
-        match place_for(file, destination) {
+    for (removal, file) in extras(removals) {
+        match may_move(&removal.keeper, file).and_then(|()| place_for(file, destination)) {
             Ok(to) => report.moved.push(Moved {
                 from: file.path.clone(),
                 to,
@@ -231,6 +267,63 @@ pub fn plan(files: &[Indexed], destination: &Destination) -> Report {
         }
     }
     report
+}
+
+fn extras(removals: &[Removal]) -> impl Iterator<Item = (&Removal, &Indexed)> {
+    removals
+        .iter()
+        .flat_map(|removal| removal.extras.iter().map(move |file| (removal, file)))
+}
+
+/// The one check every move goes through: `Ok` when `file` may leave the library
+/// because `keeper`, a real copy of the same photo, stays. On disk, now:
+/// - `file` is still the file that was indexed (identity, size, modification time);
+/// - `keeper` is a regular file reached without a symbolic link (a real copy in the
+///   library, not a link to one elsewhere), still the file that was indexed, and another
+///   file (device + inode) than `file`.
+pub fn may_move(keeper: &Indexed, file: &Indexed) -> std::result::Result<(), String> {
+    if file.file == keeper.file {
+        return Err(format!(
+            "it is the same file as its keeper {} (another path to it): it stays",
+            keeper.path.display()
+        ));
+    }
+    unchanged(file)?;
+    let keeper_problem = |problem: String| {
+        format!(
+            "its keeper {} {problem}: nothing of its group is moved",
+            keeper.path.display()
+        )
+    };
+    let link = std::fs::symlink_metadata(&keeper.path)
+        .map_err(|e| keeper_problem(format!("cannot be read ({e})")))?;
+    if !link.is_file() {
+        return Err(keeper_problem(
+            "is not a regular file (a link or a folder), so not a real copy".into(),
+        ));
+    }
+    match keeper.path.canonicalize() {
+        Ok(real) if real == keeper.path => {}
+        Ok(real) => {
+            return Err(keeper_problem(format!(
+                "is reached through a symbolic link (the file is {})",
+                real.display()
+            )));
+        }
+        Err(e) => return Err(keeper_problem(format!("cannot be read ({e})"))),
+    }
+    let (meta, now) =
+        safefs::stat(&keeper.path).map_err(|e| keeper_problem(format!("cannot be read ({e})")))?;
+    if now != keeper.file {
+        return Err(keeper_problem("was replaced by another file".into()));
+    }
+    if meta.len() != keeper.size || mtime_ns(&meta) != keeper.mtime_ns {
+        return Err(keeper_problem("changed since it was indexed".into()));
+    }
+    if now == file.file {
+        return Err(keeper_problem("is now the same file as this one".into()));
+    }
+    Ok(())
 }
 
 fn batch_of(record: &Record) -> u64 {
@@ -281,9 +374,12 @@ fn place_for(file: &Indexed, destination: &Destination) -> std::result::Result<P
 
 /// `Ok` when the file is still the one that was indexed.
 fn unchanged(file: &Indexed) -> std::result::Result<(), String> {
-    let meta = std::fs::metadata(&file.path).map_err(|e| format!("cannot read it: {e}"))?;
+    let (meta, now) = safefs::stat(&file.path).map_err(|e| format!("cannot read it: {e}"))?;
     if !meta.is_file() {
         return Err("not a regular file any more".into());
+    }
+    if now != file.file {
+        return Err("it is another file now (replaced since it was indexed)".into());
     }
     if meta.len() != file.size || mtime_ns(&meta) != file.mtime_ns {
         return Err("changed since it was indexed: index the folder again first".into());
@@ -313,15 +409,24 @@ fn free_name(folder: &Path, file: &Path) -> std::result::Result<PathBuf, String>
 fn move_away(from: &Path, to: &Place) -> std::result::Result<(), String> {
     match to {
         Place::Trash => {
+            trash_on_own_disk(from)?;
             trash::delete(from).map_err(|e| format!("could not move it to the trash: {e}"))
         }
-        // A rename never loses the file: it is here or there. Across disks it fails,
-        // and the user is asked for a folder on the same disk instead.
-        Place::File(target) => std::fs::rename(from, target).map_err(|e| {
-            format!(
-                "could not move it to {} ({e}); choose a folder on the same disk",
-                target.display()
-            )
+        // A rename never loses the file: it is here or there, and never replaces
+        // another. Across disks it fails, and the user is asked for a folder on the
+        // same disk instead.
+        Place::File(target) => safefs::move_no_replace(from, target).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                format!(
+                    "a file appeared at {} meanwhile; nothing was replaced",
+                    target.display()
+                )
+            } else {
+                format!(
+                    "could not move it to {} ({e}); choose a folder on the same disk",
+                    target.display()
+                )
+            }
         }),
     }
 }
@@ -331,10 +436,66 @@ fn restore(from: &Path, to: &Place) -> std::result::Result<(), String> {
         return Err("its place is taken by another file; it was left where it is".into());
     }
     match to {
-        Place::File(moved) => std::fs::rename(moved, from)
+        Place::File(moved) => safefs::move_no_replace(moved, from)
             .map_err(|e| format!("could not move {} back: {e}", moved.display())),
         Place::Trash => restore_from_trash(from),
     }
+}
+
+/// The freedesktop.org trash of the home folder is on one disk; for a file on another
+/// disk the `trash` crate uses that disk's own trash folder (`$topdir/.Trash-$uid`), and
+/// only when it cannot does it fall back to the home trash by copying the file and
+/// deleting the original. lookalike never lets it come to that: the file's own disk
+/// must hold the trash it goes to (the home trash, or `.Trash-$uid` at the top of its
+/// disk, made here as file managers make it); otherwise the file stays and is reported.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn trash_on_own_disk(path: &Path) -> std::result::Result<(), String> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    let device = |p: &Path| {
+        p.ancestors()
+            .find_map(|a| std::fs::metadata(a).ok())
+            .map(|m| m.dev())
+    };
+    let here = std::fs::metadata(path)
+        .map_err(|e| format!("cannot read it: {e}"))?
+        .dev();
+    let home_trash = directories::BaseDirs::new().map(|dirs| dirs.data_dir().join("Trash"));
+    if home_trash.as_deref().and_then(device) == Some(here) {
+        return Ok(());
+    }
+    // The top of this file's disk: its highest ancestor on the same device.
+    let real = path
+        .canonicalize()
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    let topdir = real
+        .ancestors()
+        .skip(1)
+        .take_while(|a| device(a) == Some(here))
+        .last()
+        .unwrap_or(Path::new("/"));
+    let uid = rustix::process::getuid().as_raw();
+    let own = topdir.join(format!(".Trash-{uid}"));
+    let made = ["files", "info"].iter().try_for_each(|sub| {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(own.join(sub))
+    });
+    match made {
+        Ok(()) if device(&own.join("files")) == Some(here) => Ok(()),
+        _ => Err(format!(
+            "it is on another disk than your trash, and lookalike cannot make a trash \
+             folder on its disk ({}); the trash would copy it and delete the original, \
+             so it stays: use --move-to a folder on the same disk",
+            own.display()
+        )),
+    }
+}
+
+/// Windows and macOS keep a trash on every disk themselves.
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+fn trash_on_own_disk(_path: &Path) -> std::result::Result<(), String> {
+    Ok(())
 }
 
 // The trash crate can list and restore items on Windows and freedesktop.org desktops
@@ -342,10 +503,19 @@ fn restore(from: &Path, to: &Place) -> std::result::Result<(), String> {
 #[cfg(not(target_os = "macos"))]
 fn restore_from_trash(from: &Path) -> std::result::Result<(), String> {
     let items = trash::os_limited::list().map_err(|e| format!("could not read the trash: {e}"))?;
+    // The trash records the path with its folder resolved (links included).
+    let resolved = from
+        .parent()
+        .and_then(|dir| dir.canonicalize().ok())
+        .zip(from.file_name())
+        .map(|(dir, name)| dir.join(name));
     // The newest trashed file that came from this path.
     let item = items
         .into_iter()
-        .filter(|item| item.original_path() == from)
+        .filter(|item| {
+            let origin = item.original_path();
+            origin == from || Some(&origin) == resolved.as_ref()
+        })
         .max_by_key(|item| item.time_deleted)
         .ok_or("it is no longer in the trash (was the trash emptied?)")?;
     trash::os_limited::restore_all([item])
@@ -362,65 +532,72 @@ mod tests {
     use super::*;
 
     fn indexed(path: &Path) -> Indexed {
-        let meta = std::fs::metadata(path).unwrap();
+        let (meta, file) = safefs::stat(path).unwrap();
         Indexed {
-            path: path.to_path_buf(),
+            path: path.canonicalize().unwrap(),
             size: meta.len(),
             mtime_ns: mtime_ns(&meta),
+            file,
         }
+    }
+
+    fn group(keeper: &Path, extras: &[&Path]) -> Removal {
+        Removal {
+            keeper: indexed(keeper),
+            extras: extras.iter().map(|p| indexed(p)).collect(),
+        }
+    }
+
+    /// A folder with a keeper and a real copy of it, a bin beside it, and a journal.
+    fn library() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf, Journal) {
+        let dir = tempfile::tempdir().unwrap();
+        let library = dir.path().canonicalize().unwrap().join("library");
+        let bin = dir.path().canonicalize().unwrap().join("bin");
+        std::fs::create_dir_all(&library).unwrap();
+        std::fs::create_dir_all(&bin).unwrap();
+        let keeper = library.join("keeper.jpg");
+        let copy = library.join("copy.jpg");
+        std::fs::write(&keeper, b"photo").unwrap();
+        std::fs::write(&copy, b"photo").unwrap();
+        let journal = Journal::new(dir.path().join("journal.jsonl"));
+        (dir, keeper, copy, bin, journal)
     }
 
     #[test]
     fn moving_to_a_folder_and_undoing_restores_every_byte() {
-        let dir = tempfile::tempdir().unwrap();
-        let library = dir.path().join("library");
-        let bin = dir.path().join("bin");
-        std::fs::create_dir_all(&library).unwrap();
-        std::fs::create_dir_all(&bin).unwrap();
-        let a = library.join("a.jpg");
-        let b = library.join("b.jpg");
-        std::fs::write(&a, b"photo a").unwrap();
-        std::fs::write(&b, b"photo b").unwrap();
+        let (_dir, keeper, copy, bin, journal) = library();
+        let other = copy.with_file_name("other.jpg");
+        std::fs::write(&other, b"photo b").unwrap();
         // A file of the same name already waits in the bin: no overwrite.
-        std::fs::write(bin.join("a.jpg"), b"older").unwrap();
-        let journal = Journal::new(dir.path().join("journal.jsonl"));
+        std::fs::write(bin.join("copy.jpg"), b"older").unwrap();
+        let removals = [group(&keeper, &[&copy, &other])];
+        let destination = Destination::Folder(bin.clone());
 
-        let dry = plan(
-            &[indexed(&a), indexed(&b)],
-            &Destination::Folder(bin.clone()),
-        );
+        let dry = plan(&removals, &destination);
         assert_eq!(dry.moved.len(), 2);
-        assert!(a.exists() && b.exists(), "a dry run moves nothing");
+        assert!(copy.exists() && other.exists(), "a dry run moves nothing");
 
-        let report = journal
-            .remove(
-                &[indexed(&a), indexed(&b)],
-                &Destination::Folder(bin.clone()),
-            )
-            .unwrap();
+        let report = journal.remove(&removals, &destination).unwrap();
         assert_eq!(report.moved.len(), 2, "{report:?}");
-        assert!(!a.exists() && !b.exists());
-        assert_eq!(std::fs::read(bin.join("a (2).jpg")).unwrap(), b"photo a");
-        assert_eq!(std::fs::read(bin.join("a.jpg")).unwrap(), b"older");
+        assert!(!copy.exists() && !other.exists() && keeper.exists());
+        assert_eq!(std::fs::read(bin.join("copy (2).jpg")).unwrap(), b"photo");
+        assert_eq!(std::fs::read(bin.join("copy.jpg")).unwrap(), b"older");
         assert_eq!(journal.last_undoable().unwrap(), Some(report.batch));
 
         let undone = journal.undo(report.batch).unwrap();
         assert_eq!(undone.moved.len(), 2);
-        assert_eq!(std::fs::read(&a).unwrap(), b"photo a");
-        assert_eq!(std::fs::read(&b).unwrap(), b"photo b");
+        assert_eq!(std::fs::read(&copy).unwrap(), b"photo");
+        assert_eq!(std::fs::read(&other).unwrap(), b"photo b");
         assert_eq!(journal.last_undoable().unwrap(), None);
     }
 
     #[test]
     fn a_file_changed_since_indexing_is_left_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let photo = dir.path().join("p.jpg");
-        std::fs::write(&photo, b"before").unwrap();
-        let mut stale = indexed(&photo);
-        stale.size += 1;
-        let journal = Journal::new(dir.path().join("journal.jsonl"));
+        let (_dir, keeper, copy, bin, journal) = library();
+        let mut removal = group(&keeper, &[&copy]);
+        removal.extras[0].size += 1;
         let report = journal
-            .remove(&[stale], &Destination::Folder(dir.path().to_path_buf()))
+            .remove(&[removal], &Destination::Folder(bin))
             .unwrap();
         assert!(report.moved.is_empty());
         assert!(
@@ -428,7 +605,85 @@ mod tests {
                 .reason
                 .contains("changed since it was indexed")
         );
-        assert!(photo.exists());
+        assert!(copy.exists());
+    }
+
+    /// Every way the keeper can stop being a real, unchanged, different copy between
+    /// grouping and clean-up: its copy then stays.
+    #[test]
+    fn nothing_moves_when_the_keeper_is_not_what_was_indexed() {
+        type Spoil = fn(&Path, &Path);
+        let spoilers: [(&str, Spoil); 6] = [
+            ("deleted", |keeper, _| {
+                std::fs::rename(keeper, keeper.with_extension("gone")).unwrap()
+            }),
+            ("modified", |keeper, _| {
+                std::fs::write(keeper, b"photo, edited").unwrap()
+            }),
+            ("replaced", |keeper, _| {
+                let new = keeper.with_extension("new");
+                std::fs::write(&new, b"photo").unwrap();
+                std::fs::rename(&new, keeper).unwrap();
+            }),
+            ("a link to the copy", |keeper, copy| {
+                std::fs::rename(keeper, keeper.with_extension("gone")).unwrap();
+                std::os::unix::fs::symlink(copy, keeper).unwrap();
+            }),
+            ("a hard link to the copy", |keeper, copy| {
+                std::fs::rename(keeper, keeper.with_extension("gone")).unwrap();
+                std::fs::hard_link(copy, keeper).unwrap();
+            }),
+            ("reached through a link", |_, _| {}),
+        ];
+        for (what, spoil) in spoilers {
+            let (_dir, keeper, copy, bin, journal) = library();
+            let mut removal = group(&keeper, &[&copy]);
+            if what == "reached through a link" {
+                let linked = keeper.parent().unwrap().with_file_name("linked");
+                std::os::unix::fs::symlink(keeper.parent().unwrap(), &linked).unwrap();
+                removal.keeper.path = linked.join("keeper.jpg");
+            }
+            spoil(&keeper, &copy);
+            for destination in [Destination::Folder(bin.clone()), Destination::Trash] {
+                let dry = plan(std::slice::from_ref(&removal), &destination);
+                assert!(dry.moved.is_empty(), "{what}: {dry:?}");
+                let report = journal
+                    .remove(std::slice::from_ref(&removal), &destination)
+                    .unwrap();
+                assert!(report.moved.is_empty(), "{what}: {report:?}");
+                assert!(
+                    report.skipped[0].reason.contains("keeper"),
+                    "{what}: {report:?}"
+                );
+                assert_eq!(std::fs::read(&copy).unwrap(), b"photo", "{what}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_keeper_under_another_path_is_never_moved() {
+        let (_dir, keeper, _copy, bin, journal) = library();
+        let alias = keeper.with_file_name("alias.jpg");
+        std::fs::hard_link(&keeper, &alias).unwrap();
+        let report = journal
+            .remove(&[group(&keeper, &[&alias])], &Destination::Folder(bin))
+            .unwrap();
+        assert!(report.moved.is_empty(), "{report:?}");
+        assert!(report.skipped[0].reason.contains("same file"), "{report:?}");
+        assert!(alias.exists() && keeper.exists());
+    }
+
+    #[test]
+    fn a_file_that_appears_at_the_destination_is_not_replaced() {
+        let (_dir, _keeper, copy, bin, _journal) = library();
+        let target = bin.join("copy.jpg");
+        let to = Place::File(target.clone());
+        // The name was free when chosen; another program takes it before the move.
+        std::fs::write(&target, b"someone else's").unwrap();
+        let error = move_away(&copy, &to).unwrap_err();
+        assert!(error.contains("nothing was replaced"), "{error}");
+        assert_eq!(std::fs::read(&target).unwrap(), b"someone else's");
+        assert_eq!(std::fs::read(&copy).unwrap(), b"photo");
     }
 
     #[test]

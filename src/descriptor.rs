@@ -80,8 +80,10 @@ impl Describer {
             crop,
             ..self.options.load
         };
-        let image = imaging::load(path, &options)?;
-        self.describe_loaded(path, &image)
+        crate::isolate::per_file(path, || {
+            let image = imaging::load(path, &options)?;
+            self.describe_loaded(path, &image)
+        })
     }
 
     /// Describes an image that is already decoded, cropped and resized.

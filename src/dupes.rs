@@ -4,7 +4,7 @@
 //! SGEMM against the whole database.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::SyncSender;
 
 use rayon::prelude::*;
@@ -28,6 +28,88 @@ pub const TURNED_THRESHOLD: f32 = 0.2;
 /// Rows per similarity block: memory is `BLOCK_ROWS x N` floats.
 const BLOCK_ROWS: usize = 512;
 
+/// The most pairs one grouping keeps (24 bytes each): a threshold so loose that
+/// everything matches everything (1.0 on unwhitened descriptors) ends the search with a
+/// message instead of filling the memory with N^2 / 2 pairs.
+pub const MAX_PAIRS: usize = 2_000_000;
+
+/// Why a grouping ended without groups.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum GroupingError {
+    #[error(
+        "more than {limit} pairs of photos are closer than the threshold {threshold}: \
+         it is too loose for this library; lower it"
+    )]
+    TooManyPairs { limit: usize, threshold: f32 },
+    #[error("stopped")]
+    Stopped,
+}
+
+/// How a grouping run is watched: a stop flag, progress (blocks of rows done), and the
+/// most pairs it may keep.
+pub struct Control<'a> {
+    pub stop: &'a AtomicBool,
+    pub progress: Option<&'a SyncSender<Progress>>,
+    pub max_pairs: usize,
+}
+
+impl Control<'_> {
+    /// No stop, no progress, the default pair limit.
+    pub fn unattended() -> Control<'static> {
+        static NEVER: AtomicBool = AtomicBool::new(false);
+        Control {
+            stop: &NEVER,
+            progress: None,
+            max_pairs: MAX_PAIRS,
+        }
+    }
+}
+
+/// Runs `block` for every block of `n` rows in parallel, collecting its pairs, with
+/// `control`'s stop flag, pair limit and progress (counted over `passes` x blocks).
+fn pairs_by_block(
+    n: usize,
+    control: &Control,
+    threshold: f32,
+    progress: (&AtomicUsize, usize),
+    block: impl Fn(usize, usize) -> Vec<Pair> + Sync,
+) -> Result<Vec<Pair>, GroupingError> {
+    let found = AtomicUsize::new(0);
+    let (done, total) = progress;
+    let pairs: Vec<Vec<Pair>> = (0..n.div_ceil(BLOCK_ROWS))
+        .into_par_iter()
+        .map(|b| {
+            if control.stop.load(Ordering::Relaxed) {
+                return Err(GroupingError::Stopped);
+            }
+            if found.load(Ordering::Relaxed) > control.max_pairs {
+                return Err(GroupingError::TooManyPairs {
+                    limit: control.max_pairs,
+                    threshold,
+                });
+            }
+            // A block stops collecting past the limit: its memory stays bounded too.
+            let pairs = block(b, control.max_pairs);
+            if found.fetch_add(pairs.len(), Ordering::Relaxed) + pairs.len() > control.max_pairs {
+                return Err(GroupingError::TooManyPairs {
+                    limit: control.max_pairs,
+                    threshold,
+                });
+            }
+            let done = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if let Some(progress) = control.progress {
+                let _ = progress.try_send(Progress::Step {
+                    done,
+                    total,
+                    path: std::path::PathBuf::new(),
+                });
+            }
+            Ok(pairs)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(pairs.into_iter().flatten().collect())
+}
+
 /// A pair of rows and their cosine distance.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Pair {
@@ -39,36 +121,51 @@ pub struct Pair {
 /// All pairs `a < b` of L2-normalised rows (`n x dim`, row-major) whose cosine distance
 /// `1 - a·b` is below `threshold`, sorted by `(a, b)`.
 pub fn close_pairs(rows: &[f32], dim: usize, threshold: f32) -> Vec<Pair> {
+    let done = AtomicUsize::new(0);
+    let control = Control {
+        max_pairs: usize::MAX,
+        ..Control::unattended()
+    };
+    close_pairs_within(rows, dim, threshold, &control, (&done, 0)).unwrap_or_default()
+}
+
+fn close_pairs_within(
+    rows: &[f32],
+    dim: usize,
+    threshold: f32,
+    control: &Control,
+    progress: (&AtomicUsize, usize),
+) -> Result<Vec<Pair>, GroupingError> {
     let n = rows.len().checked_div(dim).unwrap_or(0);
-    let mut pairs: Vec<Pair> = (0..n.div_ceil(BLOCK_ROWS))
-        .into_par_iter()
-        .flat_map_iter(|block| {
-            let start = block * BLOCK_ROWS;
-            let m = BLOCK_ROWS.min(n - start);
-            let lhs = &rows[start * dim..(start + m) * dim];
-            // Only columns after the block's first row can pair with it (a < b).
-            let cols = n - start;
-            let rhs = &rows[start * dim..];
-            let mut sims = vec![0.0f32; m * cols];
-            similarity_block(&mut sims, lhs, rhs, m, cols, dim);
-            let mut found = Vec::new();
-            for i in 0..m {
-                for j in (i + 1)..cols {
-                    let distance = 1.0 - sims[i * cols + j];
-                    if distance < threshold {
-                        found.push(Pair {
-                            a: start + i,
-                            b: start + j,
-                            distance,
-                        });
-                    }
+    let mut pairs = pairs_by_block(n, control, threshold, progress, |block, limit| {
+        let start = block * BLOCK_ROWS;
+        let m = BLOCK_ROWS.min(n - start);
+        let lhs = &rows[start * dim..(start + m) * dim];
+        // Only columns after the block's first row can pair with it (a < b).
+        let cols = n - start;
+        let rhs = &rows[start * dim..];
+        let mut sims = vec![0.0f32; m * cols];
+        similarity_block(&mut sims, lhs, rhs, m, cols, dim);
+        let mut found = Vec::new();
+        for i in 0..m {
+            for j in (i + 1)..cols {
+                let distance = 1.0 - sims[i * cols + j];
+                if distance < threshold {
+                    found.push(Pair {
+                        a: start + i,
+                        b: start + j,
+                        distance,
+                    });
                 }
             }
-            found
-        })
-        .collect();
+            if found.len() > limit {
+                break;
+            }
+        }
+        found
+    })?;
     pairs.sort_by_key(|p| (p.a, p.b));
-    pairs
+    Ok(pairs)
 }
 
 /// Pairs between two sets of L2-normalised rows describing the same photos in another
@@ -78,36 +175,53 @@ pub fn close_pairs(rows: &[f32], dim: usize, threshold: f32) -> Vec<Pair> {
 /// if `j` is `i` turned clockwise, `turned[i]` matches `rows[j]`; if counter-clockwise,
 /// `turned[j]` matches `rows[i]`.
 pub fn close_pairs_across(turned: &[f32], rows: &[f32], dim: usize, threshold: f32) -> Vec<Pair> {
+    let done = AtomicUsize::new(0);
+    let control = Control {
+        max_pairs: usize::MAX,
+        ..Control::unattended()
+    };
+    close_pairs_across_within(turned, rows, dim, threshold, &control, (&done, 0))
+        .unwrap_or_default()
+}
+
+fn close_pairs_across_within(
+    turned: &[f32],
+    rows: &[f32],
+    dim: usize,
+    threshold: f32,
+    control: &Control,
+    progress: (&AtomicUsize, usize),
+) -> Result<Vec<Pair>, GroupingError> {
     let n = rows.len().checked_div(dim).unwrap_or(0);
     assert_eq!(turned.len(), rows.len(), "one turned row per row");
-    let mut pairs: Vec<Pair> = (0..n.div_ceil(BLOCK_ROWS))
-        .into_par_iter()
-        .flat_map_iter(|block| {
-            let start = block * BLOCK_ROWS;
-            let m = BLOCK_ROWS.min(n - start);
-            let lhs = &turned[start * dim..(start + m) * dim];
-            let mut sims = vec![0.0f32; m * n];
-            similarity_block(&mut sims, lhs, rows, m, n, dim);
-            let mut found = Vec::new();
-            for i in 0..m {
-                for j in 0..n {
-                    let distance = 1.0 - sims[i * n + j];
-                    if distance < threshold && start + i != j {
-                        let (a, b) = ((start + i).min(j), (start + i).max(j));
-                        found.push(Pair { a, b, distance });
-                    }
+    let mut pairs = pairs_by_block(n, control, threshold, progress, |block, limit| {
+        let start = block * BLOCK_ROWS;
+        let m = BLOCK_ROWS.min(n - start);
+        let lhs = &turned[start * dim..(start + m) * dim];
+        let mut sims = vec![0.0f32; m * n];
+        similarity_block(&mut sims, lhs, rows, m, n, dim);
+        let mut found = Vec::new();
+        for i in 0..m {
+            for j in 0..n {
+                let distance = 1.0 - sims[i * n + j];
+                if distance < threshold && start + i != j {
+                    let (a, b) = ((start + i).min(j), (start + i).max(j));
+                    found.push(Pair { a, b, distance });
                 }
             }
-            found
-        })
-        .collect();
+            if found.len() > limit {
+                break;
+            }
+        }
+        found
+    })?;
     pairs.sort_by(|p, q| {
         (p.a, p.b)
             .cmp(&(q.a, q.b))
             .then(p.distance.total_cmp(&q.distance))
     });
     pairs.dedup_by_key(|p| (p.a, p.b));
-    pairs
+    Ok(pairs)
 }
 
 /// Photos smaller than this (longer side, pixels) also get an [`Variant::Enlarged`]
@@ -210,7 +324,8 @@ pub fn describe_variants(
         let mut turned = None;
         if variant.applies(entry) && !stop.load(Ordering::Relaxed) {
             let file = index.absolute(entry);
-            let described = imaging::load(&file, &load).and_then(|image| {
+            let described = crate::isolate::per_file(&file, || {
+                let image = imaging::load(&file, &load)?;
                 let rgb = variant.transform(&image.rgb);
                 describer.spoc(&imaging::LoadedImage { rgb, ..image })
             });
@@ -318,19 +433,39 @@ impl UnionFind {
 
 /// Groups of near-duplicate rows: pairs under `threshold`, plus pairs between each
 /// variant's rows (lined up with `rows`) and `rows` under that variant's own threshold.
+/// Stops early on `control.stop`, and with [`GroupingError::TooManyPairs`] rather than
+/// keep more than `control.max_pairs` pairs.
 pub fn find_groups(
     rows: &[f32],
     dim: usize,
     threshold: f32,
     variants: &[(&[f32], f32)],
-) -> Vec<Vec<usize>> {
-    let mut pairs = close_pairs(rows, dim, threshold);
+    control: &Control,
+) -> Result<Vec<Vec<usize>>, GroupingError> {
+    let n = rows.len().checked_div(dim).unwrap_or(0);
+    let total = n.div_ceil(BLOCK_ROWS) * (1 + variants.len());
+    if let Some(progress) = control.progress {
+        let _ = progress.try_send(Progress::Planned {
+            to_describe: total,
+            unchanged: 0,
+            removed: 0,
+        });
+    }
+    let done = AtomicUsize::new(0);
+    let mut pairs = close_pairs_within(rows, dim, threshold, control, (&done, total))?;
     for (other, limit) in variants {
-        pairs.extend(close_pairs_across(other, rows, dim, *limit));
+        let across = close_pairs_across_within(other, rows, dim, *limit, control, (&done, total))?;
+        pairs.extend(across);
+        if pairs.len() > control.max_pairs {
+            return Err(GroupingError::TooManyPairs {
+                limit: control.max_pairs,
+                threshold,
+            });
+        }
     }
     pairs.sort_by_key(|p| (p.a, p.b));
     pairs.dedup_by_key(|p| (p.a, p.b));
-    group_pairs(rows.len().checked_div(dim).unwrap_or(0), &pairs)
+    Ok(group_pairs(n, &pairs))
 }
 
 /// Groups of two or more rows connected by `pairs`, each sorted, largest groups first
@@ -350,7 +485,8 @@ pub fn group_pairs(n: usize, pairs: &[Pair]) -> Vec<Vec<usize>> {
     groups
 }
 
-/// The file to keep in a group: highest resolution, then largest file, then oldest.
+/// The file to keep in a group: a real file in the library (not reached through a
+/// symbolic link), then the highest resolution, then the largest file, then the oldest.
 pub fn suggest_keeper(group: &[usize], entries: &[Entry]) -> usize {
     group
         .iter()
@@ -358,8 +494,9 @@ pub fn suggest_keeper(group: &[usize], entries: &[Entry]) -> usize {
         .max_by(|&a, &b| {
             let (ea, eb) = (&entries[a], &entries[b]);
             let pixels = |e: &Entry| u64::from(e.width) * u64::from(e.height);
-            pixels(ea)
-                .cmp(&pixels(eb))
+            eb.via_link
+                .cmp(&ea.via_link)
+                .then(pixels(ea).cmp(&pixels(eb)))
                 .then(ea.size.cmp(&eb.size))
                 .then(eb.mtime_ns.cmp(&ea.mtime_ns))
                 .then(b.cmp(&a))
@@ -392,6 +529,7 @@ pub fn pairwise_precision_recall(groups: &[Vec<usize>], truth: &[Option<u32>]) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::safefs::FileId;
 
     fn unit(v: &[f32]) -> Vec<f32> {
         let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
@@ -404,6 +542,11 @@ mod tests {
             path: "p.jpg".into(),
             size: 1,
             mtime_ns: 0,
+            file: FileId {
+                device: 1,
+                inode: 1,
+            },
+            via_link: false,
             width,
             height,
             feature_map: [1, 1],
@@ -510,6 +653,11 @@ mod tests {
             path: String::new(),
             size,
             mtime_ns,
+            file: FileId {
+                device: 1,
+                inode: w.into(),
+            },
+            via_link: false,
             width: w,
             height: w,
             feature_map: [1, 1],
@@ -523,5 +671,44 @@ mod tests {
         ];
         assert_eq!(suggest_keeper(&[0, 1, 2, 3], &entries), 3);
         assert_eq!(suggest_keeper(&[0, 1], &entries), 1);
+        // A path through a symbolic link is never preferred to a real file.
+        let mut linked = entries.to_vec();
+        linked[3].via_link = true;
+        assert_eq!(suggest_keeper(&[0, 1, 2, 3], &linked), 2);
+        linked.iter_mut().for_each(|e| e.via_link = true);
+        linked[0].via_link = false;
+        assert_eq!(suggest_keeper(&[0, 1, 2, 3], &linked), 0);
+    }
+
+    #[test]
+    fn a_threshold_that_matches_everything_stops_at_the_pair_limit() {
+        // 2,000 identical rows: 1,999,000 pairs under any threshold.
+        let dim = 8;
+        let rows: Vec<f32> = (0..2000).flat_map(|_| unit(&[1.0; 8])).collect();
+        let control = Control {
+            max_pairs: 10_000,
+            ..Control::unattended()
+        };
+        let error = find_groups(&rows, dim, 1.0, &[], &control).unwrap_err();
+        assert_eq!(
+            error,
+            GroupingError::TooManyPairs {
+                limit: 10_000,
+                threshold: 1.0
+            }
+        );
+        assert!(error.to_string().contains("lower it"));
+        // Under the limit the same call groups them all.
+        let control = Control::unattended();
+        let groups = find_groups(&rows[..100 * dim], dim, 1.0, &[], &control).unwrap();
+        assert_eq!(groups, vec![(0..100).collect::<Vec<_>>()]);
+        // A stop request ends it.
+        let stop = AtomicBool::new(true);
+        let control = Control {
+            stop: &stop,
+            ..Control::unattended()
+        };
+        let error = find_groups(&rows, dim, 0.5, &[], &control).unwrap_err();
+        assert_eq!(error, GroupingError::Stopped);
     }
 }

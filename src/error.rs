@@ -77,6 +77,12 @@ pub enum Error {
     #[error("download {url}: {reason}")]
     Download { url: String, reason: String },
 
+    #[error("{}: {reason}", path.display())]
+    Refused { path: PathBuf, reason: String },
+
+    #[error("{}: crashed while reading or describing it ({reason}); the run went on without it", path.display())]
+    Crashed { path: PathBuf, reason: String },
+
     #[error("{0}")]
     Invalid(String),
 }

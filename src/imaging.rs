@@ -118,6 +118,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<LoadedImage> {
 
 /// Reads and decodes `path` to RGB8 with the EXIF orientation applied, at full size.
 pub fn decode_file(path: &Path, max_pixels: u64) -> Result<RgbImage> {
+    crate::isolate::injected_fault(path);
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     decode_rgb(path, &bytes, max_pixels)
 }

@@ -15,8 +15,10 @@ pub mod eval;
 pub mod guard;
 pub mod imaging;
 pub mod index;
+pub mod isolate;
 pub mod model;
 pub mod net;
+pub mod safefs;
 pub mod search;
 pub mod whiten;
 

@@ -64,24 +64,6 @@ fn groups_copies_of_the_same_photo_and_keeps_the_original() {
     assert_eq!(grouped_families.len(), 3, "{json}");
 }
 
-/// Runs `lookalike` with a private home (its trash is `<home>/.local/share/Trash`).
-fn lookalike_in_home(
-    home: &std::path::Path,
-    args: &[&std::ffi::OsStr],
-) -> (Option<i32>, serde_json::Value, String) {
-    let output = common::output_within(
-        std::process::Command::new(env!("CARGO_BIN_EXE_lookalike"))
-            .args(args)
-            .env("HOME", home)
-            .env("XDG_DATA_HOME", home.join(".local/share")),
-        std::time::Duration::from_secs(300),
-    );
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    let json = serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null);
-    (output.status.code(), json, stderr)
-}
-
 #[test]
 fn extra_copies_go_to_the_trash_and_come_back_byte_for_byte() {
     let Some(shared) = common::shared() else {
@@ -117,7 +99,7 @@ fn extra_copies_go_to_the_trash_and_come_back_byte_for_byte() {
         "--csv".as_ref(),
         csv.as_os_str(),
     ]);
-    let (code, json, stderr) = lookalike_in_home(&home, &args);
+    let (code, json, stderr) = common::lookalike_in_home(&home, &args);
     assert_eq!(code, Some(0), "{stderr}");
     let would = json["actions"]["report"]["moved"].as_array().unwrap().len();
     let in_groups: usize = json["groups"]
@@ -138,7 +120,7 @@ fn extra_copies_go_to_the_trash_and_come_back_byte_for_byte() {
     // For real: the extra copies are in the trash, the keepers stay.
     let mut args = base.clone();
     args.push("--trash".as_ref());
-    let (code, json, stderr) = lookalike_in_home(&home, &args);
+    let (code, json, stderr) = common::lookalike_in_home(&home, &args);
     assert_eq!(code, Some(0), "{stderr}");
     let moved = json["actions"]["report"]["moved"].as_array().unwrap().len();
     assert_eq!(moved, would);
@@ -152,7 +134,7 @@ fn extra_copies_go_to_the_trash_and_come_back_byte_for_byte() {
     assert_eq!(trashed, moved);
 
     // Undo: every file is back, identical to the original.
-    let (code, _, stderr) = lookalike_in_home(
+    let (code, _, stderr) = common::lookalike_in_home(
         &home,
         &["undo".as_ref(), "--journal".as_ref(), journal.as_os_str()],
     );

@@ -78,13 +78,9 @@ fn indexes_good_files_reports_bad_ones_and_updates_incrementally() {
             "{name} not reported: {failed:?}"
         );
     }
+    // The link back to the library is not followed by default, only counted.
     #[cfg(unix)]
-    assert!(
-        failed
-            .iter()
-            .any(|(p, r)| p.ends_with("loop") && r.contains("loop")),
-        "{failed:?}"
-    );
+    assert_eq!(json["links_not_followed"], 1, "{json}");
     let index = Index::load(&index_path).unwrap();
     let paths: Vec<&str> = index.entries.iter().map(|e| e.path.as_str()).collect();
     assert_eq!(
@@ -105,6 +101,21 @@ fn indexes_good_files_reports_bad_ones_and_updates_incrementally() {
         "{json}"
     );
     assert_eq!(json["removed"], 0);
+
+    // Followed, the loop is detected and reported; the files are still listed once.
+    #[cfg(unix)]
+    {
+        let (_, json, _) = common::index_json(&model, &dir, &index_path, &["--follow-links"]);
+        let failed = json["failed"].as_array().unwrap();
+        assert!(
+            failed.iter().any(|f| {
+                f["path"].as_str().unwrap().ends_with("loop")
+                    && f["reason"].as_str().unwrap().contains("loop")
+            }),
+            "{json}"
+        );
+        assert_eq!(json["unchanged"], 3, "{json}");
+    }
 
     std::fs::remove_file(dir.join("church.png")).unwrap();
     let (_, json, _) = common::index_json(&model, &dir, &index_path, &[]);

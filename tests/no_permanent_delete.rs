@@ -1,20 +1,41 @@
-//! No code path deletes a file for good: the only removals in the sources are of the
-//! program's own temporary files (`tmp`), user files go to the trash or a folder through
-//! `cleanup`, and nothing empties the trash.
+//! No code path deletes or overwrites a file: every call that creates, writes, renames,
+//! links or removes a file lives in `src/safefs.rs` (atomic writes that refuse to
+//! replace a file that is not ours, moves that never replace, removal of our own
+//! temporary files only), user files leave the library only through `cleanup` (the
+//! trash or a no-replace move, after the keeper check), and nothing empties the trash.
+//! The second half checks, on real files, that those functions behave as claimed.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// Calls that destroy a file or the trash's contents.
-const DESTRUCTIVE: [&str; 6] = [
+/// Calls that create, write, rename, link or destroy a file, or empty the trash.
+const FILE_CHANGING: [&str; 16] = [
     "remove_file(",
     "remove_dir(",
     "remove_dir_all(",
     "purge_all(",
     "TrashContext",
     "set_len(",
+    "File::create(",
+    "fs::write(",
+    "rename(",
+    "fs::copy(",
+    "hard_link(",
+    "OpenOptions",
+    "create_new(",
+    "save_with_format(",
+    "persist(",
+    "trash::delete",
 ];
 
-fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+/// The one module allowed to change files, and what else may, where.
+const ALLOWED: [(&str, &str); 2] = [
+    // The journal is appended to (never rewritten), and the trash is reached from here
+    // only (after the keeper check, see below).
+    ("src/cleanup.rs", "OpenOptions"),
+    ("src/cleanup.rs", "trash::delete"),
+];
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         if path.is_dir() {
@@ -25,52 +46,187 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-#[test]
-fn the_sources_only_ever_remove_their_own_temporary_files() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+/// `(file relative to the crate, line number, code)` of every shipped line (unit tests
+/// and comments left out).
+fn shipped_lines() -> Vec<(String, usize, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut files = Vec::new();
-    rust_files(&src, &mut files);
+    rust_files(&root.join("src"), &mut files);
     assert!(files.len() > 20, "found only {} source files", files.len());
-    let mut offending = Vec::new();
-    let mut temp_removals = 0;
+    let mut lines = Vec::new();
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();
-        // Unit tests may clean up after themselves; the shipped code may not.
+        let relative = file
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        // Unit tests may write and clean up after themselves; the shipped code may not.
         let shipped = text.split("#[cfg(test)]").next().unwrap_or("");
         for (n, line) in shipped.lines().enumerate() {
-            let code = line.split("//").next().unwrap_or("");
-            for call in DESTRUCTIVE {
-                if !code.contains(call) {
-                    continue;
-                }
-                if code.contains("remove_file(&tmp)") {
-                    temp_removals += 1;
-                } else {
-                    offending.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
-                }
+            let code = line.split("//").next().unwrap_or("").to_string();
+            lines.push((relative.clone(), n + 1, code));
+        }
+    }
+    lines
+}
+
+#[test]
+fn only_safefs_creates_writes_renames_or_removes_files() {
+    let lines = shipped_lines();
+    let mut offending = Vec::new();
+    let mut in_safefs = 0;
+    for (file, n, code) in &lines {
+        for call in FILE_CHANGING {
+            if !code.contains(call) {
+                continue;
+            }
+            if file == "src/safefs.rs" {
+                in_safefs += 1;
+            } else if !ALLOWED.iter().any(|(f, c)| f == file && *c == call) {
+                offending.push(format!("{file}:{n}: {}", code.trim()));
             }
         }
     }
     assert!(
         offending.is_empty(),
-        "destructive calls:\n{}",
+        "file-changing calls outside src/safefs.rs:\n{}",
         offending.join("\n")
     );
-    // The check is alive: the atomic-save helpers' clean-up of their temp files is seen.
+    // The check is alive: it sees the calls safefs is made of.
     assert!(
-        temp_removals >= 2,
-        "expected the temp-file clean-ups, saw {temp_removals}"
+        in_safefs >= 6,
+        "expected safefs's own calls, saw {in_safefs}"
     );
 }
 
 #[test]
-fn the_only_way_out_of_the_library_is_the_trash_or_a_rename() {
+fn safefs_removes_only_its_own_temporary_files_and_the_name_a_hard_link_replaced() {
+    let lines = shipped_lines();
+    let removals: Vec<&String> = lines
+        .iter()
+        .filter(|(file, _, code)| file == "src/safefs.rs" && code.contains("remove_file("))
+        .map(|(_, _, code)| code)
+        .collect();
+    assert_eq!(removals.len(), 2, "{removals:?}");
+    // One removes our temporary file; the other drops a file's old name right after it
+    // got its new one as a hard link (the no-replace move): the file itself stays.
+    assert!(removals.iter().any(|c| c.contains("remove_file(tmp)")));
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/safefs.rs"))
+        .unwrap();
+    assert!(text.contains("std::fs::hard_link(from, to)?;\n    std::fs::remove_file(from)"));
+}
+
+#[test]
+fn the_only_way_out_of_the_library_is_the_checked_trash_or_a_no_replace_move() {
     let text =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cleanup.rs"))
             .unwrap();
     let shipped = text.split("#[cfg(test)]").next().unwrap();
-    assert!(shipped.contains("trash::delete(from)"));
-    assert!(shipped.contains("std::fs::rename(from, target)"));
+    assert_eq!(shipped.matches("trash::delete(").count(), 1);
+    assert!(shipped.contains("trash_on_own_disk(from)?;\n            trash::delete(from)"));
+    assert!(shipped.contains("safefs::move_no_replace(from, target)"));
+    // Every move goes through the keeper check first.
+    assert!(shipped.contains("may_move(&removal.keeper, file).and_then"));
+    // The journal is appended to, never rewritten.
+    assert!(shipped.contains(".append(true)"));
     // No copy-then-delete fallback across disks.
     assert!(!shipped.contains("std::fs::copy("));
+}
+
+/// The functions behave as the test above trusts them to: no overwrite by a write, by
+/// a move, or by a clean-up onto a name another program just took.
+#[test]
+fn writes_and_moves_never_replace_a_users_file() {
+    use lookalike::safefs::{Replace, move_no_replace, write_atomically};
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("photo.jpg");
+    std::fs::write(&photo, b"\xff\xd8 the only copy").unwrap();
+    for replace in [
+        Replace::Never,
+        Replace::IfStartsWith(b"LKALIDX\n"),
+        Replace::IfOurs(lookalike::safefs::looks_like_safetensors),
+    ] {
+        assert!(write_atomically(&photo, b"not a photo", replace).is_err());
+    }
+    let other = dir.path().join("other.jpg");
+    std::fs::write(&other, b"another photo").unwrap();
+    let error = move_no_replace(&other, &photo).unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::AlreadyExists);
+    assert_eq!(std::fs::read(&photo).unwrap(), b"\xff\xd8 the only copy");
+    assert_eq!(std::fs::read(&other).unwrap(), b"another photo");
+    // Only the two files: no temporary file was left behind.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+}
+
+/// The `trash` crate moves a file on another disk than the home trash into that disk's
+/// own trash folder when it can, and otherwise copies it and deletes the original;
+/// lookalike makes sure it never comes to that (`cleanup::trash_on_own_disk`). Here:
+/// a photo on another file system (`/dev/shm`, a tmpfs) goes to the trash on that file
+/// system, as the same file (same inode: renamed, not copied), and comes back.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_trash_never_copies_a_photo_across_disks() {
+    use lookalike::cleanup::{Destination, Indexed, Journal, Removal};
+    use std::os::unix::fs::MetadataExt;
+    let home = tempfile::tempdir().unwrap();
+    let Ok(disk) = tempfile::tempdir_in("/dev/shm") else {
+        eprintln!("SKIPPED: no /dev/shm to act as a second disk");
+        return;
+    };
+    let device = |p: &Path| std::fs::metadata(p).unwrap().dev();
+    let home_data = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| home.path().to_path_buf());
+    let home_device = home_data.ancestors().find(|a| a.exists()).map_or(0, device);
+    if device(disk.path()) == home_device {
+        eprintln!("SKIPPED: /dev/shm is on the same device as the home trash");
+        return;
+    }
+    let library = disk.path().canonicalize().unwrap();
+    let keeper = library.join("keeper.jpg");
+    let copy = library.join("copy.jpg");
+    std::fs::write(&keeper, b"photo").unwrap();
+    std::fs::write(&copy, b"photo").unwrap();
+    let indexed = |path: &Path| {
+        let (meta, file) = lookalike::safefs::stat(path).unwrap();
+        Indexed {
+            path: path.to_path_buf(),
+            size: meta.len(),
+            mtime_ns: lookalike::index::mtime_ns(&meta),
+            file,
+        }
+    };
+    let removal = Removal {
+        keeper: indexed(&keeper),
+        extras: vec![indexed(&copy)],
+    };
+    let inode = std::fs::metadata(&copy).unwrap().ino();
+    // The user's home trash is on another disk than /dev/shm: the file must go to the
+    // trash folder of its own disk, never be copied to the home trash.
+    let journal = Journal::new(home.path().join("journal.jsonl"));
+    let report = journal.remove(&[removal], &Destination::Trash).unwrap();
+    assert_eq!(report.moved.len(), 1, "{report:?}");
+    assert!(!copy.exists() && keeper.exists());
+    // In the trash of the photo's own disk, as the same file; nothing in the home trash.
+    let top_trash = Path::new("/dev/shm").join(format!(".Trash-{}", my_uid()));
+    let trashed: Vec<PathBuf> = std::fs::read_dir(top_trash.join("files"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.ino() == inode))
+        .collect();
+    assert_eq!(trashed.len(), 1, "not in {}", top_trash.display());
+    let undone = journal.undo(report.batch).unwrap();
+    assert_eq!(undone.moved.len(), 1, "{undone:?}");
+    assert_eq!(std::fs::read(&copy).unwrap(), b"photo");
+    assert_eq!(std::fs::metadata(&copy).unwrap().ino(), inode);
+}
+
+#[cfg(target_os = "linux")]
+fn my_uid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    // The owner of a file this process just made is this process's user.
+    let probe = tempfile::NamedTempFile::new().unwrap();
+    std::fs::metadata(probe.path()).unwrap().uid()
 }

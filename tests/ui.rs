@@ -501,6 +501,146 @@ fn duplicates_are_reviewed_moved_to_the_trash_and_restored_byte_for_byte() {
     );
 }
 
+/// Issue 9: whatever the user selected before, the keeper is never moved. A library
+/// with a symbolic link to one of its folders, a symbolic link to a file, a hard link and
+/// one real byte-identical copy: the links and the hard link are one photo each, so the
+/// only group is the photo and its real copy; a selection made before the keeper changed,
+/// or before the groups were found again, is never sent; only the real copy goes, and
+/// Undo brings it back.
+#[cfg(unix)]
+#[test]
+fn the_keeper_is_never_moved_whatever_was_selected_before() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let library = common::linked_library(&shared, tmp.path());
+    let before = common::real_files(&library);
+    // o020 (and its hard link), o021, o022, o023 and the copy of o021.
+    let mut harness = indexed_library(tmp.path(), &shared, &library, 5);
+    harness.get_by_label("Duplicates").click();
+    harness.run_steps(5);
+    run_until(&mut harness, "the groups", |app| {
+        !app.duplicates().busy && !app.duplicates().groups().is_empty()
+    });
+    let groups = harness.state().duplicates().groups().to_vec();
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    assert_eq!(groups[0].photos.len(), 2, "{groups:?}");
+    let name = |g: &lookalike::gui::worker::DuplicateGroup, i: usize| {
+        g.photos[i]
+            .path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    };
+    let keeper = groups[0].keeper;
+    let other = 1 - keeper;
+
+    // Select the copy, then make it the keeper: it is unselected, nothing can move.
+    harness.get_by_label("Select all but the keeper").click();
+    harness.run_steps(3);
+    harness
+        .get_by_label(&format!("Keep {}", name(&groups[0], other)))
+        .click();
+    harness.run_steps(3);
+    assert!(harness.state().duplicates().selected().is_empty());
+    assert!(harness.state().duplicates().removal().is_empty());
+    harness.get_by_label("Move 0 to the trash");
+
+    // Select all but the new keeper, then find the groups again (variants on): the
+    // new groups start with nothing selected, whatever was selected before.
+    harness.get_by_label("Select all but the keeper").click();
+    harness.run_steps(3);
+    assert_eq!(harness.state().duplicates().removal().len(), 1);
+    harness.get_by_label("Also turned and small copies").click();
+    harness.run_steps(5);
+    run_until(&mut harness, "the groups again", |app| {
+        !app.duplicates().busy && !app.duplicates().groups().is_empty() && !app.is_indexing()
+    });
+    assert!(harness.state().duplicates().selected().is_empty());
+    harness.get_by_label("Move 0 to the trash");
+
+    // Now all but the keeper, and move: only the real copy goes.
+    let group = harness.state().duplicates().groups()[0].clone();
+    assert_eq!(group.photos.len(), 2, "{group:?}");
+    let kept = group.photos[group.keeper].path.clone();
+    harness.get_by_label("Select all but the keeper").click();
+    harness.run_steps(3);
+    let removal = harness.state().duplicates().removal();
+    assert_eq!(removal.len(), 1);
+    assert_eq!(removal[0].keeper, kept);
+    assert!(!removal[0].extras.contains(&kept));
+    let generation = harness.state().library_generation();
+    harness.get_by_label("Move 1 to the trash").click();
+    harness.run_steps(5);
+    run_until(&mut harness, "the library after the move", |app| {
+        app.library_generation() > generation && app.library_len() == Some(4)
+    });
+    assert!(kept.exists());
+    let after = common::real_files(&library);
+    for (bytes, paths) in &before {
+        assert!(
+            after.get(bytes).is_some_and(|p| !p.is_empty()),
+            "no real file left of {paths:?}"
+        );
+    }
+    let moved: Vec<_> = before
+        .values()
+        .flatten()
+        .filter(|p| !p.exists())
+        .cloned()
+        .collect();
+    assert_eq!(moved, removal[0].extras, "only the real copy may go");
+    for link in ["linked", "alias.jpg"] {
+        assert!(
+            std::fs::symlink_metadata(library.join(link))
+                .unwrap()
+                .is_symlink()
+        );
+    }
+
+    // Undo: everything that moved is back.
+    let generation = harness.state().library_generation();
+    harness.get_by_label("Undo last clean-up").click();
+    harness.run_steps(5);
+    run_until(&mut harness, "the library after the undo", |app| {
+        app.library_generation() > generation && app.library_len() == Some(5)
+    });
+    assert_eq!(common::real_files(&library), before);
+}
+
+/// A job that crashes ends with a message; the app never shows "Indexing…" forever and
+/// keeps working.
+#[test]
+fn a_crashing_job_ends_with_a_message_and_the_app_goes_on() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let crashing = tmp.path().join("crashing-library-for-the-ui-test");
+    common::neardup_library(&shared, &crashing, |n| n.starts_with("o030"), 0);
+    lookalike::isolate::inject_fault("crashing-library-for-the-ui-test");
+    let mut harness = app(tmp.path(), Some(common::shared_model(&shared)));
+    run_until(&mut harness, "the network", model_ready);
+    harness.state_mut().open_folder(crashing);
+    harness.step();
+    run_until(&mut harness, "the end of the crashed job", |app| {
+        !app.is_indexing()
+    });
+    let notices = harness.state().notices().join("\n");
+    assert!(notices.contains("Indexing stopped"), "{notices}");
+    assert!(notices.contains("injected test fault"), "{notices}");
+    // The app still works: another folder indexes.
+    let good = tmp.path().join("good");
+    common::neardup_library(&shared, &good, |n| n.starts_with("o030"), 0);
+    harness.state_mut().open_folder(good);
+    harness.step();
+    run_until(&mut harness, "indexing the good folder", |app| {
+        !app.is_indexing() && app.library_len().is_some_and(|n| n > 0)
+    });
+}
+
 /// Serves `body` once over HTTP on a free local port; returns the URL of `name`.
 fn serve_once(body: Vec<u8>, name: &str) -> String {
     use std::io::{BufRead, Write};

@@ -12,10 +12,10 @@ use serde_json::json;
 
 use super::load_whitening;
 use crate::backend::BackendChoice;
-use crate::cleanup::{self, Destination, Indexed, Journal, Place, Report};
+use crate::cleanup::{self, Destination, Indexed, Journal, Place, Removal, Report};
 use crate::descriptor::{Describer, DescriberOptions};
 use crate::dupes::{
-    DEFAULT_THRESHOLD, DEFAULT_THRESHOLD_WITH_VARIANTS, TURNED_THRESHOLD, Variant,
+    Control, DEFAULT_THRESHOLD, DEFAULT_THRESHOLD_WITH_VARIANTS, TURNED_THRESHOLD, Variant,
     describe_variants, find_groups, suggest_keeper,
 };
 use crate::imaging::LoadOptions;
@@ -128,7 +128,13 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let across: Vec<(&[f32], f32)> = described.iter().map(|(db, t)| (db.rows(), *t)).collect();
-    let groups = find_groups(db.rows(), db.dim(), threshold, &across);
+    // Ctrl-C stops it; a threshold that pairs everything ends it with a message.
+    let control = Control {
+        stop: super::interrupt_flag(),
+        ..Control::unattended()
+    };
+    let groups = find_groups(db.rows(), db.dim(), threshold, &across, &control)
+        .with_context(|| format!("grouping the photos of {}", args.index.display()))?;
     let seconds = started.elapsed().as_secs_f64();
     let path_of = |row: usize| index.absolute(&index.entries[row]);
     let keepers: Vec<usize> = groups
@@ -147,23 +153,23 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
     let report = match &destination {
         None => None,
         Some(destination) => {
-            let extras: Vec<Indexed> = groups
+            let indexed = |row: usize| Indexed::from_entry(&index, &index.entries[row]);
+            let removals: Vec<Removal> = groups
                 .iter()
                 .zip(&keepers)
-                .flat_map(|(group, &keeper)| group.iter().filter(move |&&row| row != keeper))
-                .map(|&row| {
-                    let e = &index.entries[row];
-                    Indexed {
-                        path: path_of(row),
-                        size: e.size,
-                        mtime_ns: e.mtime_ns,
-                    }
+                .map(|(group, &keeper)| Removal {
+                    keeper: indexed(keeper),
+                    extras: group
+                        .iter()
+                        .filter(|&&row| row != keeper)
+                        .map(|&row| indexed(row))
+                        .collect(),
                 })
                 .collect();
             Some(if args.dry_run {
-                cleanup::plan(&extras, destination)
+                cleanup::plan(&removals, destination)
             } else {
-                journal(args.journal.as_deref())?.remove(&extras, destination)?
+                journal(args.journal.as_deref())?.remove(&removals, destination)?
             })
         }
     };
@@ -317,13 +323,15 @@ fn print_report(report: &Report, verb: &str) {
     }
 }
 
+const CSV_HEADER: &str = "group,path,keeper,width,height,size\n";
+
 fn write_csv(
     path: &Path,
     index: &Index,
     groups: &[Vec<usize>],
     keepers: &[usize],
 ) -> anyhow::Result<()> {
-    let mut out = String::from("group,path,keeper,width,height,size\n");
+    let mut out = String::from(CSV_HEADER);
     for (i, (group, &keeper)) in groups.iter().zip(keepers).enumerate() {
         for &row in group {
             let e = &index.entries[row];
@@ -339,7 +347,13 @@ fn write_csv(
             ));
         }
     }
-    std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))
+    // Only an earlier export is ever replaced, never a photo named by mistake.
+    crate::safefs::write_atomically(
+        path,
+        out.as_bytes(),
+        crate::safefs::Replace::IfStartsWith(CSV_HEADER.as_bytes()),
+    )
+    .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Quotes a CSV field when it needs it (RFC 4180).

@@ -139,6 +139,10 @@ struct IndexArgs {
     /// Also index hidden folders and files.
     #[arg(long)]
     hidden: bool,
+    /// Follow symbolic links to files and folders (off by default: a file reached by
+    /// two paths is still indexed once).
+    #[arg(long, short = 'L')]
+    follow_links: bool,
     /// Ignore an existing index and describe everything again.
     #[arg(long)]
     rebuild: bool,
@@ -296,6 +300,7 @@ fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
     let describer = args.engine.describer_with(&weights, None)?;
     let mut options = index::IndexOptions::new(args.dir.clone(), index_path.clone());
     options.scan.include_hidden = args.hidden;
+    options.scan.follow_links = args.follow_links;
     options.rebuild = args.rebuild;
     options.checkpoint_every = std::time::Duration::try_from_secs_f64(args.checkpoint_secs)
         .context("--checkpoint-secs must be a non-negative number")?;
@@ -305,6 +310,19 @@ fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
 
     for failure in &summary.failed {
         eprintln!("failed: {}: {}", failure.path.display(), failure.reason);
+    }
+    for same in &summary.same_file {
+        eprintln!(
+            "same file: {} is {} (indexed once)",
+            same.path.display(),
+            same.same_as.display()
+        );
+    }
+    if summary.links_not_followed > 0 {
+        eprintln!(
+            "{} symbolic links not followed (pass --follow-links to follow them)",
+            summary.links_not_followed
+        );
     }
     eprintln!(
         "{}: {} indexed, {} unchanged, {} removed, {} failed in {:.1} s; {} images in {}",
@@ -423,12 +441,11 @@ fn preview(v: &[f32]) -> String {
 
 fn whiten_learn(args: WhitenLearnArgs) -> anyhow::Result<ExitCode> {
     let never = AtomicBool::new(false);
-    let (found, unreadable) =
-        index::scan_folder(&args.dir, &index::ScanOptions::default(), &never)?;
-    for failure in &unreadable {
+    let scan = index::scan_folder(&args.dir, &index::ScanOptions::default(), &never)?;
+    for failure in &scan.failures {
         eprintln!("skipped: {}: {}", failure.path.display(), failure.reason);
     }
-    let images: Vec<PathBuf> = found.into_iter().map(|f| f.path).collect();
+    let images: Vec<PathBuf> = scan.found.into_iter().map(|f| f.path).collect();
     if images.is_empty() {
         bail!("no images found under {}", args.dir.display());
     }

@@ -443,9 +443,9 @@ impl LookalikeApp {
                 self.download_error = Some(message);
             }
             Event::Indexing { stage, progress } => {
-                // Describing variants is not started from a folder: show it all the same.
+                // The duplicate search is not started from a folder: show it all the same.
                 if self.indexing.is_none()
-                    && stage == Stage::Variants
+                    && matches!(stage, Stage::Variants | Stage::Grouping)
                     && let Some(library) = &self.library
                 {
                     self.indexing = Some(IndexingView::new(library.folder.clone(), stage));
@@ -463,7 +463,7 @@ impl LookalikeApp {
                     Progress::Step { done, total, path } => {
                         view.done = done;
                         view.total = Some(total);
-                        view.current = Some(path);
+                        view.current = (!path.as_os_str().is_empty()).then_some(path);
                     }
                     Progress::Failed(failure) => self.failures.push(failure),
                     Progress::Saved { .. } => {}
@@ -547,19 +547,19 @@ impl LookalikeApp {
                 }
             }
             Event::Duplicates {
-                groups,
+                outcome,
                 threshold,
                 seconds,
             } => {
                 if self
                     .indexing
                     .as_ref()
-                    .is_some_and(|v| v.stage == Stage::Variants)
+                    .is_some_and(|v| matches!(v.stage, Stage::Variants | Stage::Grouping))
                 {
                     self.indexing = None;
                 }
                 self.dupes
-                    .set_groups(groups, threshold, self.library_generation, seconds);
+                    .set_outcome(outcome, threshold, self.library_generation, seconds);
             }
             Event::Cleanup { report, undo } => {
                 let (verb, place) = if undo {
@@ -788,6 +788,7 @@ impl LookalikeApp {
                     Stage::Library => "Indexing",
                     Stage::WhiteningFolder => "Indexing the whitening folder",
                     Stage::Variants => "Describing turned and small photos",
+                    Stage::Grouping => "Looking for duplicates",
                 };
                 let (fraction, counts) = match view.total {
                     Some(total) if total > 0 => (
@@ -817,7 +818,11 @@ impl LookalikeApp {
                         .desired_width(320.0)
                         .text(format!("{what} {}: {counts}", file_name(&view.folder))),
                 );
-                ui.label(format!("{rate:.1} images/s{eta}"));
+                if view.stage == Stage::Grouping {
+                    ui.label(eta.trim_start_matches(", "));
+                } else {
+                    ui.label(format!("{rate:.1} images/s{eta}"));
+                }
                 let label = if view.cancelling {
                     "Cancelling…"
                 } else {
@@ -1356,7 +1361,7 @@ impl LookalikeApp {
                     variants,
                 });
             }
-            DupesAction::Remove(paths) => self.worker.send(Command::RemoveFiles { paths }),
+            DupesAction::Remove(groups) => self.worker.send(Command::RemoveFiles { groups }),
             DupesAction::Undo => self.worker.send(Command::UndoCleanup),
             DupesAction::Compare(a, b) => {
                 for path in [&a, &b] {

@@ -1,6 +1,12 @@
 //! The duplicate review: one group at a time, side by side with resolution, file size,
 //! date and format; the suggested keeper can be changed; "all but the keeper" selects
 //! the rest; the selection goes to the trash (journaled, undoable), never away for good.
+//!
+//! The keeper can never be selected for removal: what "Move N to the trash" counts and
+//! sends is rebuilt, every time, from the groups on screen ([`DupesView::removal`]),
+//! leaving out each group's keeper, and new groups (another threshold, whitening,
+//! variants, a changed library) start with nothing selected. The executor then checks
+//! every file against its keeper on disk before it moves anything.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -8,7 +14,7 @@ use std::path::PathBuf;
 use eframe::egui::{self, RichText, Vec2};
 
 use super::thumbs::{Thumb, Thumbnails};
-use super::worker::{DuplicateGroup, Photo};
+use super::worker::{DuplicateGroup, Photo, RemoveGroup};
 
 /// Side of a photo card, in points.
 const CARD: f32 = 220.0;
@@ -17,7 +23,7 @@ const CARD: f32 = 220.0;
 #[derive(Debug, Clone, PartialEq)]
 pub enum DupesAction {
     Find { threshold: f32, variants: bool },
-    Remove(Vec<PathBuf>),
+    Remove(Vec<RemoveGroup>),
     Undo,
     Compare(PathBuf, PathBuf),
 }
@@ -30,8 +36,10 @@ pub struct DupesView {
     pub variants: bool,
     groups: Vec<DuplicateGroup>,
     current: usize,
-    /// Files marked to go.
+    /// Files marked to go (a keeper in it is never sent: see [`Self::removal`]).
     selected: HashSet<PathBuf>,
+    /// Why the last search gave no groups (cancelled, threshold too loose...).
+    problem: Option<String>,
     /// The threshold, variants and library generation the groups were found for.
     found_for: Option<(f32, bool, u64)>,
     seconds: f64,
@@ -46,6 +54,7 @@ impl DupesView {
             groups: Vec::new(),
             current: 0,
             selected: HashSet::new(),
+            problem: None,
             found_for: None,
             seconds: 0.0,
             busy: false,
@@ -64,25 +73,53 @@ impl DupesView {
         &self.selected
     }
 
-    /// New groups from the executor.
-    pub fn set_groups(
+    /// The executor's answer: new groups (nothing selected in them), or why there are
+    /// none.
+    pub fn set_outcome(
         &mut self,
-        groups: Vec<DuplicateGroup>,
+        outcome: Result<Vec<DuplicateGroup>, String>,
         threshold: f32,
         library: u64,
         seconds: f64,
     ) {
-        self.groups = groups;
+        match outcome {
+            Ok(groups) => {
+                self.groups = groups;
+                self.problem = None;
+            }
+            Err(problem) => {
+                self.groups.clear();
+                self.problem = Some(problem);
+            }
+        }
         self.current = self.current.min(self.groups.len().saturating_sub(1));
-        let present: HashSet<&PathBuf> = self
-            .groups
-            .iter()
-            .flat_map(|g| g.photos.iter().map(|p| &p.path))
-            .collect();
-        self.selected.retain(|p| present.contains(p));
+        // Other groups: what was selected in the old ones means nothing here.
+        self.selected.clear();
         self.found_for = Some((threshold, self.variants, library));
         self.seconds = seconds;
         self.busy = false;
+    }
+
+    /// What "Move N to the trash" moves, rebuilt from the groups on screen: in each
+    /// group, the selected photos that are not its keeper.
+    pub fn removal(&self) -> Vec<RemoveGroup> {
+        self.groups
+            .iter()
+            .filter_map(|group| {
+                let keeper = group.photos.get(group.keeper)?;
+                let extras: Vec<PathBuf> = group
+                    .photos
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, p)| *i != group.keeper && self.selected.contains(&p.path))
+                    .map(|(_, p)| p.path.clone())
+                    .collect();
+                (!extras.is_empty()).then(|| RemoveGroup {
+                    keeper: keeper.path.clone(),
+                    extras,
+                })
+            })
+            .collect()
     }
 
     /// Asks for groups when the library or the threshold changed since the last time.
@@ -142,6 +179,8 @@ impl DupesView {
                 );
             if self.busy {
                 ui.spinner();
+            } else if self.problem.is_some() && ui.button("Look again").clicked() {
+                self.found_for = None;
             }
             let files: usize = self.groups.iter().map(|g| g.photos.len()).sum();
             let groups = self.groups.len();
@@ -154,10 +193,10 @@ impl DupesView {
             }
         });
         if self.groups.is_empty() {
-            ui.label(if self.busy {
-                "Looking for duplicates…"
-            } else {
-                "No duplicates at this threshold."
+            ui.label(match (&self.problem, self.busy) {
+                (_, true) => "Looking for duplicates…".to_string(),
+                (Some(problem), false) => format!("No groups: {problem}"),
+                (None, false) => "No duplicates at this threshold.".to_string(),
             });
             return action;
         }
@@ -189,7 +228,8 @@ impl DupesView {
             if ui.button("Select none").clicked() {
                 self.selected.clear();
             }
-            let count = self.selected.len();
+            let removal = self.removal();
+            let count: usize = removal.iter().map(|g| g.extras.len()).sum();
             if ui
                 .add_enabled(
                     count > 0,
@@ -198,9 +238,8 @@ impl DupesView {
                 .on_hover_text("Nothing is deleted: Undo brings the files back")
                 .clicked()
             {
-                let mut paths: Vec<PathBuf> = self.selected.drain().collect();
-                paths.sort();
-                action = Some(DupesAction::Remove(paths));
+                self.selected.clear();
+                action = Some(DupesAction::Remove(removal));
             }
         });
         ui.separator();
@@ -349,7 +388,7 @@ mod tests {
             photos: vec![photo("a"), photo("b"), photo("c")],
             keeper: 0,
         };
-        view.set_groups(vec![group], 0.1, 1, 0.0);
+        view.set_outcome(Ok(vec![group.clone()]), 0.1, 1, 0.0);
         view.set_keeper(1);
         view.select_all_but_keeper();
         let mut chosen: Vec<_> = view.selected().iter().cloned().collect();
@@ -358,6 +397,22 @@ mod tests {
         // Making a selected photo the keeper unselects it.
         view.set_keeper(0);
         assert!(!view.selected().contains(&PathBuf::from("a")));
+        assert_eq!(
+            view.removal(),
+            [RemoveGroup {
+                keeper: PathBuf::from("a"),
+                extras: vec![PathBuf::from("c")],
+            }]
+        );
+        // New groups in which a selected photo is now a keeper: nothing is selected.
+        view.select_all_but_keeper();
+        let regrouped = DuplicateGroup {
+            photos: vec![photo("b"), photo("c")],
+            keeper: 1,
+        };
+        view.set_outcome(Ok(vec![regrouped]), 0.1, 1, 0.0);
+        assert!(view.selected().is_empty());
+        assert!(view.removal().is_empty());
         assert_eq!(view.wanted_search(1), None);
         assert_eq!(
             view.wanted_search(2),

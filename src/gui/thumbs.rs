@@ -266,11 +266,12 @@ fn store(cached: &Path, thumb: &egui::ColorImage) -> anyhow::Result<()> {
         .flat_map(|c| [c.r(), c.g(), c.b()])
         .collect();
     let image = image::RgbImage::from_raw(w as u32, h as u32, rgb).context("thumbnail size")?;
-    let dir = cached.parent().context("cache path has no folder")?;
-    std::fs::create_dir_all(dir)?;
-    let temp = cached.with_extension("part");
-    image.save_with_format(&temp, image::ImageFormat::Jpeg)?;
-    std::fs::rename(&temp, cached)?;
+    let mut jpeg = Vec::new();
+    image.write_to(
+        &mut std::io::Cursor::new(&mut jpeg),
+        image::ImageFormat::Jpeg,
+    )?;
+    crate::safefs::write_atomically(cached, &jpeg, crate::safefs::Replace::OwnCache)?;
     Ok(())
 }
 

@@ -19,7 +19,7 @@ use image::RgbImage;
 
 use super::settings::{Ranking, WhiteningSource};
 use crate::backend::BackendChoice;
-use crate::cleanup::{Destination, Indexed, Journal, Report};
+use crate::cleanup::{Destination, Indexed, Journal, Removal, Report};
 use crate::descriptor::{Describer, DescriberOptions, finish_descriptor};
 use crate::dupes::{self, Variant};
 use crate::imaging::{self, CropBox, LoadOptions};
@@ -81,12 +81,22 @@ pub enum Command {
         threshold: f32,
         variants: bool,
     },
-    /// Move these library photos to the trash (or the configured folder), journaled.
+    /// Move these photos of the library to the trash (or the configured folder),
+    /// journaled: each group's extras, checked against its keeper right before moving.
     RemoveFiles {
-        paths: Vec<PathBuf>,
+        groups: Vec<RemoveGroup>,
     },
     /// Bring back the newest clean-up batch.
     UndoCleanup,
+}
+
+/// One duplicate group's clean-up, as the UI asks for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoveGroup {
+    /// The photo that stays.
+    pub keeper: PathBuf,
+    /// The photos to move away (never the keeper).
+    pub extras: Vec<PathBuf>,
 }
 
 /// Whitening as the executor needs it.
@@ -105,6 +115,8 @@ pub enum Stage {
     WhiteningFolder,
     /// Describing turned and enlarged photos for the duplicate finder.
     Variants,
+    /// Comparing every photo with every other (blocks of rows).
+    Grouping,
 }
 
 /// What the executor tells the UI.
@@ -163,9 +175,10 @@ pub enum Event {
         path: PathBuf,
         image: egui::ColorImage,
     },
-    /// Near-duplicate groups of the library, at `threshold`.
+    /// Near-duplicate groups of the library at `threshold`, or why there are none
+    /// (cancelled, threshold too loose, failed).
     Duplicates {
-        groups: Vec<DuplicateGroup>,
+        outcome: Result<Vec<DuplicateGroup>, String>,
         threshold: f32,
         seconds: f64,
     },
@@ -349,16 +362,26 @@ struct QueryImage {
 
 struct Searchable {
     index: Index,
-    database: Database,
+    /// Shared with the duplicate search running on its job thread.
+    database: Arc<Database>,
     whitening: Option<Whitening>,
     request: WhiteningRequest,
 }
 
-/// The background job in progress (indexing, variants or a download): one at a time.
+/// The background job in progress (indexing, duplicates or a download): one at a time.
 struct IndexingJob {
     id: u64,
+    kind: JobKind,
     stop: Arc<AtomicBool>,
     thread: JoinHandle<()>,
+}
+
+/// What a job is doing: how its end is told to the UI when it crashes or is replaced.
+#[derive(Debug, Clone, PartialEq)]
+enum JobKind {
+    Indexing { folder: PathBuf },
+    Duplicates { threshold: f32 },
+    Download,
 }
 
 /// What a job hands back to the executor.
@@ -368,12 +391,18 @@ enum JobOutcome {
         outcome: Box<anyhow::Result<(Index, Option<Index>, IndexSummary)>>,
         whitening: WhiteningRequest,
     },
-    Variants {
+    Duplicates {
+        /// The library the rows were taken from ([`Executor::library_serial`]).
+        library: u64,
         threshold: f32,
-        described: Vec<(Variant, Index)>,
+        variants: bool,
+        outcome: Result<Vec<Vec<usize>>, String>,
+        seconds: f64,
     },
     /// It reported by other means.
     Finished,
+    /// It panicked: the job ends with this message.
+    Crashed(String),
 }
 
 struct Executor {
@@ -391,6 +420,10 @@ struct Executor {
     indexing: Option<IndexingJob>,
     /// The id of the last job started.
     next_job: u64,
+    /// Counts the libraries installed, so a duplicate search on an older one is redone.
+    library_serial: u64,
+    /// A duplicate search asked for while the library was being indexed.
+    pending_duplicates: Option<(f32, bool)>,
 }
 
 impl Executor {
@@ -414,6 +447,8 @@ impl Executor {
             query: None,
             indexing: None,
             next_job: 0,
+            library_serial: 0,
+            pending_duplicates: None,
         }
     }
 
@@ -446,7 +481,14 @@ impl Executor {
                             .iter()
                             .any(|later| matches!(later, Internal::Ui(Command::Search { .. })));
                     if !superseded {
-                        self.execute(command);
+                        // A bug in one command must not take the executor down with it.
+                        let what = format!("{command:?}");
+                        if let Err(message) = crate::isolate::catch(|| self.execute(command)) {
+                            let what: String = what.chars().take(80).collect();
+                            self.sink.send(Event::Notice(format!(
+                                "internal error while carrying out {what}: {message}"
+                            )));
+                        }
                     }
                 }
             }
@@ -501,7 +543,7 @@ impl Executor {
                 threshold,
                 variants,
             } => self.find_duplicates(threshold, variants),
-            Command::RemoveFiles { paths } => self.remove_files(&paths),
+            Command::RemoveFiles { groups } => self.remove_files(&groups),
             Command::UndoCleanup => self.undo_cleanup(),
         }
     }
@@ -518,7 +560,7 @@ impl Executor {
         let weights = self.weights.clone();
         let sink = self.sink.clone();
         let own = self.own.clone();
-        self.start_job("download", move |flag| {
+        self.start_job(JobKind::Download, move |flag| {
             let output = weights.folder.join(model::MODEL_FILE_NAME);
             let progress = |done, total| sink.offer(Event::Downloading { done, total });
             match model::download_weights(&weights.source, &weights.folder, &output, progress, flag)
@@ -537,10 +579,11 @@ impl Executor {
     }
 
     /// Runs `work` on a job thread with a fresh stop flag; its outcome comes back as
-    /// [`Internal::Job`]. Any job in progress is stopped first.
+    /// [`Internal::Job`], always, even when it panics. Any job in progress is stopped
+    /// first.
     fn start_job(
         &mut self,
-        name: &str,
+        kind: JobKind,
         work: impl FnOnce(&AtomicBool) -> JobOutcome + Send + 'static,
     ) {
         self.stop_job();
@@ -549,25 +592,56 @@ impl Executor {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let own = self.own.clone();
+        let name = match &kind {
+            JobKind::Indexing { .. } => "indexer",
+            JobKind::Duplicates { .. } => "duplicates",
+            JobKind::Download => "download",
+        };
         let spawned = std::thread::Builder::new()
             .name(format!("lookalike-{name}"))
             .spawn(move || {
-                let outcome = work(&flag);
+                let outcome =
+                    crate::isolate::catch(|| work(&flag)).unwrap_or_else(JobOutcome::Crashed);
                 let _ = own.send(Internal::Job { id, outcome });
             });
         match spawned {
-            Ok(thread) => self.indexing = Some(IndexingJob { id, stop, thread }),
-            Err(error) => self.sink.send(Event::Notice(format!(
-                "could not start the {name} job: {error}"
-            ))),
+            Ok(thread) => {
+                self.indexing = Some(IndexingJob {
+                    id,
+                    kind,
+                    stop,
+                    thread,
+                })
+            }
+            Err(error) => self.job_failed(&kind, format!("could not start it: {error}")),
         }
     }
 
-    /// Stops the job in progress, if any, and waits for its thread.
+    /// Stops the job in progress, if any, and waits for its thread. A duplicate search
+    /// stopped this way is reported as stopped, so the view does not wait for it.
     fn stop_job(&mut self) {
         if let Some(job) = self.indexing.take() {
             job.stop.store(true, Ordering::Relaxed);
             let _ = job.thread.join();
+            if let JobKind::Duplicates { .. } = job.kind {
+                self.job_failed(&job.kind, "stopped".into());
+            }
+        }
+    }
+
+    /// Tells the UI that a job of `kind` ended without its result.
+    fn job_failed(&mut self, kind: &JobKind, message: String) {
+        match kind {
+            JobKind::Indexing { folder } => self.sink.send(Event::IndexingEnded {
+                folder: folder.clone(),
+                outcome: Err(message),
+            }),
+            JobKind::Duplicates { threshold } => self.sink.send(Event::Duplicates {
+                outcome: Err(message),
+                threshold: *threshold,
+                seconds: 0.0,
+            }),
+            JobKind::Download => self.sink.send(Event::DownloadFailed(message)),
         }
     }
 
@@ -576,133 +650,167 @@ impl Executor {
         if self.indexing.as_ref().is_none_or(|job| job.id != id) {
             return;
         }
-        if let Some(job) = self.indexing.take() {
-            let _ = job.thread.join();
-        }
+        let Some(job) = self.indexing.take() else {
+            return;
+        };
+        let _ = job.thread.join();
         match outcome {
             JobOutcome::Indexed {
                 folder,
                 outcome,
                 whitening,
             } => self.indexing_done(folder, *outcome, whitening),
-            JobOutcome::Variants {
+            JobOutcome::Duplicates {
+                library,
                 threshold,
-                described,
-            } => self.group_duplicates(threshold, &described),
+                variants,
+                outcome,
+                seconds,
+            } => self.duplicates_found(library, threshold, variants, outcome, seconds),
             JobOutcome::Finished => {}
+            JobOutcome::Crashed(message) => {
+                self.job_failed(&job.kind, format!("internal error: {message}"))
+            }
+        }
+        if self.indexing.is_none()
+            && let Some((threshold, variants)) = self.pending_duplicates.take()
+        {
+            self.find_duplicates(threshold, variants);
         }
     }
 
+    /// Starts the duplicate search as a job (Cancel stops it): with `variants`, the
+    /// quarter-turned and enlarged small photos are described first (cached beside the
+    /// library's index, so once per photo), then every photo is compared with every
+    /// other. While the library is being indexed, the search waits for it.
     fn find_duplicates(&mut self, threshold: f32, variants: bool) {
         let Some(library) = &self.library else {
             self.sink
                 .send(Event::Notice("open a library folder first".into()));
+            self.job_failed(
+                &JobKind::Duplicates { threshold },
+                "no library is open".into(),
+            );
             return;
         };
-        if !variants {
-            self.group_duplicates(threshold, &[]);
+        if let Some(job) = &self.indexing
+            && !matches!(job.kind, JobKind::Duplicates { .. })
+        {
+            self.pending_duplicates = Some((threshold, variants));
             return;
         }
-        if self.indexing.is_some() {
-            self.sink.send(Event::Notice(
-                "the library is being indexed: look for duplicates when it is done".into(),
-            ));
-            return;
-        }
-        let Some(describer) = &self.describer else {
-            return;
-        };
-        // The variants need the network: describe them on a job thread (stoppable with
-        // Cancel), cached beside the library's index so it happens once per photo.
-        let max_side = library.index.provenance.max_side;
-        let job = VariantJob {
-            index: library.index.clone(),
-            describer: describer.with_options(DescriberOptions {
+        let describer = match (&self.describer, variants) {
+            (Some(describer), true) => Some(describer.with_options(DescriberOptions {
                 load: LoadOptions {
-                    max_side: Some(max_side),
+                    max_side: Some(library.index.provenance.max_side),
                     ..LoadOptions::default()
                 },
                 whitening: None,
-            }),
+            })),
+            _ => None,
+        };
+        let job = DuplicatesJob {
+            index: describer.as_ref().map(|_| library.index.clone()),
+            database: Arc::clone(&library.database),
+            whitening: library.whitening.clone(),
+            describer,
             index_dir: self.index_dir.clone(),
             sink: self.sink.clone(),
-        };
-        self.start_job("variants", move |stop| JobOutcome::Variants {
             threshold,
-            described: job.run(stop),
+        };
+        let serial = self.library_serial;
+        self.start_job(JobKind::Duplicates { threshold }, move |stop| {
+            let started = Instant::now();
+            let outcome = job.run(stop);
+            JobOutcome::Duplicates {
+                library: serial,
+                threshold,
+                variants,
+                outcome,
+                seconds: started.elapsed().as_secs_f64(),
+            }
         });
     }
 
-    /// Groups the library with the variants described (if any) and tells the UI.
-    fn group_duplicates(&mut self, threshold: f32, described: &[(Variant, Index)]) {
+    /// Turns the rows the job grouped into photos with suggested keepers for the UI.
+    fn duplicates_found(
+        &mut self,
+        serial: u64,
+        threshold: f32,
+        variants: bool,
+        outcome: Result<Vec<Vec<usize>>, String>,
+        seconds: f64,
+    ) {
+        if serial != self.library_serial {
+            // The library changed while the job ran: its rows are another library's.
+            return self.find_duplicates(threshold, variants);
+        }
         let Some(library) = &self.library else {
             return;
         };
-        let started = Instant::now();
         let entries = &library.index.entries;
-        let lined_up = |index: &Index| {
-            index.entries.len() == entries.len()
-                && index
-                    .entries
-                    .iter()
-                    .zip(entries)
-                    .all(|(a, b)| a.path == b.path)
-        };
-        let mut others = Vec::new();
-        for (variant, index) in described {
-            if !lined_up(index) {
-                // The library changed meanwhile; the next search describes again.
-                continue;
-            }
-            let limit = match variant {
-                Variant::QuarterTurn => dupes::TURNED_THRESHOLD,
-                Variant::Enlarged => threshold,
-            };
-            match Database::from_index(index, library.whitening.as_ref()) {
-                Ok(db) => others.push((db, limit)),
-                Err(error) => self.sink.send(Event::Notice(format!("{error}"))),
-            }
-        }
-        let db = &library.database;
-        let across: Vec<(&[f32], f32)> = others.iter().map(|(o, t)| (o.rows(), *t)).collect();
-        let groups = dupes::find_groups(db.rows(), db.dim(), threshold, &across)
-            .into_iter()
-            .map(|rows| {
-                let keeper = dupes::suggest_keeper(&rows, entries);
-                DuplicateGroup {
-                    keeper: rows.iter().position(|&r| r == keeper).unwrap_or(0),
-                    photos: rows
-                        .iter()
-                        .map(|&r| photo(&library.index, &entries[r]))
-                        .collect(),
-                }
-            })
-            .collect();
+        let outcome = outcome.map(|groups| {
+            groups
+                .into_iter()
+                .map(|rows| {
+                    let keeper = dupes::suggest_keeper(&rows, entries);
+                    DuplicateGroup {
+                        keeper: rows.iter().position(|&r| r == keeper).unwrap_or(0),
+                        photos: rows
+                            .iter()
+                            .map(|&r| photo(&library.index, &entries[r]))
+                            .collect(),
+                    }
+                })
+                .collect()
+        });
         self.sink.send(Event::Duplicates {
-            groups,
+            outcome,
             threshold,
-            seconds: started.elapsed().as_secs_f64(),
+            seconds,
         });
     }
 
-    fn remove_files(&mut self, paths: &[PathBuf]) {
+    /// Moves each group's extras away through [`Journal::remove`], which checks every
+    /// file and its keeper on disk first. Only photos of the library, as indexed.
+    fn remove_files(&mut self, groups: &[RemoveGroup]) {
         let Some(library) = &self.library else { return };
-        // Only photos of the library, as they were indexed: a changed file is left alone.
-        let files: Vec<Indexed> = library
-            .index
-            .entries
-            .iter()
-            .map(|e| photo(&library.index, e))
-            .filter(|p| paths.contains(&p.path))
-            .map(|p| Indexed {
-                path: p.path,
-                size: p.size,
-                mtime_ns: p.mtime_ns,
-            })
-            .collect();
+        let index = &library.index;
+        let indexed = |path: &PathBuf| {
+            index
+                .entries
+                .iter()
+                .find(|e| index.absolute(e) == *path)
+                .map(|e| Indexed::from_entry(index, e))
+        };
+        let mut removals = Vec::new();
+        let mut unknown = Vec::new();
+        for group in groups {
+            let Some(keeper) = indexed(&group.keeper) else {
+                unknown.extend(group.extras.iter().cloned());
+                continue;
+            };
+            let (known, missing): (Vec<_>, Vec<_>) =
+                group.extras.iter().partition(|p| indexed(p).is_some());
+            unknown.extend(missing.into_iter().cloned());
+            removals.push(Removal {
+                keeper,
+                extras: known.into_iter().filter_map(indexed).collect(),
+            });
+        }
         let journal = Journal::new(self.cleanup.journal.clone());
-        match journal.remove(&files, &self.cleanup.destination) {
-            Ok(report) => self.cleanup_done(report, false),
+        match journal.remove(&removals, &self.cleanup.destination) {
+            Ok(mut report) => {
+                report.skipped.extend(unknown.into_iter().map(|path| {
+                    index::Failure {
+                        path,
+                        reason: "it (or its keeper) is not in the library's index any more: \
+                                 it stays"
+                            .into(),
+                    }
+                }));
+                self.cleanup_done(report, false)
+            }
             Err(error) => self
                 .sink
                 .send(Event::Notice(format!("clean-up stopped: {error}"))),
@@ -803,14 +911,19 @@ impl Executor {
             index_dir: self.index_dir.clone(),
             sink: self.sink.clone(),
         };
-        self.start_job("indexer", move |stop| {
-            let outcome = job.run(&folder, &whitening.source, stop);
-            JobOutcome::Indexed {
-                folder,
-                outcome: Box::new(outcome),
-                whitening,
-            }
-        });
+        self.start_job(
+            JobKind::Indexing {
+                folder: folder.clone(),
+            },
+            move |stop| {
+                let outcome = job.run(&folder, &whitening.source, stop);
+                JobOutcome::Indexed {
+                    folder,
+                    outcome: Box::new(outcome),
+                    whitening,
+                }
+            },
+        );
     }
 
     fn indexing_done(
@@ -867,7 +980,7 @@ impl Executor {
             }
         };
         let database = match Database::from_index(&index, whitening.as_ref()) {
-            Ok(database) => database,
+            Ok(database) => Arc::new(database),
             Err(error) => {
                 self.sink.send(Event::Notice(format!(
                     "the library {} cannot be searched: {error}",
@@ -886,6 +999,7 @@ impl Executor {
             photos,
             whitening: description,
         };
+        self.library_serial += 1;
         self.library = Some(Searchable {
             index,
             database,
@@ -1014,32 +1128,66 @@ impl Executor {
     }
 }
 
-/// Describes the library's turned and enlarged variants for the duplicate finder.
-struct VariantJob {
-    index: Index,
-    describer: Describer,
+/// The duplicate search: the variants first (if asked), then the grouping.
+struct DuplicatesJob {
+    /// The library's index, when variants are to be described.
+    index: Option<Index>,
+    database: Arc<Database>,
+    whitening: Option<Whitening>,
+    /// The network, when variants are to be described.
+    describer: Option<Describer>,
     index_dir: PathBuf,
     sink: EventSink,
+    threshold: f32,
 }
 
-impl VariantJob {
-    fn run(self, stop: &AtomicBool) -> Vec<(Variant, Index)> {
+impl DuplicatesJob {
+    fn run(self, stop: &AtomicBool) -> Result<Vec<Vec<usize>>, String> {
+        let mut others = Vec::new();
+        if let (Some(index), Some(describer)) = (&self.index, &self.describer) {
+            for (variant, described) in self.variants(index, describer, stop) {
+                let limit = match variant {
+                    Variant::QuarterTurn => dupes::TURNED_THRESHOLD,
+                    Variant::Enlarged => self.threshold,
+                };
+                let db = Database::from_index(&described, self.whitening.as_ref())
+                    .map_err(|e| e.to_string())?;
+                others.push((db, limit));
+            }
+        }
+        if stop.load(Ordering::Relaxed) {
+            return Err(dupes::GroupingError::Stopped.to_string());
+        }
+        let db = &self.database;
+        let across: Vec<(&[f32], f32)> = others.iter().map(|(o, t)| (o.rows(), *t)).collect();
+        self.sink
+            .forward_progress(Stage::Grouping, |progress| {
+                let control = dupes::Control {
+                    stop,
+                    progress: Some(progress),
+                    ..dupes::Control::unattended()
+                };
+                dupes::find_groups(db.rows(), db.dim(), self.threshold, &across, &control)
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    /// The library's turned and enlarged variants, lined up with its entries.
+    fn variants(
+        &self,
+        index: &Index,
+        describer: &Describer,
+        stop: &AtomicBool,
+    ) -> Vec<(Variant, Index)> {
         let mut described = Vec::new();
         for variant in [Variant::QuarterTurn, Variant::Enlarged] {
             let suffix = format!(".{}", variant.cache_extension());
             let cache_path = self
                 .index_dir
-                .join(index::index_file_name(&self.index.root, &suffix));
+                .join(index::index_file_name(&index.root, &suffix));
             let cached = Index::load(&cache_path).ok();
             let result = self.sink.forward_progress(Stage::Variants, |progress| {
-                dupes::describe_variants(
-                    &self.index,
-                    variant,
-                    cached.as_ref(),
-                    &self.describer,
-                    progress,
-                    stop,
-                )
+                dupes::describe_variants(index, variant, cached.as_ref(), describer, progress, stop)
             });
             if let Err(error) = result.cache.save(&cache_path) {
                 self.sink.send(Event::Notice(format!("{error}")));
@@ -1100,6 +1248,7 @@ impl IndexJob {
                 folder.display()
             );
         }
+        crate::isolate::injected_fault(folder);
         std::fs::create_dir_all(&self.index_dir)
             .with_context(|| format!("creating {}", self.index_dir.display()))?;
         let index_path = self.index_dir.join(index::index_file_name(folder, suffix));

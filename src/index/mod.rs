@@ -5,25 +5,28 @@
 //! without running the network again. The file is `MAGIC`, a little-endian `u32`
 //! format version, then a postcard body; it is always written to a temporary file,
 //! synced and renamed over the old one, so a crash leaves either the old or the new
-//! index, never a torn one.
+//! index, never a torn one, and it never replaces a file that is not an index.
+//!
+//! Version 2 records each file's identity (device and inode): the index holds every
+//! file once, and the clean-up checks identities before it moves anything.
 
 mod scan;
 mod update;
 
-pub use scan::{ScanOptions, Scanned, mtime_ns, scan_folder};
+pub use scan::{SameFile, ScanOptions, ScanOutcome, Scanned, mtime_ns, scan_folder};
 pub use update::{Failure, IndexOptions, IndexSummary, Progress, update_index};
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::safefs::{self, FileId, Replace};
 
 /// First bytes of every index file.
 pub const MAGIC: &[u8; 8] = b"LKALIDX\n";
 /// Version of the body's layout; another version is refused with a clear message.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// What the descriptors in an index depend on: a different model or image pipeline
 /// makes them incomparable.
@@ -43,6 +46,11 @@ pub struct Entry {
     pub size: u64,
     /// Modification time, nanoseconds since the Unix epoch.
     pub mtime_ns: i128,
+    /// Device and inode when indexed: the file itself, whatever its path.
+    pub file: FileId,
+    /// The path goes through a symbolic link (only with links followed): not a real
+    /// copy in the library, so never a keeper when a real path exists.
+    pub via_link: bool,
     /// EXIF-oriented size of the original.
     pub width: u32,
     pub height: u32,
@@ -97,39 +105,18 @@ impl Index {
         postcard::from_bytes(body).map_err(|e| fail(format!("corrupt index: {e}")))
     }
 
-    /// Writes the index atomically: temporary file, fsync, rename, fsync of the folder.
+    /// Writes the index atomically (temporary file, fsync, rename); refuses to replace a
+    /// file that is not a lookalike index.
     pub fn save(&self, path: &Path) -> Result<()> {
         let body = postcard::to_stdvec(self).map_err(|e| Error::Index {
             path: path.to_path_buf(),
             reason: format!("cannot serialise: {e}"),
         })?;
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let tmp = dir.join(format!(
-            ".{}.tmp{}",
-            path.file_name().unwrap_or_default().to_string_lossy(),
-            std::process::id()
-        ));
-        let write = || -> std::io::Result<()> {
-            let mut file = std::fs::File::create(&tmp)?;
-            file.write_all(MAGIC)?;
-            file.write_all(&FORMAT_VERSION.to_le_bytes())?;
-            file.write_all(&body)?;
-            file.sync_all()?;
-            std::fs::rename(&tmp, path)?;
-            // Make the rename itself durable (best effort: not every OS can open a dir).
-            if let Ok(d) = std::fs::File::open(dir) {
-                let _ = d.sync_all();
-            }
-            Ok(())
-        };
-        write().map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::io(path, e)
-        })
+        let mut bytes = Vec::with_capacity(MAGIC.len() + 4 + body.len());
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        bytes.extend_from_slice(&body);
+        safefs::write_atomically(path, &bytes, Replace::IfStartsWith(MAGIC))
     }
 
     /// Checks that this index was made with `provenance`.
@@ -210,6 +197,11 @@ mod tests {
             path: "a/b.jpg".into(),
             size: 10,
             mtime_ns: -5,
+            file: FileId {
+                device: 1,
+                inode: 2,
+            },
+            via_link: false,
             width: 3,
             height: 4,
             feature_map: [0, 0],
@@ -239,6 +231,16 @@ mod tests {
         std::fs::write(&path, b"hello").unwrap();
         let message = Index::load(&path).unwrap_err().to_string();
         assert!(message.contains("not a lookalike index"), "{message}");
+    }
+
+    #[test]
+    fn never_replaces_a_file_that_is_not_an_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let photo = dir.path().join("holiday.jpg");
+        std::fs::write(&photo, b"\xff\xd8\xff\xe0 pixels").unwrap();
+        let message = sample().save(&photo).unwrap_err().to_string();
+        assert!(message.contains("did not write"), "{message}");
+        assert_eq!(std::fs::read(&photo).unwrap(), b"\xff\xd8\xff\xe0 pixels");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::{Entry, Index, Provenance, ScanOptions, Scanned, scan_folder};
+use super::{Entry, Index, Provenance, SameFile, ScanOptions, Scanned, scan_folder};
 use crate::descriptor::Describer;
 use crate::error::{Error, Result};
 use crate::imaging;
@@ -34,7 +34,8 @@ impl From<Error> for Failure {
             | Error::Decode { path, .. }
             | Error::TooManyPixels { path, .. }
             | Error::TooSmall { path, .. }
-            | Error::BadCropBox { path, .. } => path.clone(),
+            | Error::BadCropBox { path, .. }
+            | Error::Crashed { path, .. } => path.clone(),
             _ => PathBuf::new(),
         };
         Self {
@@ -107,6 +108,11 @@ pub struct IndexSummary {
     pub unchanged: usize,
     pub removed: usize,
     pub failed: Vec<Failure>,
+    /// Paths that reach a file already indexed under another path (hard links, links
+    /// followed): described once, listed once.
+    pub same_file: Vec<SameFile>,
+    /// Symbolic links not followed (pass `--follow-links` to follow them).
+    pub links_not_followed: usize,
     pub seconds: f64,
     /// The stop flag ended the run early; what was done is saved.
     pub stopped: bool,
@@ -129,20 +135,27 @@ pub fn update_index(
         .canonicalize()
         .map_err(|e| Error::io(&options.root, e))?;
     let previous = load_previous(options, &root, provenance)?;
+    // Refuse at once, not after hours of work, to write over a file that is no index.
+    crate::safefs::check_replaceable(
+        &options.index_path,
+        crate::safefs::Replace::IfStartsWith(super::MAGIC),
+    )?;
 
-    let (scanned, mut failed) = scan_folder(&root, &options.scan, stop)?;
+    let scan = scan_folder(&root, &options.scan, stop)?;
+    let mut failed = scan.failures;
     if stop.load(Ordering::Relaxed) {
         // An unfinished scan must not be mistaken for deletions: change nothing.
         let summary = IndexSummary {
             stopped: true,
             entries: previous.entries.len(),
             failed,
+            links_not_followed: scan.links_not_followed,
             seconds: started.elapsed().as_secs_f64(),
             ..IndexSummary::default()
         };
         return Ok((previous, summary));
     }
-    let plan = Plan::new(previous.entries, scanned);
+    let plan = Plan::new(previous.entries, scan.found);
     let _ = progress.try_send(Progress::Planned {
         to_describe: plan.work.len(),
         unchanged: plan.kept.len(),
@@ -170,7 +183,10 @@ pub fn update_index(
                 while !stop.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(file) = work.get(i) else { break };
-                    let loaded = imaging::load(&file.path, &load_options);
+                    // A panic on one file is that file's failure, never the run's end.
+                    let loaded = crate::isolate::per_file(&file.path, || {
+                        imaging::load(&file.path, &load_options)
+                    });
                     if tx.send((i, loaded)).is_err() {
                         break;
                     }
@@ -180,13 +196,19 @@ pub fn update_index(
         drop(tx);
         for (done, (i, loaded)) in rx.iter().enumerate() {
             let file = &plan.work[i];
-            match loaded.and_then(|image| describer.spoc(&image).map(|spoc| (image, spoc))) {
+            let described = loaded.and_then(|image| {
+                crate::isolate::per_file(&file.path, || describer.spoc(&image))
+                    .map(|spoc| (image, spoc))
+            });
+            match described {
                 Ok((image, spoc)) => {
                     indexed += 1;
                     index.entries.push(Entry {
                         path: file.relative.clone(),
                         size: file.size,
                         mtime_ns: file.mtime_ns,
+                        file: file.file,
+                        via_link: file.via_link,
                         width: image.width,
                         height: image.height,
                         feature_map: spoc.feature_map.map(|v| v as u32),
@@ -232,6 +254,8 @@ pub fn update_index(
         unchanged,
         removed: plan.removed,
         failed,
+        same_file: scan.same_file,
+        links_not_followed: scan.links_not_followed,
         seconds: started.elapsed().as_secs_f64(),
         stopped: stop.load(Ordering::Relaxed),
         entries: index.entries.len(),
@@ -274,7 +298,7 @@ fn save_sorted(index: &mut Index, path: &Path) -> Result<()> {
 
 /// What a run has to do.
 struct Plan {
-    /// Entries whose file is unchanged.
+    /// Entries whose file is unchanged (same size, modification time and identity).
     kept: Vec<Entry>,
     /// Files to describe (new or changed).
     work: Vec<Scanned>,
@@ -290,8 +314,16 @@ impl Plan {
         let mut work = Vec::new();
         for file in scanned {
             match old.remove(&file.relative) {
-                Some(entry) if entry.size == file.size && entry.mtime_ns == file.mtime_ns => {
-                    kept.push(entry)
+                Some(entry)
+                    if entry.size == file.size
+                        && entry.mtime_ns == file.mtime_ns
+                        && entry.file == file.file =>
+                {
+                    // The path may now go through a link, or no longer: keep it current.
+                    kept.push(Entry {
+                        via_link: file.via_link,
+                        ..entry
+                    })
                 }
                 _ => work.push(file),
             }
@@ -307,12 +339,20 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::safefs::FileId;
+
+    const FILE: FileId = FileId {
+        device: 1,
+        inode: 1,
+    };
 
     fn entry(path: &str, size: u64, mtime_ns: i128) -> Entry {
         Entry {
             path: path.into(),
             size,
             mtime_ns,
+            file: FILE,
+            via_link: false,
             width: 1,
             height: 1,
             feature_map: [1, 1],
@@ -326,6 +366,8 @@ mod tests {
             relative: path.into(),
             size,
             mtime_ns,
+            file: FILE,
+            via_link: false,
         }
     }
 
@@ -336,18 +378,27 @@ mod tests {
                 entry("a", 1, 1),
                 entry("b", 1, 1),
                 entry("c", 1, 1),
+                entry("d", 1, 1),
                 entry("gone", 1, 1),
             ],
             vec![
                 scanned("a", 1, 1),
                 scanned("b", 2, 1),
                 scanned("c", 1, 9),
+                // Same size and time, but another file (replaced by a copy).
+                Scanned {
+                    file: FileId {
+                        device: 1,
+                        inode: 2,
+                    },
+                    ..scanned("d", 1, 1)
+                },
                 scanned("new", 1, 1),
             ],
         );
         assert_eq!(plan.kept.len(), 1);
         let work: Vec<_> = plan.work.iter().map(|s| s.relative.as_str()).collect();
-        assert_eq!(work, ["b", "c", "new"]);
+        assert_eq!(work, ["b", "c", "d", "new"]);
         assert_eq!(plan.removed, 1);
     }
 }

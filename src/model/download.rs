@@ -11,6 +11,10 @@ use md5::Digest as _;
 
 use super::{KERAS_NOTOP_FILE, Vgg16Weights, import_keras_h5};
 use crate::error::{Error, Result};
+use crate::safefs::{self, Replace};
+
+/// The first bytes of every HDF5 file (the Keras weights format).
+const HDF5_SIGNATURE: &[u8] = b"\x89HDF\r\n\x1a\n";
 
 /// Where a weights file is published and how to recognise it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,10 +56,11 @@ pub fn download_weights(
     let tmp = folder.join(format!("{name}.part"));
     let fetched = fetch(source, &tmp, &mut progress, stop);
     if let Err(error) = fetched {
-        let _ = std::fs::remove_file(&tmp);
+        safefs::remove_own_temp(&tmp);
         return Err(error);
     }
-    std::fs::rename(&tmp, &file_path).map_err(|e| Error::io(&file_path, e))?;
+    // Only an earlier download (an HDF5 file) is ever replaced.
+    safefs::place(&tmp, &file_path, Replace::IfStartsWith(HDF5_SIGNATURE))?;
     import_keras_h5(&file_path, output)
 }
 
@@ -81,7 +86,7 @@ fn fetch(
         .and_then(|v| v.parse().ok())
         .unwrap_or(source.size);
     let mut body = response.body_mut().as_reader();
-    let mut out = std::fs::File::create(part).map_err(|e| Error::io(part, e))?;
+    let mut out = safefs::create_temp(part)?;
     let mut hasher = md5::Md5::new();
     let mut buffer = vec![0u8; 1 << 16];
     let mut done = 0u64;

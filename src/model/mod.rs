@@ -241,28 +241,10 @@ pub(crate) fn write_safetensors(
         .collect::<Result<Vec<_>>>()?;
     let bytes = safetensors::serialize(views, Some(metadata))
         .map_err(|e| Error::Invalid(format!("cannot serialise {}: {e}", path.display())))?;
-    write_atomically(path, &bytes)
-}
-
-/// Writes `bytes` to `path` through a temporary file and a rename, so that a crash
-/// never leaves a half-written file under the final name.
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| Error::Invalid(format!("{} is not a file path", path.display())))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        file_name.to_string_lossy(),
-        std::process::id()
-    ));
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
+    // Only ever replaces a safetensors file (an earlier conversion or whitening).
+    crate::safefs::write_atomically(
+        path,
+        &bytes,
+        crate::safefs::Replace::IfOurs(crate::safefs::looks_like_safetensors),
+    )
 }

@@ -4,11 +4,18 @@
 use std::path::{Path, PathBuf};
 
 /// `../shared` beside the repository, or `None` after printing why the test is skipped.
+/// With `LOOKALIKE_REQUIRE_SHARED` set (CI sets it), a missing `../shared` fails the
+/// test instead: CI must prove the product, not its absence.
 pub fn shared() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
     if dir.join("models").is_dir() {
         Some(dir)
     } else {
+        assert!(
+            std::env::var_os("LOOKALIKE_REQUIRE_SHARED").is_none(),
+            "LOOKALIKE_REQUIRE_SHARED is set but {} is missing",
+            dir.display()
+        );
         eprintln!(
             "SKIPPED: {} not found (the shared test data lives beside the repository)",
             dir.display()
@@ -96,6 +103,40 @@ where
     (output.status.code(), json, stderr)
 }
 
+/// Runs `lookalike` with a private home (its trash is `<home>/.local/share/Trash`).
+pub fn lookalike_in_home(
+    home: &std::path::Path,
+    args: &[&std::ffi::OsStr],
+) -> (Option<i32>, serde_json::Value, String) {
+    let data = home.join(".local/share");
+    lookalike_with_env(
+        args,
+        &[
+            ("HOME", home.as_os_str()),
+            ("XDG_DATA_HOME", data.as_os_str()),
+        ],
+    )
+}
+
+/// Runs `lookalike` with `args` and these environment variables (within five
+/// minutes), checks that no panic reached the user, and parses stdout as JSON (`Null`
+/// if it is not): `(exit code, json, stderr)`.
+pub fn lookalike_with_env(
+    args: &[&std::ffi::OsStr],
+    env: &[(&str, &std::ffi::OsStr)],
+) -> (Option<i32>, serde_json::Value, String) {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_lookalike"));
+    command.args(args);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = output_within(&mut command, std::time::Duration::from_secs(300));
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let json = serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null);
+    (output.status.code(), json, stderr)
+}
+
 /// Copies into `dir` the `neardup-dev` images whose file name satisfies `keep`, plus
 /// the first `distractors` distractors (`d_*`, by name); returns the names copied.
 pub fn neardup_library(
@@ -168,4 +209,46 @@ pub fn write_keras_h5(
         builder.add_group(outer.finish());
     }
     builder.write(path).unwrap();
+}
+
+#[cfg(unix)]
+/// The photos of the test library: name in `../shared/data/neardup-dev/jpg`.
+pub const LINKED_PHOTOS: [&str; 4] = ["o020.jpg", "o021.jpg", "o022.jpg", "o023.jpg"];
+
+/// Builds the library:
+/// ```text
+/// library/real/o020.jpg ... o023.jpg   four different photos
+/// library/real/hard.jpg                a hard link to real/o020.jpg
+/// library/copy-of-o021.jpg             a real byte-identical copy of real/o021.jpg
+/// library/linked -> real               a symbolic link to a folder of the library
+/// library/alias.jpg -> real/o022.jpg   a symbolic link to a file
+/// ```
+#[cfg(unix)]
+pub fn linked_library(shared: &Path, root: &Path) -> PathBuf {
+    let jpg = shared.join("data/neardup-dev/jpg");
+    let dir = root.join("library");
+    std::fs::create_dir_all(dir.join("real")).unwrap();
+    for name in LINKED_PHOTOS {
+        std::fs::copy(jpg.join(name), dir.join("real").join(name)).unwrap();
+    }
+    std::fs::hard_link(dir.join("real/o020.jpg"), dir.join("real/hard.jpg")).unwrap();
+    std::fs::copy(dir.join("real/o021.jpg"), dir.join("copy-of-o021.jpg")).unwrap();
+    std::os::unix::fs::symlink(dir.join("real"), dir.join("linked")).unwrap();
+    std::os::unix::fs::symlink(dir.join("real/o022.jpg"), dir.join("alias.jpg")).unwrap();
+    dir
+}
+
+/// For every real file under `dir` (links not followed): its bytes -> its paths.
+#[cfg(unix)]
+pub fn real_files(dir: &Path) -> std::collections::BTreeMap<Vec<u8>, Vec<PathBuf>> {
+    let mut files: std::collections::BTreeMap<Vec<u8>, Vec<PathBuf>> =
+        std::collections::BTreeMap::new();
+    for entry in walkdir::WalkDir::new(dir).follow_links(false) {
+        let entry = entry.unwrap();
+        if entry.file_type().is_file() {
+            let bytes = std::fs::read(entry.path()).unwrap();
+            files.entry(bytes).or_default().push(entry.into_path());
+        }
+    }
+    files
 }

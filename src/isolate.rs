@@ -1,0 +1,118 @@
+//! One file cannot stop a run: a panic while reading, decoding, orienting or describing
+//! one photo becomes that photo's error ([`Error::Crashed`], with its path and where it
+//! crashed), and the run goes on. Panics caught here are not printed as crashes: the
+//! file is reported like any other failure.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell};
+use std::ffi::OsString;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::{Mutex, Once, OnceLock};
+
+use crate::error::{Error, Result};
+
+thread_local! {
+    /// How many [`per_file`] / [`catch`] calls this thread is inside.
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+    /// Where the last panic caught on this thread happened.
+    static LOCATION: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Runs one file's work; a panic in it becomes that file's [`Error::Crashed`].
+pub fn per_file<T>(path: &Path, work: impl FnOnce() -> Result<T>) -> Result<T> {
+    catch(work).unwrap_or_else(|reason| {
+        Err(Error::Crashed {
+            path: path.to_path_buf(),
+            reason,
+        })
+    })
+}
+
+/// Runs `work`; a panic in it comes back as `Err` with its message and location.
+pub fn catch<T>(work: impl FnOnce() -> T) -> std::result::Result<T, String> {
+    install_quiet_hook();
+    DEPTH.with(|d| d.set(d.get() + 1));
+    let result = catch_unwind(AssertUnwindSafe(work));
+    DEPTH.with(|d| d.set(d.get() - 1));
+    result.map_err(|payload| {
+        let location = LOCATION.with(|l| l.borrow_mut().take());
+        match location {
+            Some(at) => format!("{} at {at}", panic_message(payload.as_ref())),
+            None => panic_message(payload.as_ref()),
+        }
+    })
+}
+
+/// The text of a panic's payload.
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}
+
+/// Panics inside [`catch`] are recorded, not printed; others go to the usual hook.
+fn install_quiet_hook() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if DEPTH.with(Cell::get) > 0 {
+                let at = info
+                    .location()
+                    .map(|l| format!("{}:{}", l.file(), l.line()));
+                LOCATION.with(|l| *l.borrow_mut() = at);
+            } else {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Test hook: reading a file or folder of this name panics, as a broken decoder would,
+/// so tests can prove that one such file does not stop a run (and a crashing job does
+/// not hang the app). Set from `LOOKALIKE_TEST_PANIC_ON` or [`inject_fault`].
+fn fault_target() -> &'static Mutex<Option<OsString>> {
+    static TARGET: OnceLock<Mutex<Option<OsString>>> = OnceLock::new();
+    TARGET.get_or_init(|| Mutex::new(std::env::var_os("LOOKALIKE_TEST_PANIC_ON")))
+}
+
+/// Makes [`injected_fault`] panic for files and folders named `name` (tests only).
+pub fn inject_fault(name: &str) {
+    if let Ok(mut target) = fault_target().lock() {
+        *target = Some(name.into());
+    }
+}
+
+/// Panics if `path` is named as the test hook says (see [`inject_fault`]).
+pub fn injected_fault(path: &Path) {
+    let hit = fault_target().lock().is_ok_and(|target| {
+        target
+            .as_deref()
+            .is_some_and(|n| path.file_name() == Some(n))
+    });
+    if hit {
+        panic!("injected test fault (LOOKALIKE_TEST_PANIC_ON)");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_becomes_the_files_error_and_the_next_call_works() {
+        let path = Path::new("/photos/bad.jpg");
+        let error = per_file(path, || -> Result<()> { panic!("decoder bug") }).unwrap_err();
+        let message = error.to_string();
+        assert!(message.contains("/photos/bad.jpg"), "{message}");
+        assert!(message.contains("decoder bug"), "{message}");
+        assert!(message.contains("isolate.rs"), "{message}");
+        assert_eq!(per_file(path, || Ok(3)).unwrap(), 3);
+        assert_eq!(catch(|| 5), Ok(5));
+    }
+}
