@@ -1054,7 +1054,10 @@ impl Executor {
     }
 
     fn load_query(&mut self, id: u64, path: PathBuf) {
-        match imaging::decode_file(&path, imaging::DEFAULT_MAX_PIXELS) {
+        let decoded = crate::isolate::per_file(&path, || {
+            imaging::decode_file(&path, imaging::DEFAULT_MAX_PIXELS)
+        });
+        match decoded {
             Ok(rgb) => {
                 let display = display_image(&rgb, QUERY_DISPLAY_SIDE);
                 let (width, height) = rgb.dimensions();
@@ -1104,7 +1107,7 @@ impl Executor {
                     .context("the network is not loaded")?;
                 let max_side = library.index.provenance.max_side;
                 let image = imaging::prepare(&query.path, &query.rgb, crop, Some(max_side))?;
-                let raw = describer.spoc(&image)?.raw;
+                let raw = crate::isolate::per_file(&query.path, || describer.spoc(&image))?.raw;
                 query.last_raw = Some((crop, raw.clone()));
                 raw
             }
@@ -1274,9 +1277,12 @@ fn photo(index: &Index, entry: &Entry) -> Photo {
 
 /// Decodes (EXIF-oriented) and shrinks a photo for display: `(width, height, image)`
 /// with the original's size.
+/// A crash in the decoder is this photo's error (see [`crate::isolate`]).
 pub fn decode_for_display(path: &Path, side: u32) -> crate::Result<egui::ColorImage> {
-    let rgb = imaging::decode_file(path, imaging::DEFAULT_MAX_PIXELS)?;
-    Ok(display_image(&rgb, side))
+    crate::isolate::per_file(path, || {
+        let rgb = imaging::decode_file(path, imaging::DEFAULT_MAX_PIXELS)?;
+        Ok(display_image(&rgb, side))
+    })
 }
 
 /// `rgb` shrunk to at most `side` pixels on its longer side, as egui wants it.
