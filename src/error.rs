@@ -19,8 +19,11 @@ pub enum Error {
     #[error("{}: empty file", path.display())]
     EmptyFile { path: PathBuf },
 
-    #[error("{}: not an image in a supported format (JPEG, PNG, WebP, TIFF, BMP, GIF, PNM)", path.display())]
+    #[error("{}: not a photo: not an image in a supported format (JPEG, PNG, WebP, TIFF, BMP, GIF, PNM, camera RAW)", path.display())]
     UnsupportedFormat { path: PathBuf },
+
+    #[error("{}: {format} support is not built in: this photo cannot be read yet", path.display())]
+    NotBuiltIn { path: PathBuf, format: &'static str },
 
     #[error("{}: cannot decode image: {reason}", path.display())]
     Decode { path: PathBuf, reason: String },

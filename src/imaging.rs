@@ -8,6 +8,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::str::FromStr;
 
+use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage, imageops::FilterType};
 
 use crate::error::{Error, Result};
@@ -117,10 +118,45 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<LoadedImage> {
 }
 
 /// Reads and decodes `path` to RGB8 with the EXIF orientation applied, at full size.
+/// A camera RAW file is read from its largest embedded JPEG preview, turned by the
+/// RAW's own orientation (see [`crate::raw`]).
 pub fn decode_file(path: &Path, max_pixels: u64) -> Result<RgbImage> {
     crate::isolate::injected_fault(path);
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    if crate::raw::is_raw(path) {
+        return decode_raw(path, &bytes, max_pixels);
+    }
+    if let Some(format) = not_built_in(path) {
+        return Err(Error::NotBuiltIn {
+            path: path.to_path_buf(),
+            format,
+        });
+    }
     decode_rgb(path, &bytes, max_pixels)
+}
+
+/// A RAW file's largest embedded preview, decoded and oriented as the RAW says.
+fn decode_raw(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<RgbImage> {
+    let preview = crate::raw::largest_preview(bytes).map_err(|reason| Error::Decode {
+        path: path.to_path_buf(),
+        reason: format!("camera RAW file: {reason}"),
+    })?;
+    let jpeg = &bytes[preview.range.clone()];
+    let orientation = preview
+        .orientation
+        .map(|o| Orientation::from_exif(o as u8).unwrap_or(Orientation::NoTransforms));
+    decode_oriented(path, jpeg, max_pixels, orientation)
+}
+
+/// Photo formats this build recognises by extension but cannot decode.
+fn not_built_in(path: &Path) -> Option<&'static str> {
+    let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+    match extension.as_str() {
+        "heic" | "heif" => Some("HEIC"),
+        "avif" => Some("AVIF"),
+        "x3f" => Some("Sigma X3F RAW"),
+        _ => None,
+    }
 }
 
 /// As [`load`], for bytes already in memory (`path` names them in messages).
@@ -167,6 +203,16 @@ pub fn prepare(
 /// Decodes any supported format to RGB8 with the EXIF orientation applied. The pixel
 /// limit is checked from the header, before any pixel is decoded.
 pub fn decode_rgb(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<RgbImage> {
+    decode_oriented(path, bytes, max_pixels, None)
+}
+
+/// As [`decode_rgb`], turned by `orientation` instead of the file's own EXIF when given.
+fn decode_oriented(
+    path: &Path,
+    bytes: &[u8],
+    max_pixels: u64,
+    orientation: Option<Orientation>,
+) -> Result<RgbImage> {
     crate::guard::note_heavy_work("decoding an image");
     if bytes.is_empty() {
         return Err(Error::EmptyFile {
@@ -209,9 +255,8 @@ pub fn decode_rgb(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<RgbImage
     limits.max_alloc = Some(max_pixels.saturating_mul(8).max(512 << 20));
     decoder.set_limits(limits).map_err(decode_error)?;
     // A missing or unreadable EXIF block means "no rotation", never a failure.
-    let orientation = decoder
-        .orientation()
-        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let orientation =
+        orientation.unwrap_or_else(|| decoder.orientation().unwrap_or(Orientation::NoTransforms));
     // Third-party decoders are fuzzed but not proven panic-free: a panic on one hostile
     // file must become that file's error, not the end of an indexing run.
     let decoded = catch_unwind(AssertUnwindSafe(|| DynamicImage::from_decoder(decoder)))
@@ -249,16 +294,25 @@ pub fn fitted_size(width: u32, height: u32, max_side: u32) -> Option<(u32, u32)>
     Some((nw, nh))
 }
 
-/// File extensions read as images (compared case-insensitively).
-pub const IMAGE_EXTENSIONS: [&str; 11] = [
-    "jpg", "jpeg", "png", "webp", "tif", "tiff", "bmp", "gif", "pbm", "pgm", "ppm",
+/// File extensions read as images (compared case-insensitively), camera RAW types
+/// included (see [`crate::raw::RAW_EXTENSIONS`]).
+pub const IMAGE_EXTENSIONS: [&str; 24] = [
+    "jpg", "jpeg", "png", "webp", "tif", "tiff", "bmp", "gif", "pbm", "pgm", "ppm", "dng", "cr2",
+    "cr3", "nef", "nrw", "arw", "sr2", "srf", "raf", "orf", "rw2", "pef", "srw",
 ];
 
-/// Whether `path` has one of [`IMAGE_EXTENSIONS`].
+/// Photo types this build finds and lists, but cannot decode: each one is reported as
+/// "not built in", never skipped in silence.
+pub const NOT_BUILT_IN_EXTENSIONS: [&str; 4] = ["heic", "heif", "avif", "x3f"];
+
+/// Whether `path` has one of [`IMAGE_EXTENSIONS`] or [`NOT_BUILT_IN_EXTENSIONS`].
 pub fn has_image_extension(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|x| x.eq_ignore_ascii_case(e)))
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        IMAGE_EXTENSIONS
+            .iter()
+            .chain(&NOT_BUILT_IN_EXTENSIONS)
+            .any(|x| x.eq_ignore_ascii_case(e))
+    })
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ pub mod index;
 pub mod isolate;
 pub mod model;
 pub mod net;
+pub mod raw;
 pub mod safefs;
 pub mod search;
 pub mod whiten;

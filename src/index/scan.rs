@@ -24,12 +24,10 @@ use crate::error::{Error, Result};
 use crate::imaging::has_image_extension;
 use crate::safefs::{FileId, file_id};
 
-/// Extensions that are certainly not images we decode (camera raw, video, sidecars,
-/// documents): skipped without opening them.
-const NOT_IMAGES: [&str; 30] = [
-    "cr2", "cr3", "nef", "nrw", "arw", "srf", "sr2", "dng", "raf", "orf", "rw2", "pef", "srw",
-    "x3f", "heic", "heif", "avif", "mov", "mp4", "m4v", "avi", "mts", "xmp", "thm", "txt", "json",
-    "pdf", "db", "ini", "lkidx",
+/// Extensions that are certainly not photos (video, sidecars, documents): skipped
+/// without opening them.
+const NOT_IMAGES: [&str; 13] = [
+    "mov", "mp4", "m4v", "avi", "mts", "xmp", "thm", "txt", "json", "pdf", "db", "ini", "lkidx",
 ];
 
 #[derive(Debug, Clone, Default)]

@@ -31,6 +31,7 @@ impl From<Error> for Failure {
             Error::Io { path, .. }
             | Error::EmptyFile { path }
             | Error::UnsupportedFormat { path }
+            | Error::NotBuiltIn { path, .. }
             | Error::Decode { path, .. }
             | Error::TooManyPixels { path, .. }
             | Error::TooSmall { path, .. }
