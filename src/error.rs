@@ -22,8 +22,12 @@ pub enum Error {
     #[error("{}: not a photo: not an image in a supported format (JPEG, PNG, WebP, TIFF, BMP, GIF, PNM, camera RAW)", path.display())]
     UnsupportedFormat { path: PathBuf },
 
-    #[error("{}: {format} support is not built in: this photo cannot be read yet", path.display())]
-    NotBuiltIn { path: PathBuf, format: &'static str },
+    #[error("{}: {format} support is not built in: {why}", path.display())]
+    NotBuiltIn {
+        path: PathBuf,
+        format: &'static str,
+        why: &'static str,
+    },
 
     #[error("{}: cannot decode image: {reason}", path.display())]
     Decode { path: PathBuf, reason: String },

@@ -126,13 +126,15 @@ pub fn decode_file(path: &Path, max_pixels: u64) -> Result<RgbImage> {
     if crate::raw::is_raw(path) {
         return decode_raw(path, &bytes, max_pixels);
     }
-    if let Some(format) = not_built_in(path) {
-        return Err(Error::NotBuiltIn {
+    match heif_or_unreadable(path) {
+        Some(format @ ("HEIC" | "AVIF")) => crate::heif::decode(path, &bytes, max_pixels, format),
+        Some(format) => Err(Error::NotBuiltIn {
             path: path.to_path_buf(),
             format,
-        });
+            why: "lookalike has no reader for it",
+        }),
+        None => decode_rgb(path, &bytes, max_pixels),
     }
-    decode_rgb(path, &bytes, max_pixels)
 }
 
 /// A RAW file's largest embedded preview, decoded and oriented as the RAW says.
@@ -148,8 +150,9 @@ fn decode_raw(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<RgbImage> {
     decode_oriented(path, jpeg, max_pixels, orientation)
 }
 
-/// Photo formats this build recognises by extension but cannot decode.
-fn not_built_in(path: &Path) -> Option<&'static str> {
+/// Photo formats read by libheif ("HEIC", "AVIF"), or recognised by extension but not
+/// read at all.
+fn heif_or_unreadable(path: &Path) -> Option<&'static str> {
     let extension = path.extension()?.to_str()?.to_ascii_lowercase();
     match extension.as_str() {
         "heic" | "heif" => Some("HEIC"),
@@ -301,8 +304,9 @@ pub const IMAGE_EXTENSIONS: [&str; 24] = [
     "cr3", "nef", "nrw", "arw", "sr2", "srf", "raf", "orf", "rw2", "pef", "srw",
 ];
 
-/// Photo types this build finds and lists, but cannot decode: each one is reported as
-/// "not built in", never skipped in silence.
+/// Photo types read through the system's libheif (HEIC, HEIF, AVIF; see
+/// [`crate::heif`]) or not read at all (Sigma X3F): without a reader each one is
+/// reported as "not built in", never skipped in silence.
 pub const NOT_BUILT_IN_EXTENSIONS: [&str; 4] = ["heic", "heif", "avif", "x3f"];
 
 /// Whether `path` has one of [`IMAGE_EXTENSIONS`] or [`NOT_BUILT_IN_EXTENSIONS`].

@@ -13,6 +13,7 @@ pub mod dupes;
 pub mod error;
 pub mod eval;
 pub mod guard;
+pub mod heif;
 pub mod imaging;
 pub mod index;
 pub mod isolate;

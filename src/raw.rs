@@ -259,7 +259,8 @@ fn raf_previews(bytes: &[u8]) -> Result<Vec<Range<usize>>, String> {
     };
     let (offset, length) = be(84).zip(be(88)).ok_or("truncated RAF header")?;
     let start = offset as usize;
-    Ok(vec![start..start.saturating_add(length as usize)])
+    let preview = start..start.saturating_add(length as usize);
+    Ok(Vec::from([preview]))
 }
 
 /// The JPEG in a Canon CR3's `PRVW` box, and the orientation of its `CMT1` block.

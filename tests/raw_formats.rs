@@ -321,16 +321,14 @@ fn a_raw_without_a_big_enough_preview_is_reported_with_its_reason() {
         .unwrap_err()
         .to_string();
     assert!(message.contains("no embedded JPEG preview"), "{message}");
-    // HEIC is listed and reported, never skipped in silence.
-    let heic = tmp.path().join("phone.HEIC");
-    std::fs::write(&heic, b"\0\0\0\x18ftypheic").unwrap();
-    let message = imaging::decode_file(&heic, DEFAULT_MAX_PIXELS)
+    // A Sigma X3F is listed and reported, never skipped in silence.
+    let x3f = tmp.path().join("sigma.X3F");
+    std::fs::write(&x3f, b"FOVb").unwrap();
+    let message = imaging::decode_file(&x3f, DEFAULT_MAX_PIXELS)
         .unwrap_err()
         .to_string();
-    assert!(
-        message.contains("HEIC support is not built in"),
-        "{message}"
-    );
+    assert!(message.contains("sigma.X3F"), "{message}");
+    assert!(message.contains("not built in"), "{message}");
 }
 
 /// End to end: a folder of every RAW type and the JPEG they were made from is indexed
