@@ -111,10 +111,118 @@ pub struct LoadedImage {
     pub rgb: RgbImage,
 }
 
-/// Reads, decodes, orients, crops and resizes `path`.
+/// Reads, decodes, orients, crops and resizes `path`. Without a crop box, a large JPEG
+/// (a camera's, or a RAW's preview) is decoded straight at the size needed (see
+/// [`decode_for_side`]).
 pub fn load(path: &Path, options: &LoadOptions) -> Result<LoadedImage> {
+    if options.crop.is_none()
+        && let Some(side) = options.max_side.filter(|&side| side > 0)
+    {
+        let (width, height, rgb) = decode_for_side(path, options.max_pixels, side)?;
+        let rgb = match fitted_size(width, height, side) {
+            Some((w, h)) if (w, h) != rgb.dimensions() => resize_rgb(&rgb, w, h),
+            _ => rgb,
+        };
+        return check_size(path, LoadedImage { width, height, rgb });
+    }
     let original = decode_file(path, options.max_pixels)?;
     prepare(path, &original, options.crop, options.max_side)
+}
+
+/// Reads `path` EXIF-oriented, with a longer side of at least `side` pixels where the
+/// photo has them: a JPEG (or a RAW's JPEG preview) at least twice as large is decoded
+/// straight at 1/2, 1/4 or 1/8 of its size by scaling its DCT, the rest at full size.
+/// Returns the size of the oriented original and the image.
+pub fn decode_for_side(path: &Path, max_pixels: u64, side: u32) -> Result<(u32, u32, RgbImage)> {
+    crate::isolate::injected_fault(path);
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let (jpeg, orientation) = if crate::raw::is_raw(path) {
+        let preview = raw_preview(path, &bytes)?;
+        (&bytes[preview.range.clone()], preview.orientation)
+    } else {
+        (&bytes[..], None)
+    };
+    if jpeg.starts_with(&[0xFF, 0xD8])
+        && let Some(scaled) = scaled_jpeg(path, jpeg, max_pixels, side, orientation)
+    {
+        return scaled;
+    }
+    let full = decode_file(path, max_pixels)?;
+    Ok((full.width(), full.height(), full))
+}
+
+/// `jpeg` decoded at the smallest DCT scale that keeps its longer side at least `side`,
+/// oriented (by `orientation`, else its EXIF); `None` when scaling would not help or
+/// this decoder cannot (CMYK, 16-bit, a broken file: the full decoder then reports it).
+fn scaled_jpeg(
+    path: &Path,
+    jpeg: &[u8],
+    max_pixels: u64,
+    side: u32,
+    orientation: Option<u16>,
+) -> Option<Result<(u32, u32, RgbImage)>> {
+    use jpeg_decoder::PixelFormat;
+    crate::guard::note_heavy_work("decoding an image");
+    let mut decoder = jpeg_decoder::Decoder::new(jpeg);
+    decoder.read_info().ok()?;
+    let info = decoder.info()?;
+    let (w, h) = (u32::from(info.width), u32::from(info.height));
+    if !matches!(info.pixel_format, PixelFormat::RGB24 | PixelFormat::L8) {
+        return None;
+    }
+    if u64::from(w) * u64::from(h) > max_pixels {
+        return Some(Err(Error::TooManyPixels {
+            path: path.to_path_buf(),
+            width: w,
+            height: h,
+            limit: max_pixels,
+        }));
+    }
+    let longer = w.max(h);
+    if longer < 2 * side {
+        return None;
+    }
+    let wanted = |n: u32| (u64::from(n) * u64::from(side)).div_ceil(u64::from(longer)) as u16;
+    decoder.scale(wanted(w), wanted(h)).ok()?;
+    let pixels = decoder.decode().ok()?;
+    let scaled = decoder.info()?;
+    let (sw, sh) = (u32::from(scaled.width), u32::from(scaled.height));
+    let rgb = match scaled.pixel_format {
+        PixelFormat::RGB24 => RgbImage::from_raw(sw, sh, pixels)?,
+        PixelFormat::L8 => {
+            RgbImage::from_raw(sw, sh, pixels.iter().flat_map(|&v| [v; 3]).collect())?
+        }
+        _ => return None,
+    };
+    let orientation = orientation
+        .or_else(|| decoder.exif_data().and_then(crate::raw::exif_orientation))
+        .and_then(|o| Orientation::from_exif(o as u8))
+        .unwrap_or(Orientation::NoTransforms);
+    let mut image = DynamicImage::ImageRgb8(rgb);
+    image.apply_orientation(orientation);
+    let turned = image.width() != sw;
+    let (width, height) = if turned { (h, w) } else { (w, h) };
+    Some(Ok((width, height, image.into_rgb8())))
+}
+
+/// Resizes with `fast_image_resize` (SIMD convolution; its bilinear filter is the tent
+/// filter `image` calls Triangle, widened when shrinking, so every source pixel counts).
+pub fn resize_rgb(image: &RgbImage, width: u32, height: u32) -> RgbImage {
+    use fast_image_resize::{FilterType as Filter, PixelType, ResizeAlg, ResizeOptions, Resizer};
+    let resized = || -> Option<RgbImage> {
+        let src = fast_image_resize::images::ImageRef::new(
+            image.width(),
+            image.height(),
+            image.as_raw(),
+            PixelType::U8x3,
+        )
+        .ok()?;
+        let mut dst = fast_image_resize::images::Image::new(width, height, PixelType::U8x3);
+        let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(Filter::Bilinear));
+        Resizer::new().resize(&src, &mut dst, &options).ok()?;
+        RgbImage::from_raw(width, height, dst.into_vec())
+    };
+    resized().unwrap_or_else(|| image::imageops::resize(image, width, height, FilterType::Triangle))
 }
 
 /// Reads and decodes `path` to RGB8 with the EXIF orientation applied, at full size.
@@ -139,15 +247,19 @@ pub fn decode_file(path: &Path, max_pixels: u64) -> Result<RgbImage> {
 
 /// A RAW file's largest embedded preview, decoded and oriented as the RAW says.
 fn decode_raw(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<RgbImage> {
-    let preview = crate::raw::largest_preview(bytes).map_err(|reason| Error::Decode {
-        path: path.to_path_buf(),
-        reason: format!("camera RAW file: {reason}"),
-    })?;
+    let preview = raw_preview(path, bytes)?;
     let jpeg = &bytes[preview.range.clone()];
     let orientation = preview
         .orientation
         .map(|o| Orientation::from_exif(o as u8).unwrap_or(Orientation::NoTransforms));
     decode_oriented(path, jpeg, max_pixels, orientation)
+}
+
+fn raw_preview(path: &Path, bytes: &[u8]) -> Result<crate::raw::Preview> {
+    crate::raw::largest_preview(bytes).map_err(|reason| Error::Decode {
+        path: path.to_path_buf(),
+        reason: format!("camera RAW file: {reason}"),
+    })
 }
 
 /// Photo formats read by libheif ("HEIC", "AVIF"), or recognised by extension but not
@@ -190,17 +302,26 @@ pub fn prepare(
     };
     let view = image::imageops::crop_imm(original, left, top, w, h);
     let rgb = match max_side.and_then(|max_side| fitted_size(w, h, max_side)) {
-        Some((nw, nh)) => image::imageops::resize(&*view, nw, nh, FilterType::Triangle),
+        Some((nw, nh)) if (left, top, w, h) == (0, 0, width, height) => {
+            resize_rgb(original, nw, nh)
+        }
+        Some((nw, nh)) => resize_rgb(&view.to_image(), nw, nh),
         None => view.to_image(),
     };
-    if rgb.width() < MIN_SIDE || rgb.height() < MIN_SIDE {
+    check_size(path, LoadedImage { width, height, rgb })
+}
+
+/// Refuses an image too small for the network.
+fn check_size(path: &Path, image: LoadedImage) -> Result<LoadedImage> {
+    let (w, h) = image.rgb.dimensions();
+    if w < MIN_SIDE || h < MIN_SIDE {
         return Err(Error::TooSmall {
             path: path.to_path_buf(),
-            width: rgb.width(),
-            height: rgb.height(),
+            width: w,
+            height: h,
         });
     }
-    Ok(LoadedImage { width, height, rgb })
+    Ok(image)
 }
 
 /// Decodes any supported format to RGB8 with the EXIF orientation applied. The pixel
@@ -279,7 +400,7 @@ fn decode_oriented(
 /// Shrinks so that the longer side is at most `max_side`, keeping the aspect ratio.
 pub fn shrink_to_fit(image: RgbImage, max_side: u32) -> RgbImage {
     match fitted_size(image.width(), image.height(), max_side) {
-        Some((nw, nh)) => image::imageops::resize(&image, nw, nh, FilterType::Triangle),
+        Some((nw, nh)) => resize_rgb(&image, nw, nh),
         None => image,
     }
 }

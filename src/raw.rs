@@ -210,6 +210,13 @@ impl<'a> Tiff<'a> {
     }
 }
 
+/// The orientation (1-8) in a JPEG's EXIF block (with or without its `Exif\0\0`
+/// prefix).
+pub fn exif_orientation(exif: &[u8]) -> Option<u16> {
+    let tiff = exif.strip_prefix(b"Exif\0\0").unwrap_or(exif);
+    Tiff::new(tiff, 0)?.orientation()
+}
+
 /// JPEG candidates of every IFD reachable from the header, and IFD0's orientation.
 fn tiff_previews(tiff: &Tiff) -> (Vec<Range<usize>>, Option<u16>) {
     let mut candidates = Vec::new();

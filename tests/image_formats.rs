@@ -17,8 +17,13 @@ fn sideways_jpeg() -> Vec<u8> {
             Rgb([0, 0, 255])
         }
     });
+    with_orientation_6(&img)
+}
+
+/// `img` as a JPEG with an EXIF block saying orientation 6.
+fn with_orientation_6(img: &RgbImage) -> Vec<u8> {
     let mut jpeg = Cursor::new(Vec::new());
-    DynamicImage::ImageRgb8(img)
+    DynamicImage::ImageRgb8(img.clone())
         .write_to(&mut jpeg, ImageFormat::Jpeg)
         .unwrap();
     let jpeg = jpeg.into_inner();
@@ -101,4 +106,45 @@ fn sixteen_bit_grey_and_alpha_become_rgb8() {
         let loaded = imaging::load(&path, &no_resize()).unwrap();
         assert_eq!(loaded.rgb.get_pixel(3, 3).0, rgb, "{name}");
     }
+}
+
+/// A big JPEG is decoded at a reduced DCT scale and resized with the SIMD resizer: same
+/// size, same orientation and (within JPEG noise) the same pixels as decoding it whole
+/// and shrinking it; a thumbnail likewise.
+#[test]
+fn big_jpegs_are_decoded_at_the_size_needed() {
+    let img = RgbImage::from_fn(3000, 2000, |x, y| {
+        let v = |a: u32, p: u32| (128.0 + 100.0 * ((a as f32) / p as f32).sin()) as u8;
+        Rgb([v(x, 97), v(y, 61), v(x + y, 153)])
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("camera.jpg");
+    std::fs::write(&path, with_orientation_6(&img)).unwrap();
+    let options = LoadOptions {
+        max_side: Some(1024),
+        ..LoadOptions::default()
+    };
+    let fast = imaging::load(&path, &options).unwrap();
+    assert_eq!(
+        (fast.width, fast.height),
+        (2000, 3000),
+        "oriented original size"
+    );
+    assert_eq!(fast.rgb.dimensions(), (683, 1024));
+    let full = imaging::decode_file(&path, imaging::DEFAULT_MAX_PIXELS).unwrap();
+    let slow = imaging::prepare(&path, &full, None, Some(1024)).unwrap();
+    assert_eq!(slow.rgb.dimensions(), fast.rgb.dimensions());
+    let diff: f64 = fast
+        .rgb
+        .as_raw()
+        .iter()
+        .zip(slow.rgb.as_raw())
+        .map(|(a, b)| f64::from((i16::from(*a) - i16::from(*b)).abs()))
+        .sum::<f64>()
+        / fast.rgb.as_raw().len() as f64;
+    assert!(diff < 2.0, "mean absolute difference {diff}");
+    let (w, h, thumb) = imaging::decode_for_side(&path, imaging::DEFAULT_MAX_PIXELS, 256).unwrap();
+    assert_eq!((w, h), (2000, 3000));
+    // Decoded at 1/8 (250 x 375), oriented: at least 256 px, 1/64 of the pixels.
+    assert_eq!(thumb.dimensions(), (250, 375));
 }

@@ -1280,7 +1280,7 @@ fn photo(index: &Index, entry: &Entry) -> Photo {
 /// A crash in the decoder is this photo's error (see [`crate::isolate`]).
 pub fn decode_for_display(path: &Path, side: u32) -> crate::Result<egui::ColorImage> {
     crate::isolate::per_file(path, || {
-        let rgb = imaging::decode_file(path, imaging::DEFAULT_MAX_PIXELS)?;
+        let (_, _, rgb) = imaging::decode_for_side(path, imaging::DEFAULT_MAX_PIXELS, side)?;
         Ok(display_image(&rgb, side))
     })
 }
@@ -1290,7 +1290,7 @@ pub fn display_image(rgb: &RgbImage, side: u32) -> egui::ColorImage {
     let shrunk;
     let shown = match imaging::fitted_size(rgb.width(), rgb.height(), side) {
         Some((w, h)) => {
-            shrunk = image::imageops::resize(rgb, w, h, image::imageops::FilterType::Triangle);
+            shrunk = imaging::resize_rgb(rgb, w, h);
             &shrunk
         }
         None => rgb,
