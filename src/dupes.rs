@@ -486,7 +486,8 @@ pub fn group_pairs(n: usize, pairs: &[Pair]) -> Vec<Vec<usize>> {
 }
 
 /// The file to keep in a group: a real file in the library (not reached through a
-/// symbolic link), then the highest resolution, then the largest file, then the oldest.
+/// symbolic link), then a camera RAW (never trashed in favour of a JPEG made from it),
+/// then the highest resolution, then the largest file, then the oldest.
 pub fn suggest_keeper(group: &[usize], entries: &[Entry]) -> usize {
     group
         .iter()
@@ -494,14 +495,51 @@ pub fn suggest_keeper(group: &[usize], entries: &[Entry]) -> usize {
         .max_by(|&a, &b| {
             let (ea, eb) = (&entries[a], &entries[b]);
             let pixels = |e: &Entry| u64::from(e.width) * u64::from(e.height);
+            let raw = |e: &Entry| crate::raw::is_raw(std::path::Path::new(&e.path));
             eb.via_link
                 .cmp(&ea.via_link)
+                .then(raw(ea).cmp(&raw(eb)))
                 .then(pixels(ea).cmp(&pixels(eb)))
                 .then(ea.size.cmp(&eb.size))
                 .then(eb.mtime_ns.cmp(&ea.mtime_ns))
                 .then(b.cmp(&a))
         })
         .unwrap_or(0)
+}
+
+/// Whether two index paths are a RAW + JPEG pair: the same shot written twice by the
+/// camera (same folder, same name, one a RAW file and the other not).
+pub fn raw_jpeg_pair(a: &str, b: &str) -> bool {
+    let split = |p: &str| {
+        let path = std::path::Path::new(p);
+        (
+            path.parent().map(std::path::Path::to_path_buf),
+            path.file_stem().map(|s| s.to_string_lossy().to_lowercase()),
+            crate::raw::is_raw(path),
+        )
+    };
+    let (dir_a, stem_a, raw_a) = split(a);
+    let (dir_b, stem_b, raw_b) = split(b);
+    dir_a == dir_b && stem_a == stem_b && raw_a != raw_b
+}
+
+/// The rows of `group` that may be removed with `keeper` kept. By default a JPEG whose
+/// RAW is the keeper stays (the pair is one photo); with `remove_raw_jpegs` (the
+/// explicit "keep RAW, remove the JPEG copies") it goes too.
+pub fn removable(
+    group: &[usize],
+    keeper: usize,
+    entries: &[Entry],
+    remove_raw_jpegs: bool,
+) -> Vec<usize> {
+    group
+        .iter()
+        .copied()
+        .filter(|&row| row != keeper)
+        .filter(|&row| {
+            remove_raw_jpegs || !raw_jpeg_pair(&entries[row].path, &entries[keeper].path)
+        })
+        .collect()
 }
 
 /// Pairwise precision and recall of `groups` against true groups (`truth[row]` is the
@@ -678,6 +716,37 @@ mod tests {
         linked.iter_mut().for_each(|e| e.via_link = true);
         linked[0].via_link = false;
         assert_eq!(suggest_keeper(&[0, 1, 2, 3], &linked), 0);
+    }
+
+    #[test]
+    fn a_raw_is_kept_over_its_jpeg_and_the_pair_stays_unless_asked() {
+        let entry = |path: &str, w: u32, size: u64| Entry {
+            path: path.into(),
+            size,
+            mtime_ns: 0,
+            file: FileId {
+                device: 1,
+                inode: size,
+            },
+            via_link: false,
+            width: w,
+            height: w,
+            feature_map: [1, 1],
+            raw: vec![],
+        };
+        // The camera's JPEG is as large as its RAW preview; an edited export is larger.
+        let entries = [
+            entry("trip/IMG_1.JPG", 1620, 9),
+            entry("trip/IMG_1.CR3", 1620, 2),
+            entry("export/IMG_1.jpg", 4000, 7),
+        ];
+        let keeper = suggest_keeper(&[0, 1, 2], &entries);
+        assert_eq!(keeper, 1, "the RAW is kept");
+        assert!(raw_jpeg_pair("trip/IMG_1.JPG", "trip/IMG_1.CR3"));
+        assert!(!raw_jpeg_pair("export/IMG_1.jpg", "trip/IMG_1.CR3"));
+        assert!(!raw_jpeg_pair("trip/IMG_1.JPG", "trip/IMG_1.jpeg"));
+        assert_eq!(removable(&[0, 1, 2], keeper, &entries, false), [2]);
+        assert_eq!(removable(&[0, 1, 2], keeper, &entries, true), [0, 2]);
     }
 
     #[test]

@@ -380,4 +380,39 @@ fn raw_files_are_indexed_and_found_by_their_jpeg() {
         // The same pixels: the same descriptor, far inside any duplicate threshold.
         assert!(result["distance"].as_f64().unwrap() < 1e-4, "{result}");
     }
+
+    // Duplicates: a RAW is the keeper, and the camera's JPEG beside it is never
+    // proposed for removal unless asked ("keep RAW, remove the JPEG copies").
+    for (flag, jpeg_goes) in [(None, false), (Some("--remove-raw-jpegs"), true)] {
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "dupes".as_ref(),
+            "--json".as_ref(),
+            "--threshold".as_ref(),
+            "0.05".as_ref(),
+            "--index".as_ref(),
+            index.as_os_str(),
+            "--trash".as_ref(),
+            "--dry-run".as_ref(),
+        ];
+        args.extend(flag.map(std::ffi::OsStr::new));
+        let (code, json, stderr) = common::lookalike_with_env(&args, &[]);
+        assert_eq!(code, Some(0), "{stderr}");
+        let group = json["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["files"].as_array().unwrap().len() == 11)
+            .unwrap_or_else(|| panic!("no group of the 11 copies: {json}"));
+        let keeper = group["keeper"].as_str().unwrap();
+        assert!(lookalike::raw::is_raw(Path::new(keeper)), "{keeper}");
+        let moved: Vec<&str> = json["actions"]["report"]["moved"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["from"].as_str().unwrap())
+            .collect();
+        let jpeg_moved = moved.iter().any(|p| p.ends_with("IMG_0001.JPG"));
+        assert_eq!(jpeg_moved, jpeg_goes, "{flag:?}: {moved:?}");
+        assert!(!moved.contains(&keeper));
+    }
 }

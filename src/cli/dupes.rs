@@ -16,7 +16,7 @@ use crate::cleanup::{self, Destination, Indexed, Journal, Place, Removal, Report
 use crate::descriptor::{Describer, DescriberOptions};
 use crate::dupes::{
     Control, DEFAULT_THRESHOLD, DEFAULT_THRESHOLD_WITH_VARIANTS, TURNED_THRESHOLD, Variant,
-    describe_variants, find_groups, suggest_keeper,
+    describe_variants, find_groups, removable, suggest_keeper,
 };
 use crate::imaging::LoadOptions;
 use crate::index::{Index, Provenance};
@@ -48,6 +48,11 @@ pub(super) struct DupesArgs {
     /// Move all but each group's keeper into this folder (same disk).
     #[arg(long, value_name = "DIR")]
     move_to: Option<PathBuf>,
+    /// With --trash / --move-to: also remove the JPEG a camera wrote beside a RAW that is
+    /// kept ("keep RAW, remove the JPEG copies"; by default such a pair is one photo and
+    /// both stay).
+    #[arg(long)]
+    remove_raw_jpegs: bool,
     /// With --trash / --move-to: only list what would move.
     #[arg(long)]
     dry_run: bool,
@@ -159,10 +164,9 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
                 .zip(&keepers)
                 .map(|(group, &keeper)| Removal {
                     keeper: indexed(keeper),
-                    extras: group
-                        .iter()
-                        .filter(|&&row| row != keeper)
-                        .map(|&row| indexed(row))
+                    extras: removable(group, keeper, &index.entries, args.remove_raw_jpegs)
+                        .into_iter()
+                        .map(indexed)
                         .collect(),
                 })
                 .collect();

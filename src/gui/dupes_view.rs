@@ -144,11 +144,24 @@ impl DupesView {
         }
     }
 
-    /// Selects every photo of the current group but its keeper.
+    /// Selects every photo of the current group but its keeper, and but the keeper's
+    /// RAW + JPEG sibling: the camera wrote them as one photo, so removing one of them is
+    /// only ever the explicit [`Self::keep_raw_remove_jpegs`].
     pub fn select_all_but_keeper(&mut self) {
+        self.select_in_current_group(false);
+    }
+
+    /// "Keep RAW, remove the JPEG copies": every photo of the current group but its
+    /// keeper, its JPEG sibling included.
+    pub fn keep_raw_remove_jpegs(&mut self) {
+        self.select_in_current_group(true);
+    }
+
+    fn select_in_current_group(&mut self, with_siblings: bool) {
         if let Some(group) = self.groups.get(self.current) {
+            let keeper = &group.photos[group.keeper].path;
             for (i, photo) in group.photos.iter().enumerate() {
-                if i != group.keeper {
+                if i != group.keeper && (with_siblings || !is_sibling(&photo.path, keeper)) {
                     self.selected.insert(photo.path.clone());
                 }
             }
@@ -224,6 +237,20 @@ impl DupesView {
             ui.separator();
             if ui.button("Select all but the keeper").clicked() {
                 self.select_all_but_keeper();
+            }
+            let raw_pair = self.groups.get(self.current).is_some_and(|g| {
+                let keeper = &g.photos[g.keeper].path;
+                crate::raw::is_raw(keeper) && g.photos.iter().any(|p| is_sibling(&p.path, keeper))
+            });
+            if raw_pair
+                && ui
+                    .button("Keep RAW, remove the JPEG copies")
+                    .on_hover_text(
+                        "Also selects the JPEG the camera wrote beside the RAW that is kept",
+                    )
+                    .clicked()
+            {
+                self.keep_raw_remove_jpegs();
             }
             if ui.button("Select none").clicked() {
                 self.selected.clear();
@@ -308,6 +335,9 @@ impl DupesView {
             format_date(photo.mtime_ns)
         ));
         let is_keeper = group.keeper == i;
+        if !is_keeper && is_sibling(&photo.path, &group.photos[group.keeper].path) {
+            ui.label(RichText::new("RAW+JPEG: the keeper's own pair").strong());
+        }
         if ui.radio(is_keeper, format!("Keep {name}")).clicked() {
             self.set_keeper(i);
         }
@@ -334,6 +364,11 @@ impl DupesView {
             *action = Some(DupesAction::Compare(keeper, photo.path.clone()));
         }
     }
+}
+
+/// Whether two photos are a RAW + JPEG pair written by the camera.
+fn is_sibling(a: &std::path::Path, b: &std::path::Path) -> bool {
+    crate::dupes::raw_jpeg_pair(&a.to_string_lossy(), &b.to_string_lossy())
 }
 
 /// `YYYY-MM-DD HH:MM` (UTC) of a modification time in ns since the epoch.
@@ -413,6 +448,22 @@ mod tests {
         view.set_outcome(Ok(vec![regrouped]), 0.1, 1, 0.0);
         assert!(view.selected().is_empty());
         assert!(view.removal().is_empty());
+
+        // A RAW kept with its camera JPEG and an export: the JPEG stays unless asked.
+        let pair = DuplicateGroup {
+            photos: vec![
+                photo("/p/IMG_1.JPG"),
+                photo("/p/IMG_1.CR3"),
+                photo("/e/IMG_1.jpg"),
+            ],
+            keeper: 1,
+        };
+        view.set_outcome(Ok(vec![pair]), 0.1, 1, 0.0);
+        view.select_all_but_keeper();
+        assert_eq!(view.removal()[0].extras, [PathBuf::from("/e/IMG_1.jpg")]);
+        view.keep_raw_remove_jpegs();
+        assert_eq!(view.removal()[0].extras.len(), 2);
+        assert_eq!(view.removal()[0].keeper, PathBuf::from("/p/IMG_1.CR3"));
         assert_eq!(view.wanted_search(1), None);
         assert_eq!(
             view.wanted_search(2),
