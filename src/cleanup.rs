@@ -196,10 +196,7 @@ impl Journal {
             let to = match checked {
                 Ok(to) => to,
                 Err(reason) => {
-                    report.skipped.push(Failure {
-                        path: file.path.clone(),
-                        reason,
-                    });
+                    report.skipped.push(Failure::new(file.path.clone(), reason));
                     continue;
                 }
             };
@@ -218,7 +215,7 @@ impl Journal {
                     })?;
                     report.moved.push(Moved { from, to });
                 }
-                Err(reason) => report.skipped.push(Failure { path: from, reason }),
+                Err(reason) => report.skipped.push(Failure::new(from, reason)),
             }
         }
         Ok(report)
@@ -244,7 +241,7 @@ impl Journal {
                     })?;
                     report.moved.push(Moved { from, to });
                 }
-                Err(reason) => report.skipped.push(Failure { path: from, reason }),
+                Err(reason) => report.skipped.push(Failure::new(from, reason)),
             }
         }
         Ok(report)
@@ -260,10 +257,7 @@ pub fn plan(removals: &[Removal], destination: &Destination) -> Report {
                 from: file.path.clone(),
                 to,
             }),
-            Err(reason) => report.skipped.push(Failure {
-                path: file.path.clone(),
-                reason,
-            }),
+            Err(reason) => report.skipped.push(Failure::new(file.path.clone(), reason)),
         }
     }
     report

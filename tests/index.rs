@@ -78,6 +78,20 @@ fn indexes_good_files_reports_bad_ones_and_updates_incrementally() {
             "{name} not reported: {failed:?}"
         );
     }
+    // "Not a photo" and "a photo that cannot be read" are told apart.
+    let kind_of = |name: &str| {
+        json["failed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"].as_str().unwrap().ends_with(name))
+            .map(|f| f["kind"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(kind_of("notes.jpg"), "not_a_photo");
+    assert_eq!(kind_of("empty.jpg"), "not_a_photo");
+    assert_eq!(kind_of("corrupt.jpg"), "unreadable");
+    assert_eq!(kind_of("truncated.png"), "unreadable");
     // The link back to the library is not followed by default, only counted.
     #[cfg(unix)]
     assert_eq!(json["links_not_followed"], 1, "{json}");

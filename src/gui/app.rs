@@ -1183,10 +1183,14 @@ impl LookalikeApp {
             TableBuilder::new(ui)
                 .striped(true)
                 .column(Column::auto().at_least(240.0).resizable(true))
+                .column(Column::auto().at_least(120.0))
                 .column(Column::remainder())
                 .header(20.0, |mut header| {
                     header.col(|ui| {
                         ui.strong("File");
+                    });
+                    header.col(|ui| {
+                        ui.strong("What");
                     });
                     header.col(|ui| {
                         ui.strong("Reason");
@@ -1197,6 +1201,9 @@ impl LookalikeApp {
                         let failure = &self.failures[row.index()];
                         row.col(|ui| {
                             ui.label(failure.path.display().to_string());
+                        });
+                        row.col(|ui| {
+                            ui.label(failure.kind.describe());
                         });
                         row.col(|ui| {
                             ui.label(&failure.reason);

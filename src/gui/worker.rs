@@ -802,12 +802,10 @@ impl Executor {
         match journal.remove(&removals, &self.cleanup.destination) {
             Ok(mut report) => {
                 report.skipped.extend(unknown.into_iter().map(|path| {
-                    index::Failure {
+                    index::Failure::new(
                         path,
-                        reason: "it (or its keeper) is not in the library's index any more: \
-                                 it stays"
-                            .into(),
-                    }
+                        "it (or its keeper) is not in the library's index any more: it stays",
+                    )
                 }));
                 self.cleanup_done(report, false)
             }

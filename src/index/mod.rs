@@ -14,7 +14,7 @@ mod scan;
 mod update;
 
 pub use scan::{SameFile, ScanOptions, ScanOutcome, Scanned, mtime_ns, scan_folder};
-pub use update::{Failure, IndexOptions, IndexSummary, Progress, update_index};
+pub use update::{Failure, FailureKind, IndexOptions, IndexSummary, Progress, update_index};
 
 use std::path::{Path, PathBuf};
 

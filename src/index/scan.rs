@@ -117,7 +117,7 @@ pub fn scan_folder(root: &Path, options: &ScanOptions, stop: &AtomicBool) -> Res
                         .map(ToString::to_string)
                         .unwrap_or_else(|| error.to_string()),
                 };
-                outcome.failures.push(Failure { path, reason });
+                outcome.failures.push(Failure::new(path, reason));
                 continue;
             }
         };
@@ -134,10 +134,10 @@ pub fn scan_folder(root: &Path, options: &ScanOptions, stop: &AtomicBool) -> Res
             continue;
         }
         let Some(relative) = path.strip_prefix(root).ok().and_then(Path::to_str) else {
-            outcome.failures.push(Failure {
-                path: path.to_path_buf(),
-                reason: "file name is not valid UTF-8; rename it to index it".into(),
-            });
+            outcome.failures.push(Failure::new(
+                path,
+                "file name is not valid UTF-8; rename it to index it",
+            ));
             continue;
         };
         let identified = entry
@@ -147,10 +147,7 @@ pub fn scan_folder(root: &Path, options: &ScanOptions, stop: &AtomicBool) -> Res
         let (meta, file) = match identified {
             Ok(pair) => pair,
             Err(error) => {
-                outcome.failures.push(Failure {
-                    path: path.to_path_buf(),
-                    reason: error.to_string(),
-                });
+                outcome.failures.push(Failure::new(path, error.to_string()));
                 continue;
             }
         };

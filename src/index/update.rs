@@ -18,15 +18,54 @@ use crate::descriptor::Describer;
 use crate::error::{Error, Result};
 use crate::imaging;
 
-/// A file that could not be indexed, and why.
+/// A file that could not be indexed (or moved), and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Failure {
     pub path: PathBuf,
     pub reason: String,
+    /// Whether the file is not a photo at all, or a photo that could not be read.
+    pub kind: FailureKind,
+}
+
+/// What kind of failure: the failed-files list and `index --json` tell them apart.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// A photo (or a file or folder) that could not be read: damaged, unreadable, a
+    /// format this build cannot decode, a crash in a decoder.
+    #[default]
+    Unreadable,
+    /// Not a photo: empty, or its content is no image format at all.
+    NotAPhoto,
+}
+
+impl FailureKind {
+    /// In words, for the failed-files list.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Unreadable => "photo that cannot be read",
+            Self::NotAPhoto => "not a photo",
+        }
+    }
+}
+
+impl Failure {
+    /// A file that could not be read or moved.
+    pub fn new(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            reason: reason.into(),
+            kind: FailureKind::Unreadable,
+        }
+    }
 }
 
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
+        let kind = match &error {
+            Error::EmptyFile { .. } | Error::UnsupportedFormat { .. } => FailureKind::NotAPhoto,
+            _ => FailureKind::Unreadable,
+        };
         let path = match &error {
             Error::Io { path, .. }
             | Error::EmptyFile { path }
@@ -42,6 +81,7 @@ impl From<Error> for Failure {
         Self {
             path,
             reason: error.to_string(),
+            kind,
         }
     }
 }
