@@ -569,6 +569,24 @@ mod tests {
     use super::*;
     use crate::safefs::FileId;
 
+    /// A square photo of `w` pixels and `size` bytes (its own file: inode `size`).
+    fn photo(path: &str, w: u32, size: u64) -> Entry {
+        Entry {
+            path: path.into(),
+            size,
+            mtime_ns: 0,
+            file: FileId {
+                device: 1,
+                inode: size,
+            },
+            via_link: false,
+            width: w,
+            height: w,
+            feature_map: [1, 1],
+            raw: vec![],
+        }
+    }
+
     fn unit(v: &[f32]) -> Vec<f32> {
         let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
         v.iter().map(|x| x / n).collect()
@@ -688,18 +706,8 @@ mod tests {
     #[test]
     fn keeper_prefers_resolution_then_size_then_age() {
         let entry = |w: u32, size: u64, mtime_ns: i128| Entry {
-            path: String::new(),
-            size,
             mtime_ns,
-            file: FileId {
-                device: 1,
-                inode: w.into(),
-            },
-            via_link: false,
-            width: w,
-            height: w,
-            feature_map: [1, 1],
-            raw: vec![],
+            ..photo("", w, size)
         };
         let entries = [
             entry(100, 5, 0),
@@ -720,20 +728,7 @@ mod tests {
 
     #[test]
     fn a_raw_is_kept_over_its_jpeg_and_the_pair_stays_unless_asked() {
-        let entry = |path: &str, w: u32, size: u64| Entry {
-            path: path.into(),
-            size,
-            mtime_ns: 0,
-            file: FileId {
-                device: 1,
-                inode: size,
-            },
-            via_link: false,
-            width: w,
-            height: w,
-            feature_map: [1, 1],
-            raw: vec![],
-        };
+        let entry = photo;
         // The camera's JPEG is as large as its RAW preview; an edited export is larger.
         let entries = [
             entry("trip/IMG_1.JPG", 1620, 9),

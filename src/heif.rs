@@ -156,14 +156,7 @@ pub fn decode(
     // SAFETY: the handle is valid.
     let (width, height) = unsafe { ((lib.handle_width)(handle.0), (lib.handle_height)(handle.0)) };
     let (width, height) = (width.max(0) as u32, height.max(0) as u32);
-    if u64::from(width) * u64::from(height) > max_pixels {
-        return Err(Error::TooManyPixels {
-            path: path.to_path_buf(),
-            width,
-            height,
-            limit: max_pixels,
-        });
-    }
+    crate::imaging::check_pixels(path, width, height, max_pixels)?;
     let mut image = std::ptr::null_mut();
     // SAFETY: the handle is valid; null options mean libheif's defaults (which apply
     // the file's rotation and mirroring).

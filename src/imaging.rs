@@ -170,13 +170,8 @@ fn scaled_jpeg(
     if !matches!(info.pixel_format, PixelFormat::RGB24 | PixelFormat::L8) {
         return None;
     }
-    if u64::from(w) * u64::from(h) > max_pixels {
-        return Some(Err(Error::TooManyPixels {
-            path: path.to_path_buf(),
-            width: w,
-            height: h,
-            limit: max_pixels,
-        }));
+    if let Err(error) = check_pixels(path, w, h, max_pixels) {
+        return Some(Err(error));
     }
     let longer = w.max(h);
     if longer < 2 * side {
@@ -311,6 +306,20 @@ pub fn prepare(
     check_size(path, LoadedImage { width, height, rgb })
 }
 
+/// Refuses, from its header, an image with more than `max_pixels` pixels (a
+/// decompression bomb), before any pixel is decoded.
+pub(crate) fn check_pixels(path: &Path, width: u32, height: u32, max_pixels: u64) -> Result<()> {
+    if u64::from(width) * u64::from(height) > max_pixels {
+        return Err(Error::TooManyPixels {
+            path: path.to_path_buf(),
+            width,
+            height,
+            limit: max_pixels,
+        });
+    }
+    Ok(())
+}
+
 /// Refuses an image too small for the network.
 fn check_size(path: &Path, image: LoadedImage) -> Result<LoadedImage> {
     let (w, h) = image.rgb.dimensions();
@@ -366,14 +375,7 @@ fn decode_oriented(
     }
     let mut decoder = reader.into_decoder().map_err(decode_error)?;
     let (width, height) = decoder.dimensions();
-    if u64::from(width) * u64::from(height) > max_pixels {
-        return Err(Error::TooManyPixels {
-            path: path.to_path_buf(),
-            width,
-            height,
-            limit: max_pixels,
-        });
-    }
+    check_pixels(path, width, height, max_pixels)?;
     let mut limits = Limits::default();
     // Room for the decoded image at 16 bits x 4 channels plus the decoder's own buffers.
     limits.max_alloc = Some(max_pixels.saturating_mul(8).max(512 << 20));

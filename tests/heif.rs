@@ -55,17 +55,7 @@ fn heic_photos_are_decoded_indexed_and_found() {
     assert_eq!(summary["indexed"], names.len() + 2, "{summary}");
     for name in ["o020", "o022"] {
         let query = jpg.join(format!("{name}.jpg"));
-        let (code, json, stderr) = common::lookalike_json([
-            "search".as_ref(),
-            "--json".as_ref(),
-            "--backend".as_ref(),
-            "cpu".as_ref(),
-            "--model".as_ref(),
-            model.as_os_str(),
-            "--index".as_ref(),
-            index.as_os_str(),
-            query.as_os_str(),
-        ]);
+        let (code, json, stderr) = common::search_json(&model, &index, &query, &[]);
         assert_eq!(code, Some(0), "{stderr}");
         let first = &json["results"][0];
         assert!(

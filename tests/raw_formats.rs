@@ -359,19 +359,8 @@ fn raw_files_are_indexed_and_found_by_their_jpeg() {
     let (code, summary, stderr) = common::index_json(&model, &dir, &index, &[]);
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(summary["failed"].as_array().unwrap().len(), 0, "{summary}");
-    let (code, json, stderr) = common::lookalike_json([
-        "search".as_ref(),
-        "--json".as_ref(),
-        "--top".as_ref(),
-        "11".as_ref(),
-        "--backend".as_ref(),
-        "cpu".as_ref(),
-        "--model".as_ref(),
-        model.as_os_str(),
-        "--index".as_ref(),
-        index.as_os_str(),
-        dir.join("IMG_0001.JPG").as_os_str(),
-    ]);
+    let query = dir.join("IMG_0001.JPG");
+    let (code, json, stderr) = common::search_json(&model, &index, &query, &["--top", "11"]);
     assert_eq!(code, Some(0), "{stderr}");
     let results = json["results"].as_array().unwrap();
     for result in results {

@@ -186,6 +186,23 @@ pub fn index_json(
     lookalike_json(args)
 }
 
+/// `lookalike search --json --backend cpu --model MODEL --index INDEX [extra] QUERY`.
+pub fn search_json(
+    model: &Path,
+    index: &Path,
+    query: &Path,
+    extra: &[&str],
+) -> (Option<i32>, serde_json::Value, String) {
+    let mut args: Vec<std::ffi::OsString> = ["search", "--json", "--backend", "cpu", "--model"]
+        .iter()
+        .map(Into::into)
+        .collect();
+    args.extend([model.into(), "--index".into(), index.into()]);
+    args.extend(extra.iter().map(Into::into));
+    args.push(query.into());
+    lookalike_json(args)
+}
+
 /// Writes a Keras notop-layout `.h5` (`<layer>/<layer>/kernel:0` HWIO and `bias:0`)
 /// with the kernels and biases `kernel(layer, spec)` gives.
 pub fn write_keras_h5(
