@@ -523,6 +523,32 @@ pub fn raw_jpeg_pair(a: &str, b: &str) -> bool {
     dir_a == dir_b && stem_a == stem_b && raw_a != raw_b
 }
 
+/// RAW + JPEG pairs of an index: for each JPEG (or other non-RAW file) that has a RAW
+/// of the same name in the same folder, that RAW's row. The app shows such a pair as
+/// one photo.
+pub fn raw_jpeg_siblings(entries: &[Entry]) -> HashMap<usize, usize> {
+    let mut shots: HashMap<(&str, String), Vec<usize>> = HashMap::new();
+    for (row, entry) in entries.iter().enumerate() {
+        let path = std::path::Path::new(&entry.path);
+        let folder = entry.path.rsplit_once('/').map_or("", |(folder, _)| folder);
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_lowercase())
+            .unwrap_or_default();
+        shots.entry((folder, stem)).or_default().push(row);
+    }
+    let mut siblings = HashMap::new();
+    for rows in shots.values() {
+        let is_raw = |&row: &usize| crate::raw::is_raw(std::path::Path::new(&entries[row].path));
+        if let Some(&raw) = rows.iter().find(|r| is_raw(r)) {
+            for &row in rows.iter().filter(|r| !is_raw(r)) {
+                siblings.insert(row, raw);
+            }
+        }
+    }
+    siblings
+}
+
 /// The rows of `group` that may be removed with `keeper` kept. By default a JPEG whose
 /// RAW is the keeper stays (the pair is one photo); with `remove_raw_jpegs` (the
 /// explicit "keep RAW, remove the JPEG copies") it goes too.
@@ -742,6 +768,8 @@ mod tests {
         assert!(!raw_jpeg_pair("trip/IMG_1.JPG", "trip/IMG_1.jpeg"));
         assert_eq!(removable(&[0, 1, 2], keeper, &entries, false), [2]);
         assert_eq!(removable(&[0, 1, 2], keeper, &entries, true), [0, 2]);
+        // The app shows the camera's pair as one photo: the JPEG's row points at its RAW.
+        assert_eq!(raw_jpeg_siblings(&entries), HashMap::from([(0, 1)]));
     }
 
     #[test]

@@ -610,6 +610,47 @@ fn the_keeper_is_never_moved_whatever_was_selected_before() {
     assert_eq!(common::real_files(&library), before);
 }
 
+/// A RAW and the JPEG the camera wrote beside it are one photo in the grid, marked
+/// "RAW+JPEG", and a search shows the pair once.
+#[test]
+fn a_raw_and_its_jpeg_are_one_photo_with_a_badge() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let library = tmp.path().join("library");
+    let names = common::neardup_library(&shared, &library, |n| n.starts_with("o030"), 0);
+    let preview = common::raw::preview_jpeg(&shared, 1024);
+    let thumb = common::raw::preview_jpeg(&shared, 160);
+    std::fs::write(library.join("IMG_1.JPG"), &preview).unwrap();
+    let raw = common::raw::tiff_raw(b"II*\0", &preview, &thumb, 1);
+    std::fs::write(library.join("IMG_1.DNG"), raw).unwrap();
+    // Both files are indexed; the grid shows the pair once.
+    let mut harness = indexed_library(tmp.path(), &shared, &library, names.len() + 1);
+    let photos = harness.state().library_photos().to_vec();
+    assert!(
+        photos.iter().all(|p| !p.path.ends_with("IMG_1.JPG")),
+        "{photos:?}"
+    );
+    let pair = photos
+        .iter()
+        .find(|p| p.path.ends_with("IMG_1.DNG"))
+        .expect("the RAW is shown");
+    assert!(pair.sibling.as_ref().unwrap().ends_with("IMG_1.JPG"));
+    run_until(&mut harness, "thumbnails", |app| {
+        app.pending_thumbnails() == 0
+    });
+    harness.get_by_label_contains("RAW+JPEG · IMG_1.DNG");
+    // Searching with the JPEG: the pair comes first, once.
+    harness.state_mut().open_query(library.join("IMG_1.JPG"));
+    run_until(&mut harness, "results", |app| {
+        !app.is_searching() && !app.results().is_empty()
+    });
+    let results = harness.state().results();
+    assert!(results[0].photo.path.ends_with("IMG_1.DNG"), "{results:?}");
+    assert!(results.iter().all(|r| !r.photo.path.ends_with("IMG_1.JPG")));
+}
+
 /// A job that crashes ends with a message; the app never shows "Indexing…" forever and
 /// keeps working.
 #[test]

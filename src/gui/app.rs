@@ -344,6 +344,11 @@ impl LookalikeApp {
         self.library.as_ref().map(|l| l.photos.len())
     }
 
+    /// The photos of the library as the grid shows them (a RAW + JPEG pair once).
+    pub fn library_photos(&self) -> &[super::worker::Photo] {
+        self.library.as_ref().map_or(&[], |l| &l.photos)
+    }
+
     /// The last run's outcome: folder and summary.
     pub fn last_run(&self) -> Option<&(PathBuf, IndexSummary)> {
         self.last_run.as_ref()
@@ -1129,14 +1134,21 @@ impl LookalikeApp {
                     response
                 }
             };
-            let caption = match score {
-                Some((rank, distance)) => {
-                    format!("#{rank} · {distance:.3} · {}", file_name(&photo.path))
-                }
+            let name = match &photo.sibling {
+                Some(_) => format!("RAW+JPEG · {}", file_name(&photo.path)),
                 None => file_name(&photo.path),
             };
+            let caption = match score {
+                Some((rank, distance)) => format!("#{rank} · {distance:.3} · {name}"),
+                None => name,
+            };
+            let pair = photo
+                .sibling
+                .as_ref()
+                .map(|jpeg| format!("\nwith the camera's JPEG {}", jpeg.display()))
+                .unwrap_or_default();
             let response = response.on_hover_text(format!(
-                "{}\n{} × {} px, {}",
+                "{}{pair}\n{} × {} px, {}",
                 photo.path.display(),
                 photo.width,
                 photo.height,

@@ -403,6 +403,7 @@ mod tests {
             height: 10,
             size: 1,
             mtime_ns: 0,
+            sibling: None,
         }
     }
 

@@ -5,7 +5,7 @@
 //! runs on a thread of its own (with a stop flag) and reports back through the same
 //! command channel, so every change of state happens here, in order.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -217,6 +217,8 @@ pub struct Photo {
     pub size: u64,
     /// Modification time when indexed (ns since the epoch).
     pub mtime_ns: i128,
+    /// The JPEG the camera wrote beside this RAW: the two are shown as one photo.
+    pub sibling: Option<PathBuf>,
 }
 
 /// Where the official weights come from and go to.
@@ -362,6 +364,8 @@ struct QueryImage {
 
 struct Searchable {
     index: Index,
+    /// RAW + JPEG pairs: the JPEG's row -> its RAW's row (the JPEG is not shown).
+    siblings: HashMap<usize, usize>,
     /// Shared with the duplicate search running on its job thread.
     database: Arc<Database>,
     whitening: Option<Whitening>,
@@ -991,7 +995,19 @@ impl Executor {
             // The query's box must be described again at the library's image size.
             query.last_raw = None;
         }
-        let photos = index.entries.iter().map(|e| photo(&index, e)).collect();
+        let siblings = dupes::raw_jpeg_siblings(&index.entries);
+        let mut pairs: HashMap<usize, PathBuf> = HashMap::new();
+        for (&jpeg, &raw) in &siblings {
+            pairs.insert(raw, index.absolute(&index.entries[jpeg]));
+        }
+        // A RAW + JPEG pair is one photo: the RAW, with its JPEG named.
+        let photos = (0..index.entries.len())
+            .filter(|row| !siblings.contains_key(row))
+            .map(|row| Photo {
+                sibling: pairs.get(&row).cloned(),
+                ..photo(&index, &index.entries[row])
+            })
+            .collect();
         let library = Library {
             folder: index.root.clone(),
             photos,
@@ -1000,6 +1016,7 @@ impl Executor {
         self.library_serial += 1;
         self.library = Some(Searchable {
             index,
+            siblings,
             database,
             whitening,
             request: request.clone(),
@@ -1111,19 +1128,33 @@ impl Executor {
             }
         };
         let descriptor = finish_descriptor(&raw, library.whitening.as_ref());
+        // The JPEG of a RAW + JPEG pair is shown as its RAW: leave room to drop it.
         let hits = library.database.search_expanded(
             &descriptor,
             ranking.metric,
             ranking.qe_k,
-            ranking.top,
+            ranking.top + library.siblings.len().min(ranking.top),
         )?;
+        let entries = &library.index.entries;
+        let sibling_of: HashMap<usize, usize> = library
+            .siblings
+            .iter()
+            .map(|(&jpeg, &raw)| (raw, jpeg))
+            .collect();
         Ok(hits
             .iter()
+            .filter(|hit| !library.siblings.contains_key(&hit.row))
+            .take(ranking.top)
             .enumerate()
             .map(|(rank, hit)| ResultItem {
                 rank: rank + 1,
                 distance: hit.distance,
-                photo: photo(&library.index, &library.index.entries[hit.row]),
+                photo: Photo {
+                    sibling: sibling_of
+                        .get(&hit.row)
+                        .map(|&jpeg| library.index.absolute(&entries[jpeg])),
+                    ..photo(&library.index, &entries[hit.row])
+                },
             })
             .collect())
     }
@@ -1270,6 +1301,7 @@ fn photo(index: &Index, entry: &Entry) -> Photo {
         height: entry.height,
         size: entry.size,
         mtime_ns: entry.mtime_ns,
+        sibling: None,
     }
 }
 

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod raw;
+
 use std::path::{Path, PathBuf};
 
 /// `../shared` beside the repository, or `None` after printing why the test is skipped.
