@@ -357,9 +357,8 @@ fn outstanding(records: &[Record]) -> Vec<(u64, PathBuf, Place)> {
         .collect()
 }
 
-/// Where `file` would go, if it may go: it must still be the file that was indexed.
+/// Where `file` would go (after [`may_move`] said it may).
 fn place_for(file: &Indexed, destination: &Destination) -> std::result::Result<Place, String> {
-    unchanged(file)?;
     match destination {
         Destination::Trash => Ok(Place::Trash),
         Destination::Folder(folder) => free_name(folder, &file.path).map(Place::File),
