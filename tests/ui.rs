@@ -192,6 +192,22 @@ fn search_a_folder_by_box_with_query_expansion_and_another_metric() {
         app.pending_thumbnails() == 0
     });
     snapshot(&mut harness, "library_browse", &[]);
+    // The grid fits its panel at any width: no column is cut at the window's edge.
+    for width in [1280.0, 900.0] {
+        harness.set_size(egui::Vec2::new(width, 800.0));
+        harness.run_steps(5);
+        let right = harness
+            .query_all_by_label_contains(".jpg")
+            .map(|node| node.rect().max.x)
+            .fold(0.0f32, f32::max);
+        assert!(right > width / 2.0, "the grid has more than one column");
+        assert!(
+            right <= width - 8.0,
+            "the right-most cell ends at {right}, past the panel ({width} wide)"
+        );
+    }
+    harness.set_size(egui::Vec2::new(1280.0, 800.0));
+    harness.run_steps(5);
 
     // Drop the query photo on the window.
     harness

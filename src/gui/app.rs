@@ -1074,7 +1074,7 @@ impl LookalikeApp {
         } else {
             hits.len()
         };
-        let columns = ((ui.available_width() / CELL).floor() as usize).max(1);
+        let columns = grid_columns(ui);
         let rows = count.div_ceil(columns);
         let mut wanted = Vec::new();
         let mut action = None;
@@ -1619,6 +1619,16 @@ fn file_name(path: &Path) -> String {
 }
 
 /// `size` scaled to fit in `bounds`, keeping its aspect ratio.
+/// How many cells fit side by side: each takes `CELL` plus the spacing between
+/// neighbours, and the vertical scroll bar takes its share, so the right-most column is
+/// never cut at the panel's edge.
+fn grid_columns(ui: &egui::Ui) -> usize {
+    let spacing = ui.spacing().item_spacing.x;
+    let bar = ui.spacing().scroll.allocated_width();
+    let room = ui.available_width() - bar + spacing;
+    ((room / (CELL + spacing)).floor() as usize).max(1)
+}
+
 fn fit(size: Vec2, bounds: Vec2) -> Vec2 {
     let scale = (bounds.x / size.x.max(1.0)).min(bounds.y / size.y.max(1.0));
     size * scale
