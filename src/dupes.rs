@@ -121,12 +121,19 @@ pub struct Pair {
 /// All pairs `a < b` of L2-normalised rows (`n x dim`, row-major) whose cosine distance
 /// `1 - a·b` is below `threshold`, sorted by `(a, b)`.
 pub fn close_pairs(rows: &[f32], dim: usize, threshold: f32) -> Vec<Pair> {
+    without_limits(|control, progress| close_pairs_within(rows, dim, threshold, control, progress))
+}
+
+/// Runs a pair search with no stop request, no progress and no pair limit.
+fn without_limits(
+    search: impl FnOnce(&Control, (&AtomicUsize, usize)) -> Result<Vec<Pair>, GroupingError>,
+) -> Vec<Pair> {
     let done = AtomicUsize::new(0);
     let control = Control {
         max_pairs: usize::MAX,
         ..Control::unattended()
     };
-    close_pairs_within(rows, dim, threshold, &control, (&done, 0)).unwrap_or_default()
+    search(&control, (&done, 0)).unwrap_or_default()
 }
 
 fn close_pairs_within(
@@ -175,13 +182,9 @@ fn close_pairs_within(
 /// if `j` is `i` turned clockwise, `turned[i]` matches `rows[j]`; if counter-clockwise,
 /// `turned[j]` matches `rows[i]`.
 pub fn close_pairs_across(turned: &[f32], rows: &[f32], dim: usize, threshold: f32) -> Vec<Pair> {
-    let done = AtomicUsize::new(0);
-    let control = Control {
-        max_pairs: usize::MAX,
-        ..Control::unattended()
-    };
-    close_pairs_across_within(turned, rows, dim, threshold, &control, (&done, 0))
-        .unwrap_or_default()
+    without_limits(|control, progress| {
+        close_pairs_across_within(turned, rows, dim, threshold, control, progress)
+    })
 }
 
 fn close_pairs_across_within(

@@ -147,7 +147,7 @@ pub fn decode_for_side(path: &Path, max_pixels: u64, side: u32) -> Result<(u32, 
     {
         return scaled;
     }
-    let full = decode_file(path, max_pixels)?;
+    let full = decode_bytes(path, &bytes, max_pixels)?;
     Ok((full.width(), full.height(), full))
 }
 
@@ -226,17 +226,22 @@ pub fn resize_rgb(image: &RgbImage, width: u32, height: u32) -> RgbImage {
 pub fn decode_file(path: &Path, max_pixels: u64) -> Result<RgbImage> {
     crate::isolate::injected_fault(path);
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    decode_bytes(path, &bytes, max_pixels)
+}
+
+/// As [`decode_file`], for the file's bytes already read.
+fn decode_bytes(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<RgbImage> {
     if crate::raw::is_raw(path) {
-        return decode_raw(path, &bytes, max_pixels);
+        return decode_raw(path, bytes, max_pixels);
     }
     match heif_or_unreadable(path) {
-        Some(format @ ("HEIC" | "AVIF")) => crate::heif::decode(path, &bytes, max_pixels, format),
+        Some(format @ ("HEIC" | "AVIF")) => crate::heif::decode(path, bytes, max_pixels, format),
         Some(format) => Err(Error::NotBuiltIn {
             path: path.to_path_buf(),
             format,
             why: "lookalike has no reader for it",
         }),
-        None => decode_rgb(path, &bytes, max_pixels),
+        None => decode_rgb(path, bytes, max_pixels),
     }
 }
 

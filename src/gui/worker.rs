@@ -366,6 +366,8 @@ struct Searchable {
     index: Index,
     /// RAW + JPEG pairs: the JPEG's row -> its RAW's row (the JPEG is not shown).
     siblings: HashMap<usize, usize>,
+    /// The same pairs the other way: the RAW's row -> its JPEG's row.
+    jpeg_of: HashMap<usize, usize>,
     /// Shared with the duplicate search running on its job thread.
     database: Arc<Database>,
     whitening: Option<Whitening>,
@@ -780,13 +782,12 @@ impl Executor {
     fn remove_files(&mut self, groups: &[RemoveGroup]) {
         let Some(library) = &self.library else { return };
         let index = &library.index;
-        let indexed = |path: &PathBuf| {
-            index
-                .entries
-                .iter()
-                .find(|e| index.absolute(e) == *path)
-                .map(|e| Indexed::from_entry(index, e))
-        };
+        let by_path: HashMap<PathBuf, &Entry> = index
+            .entries
+            .iter()
+            .map(|e| (index.absolute(e), e))
+            .collect();
+        let indexed = |path: &PathBuf| by_path.get(path).map(|e| Indexed::from_entry(index, e));
         let mut removals = Vec::new();
         let mut unknown = Vec::new();
         for group in groups {
@@ -794,13 +795,14 @@ impl Executor {
                 unknown.extend(group.extras.iter().cloned());
                 continue;
             };
-            let (known, missing): (Vec<_>, Vec<_>) =
-                group.extras.iter().partition(|p| indexed(p).is_some());
-            unknown.extend(missing.into_iter().cloned());
-            removals.push(Removal {
-                keeper,
-                extras: known.into_iter().filter_map(indexed).collect(),
-            });
+            let mut extras = Vec::new();
+            for path in &group.extras {
+                match indexed(path) {
+                    Some(file) => extras.push(file),
+                    None => unknown.push(path.clone()),
+                }
+            }
+            removals.push(Removal { keeper, extras });
         }
         let journal = Journal::new(self.cleanup.journal.clone());
         match journal.remove(&removals, &self.cleanup.destination) {
@@ -996,17 +998,12 @@ impl Executor {
             query.last_raw = None;
         }
         let siblings = dupes::raw_jpeg_siblings(&index.entries);
-        let mut pairs: HashMap<usize, PathBuf> = HashMap::new();
-        for (&jpeg, &raw) in &siblings {
-            pairs.insert(raw, index.absolute(&index.entries[jpeg]));
-        }
+        let jpeg_of: HashMap<usize, usize> =
+            siblings.iter().map(|(&jpeg, &raw)| (raw, jpeg)).collect();
         // A RAW + JPEG pair is one photo: the RAW, with its JPEG named.
         let photos = (0..index.entries.len())
             .filter(|row| !siblings.contains_key(row))
-            .map(|row| Photo {
-                sibling: pairs.get(&row).cloned(),
-                ..photo(&index, &index.entries[row])
-            })
+            .map(|row| paired_photo(&index, &jpeg_of, row))
             .collect();
         let library = Library {
             folder: index.root.clone(),
@@ -1017,6 +1014,7 @@ impl Executor {
         self.library = Some(Searchable {
             index,
             siblings,
+            jpeg_of,
             database,
             whitening,
             request: request.clone(),
@@ -1135,12 +1133,6 @@ impl Executor {
             ranking.qe_k,
             ranking.top + library.siblings.len().min(ranking.top),
         )?;
-        let entries = &library.index.entries;
-        let sibling_of: HashMap<usize, usize> = library
-            .siblings
-            .iter()
-            .map(|(&jpeg, &raw)| (raw, jpeg))
-            .collect();
         Ok(hits
             .iter()
             .filter(|hit| !library.siblings.contains_key(&hit.row))
@@ -1149,12 +1141,7 @@ impl Executor {
             .map(|(rank, hit)| ResultItem {
                 rank: rank + 1,
                 distance: hit.distance,
-                photo: Photo {
-                    sibling: sibling_of
-                        .get(&hit.row)
-                        .map(|&jpeg| library.index.absolute(&entries[jpeg])),
-                    ..photo(&library.index, &entries[hit.row])
-                },
+                photo: paired_photo(&library.index, &library.jpeg_of, hit.row),
             })
             .collect())
     }
@@ -1302,6 +1289,16 @@ fn photo(index: &Index, entry: &Entry) -> Photo {
         size: entry.size,
         mtime_ns: entry.mtime_ns,
         sibling: None,
+    }
+}
+
+/// Row `row` as the grid shows it: a RAW names the JPEG the camera wrote beside it.
+fn paired_photo(index: &Index, jpeg_of: &HashMap<usize, usize>, row: usize) -> Photo {
+    Photo {
+        sibling: jpeg_of
+            .get(&row)
+            .map(|&jpeg| index.absolute(&index.entries[jpeg])),
+        ..photo(index, &index.entries[row])
     }
 }
 

@@ -178,14 +178,7 @@ pub fn index_json(
     index: &Path,
     extra: &[&str],
 ) -> (Option<i32>, serde_json::Value, String) {
-    let mut args: Vec<std::ffi::OsString> = ["index", "--json", "--backend", "cpu", "--model"]
-        .iter()
-        .map(Into::into)
-        .collect();
-    args.extend([model.into(), "--index".into(), index.into()]);
-    args.extend(extra.iter().map(Into::into));
-    args.push(dir.into());
-    lookalike_json(args)
+    with_index_json("index", model, index, extra, dir)
 }
 
 /// `lookalike search --json --backend cpu --model MODEL --index INDEX [extra] QUERY`.
@@ -195,13 +188,24 @@ pub fn search_json(
     query: &Path,
     extra: &[&str],
 ) -> (Option<i32>, serde_json::Value, String) {
-    let mut args: Vec<std::ffi::OsString> = ["search", "--json", "--backend", "cpu", "--model"]
+    with_index_json("search", model, index, extra, query)
+}
+
+/// `lookalike COMMAND --json --backend cpu --model MODEL --index INDEX [extra] LAST`.
+fn with_index_json(
+    command: &str,
+    model: &Path,
+    index: &Path,
+    extra: &[&str],
+    last: &Path,
+) -> (Option<i32>, serde_json::Value, String) {
+    let mut args: Vec<std::ffi::OsString> = [command, "--json", "--backend", "cpu", "--model"]
         .iter()
         .map(Into::into)
         .collect();
     args.extend([model.into(), "--index".into(), index.into()]);
     args.extend(extra.iter().map(Into::into));
-    args.push(query.into());
+    args.push(last.into());
     lookalike_json(args)
 }
 
