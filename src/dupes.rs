@@ -4,12 +4,14 @@
 //! SGEMM against the whole database.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::SyncSender;
 
 use rayon::prelude::*;
 
 use crate::descriptor::Describer;
+use crate::error::Result;
 use crate::imaging;
 use crate::index::{Entry, Failure, Index, Progress};
 
@@ -241,6 +243,8 @@ pub enum Variant {
 }
 
 impl Variant {
+    pub const ALL: [Self; 2] = [Self::QuarterTurn, Self::Enlarged];
+
     /// Whether this photo has the variant (others keep their own descriptor).
     pub fn applies(self, entry: &Entry) -> bool {
         match self {
@@ -283,13 +287,14 @@ pub struct Variants {
 
 /// The raw SPoC of `variant` of every photo of `index` it applies to. Entries of
 /// `cached` (an earlier [`Variants::cache`]) are reused when path, size and
-/// modification time match, so only new photos go through the network. A photo that
-/// cannot be read is reported; a stop request ends early.
+/// modification time match, so only new photos go through the network (none without a
+/// `describer`: the cache alone). A photo that cannot be read is reported; a stop
+/// request ends early.
 pub fn describe_variants(
     index: &Index,
     variant: Variant,
     cached: Option<&Index>,
-    describer: &Describer,
+    describer: Option<&Describer>,
     progress: &SyncSender<Progress>,
     stop: &AtomicBool,
 ) -> Variants {
@@ -303,17 +308,19 @@ pub fn describe_variants(
         })
         .unwrap_or_default();
     let earlier = |e: &Entry| known.get(&(e.path.as_str(), e.size, e.mtime_ns)).copied();
-    let to_describe = index
-        .entries
-        .iter()
-        .filter(|e| variant.applies(e) && earlier(e).is_none())
-        .count();
+    let to_describe = match describer {
+        Some(_) => index
+            .entries
+            .iter()
+            .filter(|e| variant.applies(e) && earlier(e).is_none())
+            .count(),
+        None => 0,
+    };
     let _ = progress.try_send(Progress::Planned {
         to_describe,
         unchanged: index.entries.len() - to_describe,
         removed: 0,
     });
-    let load = describer.options().load;
     let mut failures = Vec::new();
     let mut done = 0;
     let mut aligned = Index::new(index.root.clone(), index.provenance.clone());
@@ -325,10 +332,13 @@ pub fn describe_variants(
             continue;
         }
         let mut turned = None;
-        if variant.applies(entry) && !stop.load(Ordering::Relaxed) {
+        if let Some(describer) = describer
+            && variant.applies(entry)
+            && !stop.load(Ordering::Relaxed)
+        {
             let file = index.absolute(entry);
             let described = crate::isolate::per_file(&file, || {
-                let image = imaging::load(&file, &load)?;
+                let image = imaging::load(&file, &describer.options().load)?;
                 let rgb = variant.transform(&image.rgb);
                 describer.spoc(&imaging::LoadedImage { rgb, ..image })
             });
@@ -366,6 +376,61 @@ pub fn describe_variants(
         cache,
         failures,
     }
+}
+
+/// Where the cache of `variant` lives for the index at `index_path`: beside it.
+pub fn variant_cache_path(index_path: &Path, variant: Variant) -> PathBuf {
+    index_path.with_extension(variant.cache_extension())
+}
+
+/// How many photos of `index` have a variant not yet in the caches beside `index_path`.
+pub fn missing_variants(index: &Index, index_path: &Path) -> usize {
+    Variant::ALL
+        .iter()
+        .map(|&variant| {
+            let cached = Index::load(&variant_cache_path(index_path, variant))
+                .ok()
+                .filter(|c| c.provenance == index.provenance);
+            let known: std::collections::HashSet<(&str, u64, i128)> = cached
+                .iter()
+                .flat_map(|c| &c.entries)
+                .map(|e| (e.path.as_str(), e.size, e.mtime_ns))
+                .collect();
+            index
+                .entries
+                .iter()
+                .filter(|e| {
+                    variant.applies(e) && !known.contains(&(e.path.as_str(), e.size, e.mtime_ns))
+                })
+                .count()
+        })
+        .sum()
+}
+
+/// Both variants of the index at `index_path`, lined up with its entries: the cached
+/// ones reused, the missing ones described with `describer` (with `None`, the cache
+/// alone: photos not described yet match only as they are), the caches saved. This is
+/// the last stage of indexing, so that the duplicate finder has them ready.
+pub fn update_variants(
+    index: &Index,
+    index_path: &Path,
+    describer: Option<&Describer>,
+    progress: &SyncSender<Progress>,
+    stop: &AtomicBool,
+) -> Result<(Vec<(Variant, Index)>, Vec<Failure>)> {
+    let mut described = Vec::new();
+    let mut failures = Vec::new();
+    for variant in Variant::ALL {
+        let cache_path = variant_cache_path(index_path, variant);
+        let cached = Index::load(&cache_path).ok();
+        let result = describe_variants(index, variant, cached.as_ref(), describer, progress, stop);
+        if describer.is_some() {
+            result.cache.save(&cache_path)?;
+        }
+        failures.extend(result.failures);
+        described.push((variant, result.aligned));
+    }
+    Ok((described, failures))
 }
 
 /// `sims[m x cols] = lhs[m x dim] * rhs[cols x dim]^T`.

@@ -100,6 +100,34 @@ pub fn injected_fault(path: &Path) {
     }
 }
 
+/// Test hook: indexing takes at least this long for each photo in a folder of this
+/// name, so a test can watch the app while indexing is under way. Set by
+/// [`inject_delay`] only.
+fn delay_target() -> &'static Mutex<Option<(OsString, std::time::Duration)>> {
+    static TARGET: OnceLock<Mutex<Option<(OsString, std::time::Duration)>>> = OnceLock::new();
+    TARGET.get_or_init(|| Mutex::new(None))
+}
+
+/// Makes indexing wait `delay` before each photo in folders named `folder` (tests only).
+pub fn inject_delay(folder: &str, delay: std::time::Duration) {
+    if let Ok(mut target) = delay_target().lock() {
+        *target = Some((folder.into(), delay));
+    }
+}
+
+/// Waits as the test hook says for `path` (see [`inject_delay`]).
+pub fn injected_delay(path: &Path) {
+    let delay = delay_target().lock().ok().and_then(|target| {
+        target.as_ref().and_then(|(folder, delay)| {
+            let parent = path.parent().and_then(Path::file_name);
+            (parent == Some(folder.as_os_str())).then_some(*delay)
+        })
+    });
+    if let Some(delay) = delay {
+        std::thread::sleep(delay);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

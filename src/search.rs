@@ -205,6 +205,19 @@ impl Database {
         Self::new(dim, rows.concat())
     }
 
+    /// Appends the final descriptors of more entries (a library growing while it is
+    /// indexed): rows keep their numbers.
+    pub fn extend(&mut self, entries: &[crate::index::Entry], whitening: Option<&Whitening>) {
+        let rows: Vec<Vec<f32>> = entries
+            .par_iter()
+            .map(|e| finish_descriptor(&e.raw, whitening))
+            .collect();
+        for row in rows {
+            self.stats.push(RowStats::of(&row));
+            self.vectors.extend_from_slice(&row);
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.stats.len()
     }

@@ -7,9 +7,10 @@
 //! `EIGEN_FLOOR * lambda_max` so that near-empty directions are not blown up.
 //!
 //! Saved as a safetensors file (`mean`, `projection`, `eigenvalues`) whose metadata
-//! carries the format name and version.
+//! carries the format name and version, and where it came from (model, image size,
+//! folder). One such file ships with lookalike: [`shipped`].
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use nalgebra::{DMatrix, SymmetricEigen};
@@ -24,6 +25,39 @@ pub const WHITENING_FORMAT: &str = "lookalike-whitening";
 pub const WHITENING_VERSION: &str = "1";
 /// Relative floor on eigenvalues before they are raised to `-power / 2`.
 pub const EIGEN_FLOOR: f64 = 1e-5;
+/// Metadata keys of the format itself; every other key is [`Whitening::origin`].
+const FORMAT_KEYS: [&str; 5] = [
+    "format",
+    "format_version",
+    "power",
+    "samples",
+    "eigen_floor",
+];
+
+/// The whitening that ships with lookalike: a full PCA (512-d, power 0, with its
+/// eigenvalues) learned on `imagenette/train-whiten` (1,583 ImageNet training photos,
+/// none of them in any evaluation set) by `models/make-shipped-whitening.sh`. Each
+/// intent takes its own dimension and power from it ([`Whitening::with_shape`]).
+pub const SHIPPED_FILE: &str = "assets/whitening/vgg16-spoc-imagenette-train-whiten.safetensors";
+static SHIPPED_BYTES: &[u8] =
+    include_bytes!("../assets/whitening/vgg16-spoc-imagenette-train-whiten.safetensors");
+
+/// The shipped whitening, if it was learned with these weights: `file_sha256` is the
+/// weights file's SHA-256 (an index's provenance), `weights_sha256` the digest of its
+/// tensors ([`crate::Vgg16Weights::weights_sha256`]), which is the same for the same
+/// weights in another file (e.g. converted from Keras on the user's machine).
+pub fn shipped(file_sha256: &str, weights_sha256: Option<&str>) -> Option<Whitening> {
+    let whitening = Whitening::from_bytes(Path::new(SHIPPED_FILE), SHIPPED_BYTES).ok()?;
+    let same = |key: &str, value: &str| whitening.origin.get(key).is_some_and(|v| v == value);
+    let fits = same(ORIGIN_MODEL, file_sha256)
+        || weights_sha256.is_some_and(|sha| same(ORIGIN_WEIGHTS, sha));
+    fits.then_some(whitening)
+}
+
+/// [`Whitening::origin`] key: SHA-256 of the weights file it was learned with.
+pub const ORIGIN_MODEL: &str = "model_sha256";
+/// [`Whitening::origin`] key: digest of those weights' tensors.
+pub const ORIGIN_WEIGHTS: &str = "weights_sha256";
 
 /// A learned PCA / whitening transform.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +69,9 @@ pub struct Whitening {
     power: f32,
     /// How many descriptors it was learned from.
     pub samples: usize,
+    /// Where it was learned: model digests ([`ORIGIN_MODEL`], [`ORIGIN_WEIGHTS`]),
+    /// `max_side`, `learned_from`, ... (saved as metadata).
+    pub origin: BTreeMap<String, String>,
 }
 
 impl Whitening {
@@ -94,6 +131,43 @@ impl Whitening {
             eigenvalues,
             power,
             samples: n,
+            origin: BTreeMap::new(),
+        })
+    }
+
+    /// The same eigenvectors, kept to the first `dim` and scaled to `power` instead:
+    /// one learned PCA gives every intent its own whitening.
+    pub fn with_shape(&self, dim: usize, power: f32) -> Result<Self> {
+        if dim == 0 || dim > self.dim() {
+            return Err(Error::Invalid(format!(
+                "whitening dimension must be in 1..={}, got {dim}",
+                self.dim()
+            )));
+        }
+        if !(0.0..=1.0).contains(&power) {
+            return Err(Error::Invalid(format!(
+                "whitening power must be in [0, 1], got {power}"
+            )));
+        }
+        let d = self.input_dim();
+        let change = -(f64::from(power) - f64::from(self.power)) / 2.0;
+        let projection = self
+            .projection
+            .chunks_exact(d)
+            .zip(&self.eigenvalues)
+            .take(dim)
+            .flat_map(|(row, &lambda)| {
+                let scale = f64::from(lambda).powf(change);
+                row.iter().map(move |&x| (f64::from(x) * scale) as f32)
+            })
+            .collect();
+        Ok(Self {
+            mean: self.mean.clone(),
+            projection,
+            eigenvalues: self.eigenvalues[..dim].to_vec(),
+            power,
+            samples: self.samples,
+            origin: self.origin.clone(),
         })
     }
 
@@ -135,7 +209,13 @@ impl Whitening {
                 self.eigenvalues.clone(),
             ),
         ];
-        let metadata = HashMap::from([
+        let mut metadata: HashMap<String, String> = self
+            .origin
+            .iter()
+            .filter(|(key, _)| !FORMAT_KEYS.contains(&key.as_str()))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        metadata.extend([
             ("format".to_string(), WHITENING_FORMAT.to_string()),
             ("format_version".to_string(), WHITENING_VERSION.to_string()),
             ("power".to_string(), self.power.to_string()),
@@ -146,12 +226,17 @@ impl Whitening {
     }
 
     pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Self::from_bytes(path, &bytes)
+    }
+
+    /// Reads a whitening file held in memory; `path` names it in messages.
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Self> {
         let fail = |reason: String| Error::Whitening {
             path: path.to_path_buf(),
             reason,
         };
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let (_, header) = SafeTensors::read_metadata(&bytes)
+        let (_, header) = SafeTensors::read_metadata(bytes)
             .map_err(|e| fail(format!("not a whitening file: {e}")))?;
         let meta = header.metadata().clone().unwrap_or_default();
         if meta.get("format").map(String::as_str) != Some(WHITENING_FORMAT) {
@@ -169,7 +254,7 @@ impl Whitening {
                 .ok_or_else(|| fail(format!("metadata `{key}` missing or not a number")))
         };
         let tensors =
-            SafeTensors::deserialize(&bytes).map_err(|e| fail(format!("corrupt file: {e}")))?;
+            SafeTensors::deserialize(bytes).map_err(|e| fail(format!("corrupt file: {e}")))?;
         let read = |name: &str| -> Result<(Vec<usize>, Vec<f32>)> {
             let t = tensors
                 .tensor(name)
@@ -197,6 +282,11 @@ impl Whitening {
             eigenvalues,
             power: parse("power")? as f32,
             samples: parse("samples")? as usize,
+            origin: meta
+                .iter()
+                .filter(|(key, _)| !FORMAT_KEYS.contains(&key.as_str()))
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect(),
         })
     }
 }
@@ -250,9 +340,38 @@ mod tests {
     fn saves_and_loads() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.safetensors");
-        let w = Whitening::learn(&samples(), 2, 0.5).unwrap();
+        let mut w = Whitening::learn(&samples(), 2, 0.5).unwrap();
+        w.origin.insert("learned_from".into(), "somewhere".into());
         w.save(&path).unwrap();
         assert_eq!(Whitening::load(&path).unwrap(), w);
+    }
+
+    #[test]
+    fn a_reshaped_pca_equals_the_whitening_learned_directly() {
+        let data = samples();
+        let pca = Whitening::learn(&data, 3, 0.0).unwrap();
+        for (dim, power) in [(3, 1.0), (2, 0.5), (1, 0.0)] {
+            let direct = Whitening::learn(&data, dim, power).unwrap();
+            let reshaped = pca.with_shape(dim, power).unwrap();
+            let (a, b) = (direct.apply(&data[5]), reshaped.apply(&data[5]));
+            for (x, y) in a.iter().zip(&b) {
+                assert!((x - y).abs() < 1e-4 * x.abs().max(1.0), "{a:?} vs {b:?}");
+            }
+        }
+        assert!(pca.with_shape(4, 1.0).is_err());
+    }
+
+    #[test]
+    fn the_shipped_whitening_reads_and_names_its_model() {
+        let whitening = Whitening::from_bytes(Path::new(SHIPPED_FILE), SHIPPED_BYTES).unwrap();
+        assert_eq!((whitening.dim(), whitening.input_dim()), (512, 512));
+        assert_eq!(whitening.power(), 0.0);
+        let model = whitening.origin[ORIGIN_MODEL].clone();
+        let weights = whitening.origin[ORIGIN_WEIGHTS].clone();
+        assert!(shipped(&model, None).is_some());
+        assert!(shipped("other", Some(&weights)).is_some());
+        assert!(shipped("other", Some("other")).is_none());
+        assert!(shipped("other", None).is_none());
     }
 
     #[test]

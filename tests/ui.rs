@@ -85,10 +85,20 @@ fn run_until(
     what: &str,
     done: impl Fn(&LookalikeApp) -> bool,
 ) {
+    run_until_within(harness, what, PATIENCE, done);
+}
+
+/// [`run_until`], failing after `patience`.
+fn run_until_within(
+    harness: &mut Harness<'static, LookalikeApp>,
+    what: &str,
+    patience: Duration,
+    done: impl Fn(&LookalikeApp) -> bool,
+) {
     let started = Instant::now();
     while !done(harness.state()) {
         assert!(
-            started.elapsed() < PATIENCE,
+            started.elapsed() < patience,
             "timed out waiting for {what}; notices: {:?}",
             harness.state().notices()
         );
@@ -815,5 +825,202 @@ fn first_run_download_checks_and_converts_the_weights() {
             .path()
             .join("models")
             .join(lookalike::model::MODEL_FILE_NAME)
+    );
+}
+
+/// Copies `count` photos of imagenette `val` (the same number from each class) into
+/// `dir`, named `<class>_<name>`.
+fn imagenette_library(shared: &Path, dir: &Path, count: usize) -> Vec<PathBuf> {
+    std::fs::create_dir_all(dir).unwrap();
+    let val = shared.join("data/imagenette/val");
+    let mut classes: Vec<PathBuf> = std::fs::read_dir(&val)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    classes.sort();
+    let per_class = count.div_ceil(classes.len());
+    let mut copied = Vec::new();
+    for class in &classes {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(class)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for file in files.into_iter().take(per_class) {
+            let name = format!(
+                "{}_{}",
+                class.file_name().unwrap().to_string_lossy(),
+                file.file_name().unwrap().to_string_lossy()
+            );
+            std::fs::copy(&file, dir.join(&name)).unwrap();
+            copied.push(dir.join(name));
+        }
+    }
+    copied.truncate(count);
+    copied
+}
+
+#[test]
+fn a_large_folder_is_browsed_and_searched_while_it_is_indexed() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    // Indexing waits 50 ms per photo in this folder (test hook), so that "before half
+    // of it is described" lasts long enough on any machine.
+    let library = tmp.path().join("slowly-indexed");
+    let photos = imagenette_library(&shared, &library, 400);
+    lookalike::isolate::inject_delay("slowly-indexed", Duration::from_millis(50));
+    // The query: a photo of the same kind that is not in the library.
+    let query = shared.join("data/imagenette/train-whiten/n03394916");
+    let query = std::fs::read_dir(&query)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .min()
+        .unwrap();
+
+    let mut harness = app(tmp.path(), Some(common::shared_model(&shared)));
+    run_until(&mut harness, "the network", model_ready);
+    harness.state_mut().open_folder(library.clone());
+    let before_half = |app: &LookalikeApp| {
+        app.indexing_progress()
+            .is_some_and(|(done, total)| total.is_some_and(|t| t == 400 && done * 2 < t))
+    };
+    // The grid shows the photos found, with their thumbnails, before they are described.
+    run_until(&mut harness, "the photos found", |app| {
+        app.library_waiting() > 0 && app.pending_thumbnails() == 0
+    });
+    assert!(
+        before_half(harness.state()),
+        "{:?}",
+        harness.state().indexing_progress()
+    );
+    let shown = harness.query_all_by_label_contains(".JPEG").count();
+    assert!(shown >= 8, "{shown} photos on screen");
+    assert!(harness.state().failures().is_empty());
+
+    // A query runs against the photos described so far.
+    harness.state_mut().open_query(query.clone());
+    run_until(&mut harness, "results while indexing", |app| {
+        !app.is_searching() && !app.results().is_empty()
+    });
+    let app = harness.state();
+    assert!(before_half(app), "{:?}", app.indexing_progress());
+    assert!(!app.library_complete());
+    let described: std::collections::HashSet<&Path> = app
+        .library_photos()
+        .iter()
+        .map(|p| p.path.as_path())
+        .collect();
+    assert!(described.len() < 200, "{} described", described.len());
+    for hit in app.results() {
+        assert!(described.contains(hit.photo.path.as_path()), "{hit:?}");
+    }
+
+    // When indexing ends, the same query ranks the whole library, as the CLI does.
+    // 400 photos: a minute on two cores.
+    let patience = Duration::from_secs(300);
+    run_until_within(&mut harness, "the whole library", patience, |app| {
+        app.library_complete() && app.library_len() == Some(400)
+    });
+    run_until(&mut harness, "the final results", |app| {
+        !app.is_searching() && app.results().len() == 60
+    });
+    let app_ranking: Vec<PathBuf> = harness
+        .state()
+        .results()
+        .iter()
+        .map(|hit| hit.photo.path.clone())
+        .collect();
+    let model = common::shared_model(&shared);
+    let index = tmp.path().join("cli.lkidx");
+    let (code, _, stderr) = common::index_json(&model, &library, &index, &["--no-variants"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, json, stderr) = common::search_json(&model, &index, &query, &["--top", "60"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let cli_ranking: Vec<PathBuf> = json["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| PathBuf::from(r["path"].as_str().unwrap()))
+        .collect();
+    assert_eq!(app_ranking, cli_ranking);
+    assert!(photos.iter().all(|p| p.exists()));
+}
+
+#[test]
+fn the_default_duplicates_view_finds_the_groups_the_cli_finds() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let library = tmp.path().join("library");
+    let names = common::neardup_library(
+        &shared,
+        &library,
+        |n| n.starts_with("o030") || n.starts_with("o031"),
+        12,
+    );
+    let mut harness = indexed_library(tmp.path(), &shared, &library, names.len());
+    // Indexing has also described the turned and small photos: the defaults use them.
+    harness.get_by_label("Duplicates").click();
+    harness.run_steps(5);
+    run_until(&mut harness, "the groups", |app| {
+        !app.duplicates().busy && !app.duplicates().groups().is_empty()
+    });
+    let sorted = |mut groups: Vec<Vec<String>>| {
+        groups.iter_mut().for_each(|g| g.sort());
+        groups.sort();
+        groups
+    };
+    let app_groups = sorted(
+        harness
+            .state()
+            .duplicates()
+            .groups()
+            .iter()
+            .map(|g| {
+                g.photos
+                    .iter()
+                    .map(|p| p.path.to_string_lossy().into_owned())
+                    .collect()
+            })
+            .collect(),
+    );
+
+    let model = common::shared_model(&shared);
+    let index = tmp.path().join("cli.lkidx");
+    let (code, _, stderr) = common::index_json(&model, &library, &index, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, json, stderr) = common::lookalike_json([
+        "dupes".as_ref(),
+        "--json".as_ref(),
+        "--index".as_ref(),
+        index.as_os_str(),
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let cli_groups = sorted(
+        json["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                g["files"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| f["path"].as_str().unwrap().to_string())
+                    .collect()
+            })
+            .collect(),
+    );
+    assert_eq!(app_groups, cli_groups);
+    // The defaults find the turned copies too.
+    assert!(
+        app_groups
+            .iter()
+            .any(|g| g.iter().any(|p| p.ends_with("o030_rot90.jpg"))
+                && g.iter().any(|p| p.ends_with("o030.jpg")))
     );
 }

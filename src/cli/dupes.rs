@@ -10,16 +10,17 @@ use anyhow::Context as _;
 use clap::Args;
 use serde_json::json;
 
-use super::load_whitening;
+use super::intent_whitening;
 use crate::backend::BackendChoice;
 use crate::cleanup::{self, Destination, Indexed, Journal, Place, Removal, Report};
 use crate::descriptor::{Describer, DescriberOptions};
 use crate::dupes::{
-    Control, DEFAULT_THRESHOLD, DEFAULT_THRESHOLD_WITH_VARIANTS, TURNED_THRESHOLD, Variant,
-    describe_variants, find_groups, removable, suggest_keeper,
+    self, Control, DEFAULT_THRESHOLD, DEFAULT_THRESHOLD_WITH_VARIANTS, TURNED_THRESHOLD, Variant,
+    find_groups, removable, suggest_keeper, update_variants,
 };
 use crate::imaging::LoadOptions;
 use crate::index::{Index, Provenance};
+use crate::intent::Intent;
 use crate::model::{self, Vgg16Weights};
 use crate::search::Database;
 
@@ -28,13 +29,17 @@ pub(super) struct DupesArgs {
     /// Index file (from `lookalike index`).
     #[arg(long)]
     index: PathBuf,
-    /// Pairs closer than this cosine distance are duplicates (default: 0.47, calibrated
-    /// for 512-d full whitening).
+    /// Pairs closer than this cosine distance are duplicates (default: 0.46 with the
+    /// turned and enlarged copies, 0.47 without; calibrated for 512-d full whitening).
     #[arg(long)]
     threshold: Option<f32>,
-    /// Whitening applied to the descriptors first (the threshold was calibrated with one).
-    #[arg(long)]
+    /// Whitening applied to the descriptors first (default: the one that ships with
+    /// lookalike, 512-d, fully whitened, as the thresholds were calibrated).
+    #[arg(long, conflicts_with = "no_whiten")]
     whiten: Option<PathBuf>,
+    /// No whitening (pass a --threshold: the default ones assume whitening).
+    #[arg(long)]
+    no_whiten: bool,
     /// Print `{"groups": [{"files": [...], "keeper": path}], "threshold", "seconds"}`
     /// (with --trash / --move-to, also `"actions"`).
     #[arg(long)]
@@ -59,24 +64,30 @@ pub(super) struct DupesArgs {
     /// Undo journal (default: the per-user data directory).
     #[arg(long, value_name = "FILE")]
     journal: Option<PathBuf>,
-    /// Also match copies turned by 90 or 270 degrees: each photo is described once more,
-    /// turned (cached beside the index in `<index>.rot90`, so only once).
+    /// Match neither turned nor small enlarged copies (by default both are matched:
+    /// each photo described turned, and small ones enlarged, by `index` or else here,
+    /// cached beside the index).
+    #[arg(long, conflicts_with_all = ["rotations", "enlarge"])]
+    no_variants: bool,
+    /// Of the two, only match copies turned by 90 or 270 degrees: each photo is
+    /// described once more, turned (cached beside the index in `<index>.rot90`).
     #[arg(long)]
     rotations: bool,
     /// With --rotations: the (stricter) threshold for pairs found by turning a photo.
     #[arg(long, value_name = "T")]
     turned_threshold: Option<f32>,
-    /// Also match small photos (under 224 px) enlarged 2x: downscaled exports of
-    /// larger photos (cached beside the index in `<index>.x2`).
+    /// Of the two, only match small photos (under 224 px) enlarged 2x: downscaled
+    /// exports of larger photos (cached beside the index in `<index>.x2`).
     #[arg(long)]
     enlarge: bool,
     /// With --enlarge: the threshold for pairs found by enlarging a photo.
     #[arg(long, value_name = "T")]
     enlarged_threshold: Option<f32>,
-    /// Weights file for --rotations (must be the one the index was made with).
+    /// Weights file, to describe the turned and enlarged copies `index` did not (must
+    /// be the one the index was made with).
     #[arg(long)]
     model: Option<PathBuf>,
-    /// Backend for --rotations.
+    /// Backend for the turned and enlarged copies.
     #[arg(long, default_value = "auto")]
     backend: BackendChoice,
 }
@@ -96,8 +107,24 @@ pub(super) struct UndoArgs {
 pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let index = Index::load(&args.index)?;
-    let whitening = load_whitening(args.whiten.as_deref())?;
-    let default = if args.rotations || args.enlarge {
+    let (rotations, enlarge) = match (args.no_variants, args.rotations, args.enlarge) {
+        (true, _, _) => (false, false),
+        (false, false, false) => (true, true),
+        (false, rotations, enlarge) => (rotations, enlarge),
+    };
+    // The weights are needed to describe missing variants, and tell whether the
+    // shipped whitening fits the index when the file differs.
+    let weights = model::resolve_model_path(args.model.as_deref())
+        .ok()
+        .and_then(|path| Vgg16Weights::load(&path).ok());
+    let whitening = intent_whitening(
+        args.whiten.as_deref(),
+        args.no_whiten,
+        Intent::Instance,
+        &index.provenance.model_sha256,
+        weights.as_ref(),
+    )?;
+    let default = if rotations || enlarge {
         DEFAULT_THRESHOLD_WITH_VARIANTS
     } else {
         DEFAULT_THRESHOLD
@@ -110,26 +137,17 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let db = Database::from_index(&index, whitening.as_ref())?;
-    let variants = [
-        (
-            args.rotations,
-            Variant::QuarterTurn,
-            args.turned_threshold,
-            TURNED_THRESHOLD,
-        ),
-        (
-            args.enlarge,
-            Variant::Enlarged,
-            args.enlarged_threshold,
-            threshold,
-        ),
-    ];
     let mut described = Vec::new();
-    for (wanted, variant, chosen, default) in variants {
-        if wanted {
-            let other = variants_of(&args, &index, variant)?;
-            let other = Database::from_index(&other, whitening.as_ref())?;
-            described.push((other, chosen.unwrap_or(default)));
+    if rotations || enlarge {
+        for (variant, other) in variants_of(&args, &index, weights.as_ref())? {
+            let (wanted, chosen, default) = match variant {
+                Variant::QuarterTurn => (rotations, args.turned_threshold, TURNED_THRESHOLD),
+                Variant::Enlarged => (enlarge, args.enlarged_threshold, threshold),
+            };
+            if wanted {
+                let other = Database::from_index(&other, whitening.as_ref())?;
+                described.push((other, chosen.unwrap_or(default)));
+            }
         }
     }
     let across: Vec<(&[f32], f32)> = described.iter().map(|(db, t)| (db.rows(), *t)).collect();
@@ -257,10 +275,26 @@ pub(super) fn undo(args: UndoArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// A variant of the index's photos, described once and cached beside the index.
-fn variants_of(args: &DupesArgs, index: &Index, variant: Variant) -> anyhow::Result<Index> {
-    let cache_path = args.index.with_extension(variant.cache_extension());
-    let weights = Vgg16Weights::load(&model::resolve_model_path(args.model.as_deref())?)?;
+/// The turned and enlarged variants of the index's photos, lined up with its entries:
+/// from the caches beside the index (which `index` fills), the missing ones described
+/// now and cached.
+fn variants_of(
+    args: &DupesArgs,
+    index: &Index,
+    weights: Option<&Vgg16Weights>,
+) -> anyhow::Result<Vec<(Variant, Index)>> {
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let (tx, _rx) = std::sync::mpsc::sync_channel(1);
+    let missing = dupes::missing_variants(index, &args.index);
+    if missing == 0 {
+        return Ok(update_variants(index, &args.index, None, &tx, &never)?.0);
+    }
+    let weights = weights.with_context(|| {
+        format!(
+            "{missing} photos still need their turned or enlarged copy described: pass --model \
+             (or --no-variants)"
+        )
+    })?;
     index.check_provenance(
         &args.index,
         &Provenance {
@@ -268,9 +302,8 @@ fn variants_of(args: &DupesArgs, index: &Index, variant: Variant) -> anyhow::Res
             max_side: index.provenance.max_side,
         },
     )?;
-    let cached = Index::load(&cache_path).ok();
     let describer = Describer::new(
-        &weights,
+        weights,
         args.backend,
         DescriberOptions {
             load: LoadOptions {
@@ -281,28 +314,22 @@ fn variants_of(args: &DupesArgs, index: &Index, variant: Variant) -> anyhow::Res
         },
     )
     .with_context(|| format!("starting the {} backend", args.backend))?;
-    let turns = super::with_progress(|progress, stop| {
-        describe_variants(index, variant, cached.as_ref(), &describer, progress, stop)
+    let (variants, failures) = super::with_progress(|progress, stop| {
+        update_variants(index, &args.index, Some(&describer), progress, stop)
     })
-    .ok_or_else(|| anyhow::anyhow!("the thread describing {variant:?} photos crashed"))?;
-    for failure in &turns.failures {
+    .ok_or_else(|| anyhow::anyhow!("the thread describing turned and enlarged photos crashed"))?
+    .context("describing the turned and enlarged photos")?;
+    for failure in &failures {
         eprintln!(
-            "no {variant:?} variant: {}: {}",
+            "no turned or enlarged copy: {}: {}",
             failure.path.display(),
             failure.reason
         );
     }
-    turns
-        .cache
-        .save(&cache_path)
-        .with_context(|| format!("saving {}", cache_path.display()))?;
     if super::interrupt_flag().load(std::sync::atomic::Ordering::Relaxed) {
-        anyhow::bail!(
-            "interrupted; what was described is kept in {}",
-            cache_path.display()
-        );
+        anyhow::bail!("interrupted; what was described is kept for next time");
     }
-    Ok(turns.aligned)
+    Ok(variants)
 }
 
 fn journal(path: Option<&Path>) -> anyhow::Result<Journal> {

@@ -10,10 +10,11 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
-use super::{EngineArgs, load_whitening, run_indexing};
+use super::{EngineArgs, cached_index, load_whitening};
 use crate::descriptor::{Describer, finish_descriptor, l2_normalize};
 use crate::eval::{self, OxfordQuery};
-use crate::index::{self, Index, Provenance};
+use crate::index::{Index, Provenance};
+use crate::intent::Intent;
 use crate::model::{self, FEATURE_DIM, Vgg16Weights};
 use crate::search::{Database, Metric};
 use crate::whiten::Whitening;
@@ -69,6 +70,10 @@ struct CommonArgs {
     /// Apply this whitening (from `lookalike whiten learn`).
     #[arg(long, conflicts_with = "whiten_from")]
     whiten: Option<PathBuf>,
+    /// Apply the shipped whitening as this intent shapes it (`instance`: 512-d, power 1;
+    /// `category`: 32-d, power 0), as `search` does by default.
+    #[arg(long, value_enum, conflicts_with_all = ["whiten", "whiten_from"])]
+    intent: Option<Intent>,
     /// Learn the whitening from this folder (use a different set from the evaluated one).
     #[arg(long)]
     whiten_from: Option<PathBuf>,
@@ -94,6 +99,7 @@ struct CommonArgs {
 struct Session {
     describer: Describer,
     provenance: Provenance,
+    weights_sha256: String,
     cache: Option<PathBuf>,
 }
 
@@ -109,40 +115,30 @@ impl Session {
         Ok(Self {
             describer,
             provenance,
+            weights_sha256: weights.weights_sha256()?,
             cache: common.cache.clone(),
         })
     }
 
     /// The folder's index, brought up to date (only new or changed files are described).
     fn index(&self, dir: &Path) -> anyhow::Result<Index> {
-        let suffix = format!("-s{}", self.provenance.max_side);
-        let in_data_dir = index::data_dir_index_path(dir, "eval-cache", &suffix)
-            .context("no per-user data directory on this system; pass --cache")?;
-        let path = match &self.cache {
-            Some(folder) => folder.join(in_data_dir.file_name().unwrap_or_default()),
-            None => in_data_dir,
-        };
-        let mut options = index::IndexOptions::new(dir.to_path_buf(), path);
-        // The cache belongs to us: start it afresh if the model changed rather than refuse.
-        options.replace_incompatible = true;
-        let (index, summary) = run_indexing(&self.describer, &self.provenance, options)
-            .with_context(|| format!("describing {}", dir.display()))?;
-        for failure in &summary.failed {
-            eprintln!("skipped: {}: {}", failure.path.display(), failure.reason);
-        }
-        if summary.stopped {
-            bail!("interrupted");
-        }
-        eprintln!(
-            "{}: {} images ({} described now)",
-            dir.display(),
-            summary.entries,
-            summary.indexed
-        );
-        Ok(index)
+        cached_index(
+            &self.describer,
+            &self.provenance,
+            dir,
+            self.cache.as_deref(),
+        )
+        .map(|(index, _)| index)
     }
 
     fn whitening(&self, common: &CommonArgs) -> anyhow::Result<Option<Whitening>> {
+        if let Some(intent) = common.intent {
+            let shipped =
+                intent.shipped_whitening(&self.provenance.model_sha256, Some(&self.weights_sha256));
+            return shipped
+                .map(Some)
+                .context("the shipped whitening was learned with other weights than these");
+        }
         if let Some(dir) = &common.whiten_from {
             let index = self.index(dir)?;
             let vectors: Vec<Vec<f32>> = index

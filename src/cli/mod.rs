@@ -16,11 +16,12 @@ mod eval;
 mod search;
 
 use crate::backend::BackendChoice;
-use crate::descriptor::{Describer, DescriberOptions, check_whitening_fits, l2_normalize};
+use crate::descriptor::{Describer, DescriberOptions, check_whitening_fits, finish_descriptor};
 use crate::imaging::{CropBox, DEFAULT_MAX_SIDE, LoadOptions};
 use crate::index;
+use crate::intent::Intent;
 use crate::model::{self, FEATURE_DIM, Vgg16Weights};
-use crate::whiten::Whitening;
+use crate::whiten::{self, Whitening};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -152,6 +153,11 @@ struct IndexArgs {
     /// Print a JSON summary on stdout.
     #[arg(long)]
     json: bool,
+    /// Skip the second pass that describes every photo turned a quarter turn and small
+    /// photos enlarged, which `dupes` needs to find turned and downscaled copies (about
+    /// as long again as the first pass; it is otherwise done by `dupes`).
+    #[arg(long)]
+    no_variants: bool,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -175,6 +181,10 @@ struct WhitenLearnArgs {
     /// Output file.
     #[arg(short, long)]
     output: PathBuf,
+    /// Folder for the folder's cached descriptors (default: `eval-cache` in the data
+    /// directory): learning again with another dimension or power is then instant.
+    #[arg(long)]
+    cache: Option<PathBuf>,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -230,6 +240,36 @@ fn load_whitening(path: Option<&Path>) -> anyhow::Result<Option<Whitening>> {
         Ok(w)
     })
     .transpose()
+}
+
+/// The whitening a search or duplicate search applies: `--whiten FILE`; none with
+/// `--no-whiten`; otherwise the intent's shape of the shipped PCA, when it was learned
+/// with the index's weights (`file_sha256`, or the same tensors in `weights`). Without
+/// one, it says so on stderr and what to do.
+fn intent_whitening(
+    file: Option<&Path>,
+    off: bool,
+    intent: Intent,
+    file_sha256: &str,
+    weights: Option<&Vgg16Weights>,
+) -> anyhow::Result<Option<Whitening>> {
+    if off {
+        return Ok(None);
+    }
+    if file.is_some() {
+        return load_whitening(file);
+    }
+    let weights_sha256 = weights.map(Vgg16Weights::weights_sha256).transpose()?;
+    let shipped = intent.shipped_whitening(file_sha256, weights_sha256.as_deref());
+    if shipped.is_none() {
+        eprintln!(
+            "warning: the shipped whitening was learned with other weights than this index's \
+             (sha256 {}…): using L2 only. Learn one with `lookalike whiten learn DIR` and pass \
+             --whiten FILE",
+            file_sha256.get(..12).unwrap_or_default()
+        );
+    }
+    Ok(shipped)
 }
 
 fn describe(args: DescribeArgs) -> anyhow::Result<ExitCode> {
@@ -305,8 +345,28 @@ fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
     options.checkpoint_every = std::time::Duration::try_from_secs_f64(args.checkpoint_secs)
         .context("--checkpoint-secs must be a non-negative number")?;
 
-    let (_, summary) = run_indexing(&describer, &provenance, options)
+    let (library, mut summary) = run_indexing(&describer, &provenance, options)
         .with_context(|| format!("indexing {}", args.dir.display()))?;
+    if !args.no_variants && !summary.stopped {
+        let started = std::time::Instant::now();
+        let (_, failures) = with_progress(|progress, stop| {
+            crate::dupes::update_variants(&library, &index_path, Some(&describer), progress, stop)
+        })
+        .unwrap_or_else(|| Err(crate::Error::Invalid("the variants thread crashed".into())))
+        .with_context(|| format!("describing the variants of {}", args.dir.display()))?;
+        for failure in &failures {
+            eprintln!(
+                "no turned or enlarged copy: {}: {}",
+                failure.path.display(),
+                failure.reason
+            );
+        }
+        summary.stopped = interrupt_flag().load(Ordering::Relaxed);
+        eprintln!(
+            "turned and enlarged copies for the duplicate finder: {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
 
     for failure in &summary.failed {
         eprintln!("failed: {}: {}", failure.path.display(), failure.reason);
@@ -440,40 +500,38 @@ fn preview(v: &[f32]) -> String {
 }
 
 fn whiten_learn(args: WhitenLearnArgs) -> anyhow::Result<ExitCode> {
-    let never = AtomicBool::new(false);
-    let scan = index::scan_folder(&args.dir, &index::ScanOptions::default(), &never)?;
-    for failure in &scan.failures {
-        eprintln!("skipped: {}: {}", failure.path.display(), failure.reason);
-    }
-    let images: Vec<PathBuf> = scan.found.into_iter().map(|f| f.path).collect();
-    if images.is_empty() {
+    let weights = Vgg16Weights::load(&model::resolve_model_path(args.engine.model.as_deref())?)?;
+    let describer = args.engine.describer_with(&weights, None)?;
+    let provenance = index::Provenance {
+        model_sha256: weights.sha256(),
+        max_side: args.engine.max_side,
+    };
+    let (folder, summary) =
+        cached_index(&describer, &provenance, &args.dir, args.cache.as_deref())?;
+    if folder.entries.is_empty() {
         bail!("no images found under {}", args.dir.display());
     }
-    let describer = args.engine.describer(None)?;
-    let mut vectors = Vec::with_capacity(images.len());
-    let mut failures = Vec::new();
-    let started = std::time::Instant::now();
-    for (i, path) in images.iter().enumerate() {
-        match describer.describe_path(path, None) {
-            Ok(d) => {
-                let mut v = d.raw;
-                l2_normalize(&mut v);
-                vectors.push(v);
-            }
-            Err(error) => failures.push(error),
-        }
-        eprint!(
-            "\rdescribed {}/{} ({:.1} images/s)",
-            i + 1,
-            images.len(),
-            (i + 1) as f64 / started.elapsed().as_secs_f64()
-        );
-    }
-    eprintln!();
-    for error in &failures {
-        eprintln!("skipped: {error}");
-    }
-    let whitening = Whitening::learn(&vectors, args.dim, args.power)?;
+    let vectors: Vec<Vec<f32>> = folder
+        .entries
+        .iter()
+        .map(|e| finish_descriptor(&e.raw, None))
+        .collect();
+    let mut whitening = Whitening::learn(&vectors, args.dim, args.power)?;
+    whitening.origin.extend([
+        (whiten::ORIGIN_MODEL.to_string(), weights.sha256()),
+        (
+            whiten::ORIGIN_WEIGHTS.to_string(),
+            weights.weights_sha256()?,
+        ),
+        ("max_side".to_string(), args.engine.max_side.to_string()),
+        (
+            "learned_from".to_string(),
+            args.dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        ),
+    ]);
     whitening
         .save(&args.output)
         .with_context(|| format!("saving {}", args.output.display()))?;
@@ -482,10 +540,45 @@ fn whiten_learn(args: WhitenLearnArgs) -> anyhow::Result<ExitCode> {
         whitening.dim(),
         whitening.power(),
         vectors.len(),
-        failures.len(),
+        summary.failed.len(),
         args.output.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `dir`'s descriptors from an index kept in `cache` (default: `eval-cache` in the data
+/// directory), brought up to date first: a second run does not run the network again.
+/// Failures are printed, and kept in the summary.
+fn cached_index(
+    describer: &Describer,
+    provenance: &index::Provenance,
+    dir: &Path,
+    cache: Option<&Path>,
+) -> anyhow::Result<(index::Index, index::IndexSummary)> {
+    let suffix = format!("-s{}", provenance.max_side);
+    let path = match cache {
+        Some(folder) => folder.join(index::index_file_name(dir, &suffix)),
+        None => index::data_dir_index_path(dir, "eval-cache", &suffix)
+            .context("no per-user data directory on this system; pass --cache")?,
+    };
+    let mut options = index::IndexOptions::new(dir.to_path_buf(), path);
+    // The cache belongs to us: start it afresh if the model changed rather than refuse.
+    options.replace_incompatible = true;
+    let (index, summary) = run_indexing(describer, provenance, options)
+        .with_context(|| format!("describing {}", dir.display()))?;
+    for failure in &summary.failed {
+        eprintln!("skipped: {}: {}", failure.path.display(), failure.reason);
+    }
+    if summary.stopped {
+        bail!("interrupted");
+    }
+    eprintln!(
+        "{}: {} images ({} described now)",
+        dir.display(),
+        summary.entries,
+        summary.indexed
+    );
+    Ok((index, summary))
 }
 
 fn model_import(input: &Path, output: Option<PathBuf>) -> anyhow::Result<ExitCode> {

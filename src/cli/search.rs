@@ -7,10 +7,11 @@ use std::time::Instant;
 use clap::Args;
 use serde_json::json;
 
-use super::{EngineArgs, load_whitening};
+use super::{EngineArgs, intent_whitening};
 use crate::backend::BackendChoice;
 use crate::imaging::CropBox;
 use crate::index::{Index, Provenance};
+use crate::intent::Intent;
 use crate::model::{self, Vgg16Weights};
 use crate::search::{Database, Metric};
 
@@ -24,18 +25,27 @@ pub(super) struct SearchArgs {
     /// Query only this box of it: x1,y1,x2,y2 in original-image pixel corners.
     #[arg(long = "box", value_name = "x1,y1,x2,y2")]
     crop: Option<CropBox>,
-    /// euclidean, cosine, manhattan, braycurtis, canberra, chebyshev or correlation.
-    #[arg(long, default_value = "cosine")]
-    metric: Metric,
+    /// What "similar" means: `instance` (the same scene or object) or `category` (the
+    /// same kind of picture); it chooses the whitening and metric.
+    #[arg(long, value_enum, default_value_t)]
+    intent: Intent,
+    /// euclidean, cosine, manhattan, braycurtis, canberra, chebyshev or correlation
+    /// (default: the intent's).
+    #[arg(long)]
+    metric: Option<Metric>,
     /// Average query expansion with the K best results (0: off).
     #[arg(long, default_value_t = 0)]
     qe: usize,
     /// Number of results.
     #[arg(long, default_value_t = 20)]
     top: usize,
-    /// Apply this whitening to the query and the index.
-    #[arg(long)]
+    /// Apply this whitening to the query and the index (default: the intent's, from the
+    /// whitening that ships with lookalike).
+    #[arg(long, conflicts_with = "no_whiten")]
     whiten: Option<PathBuf>,
+    /// L2-normalised SPoC only, no whitening.
+    #[arg(long)]
+    no_whiten: bool,
     /// Print `{"results": [{"rank", "path", "distance"}], "seconds"}`.
     #[arg(long)]
     json: bool,
@@ -59,7 +69,14 @@ pub(super) fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
             max_side,
         },
     )?;
-    let whitening = load_whitening(args.whiten.as_deref())?;
+    let whitening = intent_whitening(
+        args.whiten.as_deref(),
+        args.no_whiten,
+        args.intent,
+        &index.provenance.model_sha256,
+        Some(&weights),
+    )?;
+    let metric = args.metric.unwrap_or(args.intent.calibrated().metric);
     let engine = EngineArgs {
         model: args.model.clone(),
         backend: args.backend,
@@ -68,7 +85,7 @@ pub(super) fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     let describer = engine.describer_with(&weights, whitening.clone())?;
     let query = describer.describe_path(&args.image, args.crop)?;
     let db = Database::from_index(&index, whitening.as_ref())?;
-    let hits = db.search_expanded(&query.descriptor, args.metric, args.qe, args.top)?;
+    let hits = db.search_expanded(&query.descriptor, metric, args.qe, args.top)?;
     let seconds = started.elapsed().as_secs_f64();
     let results: Vec<_> = hits
         .iter()

@@ -23,12 +23,16 @@ use crate::backend::BackendChoice;
 use crate::cleanup::Destination;
 use crate::imaging::{CropBox, has_image_extension};
 use crate::index::{Failure, IndexSummary, Progress};
+use crate::intent::Intent;
 use crate::search::Metric;
 
 /// Quiet time after the last change of box or settings before searching again.
 const SEARCH_DEBOUNCE_S: f64 = 0.25;
 /// Size of a thumbnail cell in the grid, in points.
 const CELL: f32 = 168.0;
+/// While indexing, the grid and the results take in newly described photos at most
+/// this often (and never while the pointer is over them).
+const LIVE_REFRESH: Duration = Duration::from_secs(3);
 
 /// Where the app keeps its files; tests point these at temporary folders.
 #[derive(Debug, Clone)]
@@ -159,6 +163,13 @@ pub struct LookalikeApp {
     folder_input: String,
     library: Option<Arc<Library>>,
     library_generation: u64,
+    /// A newer state of the library, waiting for its moment ([`LIVE_REFRESH`]).
+    incoming_library: Option<Arc<Library>>,
+    library_shown_at: Option<Instant>,
+    /// Where the results grid was drawn last frame.
+    results_rect: Option<egui::Rect>,
+    /// The duplicate search in progress (it may run while indexing goes on).
+    grouping: Option<IndexingView>,
     /// The whitening the executor was last asked for.
     applied_whitening: Option<WhiteningRequest>,
     /// A folder opened before the network was ready.
@@ -217,12 +228,6 @@ impl LookalikeApp {
             destination: config.trash,
         };
         let worker = Worker::spawn(config.index_dir, cleanup, config.weights, ctx.clone())?;
-        // Calibrated on neardup-dev (README, "Duplicates"): with and without whitening.
-        let threshold = if settings.whitening == WhiteningSource::Off {
-            0.08
-        } else {
-            0.47
-        };
         let thumbs = Thumbnails::spawn(config.cache_dir, config.thumbnail_threads, ctx)?;
         worker.send(Command::LoadModel {
             path: settings.model.clone(),
@@ -238,6 +243,10 @@ impl LookalikeApp {
             model: ModelState::Loading,
             library: None,
             library_generation: 0,
+            incoming_library: None,
+            library_shown_at: None,
+            results_rect: None,
+            grouping: None,
             applied_whitening: None,
             pending_folder: None,
             indexing: None,
@@ -253,7 +262,7 @@ impl LookalikeApp {
             notices: Vec::new(),
             slowest_frame: Duration::ZERO,
             view: View::Search,
-            dupes: DupesView::new(threshold),
+            dupes: DupesView::new(),
             large: Vec::new(),
             compare: None,
             compare_zoom: 1.0,
@@ -337,6 +346,24 @@ impl LookalikeApp {
     /// `(done, total)` of the indexing run in progress (`total` is known after the scan).
     pub fn indexing_progress(&self) -> Option<(usize, Option<usize>)> {
         self.indexing.as_ref().map(|view| (view.done, view.total))
+    }
+
+    /// Stops the duplicate search in progress.
+    pub fn cancel_duplicates(&mut self) {
+        if let Some(grouping) = &mut self.grouping {
+            grouping.cancelling = true;
+            self.worker.send(Command::CancelDuplicates);
+        }
+    }
+
+    /// Photos found but not described yet, shown marked in the grid while indexing.
+    pub fn library_waiting(&self) -> usize {
+        self.library.as_ref().map_or(0, |l| l.waiting.len())
+    }
+
+    /// Whether the library shown is the whole folder, described (indexing has ended).
+    pub fn library_complete(&self) -> bool {
+        self.library.as_ref().is_some_and(|l| l.complete)
     }
 
     /// Photos in the searchable library.
@@ -448,14 +475,20 @@ impl LookalikeApp {
                 self.download_error = Some(message);
             }
             Event::Indexing { stage, progress } => {
-                // The duplicate search is not started from a folder: show it all the same.
-                if self.indexing.is_none()
+                let folder = self.library.as_ref().map(|l| l.folder.clone());
+                let view = match stage {
+                    Stage::Grouping => &mut self.grouping,
+                    _ => &mut self.indexing,
+                };
+                // The variants and the duplicate search are not started from a folder:
+                // show them all the same.
+                if view.is_none()
                     && matches!(stage, Stage::Variants | Stage::Grouping)
-                    && let Some(library) = &self.library
+                    && let Some(folder) = folder
                 {
-                    self.indexing = Some(IndexingView::new(library.folder.clone(), stage));
+                    *view = Some(IndexingView::new(folder, stage));
                 }
-                let Some(view) = &mut self.indexing else {
+                let Some(view) = view else {
                     return;
                 };
                 view.stage = stage;
@@ -492,9 +525,23 @@ impl LookalikeApp {
                     Err(message) => self.notice(format!("Indexing stopped: {message}")),
                 }
             }
-            Event::LibraryReady(library) => {
-                self.library = Some(library);
-                self.library_generation += 1;
+            Event::LibraryReady(library) => self.incoming_library = Some(library),
+            Event::VariantsEnded { outcome } => {
+                if self
+                    .indexing
+                    .as_ref()
+                    .is_some_and(|v| v.stage == Stage::Variants)
+                {
+                    self.indexing = None;
+                }
+                if let Err(message) = outcome
+                    && message != "stopped"
+                    && message != "cancelled"
+                {
+                    self.notice(format!(
+                        "Turned and small copies could not be described: {message}"
+                    ));
+                }
             }
             Event::QueryLoaded {
                 id,
@@ -556,13 +603,7 @@ impl LookalikeApp {
                 threshold,
                 seconds,
             } => {
-                if self
-                    .indexing
-                    .as_ref()
-                    .is_some_and(|v| matches!(v.stage, Stage::Variants | Stage::Grouping))
-                {
-                    self.indexing = None;
-                }
+                self.grouping = None;
                 self.dupes
                     .set_outcome(outcome, threshold, self.library_generation, seconds);
             }
@@ -585,6 +626,34 @@ impl LookalikeApp {
                 }
             }
             Event::Notice(message) => self.notice(message),
+        }
+    }
+
+    /// Shows the newest state of the library: at once when it is another folder, else
+    /// at most every [`LIVE_REFRESH`] while it grows, and never while the pointer is over
+    /// the results, which would move under it (then as soon as it leaves).
+    fn take_library(&mut self, ctx: &egui::Context) {
+        let Some(incoming) = &self.incoming_library else {
+            return;
+        };
+        let another = self
+            .library
+            .as_ref()
+            .is_none_or(|l| l.folder != incoming.folder);
+        let due = incoming.complete
+            || self
+                .library_shown_at
+                .is_none_or(|at| at.elapsed() >= LIVE_REFRESH);
+        let pointer_on_results = ctx
+            .pointer_hover_pos()
+            .zip(self.results_rect)
+            .is_some_and(|(pointer, rect)| rect.contains(pointer));
+        if another || (due && !pointer_on_results) {
+            self.library = self.incoming_library.take();
+            self.library_generation += 1;
+            self.library_shown_at = Some(Instant::now());
+        } else {
+            ctx.request_repaint_after(Duration::from_millis(250));
         }
     }
 
@@ -651,7 +720,11 @@ impl LookalikeApp {
         let Some(applied) = &self.applied_whitening else {
             return;
         };
-        if *applied != wanted && !ctx.egui_is_using_pointer() && self.indexing.is_none() {
+        let folder_indexing = self
+            .indexing
+            .as_ref()
+            .is_some_and(|v| v.stage == Stage::WhiteningFolder);
+        if *applied != wanted && !ctx.egui_is_using_pointer() && !folder_indexing {
             self.applied_whitening = Some(wanted.clone());
             self.worker.send(Command::SetWhitening(wanted));
         }
@@ -735,6 +808,27 @@ impl LookalikeApp {
             if ui.button("Open query photo…").clicked() {
                 self.dialogs.open(Purpose::Query, &ctx);
             }
+            ui.label("Similar means");
+            let before = self.settings.intent;
+            let mut chosen = before;
+            let shown = if self.settings.is_calibrated() {
+                chosen.label().to_string()
+            } else {
+                format!("{} (adjusted)", chosen.label())
+            };
+            egui::ComboBox::from_id_salt("intent")
+                .selected_text(shown)
+                .show_ui(ui, |ui| {
+                    for intent in Intent::ALL {
+                        ui.selectable_value(&mut chosen, intent, intent.label())
+                            .on_hover_text(intent.explanation());
+                    }
+                })
+                .response
+                .on_hover_text(chosen.explanation());
+            if chosen != before {
+                self.settings.set_intent(chosen);
+            }
             ui.separator();
             let failed = self.failures.len();
             let failures_label = format!("Failed files ({failed})");
@@ -787,64 +881,26 @@ impl LookalikeApp {
     }
 
     fn status_bar(&mut self, ui: &mut egui::Ui) {
-        ui.horizontal(|ui| {
-            if let Some(view) = &self.indexing {
-                let what = match view.stage {
-                    Stage::Library => "Indexing",
-                    Stage::WhiteningFolder => "Indexing the whitening folder",
-                    Stage::Variants => "Describing turned and small photos",
-                    Stage::Grouping => "Looking for duplicates",
-                };
-                let (fraction, counts) = match view.total {
-                    Some(total) if total > 0 => (
-                        view.done as f32 / total as f32,
-                        format!("{} / {total}", view.done),
-                    ),
-                    Some(_) => (1.0, "nothing new".to_string()),
-                    None => (0.0, "scanning…".to_string()),
-                };
-                let elapsed = view.started.elapsed().as_secs_f64();
-                let rate = if elapsed > 0.0 {
-                    view.done as f64 / elapsed
-                } else {
-                    0.0
-                };
-                let eta = match view.total {
-                    Some(total) if rate > 0.0 => {
-                        format!(
-                            ", {} left",
-                            format_duration((total - view.done.min(total)) as f64 / rate)
-                        )
-                    }
-                    _ => String::new(),
-                };
-                ui.add(
-                    egui::ProgressBar::new(fraction)
-                        .desired_width(320.0)
-                        .text(format!("{what} {}: {counts}", file_name(&view.folder))),
-                );
-                if view.stage == Stage::Grouping {
-                    ui.label(eta.trim_start_matches(", "));
-                } else {
-                    ui.label(format!("{rate:.1} images/s{eta}"));
-                }
-                let label = if view.cancelling {
-                    "Cancelling…"
-                } else {
-                    "Cancel"
-                };
-                let cancel = ui
-                    .add_enabled(!view.cancelling, egui::Button::new(label))
-                    .clicked();
-                if let Some(current) = &view.current {
-                    ui.label(RichText::new(current.display().to_string()).weak().small());
-                }
-                if cancel {
-                    self.cancel_indexing();
-                }
+        let jobs = [self.indexing.clone(), self.grouping.clone()];
+        let mut cancel = [false, false];
+        for (view, cancel) in jobs.iter().zip(&mut cancel) {
+            if let Some(view) = view {
+                ui.horizontal(|ui| *cancel = progress_row(ui, view));
                 // Keep the rate and ETA ticking between progress events.
                 ui.ctx().request_repaint_after(Duration::from_millis(250));
-            } else if let Some(library) = &self.library {
+            }
+        }
+        if cancel[0] {
+            self.cancel_indexing();
+        }
+        if cancel[1] {
+            self.cancel_duplicates();
+        }
+        if jobs.iter().any(Option::is_some) {
+            return;
+        }
+        ui.horizontal(|ui| {
+            if let Some(library) = &self.library {
                 let mut text = format!(
                     "{} photos in {} · {}",
                     library.photos.len(),
@@ -887,13 +943,6 @@ impl LookalikeApp {
                 )
                 .labelled_by(label.id);
             });
-            egui::ComboBox::from_label("Distance")
-                .selected_text(self.settings.metric.as_str())
-                .show_ui(ui, |ui| {
-                    for metric in Metric::ALL {
-                        ui.selectable_value(&mut self.settings.metric, metric, metric.as_str());
-                    }
-                });
             ui.horizontal(|ui| {
                 let label = ui.label("Results shown");
                 ui.add(egui::DragValue::new(&mut self.settings.top).range(1..=1000))
@@ -901,47 +950,9 @@ impl LookalikeApp {
             });
 
             ui.separator();
-            ui.label(RichText::new("Whitening").strong());
-            let folder = match &self.settings.whitening {
-                WhiteningSource::Folder(f) => Some(f.clone()),
-                _ => None,
-            };
-            ui.radio_value(
-                &mut self.settings.whitening,
-                WhiteningSource::Off,
-                "Off (L2 only)",
-            );
-            ui.radio_value(
-                &mut self.settings.whitening,
-                WhiteningSource::Library,
-                "Learned from this library",
-            );
-            ui.horizontal(|ui| {
-                let label = match &folder {
-                    Some(f) => format!("Learned from {}", f.display()),
-                    None => "Learned from another folder…".into(),
-                };
-                if ui.radio(folder.is_some(), label).clicked() {
-                    let ctx = ui.ctx().clone();
-                    self.dialogs.open(Purpose::WhiteningFolder, &ctx);
-                }
-            });
-            ui.add_enabled_ui(self.settings.whitening != WhiteningSource::Off, |ui| {
-                ui.horizontal(|ui| {
-                    let label = ui.label("Dimension");
-                    ui.add(egui::DragValue::new(&mut self.settings.whiten_dim).range(8..=512))
-                        .labelled_by(label.id);
-                    let label = ui
-                        .label("Power")
-                        .on_hover_text("1 whitens fully, 0 is a plain PCA");
-                    ui.add(
-                        egui::DragValue::new(&mut self.settings.whiten_power)
-                            .range(0.0..=1.0)
-                            .speed(0.05),
-                    )
-                    .labelled_by(label.id);
-                });
-            });
+            egui::CollapsingHeader::new("Advanced")
+                .default_open(!self.settings.is_calibrated())
+                .show(ui, |ui| self.advanced_settings(ui));
 
             ui.separator();
             ui.label(RichText::new("Indexing").strong());
@@ -986,6 +997,81 @@ impl LookalikeApp {
                     ui.colored_label(ui.visuals().error_fg_color, message);
                 }
             }
+        });
+    }
+
+    /// The numbers an intent sets: distance and whitening.
+    fn advanced_settings(&mut self, ui: &mut egui::Ui) {
+        let intent = self.settings.intent;
+        ui.label(
+            RichText::new(format!(
+                "\"{}\" sets these to its calibrated values; change them to experiment.",
+                intent.label()
+            ))
+            .weak()
+            .small(),
+        );
+        if ui
+            .add_enabled(
+                !self.settings.is_calibrated(),
+                egui::Button::new("Back to the calibrated values"),
+            )
+            .clicked()
+        {
+            self.settings.set_intent(intent);
+        }
+        egui::ComboBox::from_label("Distance")
+            .selected_text(self.settings.metric.as_str())
+            .show_ui(ui, |ui| {
+                for metric in Metric::ALL {
+                    ui.selectable_value(&mut self.settings.metric, metric, metric.as_str());
+                }
+            });
+        ui.label(RichText::new("Whitening").strong());
+        let folder = match &self.settings.whitening {
+            WhiteningSource::Folder(f) => Some(f.clone()),
+            _ => None,
+        };
+        ui.radio_value(
+            &mut self.settings.whitening,
+            WhiteningSource::Off,
+            "Off (L2 only)",
+        );
+        ui.radio_value(
+            &mut self.settings.whitening,
+            WhiteningSource::Shipped,
+            "Shipped (learned on other photos; the default)",
+        );
+        ui.radio_value(
+            &mut self.settings.whitening,
+            WhiteningSource::Library,
+            "Learned from this library",
+        );
+        ui.horizontal(|ui| {
+            let label = match &folder {
+                Some(f) => format!("Learned from {}", f.display()),
+                None => "Learned from another folder…".into(),
+            };
+            if ui.radio(folder.is_some(), label).clicked() {
+                let ctx = ui.ctx().clone();
+                self.dialogs.open(Purpose::WhiteningFolder, &ctx);
+            }
+        });
+        ui.add_enabled_ui(self.settings.whitening != WhiteningSource::Off, |ui| {
+            ui.horizontal(|ui| {
+                let label = ui.label("Dimension");
+                ui.add(egui::DragValue::new(&mut self.settings.whiten_dim).range(8..=512))
+                    .labelled_by(label.id);
+                let label = ui
+                    .label("Power")
+                    .on_hover_text("1 whitens fully, 0 is a plain PCA");
+                ui.add(
+                    egui::DragValue::new(&mut self.settings.whiten_power)
+                        .range(0.0..=1.0)
+                        .speed(0.05),
+                )
+                .labelled_by(label.id);
+            });
         });
     }
 
@@ -1039,7 +1125,7 @@ impl LookalikeApp {
         let Some(library) = self.library.clone() else {
             ui.centered_and_justified(|ui| {
                 ui.label(match &self.indexing {
-                    Some(_) => "Indexing… results appear when it is done.",
+                    Some(_) => "Looking for photos in the folder…",
                     None => "No library open.",
                 });
             });
@@ -1047,10 +1133,19 @@ impl LookalikeApp {
         };
         // With a query: its results. Without: the whole library, to pick a query from.
         let browsing = self.query.is_none();
+        let growing = if library.complete {
+            String::new()
+        } else {
+            format!(
+                " · indexing: {} of {} described so far",
+                library.photos.len(),
+                library.photos.len() + library.waiting.len()
+            )
+        };
         if browsing {
             ui.label(format!(
-                "{} photos: right-click one to find similar ones",
-                library.photos.len()
+                "{} photos: right-click one to find similar ones{growing}",
+                library.photos.len() + library.waiting.len()
             ));
         } else {
             if let Some(error) = &self.results.error {
@@ -1061,7 +1156,7 @@ impl LookalikeApp {
                 return;
             }
             ui.horizontal(|ui| {
-                ui.label(format!("{} results", self.results.hits.len()))
+                ui.label(format!("{} results{growing}", self.results.hits.len()))
                     .on_hover_text(format!("searched in {:.3} s", self.results.seconds));
                 if self.is_searching() {
                     ui.spinner();
@@ -1070,10 +1165,11 @@ impl LookalikeApp {
         }
         let hits = std::mem::take(&mut self.results.hits);
         let count = if browsing {
-            library.photos.len()
+            library.photos.len() + library.waiting.len()
         } else {
             hits.len()
         };
+        self.results_rect = Some(ui.available_rect_before_wrap());
         let columns = grid_columns(ui);
         let rows = count.div_ceil(columns);
         let mut wanted = Vec::new();
@@ -1084,10 +1180,15 @@ impl LookalikeApp {
                 for row in visible {
                     ui.horizontal(|ui| {
                         for i in (row * columns..(row + 1) * columns).take_while(|&i| i < count) {
-                            let (score, photo) = if browsing {
-                                (None, &library.photos[i])
-                            } else {
+                            let waiting;
+                            let (score, photo) = if !browsing {
                                 (Some((hits[i].rank, hits[i].distance)), &hits[i].photo)
+                            } else if let Some(photo) = library.photos.get(i) {
+                                (None, photo)
+                            } else {
+                                let path = &library.waiting[i - library.photos.len()];
+                                waiting = Photo::waiting(path.clone());
+                                (None, &waiting)
                             };
                             if let Some(a) = self.cell(ui, score, photo, &mut wanted) {
                                 action = Some(a);
@@ -1140,6 +1241,7 @@ impl LookalikeApp {
             };
             let caption = match score {
                 Some((rank, distance)) => format!("#{rank} · {distance:.3} · {name}"),
+                None if photo.is_waiting() => format!("(waiting) {name}"),
                 None => name,
             };
             let pair = photo
@@ -1147,13 +1249,20 @@ impl LookalikeApp {
                 .as_ref()
                 .map(|jpeg| format!("\nwith the camera's JPEG {}", jpeg.display()))
                 .unwrap_or_default();
-            let response = response.on_hover_text(format!(
-                "{}{pair}\n{} × {} px, {}",
-                photo.path.display(),
-                photo.width,
-                photo.height,
-                format_bytes(photo.size)
-            ));
+            let response = if photo.is_waiting() {
+                response.on_hover_text(format!(
+                    "{}\nnot described yet: searches find it once indexing reaches it",
+                    photo.path.display()
+                ))
+            } else {
+                response.on_hover_text(format!(
+                    "{}{pair}\n{} × {} px, {}",
+                    photo.path.display(),
+                    photo.width,
+                    photo.height,
+                    format_bytes(photo.size)
+                ))
+            };
             if response.clicked() {
                 let (rank, distance) = score.unwrap_or((0, 0.0));
                 action = Some(CellAction::Preview(ResultItem {
@@ -1349,21 +1458,29 @@ impl LookalikeApp {
             ui.label("Open a library folder to look for duplicates.");
             return;
         }
-        if self.indexing.is_none()
-            && let Some(action) = self.dupes.wanted_search(self.library_generation)
-        {
+        let complete = self.library_complete();
+        // While indexing, the groups of the part described so far (not again each time
+        // more is described); found again at the end.
+        let generation = match self.dupes.found_library() {
+            Some(found) if !complete => found,
+            _ => self.library_generation,
+        };
+        if let Some(action) = self.dupes.wanted_search(generation) {
             self.dupes_action(action);
         }
-        if self.settings.whitening == WhiteningSource::Off {
-            ui.label(
-                RichText::new(
-                    "Tip: with whitening (Settings) duplicates are found far more reliably; \
-                     without it, copies that were edited a lot are missed.",
-                )
-                .weak()
-                .small(),
-            );
+        let mut note = String::from(
+            "Photos are compared as \"the same scene or object\", whatever the search's intent.",
+        );
+        if !complete {
+            note.push_str(" Indexing goes on: these groups are among the photos described so far, and are found again when it ends.");
+        } else if self
+            .indexing
+            .as_ref()
+            .is_some_and(|v| v.stage == Stage::Variants)
+        {
+            note.push_str(" Turned and small copies join their groups once they are described.");
         }
+        ui.label(RichText::new(note).weak().small());
         if let Some(action) = self.dupes.show(ui, &mut self.thumbs) {
             self.dupes_action(action);
         }
@@ -1563,6 +1680,7 @@ impl eframe::App for LookalikeApp {
         let started = Instant::now();
         let ctx = ui.ctx().clone();
         self.receive_events(&ctx);
+        self.take_library(&ctx);
         self.thumbs.receive(&ctx);
         self.handle_dialog_answers();
         self.handle_dropped_and_pasted(&ctx);
@@ -1609,6 +1727,60 @@ impl eframe::App for LookalikeApp {
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, STORAGE_KEY, &self.settings);
     }
+}
+
+/// One job's progress bar, rate, ETA, Cancel button and current file; true when Cancel
+/// was clicked.
+fn progress_row(ui: &mut egui::Ui, view: &IndexingView) -> bool {
+    let what = match view.stage {
+        Stage::Library => "Indexing",
+        Stage::WhiteningFolder => "Indexing the whitening folder",
+        Stage::Variants => "Describing turned and small photos (for duplicates)",
+        Stage::Grouping => "Looking for duplicates",
+    };
+    let (fraction, counts) = match view.total {
+        Some(total) if total > 0 => (
+            view.done as f32 / total as f32,
+            format!("{} / {total}", view.done),
+        ),
+        Some(_) => (1.0, "nothing new".to_string()),
+        None => (0.0, "scanning…".to_string()),
+    };
+    let elapsed = view.started.elapsed().as_secs_f64();
+    let rate = if elapsed > 0.0 {
+        view.done as f64 / elapsed
+    } else {
+        0.0
+    };
+    let eta = match view.total {
+        Some(total) if rate > 0.0 => format!(
+            ", {} left",
+            format_duration((total - view.done.min(total)) as f64 / rate)
+        ),
+        _ => String::new(),
+    };
+    ui.add(
+        egui::ProgressBar::new(fraction)
+            .desired_width(320.0)
+            .text(format!("{what} {}: {counts}", file_name(&view.folder))),
+    );
+    if view.stage == Stage::Grouping {
+        ui.label(eta.trim_start_matches(", "));
+    } else {
+        ui.label(format!("{rate:.1} images/s{eta}"));
+    }
+    let label = if view.cancelling {
+        "Cancelling…"
+    } else {
+        "Cancel"
+    };
+    let cancel = ui
+        .add_enabled(!view.cancelling, egui::Button::new(label))
+        .clicked();
+    if let Some(current) = &view.current {
+        ui.label(RichText::new(current.display().to_string()).weak().small());
+    }
+    cancel
 }
 
 fn file_name(path: &Path) -> String {

@@ -6,10 +6,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::BackendChoice;
 use crate::imaging::DEFAULT_MAX_SIDE;
+use crate::intent::Intent;
 use crate::search::Metric;
 
 /// The key under which [`Settings`] live in eframe's storage.
-pub const STORAGE_KEY: &str = "lookalike-settings-v1";
+/// (v2: intents and the shipped whitening; settings of v1 are not carried over, so
+/// every user starts from the calibrated defaults.)
+pub const STORAGE_KEY: &str = "lookalike-settings-v2";
 
 /// How many recent library folders are remembered.
 pub const RECENT_FOLDERS: usize = 8;
@@ -19,6 +22,8 @@ pub const RECENT_FOLDERS: usize = 8;
 pub enum WhiteningSource {
     /// L2-normalised SPoC only.
     Off,
+    /// The PCA that ships with lookalike (learned on a public set of other photos).
+    Shipped,
     /// PCA-whitening learned on the library's own descriptors.
     Library,
     /// Learned on another folder of photos (indexed once, cached).
@@ -29,6 +34,9 @@ pub enum WhiteningSource {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
+    /// What "similar" means; choosing one sets the advanced settings below to its
+    /// calibrated values.
+    pub intent: Intent,
     /// Query the drawn box (when there is one) rather than the full image.
     pub use_box: bool,
     pub query_expansion: bool,
@@ -53,15 +61,17 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
+        let calibrated = Intent::default().calibrated();
         Self {
+            intent: Intent::default(),
             use_box: true,
             query_expansion: false,
             qe_k: 3,
-            metric: Metric::Cosine,
+            metric: calibrated.metric,
             top: 60,
-            whitening: WhiteningSource::Off,
-            whiten_dim: 128,
-            whiten_power: 1.0,
+            whitening: WhiteningSource::Shipped,
+            whiten_dim: calibrated.whiten_dim,
+            whiten_power: calibrated.whiten_power,
             max_side: DEFAULT_MAX_SIDE,
             backend: BackendChoice::Auto,
             model: None,
@@ -76,6 +86,26 @@ impl Settings {
         self.recent_folders.retain(|f| f != &folder);
         self.recent_folders.insert(0, folder);
         self.recent_folders.truncate(RECENT_FOLDERS);
+    }
+
+    /// Chooses what "similar" means: the whitening and distance become the intent's
+    /// calibrated ones.
+    pub fn set_intent(&mut self, intent: Intent) {
+        let calibrated = intent.calibrated();
+        self.intent = intent;
+        self.whitening = WhiteningSource::Shipped;
+        self.whiten_dim = calibrated.whiten_dim;
+        self.whiten_power = calibrated.whiten_power;
+        self.metric = calibrated.metric;
+    }
+
+    /// Whether the advanced settings are still the intent's own.
+    pub fn is_calibrated(&self) -> bool {
+        let calibrated = self.intent.calibrated();
+        self.whitening == WhiteningSource::Shipped
+            && self.whiten_dim == calibrated.whiten_dim
+            && self.whiten_power == calibrated.whiten_power
+            && self.metric == calibrated.metric
     }
 
     /// The settings that change the ranking (not the index), compared to decide
@@ -121,6 +151,18 @@ mod tests {
                 .count(),
             1
         );
+    }
+
+    #[test]
+    fn an_intent_sets_its_calibrated_values() {
+        let mut settings = Settings::default();
+        assert!(settings.is_calibrated());
+        assert_eq!((settings.whiten_dim, settings.whiten_power), (512, 1.0));
+        settings.set_intent(Intent::Category);
+        assert_eq!((settings.whiten_dim, settings.whiten_power), (32, 0.0));
+        assert!(settings.is_calibrated());
+        settings.whiten_dim = 64;
+        assert!(!settings.is_calibrated());
     }
 
     #[test]

@@ -23,7 +23,8 @@ use crate::cleanup::{Destination, Indexed, Journal, Removal, Report};
 use crate::descriptor::{Describer, DescriberOptions, finish_descriptor};
 use crate::dupes::{self, Variant};
 use crate::imaging::{self, CropBox, LoadOptions};
-use crate::index::{self, Entry, Index, IndexOptions, IndexSummary, Progress, Provenance};
+use crate::index::{self, Entry, Index, IndexOptions, IndexSummary, Partial, Progress, Provenance};
+use crate::intent::Intent;
 use crate::model::{self, Vgg16Weights};
 use crate::search::Database;
 use crate::whiten::Whitening;
@@ -52,6 +53,8 @@ pub enum Command {
         whitening: WhiteningRequest,
     },
     CancelIndexing,
+    /// Stop the duplicate search in progress.
+    CancelDuplicates,
     /// Fetch the official weights (only ever on the user's request), convert them and
     /// load them on `backend`.
     DownloadWeights {
@@ -75,8 +78,9 @@ pub enum Command {
     LoadPreview {
         path: PathBuf,
     },
-    /// Group the library's near-duplicates; with `variants`, also quarter-turned and
-    /// enlarged small copies (described once, on a job thread, then cached).
+    /// Group the library's near-duplicates (the part described so far, while it is
+    /// indexed); with `variants`, also quarter-turned and enlarged small copies (those
+    /// indexing has described so far).
     FindDuplicates {
         threshold: f32,
         variants: bool,
@@ -182,6 +186,11 @@ pub enum Event {
         threshold: f32,
         seconds: f64,
     },
+    /// The turned and enlarged photos were described after indexing (the number of
+    /// photos that could not be), or why not.
+    VariantsEnded {
+        outcome: Result<usize, String>,
+    },
     /// A clean-up (or its undo) ran; the library is being refreshed.
     Cleanup {
         report: Report,
@@ -203,7 +212,12 @@ pub struct DuplicateGroup {
 #[derive(Debug)]
 pub struct Library {
     pub folder: PathBuf,
+    /// The photos described so far: what a search ranks.
     pub photos: Vec<Photo>,
+    /// Photos found but not described yet (while indexing), in the order they will be.
+    pub waiting: Vec<PathBuf>,
+    /// Indexing has ended: `photos` is the whole library.
+    pub complete: bool,
     /// How the descriptors are finished, in words ("L2 only", "PCA-whitened to 128-d ...").
     pub whitening: String,
 }
@@ -219,6 +233,25 @@ pub struct Photo {
     pub mtime_ns: i128,
     /// The JPEG the camera wrote beside this RAW: the two are shown as one photo.
     pub sibling: Option<PathBuf>,
+}
+
+impl Photo {
+    /// A photo found but not described yet: only its path is known.
+    pub fn waiting(path: PathBuf) -> Self {
+        Self {
+            path,
+            width: 0,
+            height: 0,
+            size: 0,
+            mtime_ns: 0,
+            sibling: None,
+        }
+    }
+
+    /// Whether this is a [`Photo::waiting`].
+    pub fn is_waiting(&self) -> bool {
+        self.width == 0 && self.height == 0
+    }
 }
 
 /// Where the official weights come from and go to.
@@ -307,6 +340,11 @@ impl Drop for Worker {
 /// Commands from the UI, and the executor's own messages from its helper threads.
 enum Internal {
     Ui(Command),
+    /// What indexing job `id` has described so far.
+    Live {
+        id: u64,
+        partial: Partial,
+    },
     /// Job `id` ended with `outcome`.
     Job {
         id: u64,
@@ -372,10 +410,16 @@ struct Searchable {
     database: Arc<Database>,
     whitening: Option<Whitening>,
     request: WhiteningRequest,
+    /// Files still to describe while the library is being indexed (empty after).
+    waiting: Vec<PathBuf>,
+    complete: bool,
+    /// How the descriptors are finished, in words.
+    description: String,
 }
 
-/// The background job in progress (indexing, duplicates or a download): one at a time.
-struct IndexingJob {
+/// A background job in progress: one indexing (or download) and one duplicate search
+/// at a time, each with its own stop flag.
+struct Job {
     id: u64,
     kind: JobKind,
     stop: Arc<AtomicBool>,
@@ -385,8 +429,14 @@ struct IndexingJob {
 /// What a job is doing: how its end is told to the UI when it crashes or is replaced.
 #[derive(Debug, Clone, PartialEq)]
 enum JobKind {
-    Indexing { folder: PathBuf },
-    Duplicates { threshold: f32 },
+    Indexing {
+        folder: PathBuf,
+    },
+    /// Describing the turned and enlarged photos after indexing.
+    Variants,
+    Duplicates {
+        threshold: f32,
+    },
     Download,
 }
 
@@ -405,10 +455,30 @@ enum JobOutcome {
         outcome: Result<Vec<Vec<usize>>, String>,
         seconds: f64,
     },
+    /// The variants were described: how many photos failed, or why it stopped.
+    Variants(Result<usize, String>),
     /// It reported by other means.
     Finished,
     /// It panicked: the job ends with this message.
     Crashed(String),
+}
+
+/// Which of the executor's two job slots a job runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// Indexing, its variants, or a download.
+    Indexing,
+    /// The duplicate search.
+    Grouping,
+}
+
+impl Slot {
+    fn of(kind: &JobKind) -> Self {
+        match kind {
+            JobKind::Duplicates { .. } => Self::Grouping,
+            _ => Self::Indexing,
+        }
+    }
 }
 
 struct Executor {
@@ -419,17 +489,24 @@ struct Executor {
     own: Sender<Internal>,
     describer: Option<Describer>,
     model_sha256: String,
+    /// Digest of the weights' tensors: the shipped whitening fits them or not.
+    weights_sha256: Option<String>,
     library: Option<Searchable>,
     /// The index of the whitening folder, kept to re-learn with other parameters.
     whitening_index: Option<Index>,
     query: Option<QueryImage>,
-    indexing: Option<IndexingJob>,
+    /// Indexing (then its variants) or a download.
+    indexing: Option<Job>,
+    /// The duplicate search, which may run while the library is being indexed.
+    grouping: Option<Job>,
     /// The id of the last job started.
     next_job: u64,
     /// Counts the libraries installed, so a duplicate search on an older one is redone.
     library_serial: u64,
-    /// A duplicate search asked for while the library was being indexed.
-    pending_duplicates: Option<(f32, bool)>,
+    /// The last duplicate search asked for: done again once the variants are ready.
+    last_duplicates: Option<(f32, bool)>,
+    /// The whitening and image size of the indexing run in progress.
+    growing: Option<(WhiteningRequest, u32)>,
 }
 
 impl Executor {
@@ -448,13 +525,16 @@ impl Executor {
             own,
             describer: None,
             model_sha256: String::new(),
+            weights_sha256: None,
             library: None,
             whitening_index: None,
             query: None,
             indexing: None,
+            grouping: None,
             next_job: 0,
             library_serial: 0,
-            pending_duplicates: None,
+            last_duplicates: None,
+            growing: None,
         }
     }
 
@@ -480,6 +560,11 @@ impl Executor {
             match message {
                 Internal::Shutdown => return self.shutdown(),
                 Internal::Job { id, outcome } => self.job_ended(id, outcome),
+                Internal::Live { id, partial } => {
+                    if self.indexing.as_ref().is_some_and(|job| job.id == id) {
+                        self.grow_library(partial);
+                    }
+                }
                 Internal::Ui(command) => {
                     // Only the newest search matters: skip superseded ones.
                     let superseded = matches!(command, Command::Search { .. })
@@ -503,7 +588,8 @@ impl Executor {
     }
 
     fn shutdown(&mut self) {
-        self.stop_job();
+        self.stop_job(Slot::Indexing);
+        self.stop_job(Slot::Grouping);
     }
 
     fn execute(&mut self, command: Command) {
@@ -516,6 +602,11 @@ impl Executor {
             } => self.open_library(folder, max_side, whitening),
             Command::CancelIndexing => {
                 if let Some(job) = &self.indexing {
+                    job.stop.store(true, Ordering::Relaxed);
+                }
+            }
+            Command::CancelDuplicates => {
+                if let Some(job) = &self.grouping {
                     job.stop.store(true, Ordering::Relaxed);
                 }
             }
@@ -566,7 +657,7 @@ impl Executor {
         let weights = self.weights.clone();
         let sink = self.sink.clone();
         let own = self.own.clone();
-        self.start_job(JobKind::Download, move |flag| {
+        self.start_job(JobKind::Download, move |flag, _| {
             let output = weights.folder.join(model::MODEL_FILE_NAME);
             let progress = |done, total| sink.offer(Event::Downloading { done, total });
             match model::download_weights(&weights.source, &weights.folder, &output, progress, flag)
@@ -584,15 +675,16 @@ impl Executor {
         });
     }
 
-    /// Runs `work` on a job thread with a fresh stop flag; its outcome comes back as
-    /// [`Internal::Job`], always, even when it panics. Any job in progress is stopped
-    /// first.
+    /// Runs `work` on a job thread with a fresh stop flag and its id; its outcome comes
+    /// back as [`Internal::Job`], always, even when it panics. The job in progress in
+    /// the same slot is stopped first.
     fn start_job(
         &mut self,
         kind: JobKind,
-        work: impl FnOnce(&AtomicBool) -> JobOutcome + Send + 'static,
+        work: impl FnOnce(&AtomicBool, u64) -> JobOutcome + Send + 'static,
     ) {
-        self.stop_job();
+        let slot = Slot::of(&kind);
+        self.stop_job(slot);
         self.next_job += 1;
         let id = self.next_job;
         let stop = Arc::new(AtomicBool::new(false));
@@ -600,6 +692,7 @@ impl Executor {
         let own = self.own.clone();
         let name = match &kind {
             JobKind::Indexing { .. } => "indexer",
+            JobKind::Variants => "variants",
             JobKind::Duplicates { .. } => "duplicates",
             JobKind::Download => "download",
         };
@@ -607,12 +700,12 @@ impl Executor {
             .name(format!("lookalike-{name}"))
             .spawn(move || {
                 let outcome =
-                    crate::isolate::catch(|| work(&flag)).unwrap_or_else(JobOutcome::Crashed);
+                    crate::isolate::catch(|| work(&flag, id)).unwrap_or_else(JobOutcome::Crashed);
                 let _ = own.send(Internal::Job { id, outcome });
             });
         match spawned {
             Ok(thread) => {
-                self.indexing = Some(IndexingJob {
+                *self.slot(slot) = Some(Job {
                     id,
                     kind,
                     stop,
@@ -623,13 +716,20 @@ impl Executor {
         }
     }
 
-    /// Stops the job in progress, if any, and waits for its thread. A duplicate search
-    /// stopped this way is reported as stopped, so the view does not wait for it.
-    fn stop_job(&mut self) {
-        if let Some(job) = self.indexing.take() {
+    fn slot(&mut self, slot: Slot) -> &mut Option<Job> {
+        match slot {
+            Slot::Indexing => &mut self.indexing,
+            Slot::Grouping => &mut self.grouping,
+        }
+    }
+
+    /// Stops the job in progress in `slot`, if any, and waits for its thread. A job
+    /// stopped this way is reported as stopped, so the UI does not wait for it.
+    fn stop_job(&mut self, slot: Slot) {
+        if let Some(job) = self.slot(slot).take() {
             job.stop.store(true, Ordering::Relaxed);
             let _ = job.thread.join();
-            if let JobKind::Duplicates { .. } = job.kind {
+            if let JobKind::Duplicates { .. } | JobKind::Variants = job.kind {
                 self.job_failed(&job.kind, "stopped".into());
             }
         }
@@ -640,6 +740,9 @@ impl Executor {
         match kind {
             JobKind::Indexing { folder } => self.sink.send(Event::IndexingEnded {
                 folder: folder.clone(),
+                outcome: Err(message),
+            }),
+            JobKind::Variants => self.sink.send(Event::VariantsEnded {
                 outcome: Err(message),
             }),
             JobKind::Duplicates { threshold } => self.sink.send(Event::Duplicates {
@@ -653,10 +756,10 @@ impl Executor {
 
     fn job_ended(&mut self, id: u64, outcome: JobOutcome) {
         // A job replaced by a newer one was stopped and joined then: its result is stale.
-        if self.indexing.as_ref().is_none_or(|job| job.id != id) {
-            return;
-        }
-        let Some(job) = self.indexing.take() else {
+        let slot = [Slot::Indexing, Slot::Grouping]
+            .into_iter()
+            .find(|&slot| self.slot(slot).as_ref().is_some_and(|job| job.id == id));
+        let Some(job) = slot.and_then(|slot| self.slot(slot).take()) else {
             return;
         };
         let _ = job.thread.join();
@@ -666,6 +769,13 @@ impl Executor {
                 outcome,
                 whitening,
             } => self.indexing_done(folder, *outcome, whitening),
+            JobOutcome::Variants(outcome) => {
+                self.sink.send(Event::VariantsEnded { outcome });
+                // Groups found before the variants were ready may miss turned copies.
+                if let Some((threshold, true)) = self.last_duplicates {
+                    self.find_duplicates(threshold, true);
+                }
+            }
             JobOutcome::Duplicates {
                 library,
                 threshold,
@@ -678,18 +788,14 @@ impl Executor {
                 self.job_failed(&job.kind, format!("internal error: {message}"))
             }
         }
-        if self.indexing.is_none()
-            && let Some((threshold, variants)) = self.pending_duplicates.take()
-        {
-            self.find_duplicates(threshold, variants);
-        }
     }
 
-    /// Starts the duplicate search as a job (Cancel stops it): with `variants`, the
-    /// quarter-turned and enlarged small photos are described first (cached beside the
-    /// library's index, so once per photo), then every photo is compared with every
-    /// other. While the library is being indexed, the search waits for it.
+    /// Starts the duplicate search as a job (Cancel stops it), on the photos described
+    /// so far (the whole library once it is indexed), compared as "the same scene or
+    /// object" whatever the search's intent: with `variants`, also the turned and
+    /// enlarged photos that indexing has described so far.
     fn find_duplicates(&mut self, threshold: f32, variants: bool) {
+        self.last_duplicates = Some((threshold, variants));
         let Some(library) = &self.library else {
             self.sink
                 .send(Event::Notice("open a library folder first".into()));
@@ -699,33 +805,20 @@ impl Executor {
             );
             return;
         };
-        if let Some(job) = &self.indexing
-            && !matches!(job.kind, JobKind::Duplicates { .. })
-        {
-            self.pending_duplicates = Some((threshold, variants));
-            return;
-        }
-        let describer = match (&self.describer, variants) {
-            (Some(describer), true) => Some(describer.with_options(DescriberOptions {
-                load: LoadOptions {
-                    max_side: Some(library.index.provenance.max_side),
-                    ..LoadOptions::default()
-                },
-                whitening: None,
-            })),
-            _ => None,
-        };
+        let whitening = self.duplicate_whitening(library);
+        let database = (whitening.as_ref() == library.whitening.as_ref())
+            .then(|| Arc::clone(&library.database));
         let job = DuplicatesJob {
-            index: describer.as_ref().map(|_| library.index.clone()),
-            database: Arc::clone(&library.database),
-            whitening: library.whitening.clone(),
-            describer,
-            index_dir: self.index_dir.clone(),
+            index: library.index.clone(),
+            index_path: self.library_index_path(&library.index.root),
+            database,
+            whitening,
+            variants,
             sink: self.sink.clone(),
             threshold,
         };
         let serial = self.library_serial;
-        self.start_job(JobKind::Duplicates { threshold }, move |stop| {
+        self.start_job(JobKind::Duplicates { threshold }, move |stop, _| {
             let started = Instant::now();
             let outcome = job.run(stop);
             JobOutcome::Duplicates {
@@ -736,6 +829,20 @@ impl Executor {
                 seconds: started.elapsed().as_secs_f64(),
             }
         });
+    }
+
+    /// The whitening duplicates are compared with: the shipped one as the thresholds
+    /// were calibrated (512-d, power 1), or the library's when it does not fit the
+    /// weights.
+    fn duplicate_whitening(&self, library: &Searchable) -> Option<Whitening> {
+        Intent::Instance
+            .shipped_whitening(&self.model_sha256, self.weights_sha256.as_deref())
+            .or_else(|| library.whitening.clone())
+    }
+
+    /// Where the app keeps the index of the library folder `root`.
+    fn library_index_path(&self, root: &Path) -> PathBuf {
+        self.index_dir.join(index::index_file_name(root, ""))
     }
 
     /// Turns the rows the job grouped into photos with suggested keepers for the UI.
@@ -867,16 +974,22 @@ impl Executor {
                 };
                 let describer = Describer::new(&weights, backend, DescriberOptions::default())
                     .map_err(|e| (format!("starting the {backend} backend: {e}"), false))?;
-                Ok((path, weights.sha256(), describer))
+                Ok((
+                    path,
+                    weights.sha256(),
+                    weights.weights_sha256().ok(),
+                    describer,
+                ))
             });
         match loaded {
-            Ok((path, sha256, describer)) => {
+            Ok((path, sha256, weights_sha256, describer)) => {
                 let label = describer.engine().label();
                 if self.model_sha256 != sha256 {
                     // Descriptors of another network cannot be compared with these.
                     self.library = None;
                 }
                 self.model_sha256 = sha256;
+                self.weights_sha256 = weights_sha256;
                 self.describer = Some(describer);
                 if let Some(query) = &mut self.query {
                     query.last_raw = None;
@@ -890,7 +1003,7 @@ impl Executor {
     }
 
     fn open_library(&mut self, folder: PathBuf, max_side: u32, whitening: WhiteningRequest) {
-        self.stop_job();
+        self.stop_job(Slot::Indexing);
         let Some(describer) = &self.describer else {
             self.sink.send(Event::IndexingEnded {
                 folder,
@@ -915,12 +1028,17 @@ impl Executor {
             index_dir: self.index_dir.clone(),
             sink: self.sink.clone(),
         };
+        let own = self.own.clone();
+        self.growing = Some((whitening.clone(), max_side));
         self.start_job(
             JobKind::Indexing {
                 folder: folder.clone(),
             },
-            move |stop| {
-                let outcome = job.run(&folder, &whitening.source, stop);
+            move |stop, id| {
+                let mut live = |partial| {
+                    let _ = own.send(Internal::Live { id, partial });
+                };
+                let outcome = job.run(&folder, &whitening.source, stop, &mut live);
                 JobOutcome::Indexed {
                     folder,
                     outcome: Box::new(outcome),
@@ -938,12 +1056,21 @@ impl Executor {
     ) {
         match outcome {
             Ok((index, whitening_index, summary)) => {
+                let stopped = summary.stopped;
+                // The user may have chosen another whitening while it ran.
+                let whitening = self
+                    .growing
+                    .take()
+                    .map_or(whitening, |(request, _)| request);
                 self.sink.send(Event::IndexingEnded {
                     folder,
                     outcome: Ok(summary),
                 });
                 self.whitening_index = whitening_index;
                 self.install_library(index, &whitening);
+                if !stopped {
+                    self.describe_variants();
+                }
             }
             Err(error) => self.sink.send(Event::IndexingEnded {
                 folder,
@@ -952,7 +1079,164 @@ impl Executor {
         }
     }
 
+    /// The last stage of indexing, on its own job (progress, Cancel): the library's
+    /// photos turned a quarter turn and its small photos enlarged, described for the
+    /// duplicate finder and cached beside the index (only new photos next time).
+    fn describe_variants(&mut self) {
+        let (Some(library), Some(describer)) = (&self.library, &self.describer) else {
+            return;
+        };
+        let describer = describer.with_options(DescriberOptions {
+            load: LoadOptions {
+                max_side: Some(library.index.provenance.max_side),
+                ..LoadOptions::default()
+            },
+            whitening: None,
+        });
+        let index = library.index.clone();
+        let index_path = self.library_index_path(&index.root);
+        let sink = self.sink.clone();
+        self.start_job(JobKind::Variants, move |stop, _| {
+            let described = sink.forward_progress(Stage::Variants, |progress| {
+                dupes::update_variants(&index, &index_path, Some(&describer), progress, stop)
+            });
+            JobOutcome::Variants(match described {
+                Err(error) => Err(error.to_string()),
+                Ok(_) if stop.load(Ordering::Relaxed) => Err("cancelled".into()),
+                Ok((_, failures)) => {
+                    for failure in &failures {
+                        sink.send(Event::Notice(format!(
+                            "no turned or enlarged copy of {}: {}",
+                            failure.path.display(),
+                            failure.reason
+                        )));
+                    }
+                    Ok(failures.len())
+                }
+            })
+        });
+    }
+
+    /// The library as indexing finds and describes it: searchable (and shown) from the
+    /// first photo on. Whitening that must be learned from the photos waits for the end;
+    /// meanwhile the shipped one (or none) is used.
+    fn grow_library(&mut self, partial: Partial) {
+        match partial {
+            Partial::Planned {
+                root,
+                kept,
+                waiting,
+            } => {
+                let (Some(job), Some(request)) = (&self.indexing, self.growing_request()) else {
+                    return;
+                };
+                let JobKind::Indexing { .. } = job.kind else {
+                    return;
+                };
+                let provenance = Provenance {
+                    model_sha256: self.model_sha256.clone(),
+                    max_side: self.growing.as_ref().map_or(0, |(_, side)| *side),
+                };
+                let mut index = Index::new(root, provenance);
+                index.entries = kept;
+                self.library_serial += 1;
+                self.library = Some(Searchable {
+                    siblings: HashMap::new(),
+                    jpeg_of: HashMap::new(),
+                    database: Arc::default(),
+                    whitening: None,
+                    request: request.clone(),
+                    waiting,
+                    complete: false,
+                    index,
+                    description: String::new(),
+                });
+                self.rewhiten_growing(request);
+            }
+            Partial::Described(entries) => {
+                let Some(library) = self.library.as_mut().filter(|l| !l.complete) else {
+                    return;
+                };
+                Arc::make_mut(&mut library.database).extend(&entries, library.whitening.as_ref());
+                let root = library.index.root.clone();
+                let done: std::collections::HashSet<PathBuf> =
+                    entries.iter().map(|e| root.join(&e.path)).collect();
+                library.waiting.retain(|path| !done.contains(path));
+                library.index.entries.extend(entries);
+                self.publish_library();
+            }
+        }
+    }
+
+    /// Finishes the growing library's descriptors again for `request` (or, when that
+    /// must be learned from photos, the shipped whitening until indexing ends).
+    fn rewhiten_growing(&mut self, request: WhiteningRequest) {
+        let Some(library) = &self.library else {
+            return;
+        };
+        let interim = match &request.source {
+            WhiteningSource::Off | WhiteningSource::Shipped => request.clone(),
+            _ => WhiteningRequest {
+                source: WhiteningSource::Shipped,
+                ..request.clone()
+            },
+        };
+        let (whitening, description) = self
+            .learn_whitening(&library.index, &interim)
+            .unwrap_or((None, "L2 only".into()));
+        let Ok(database) = Database::from_index(&library.index, whitening.as_ref()) else {
+            return;
+        };
+        if let Some(library) = &mut self.library {
+            library.database = Arc::new(database);
+            library.whitening = whitening;
+            library.request = request;
+            library.description = format!("{description} (while indexing)");
+        }
+        self.publish_library();
+    }
+
+    /// The whitening asked for by the indexing run in progress.
+    fn growing_request(&self) -> Option<WhiteningRequest> {
+        self.growing.as_ref().map(|(request, _)| request.clone())
+    }
+
+    /// Tells the UI about the library as it is now.
+    fn publish_library(&mut self) {
+        let Some(library) = &mut self.library else {
+            return;
+        };
+        library.siblings = dupes::raw_jpeg_siblings(&library.index.entries);
+        library.jpeg_of = library
+            .siblings
+            .iter()
+            .map(|(&jpeg, &raw)| (raw, jpeg))
+            .collect();
+        let index = &library.index;
+        // A RAW + JPEG pair is one photo: the RAW, with its JPEG named.
+        let photos = (0..index.entries.len())
+            .filter(|row| !library.siblings.contains_key(row))
+            .map(|row| paired_photo(index, &library.jpeg_of, row))
+            .collect();
+        let shown = Library {
+            folder: index.root.clone(),
+            photos,
+            waiting: library.waiting.clone(),
+            complete: library.complete,
+            whitening: library.description.clone(),
+        };
+        self.sink.send(Event::LibraryReady(Arc::new(shown)));
+    }
+
     fn set_whitening(&mut self, request: WhiteningRequest) {
+        if let Some((growing, _)) = &mut self.growing
+            && self.library.as_ref().is_some_and(|l| !l.complete)
+        {
+            // Indexing goes on: the new whitening applies now to what is described, and
+            // fully when it ends.
+            *growing = request.clone();
+            return self.rewhiten_growing(request);
+        }
         let Some(library) = self.library.take() else {
             return;
         };
@@ -997,29 +1281,19 @@ impl Executor {
             // The query's box must be described again at the library's image size.
             query.last_raw = None;
         }
-        let siblings = dupes::raw_jpeg_siblings(&index.entries);
-        let jpeg_of: HashMap<usize, usize> =
-            siblings.iter().map(|(&jpeg, &raw)| (raw, jpeg)).collect();
-        // A RAW + JPEG pair is one photo: the RAW, with its JPEG named.
-        let photos = (0..index.entries.len())
-            .filter(|row| !siblings.contains_key(row))
-            .map(|row| paired_photo(&index, &jpeg_of, row))
-            .collect();
-        let library = Library {
-            folder: index.root.clone(),
-            photos,
-            whitening: description,
-        };
         self.library_serial += 1;
         self.library = Some(Searchable {
             index,
-            siblings,
-            jpeg_of,
+            siblings: HashMap::new(),
+            jpeg_of: HashMap::new(),
             database,
             whitening,
             request: request.clone(),
+            waiting: Vec::new(),
+            complete: true,
+            description,
         });
-        self.sink.send(Event::LibraryReady(Arc::new(library)));
+        self.publish_library();
     }
 
     fn learn_whitening(
@@ -1029,6 +1303,30 @@ impl Executor {
     ) -> Result<(Option<Whitening>, String), String> {
         let source = match &request.source {
             WhiteningSource::Off => return Ok((None, "L2 only".into())),
+            WhiteningSource::Shipped => {
+                let shipped =
+                    crate::whiten::shipped(&self.model_sha256, self.weights_sha256.as_deref())
+                        .ok_or(
+                            "the shipped whitening was learned with other weights: choose \
+                             \"learned from this library\" in Settings (using L2 only)",
+                        )?;
+                let dim = request.dim.clamp(1, shipped.dim());
+                let whitening = shipped
+                    .with_shape(dim, request.power)
+                    .map_err(|e| format!("{e}: using L2 only"))?;
+                return Ok((
+                    Some(whitening),
+                    format!(
+                        "shipped whitening, {dim}-d (power {}), learned on {} photos of {}",
+                        request.power,
+                        shipped.samples,
+                        shipped
+                            .origin
+                            .get("learned_from")
+                            .map_or("another set", String::as_str)
+                    ),
+                ));
+            }
             WhiteningSource::Library => library,
             WhiteningSource::Folder(_) => self
                 .whitening_index
@@ -1147,37 +1445,46 @@ impl Executor {
     }
 }
 
-/// The duplicate search: the variants first (if asked), then the grouping.
+/// The duplicate search: the variants indexing has described (if asked), then the
+/// grouping.
 struct DuplicatesJob {
-    /// The library's index, when variants are to be described.
-    index: Option<Index>,
-    database: Arc<Database>,
+    index: Index,
+    index_path: PathBuf,
+    /// The library's database when it has the duplicates' whitening; else made here.
+    database: Option<Arc<Database>>,
     whitening: Option<Whitening>,
-    /// The network, when variants are to be described.
-    describer: Option<Describer>,
-    index_dir: PathBuf,
+    variants: bool,
     sink: EventSink,
     threshold: f32,
 }
 
 impl DuplicatesJob {
     fn run(self, stop: &AtomicBool) -> Result<Vec<Vec<usize>>, String> {
+        let finish = |index: &Index| {
+            Database::from_index(index, self.whitening.as_ref()).map_err(|e| e.to_string())
+        };
+        let db = match &self.database {
+            Some(db) => Arc::clone(db),
+            None => Arc::new(finish(&self.index)?),
+        };
         let mut others = Vec::new();
-        if let (Some(index), Some(describer)) = (&self.index, &self.describer) {
-            for (variant, described) in self.variants(index, describer, stop) {
+        if self.variants {
+            // Only what is cached: indexing describes the variants, never this job.
+            let (unused, _) = sync_channel(1);
+            let (described, _) =
+                dupes::update_variants(&self.index, &self.index_path, None, &unused, stop)
+                    .map_err(|e| e.to_string())?;
+            for (variant, aligned) in described {
                 let limit = match variant {
                     Variant::QuarterTurn => dupes::TURNED_THRESHOLD,
                     Variant::Enlarged => self.threshold,
                 };
-                let db = Database::from_index(&described, self.whitening.as_ref())
-                    .map_err(|e| e.to_string())?;
-                others.push((db, limit));
+                others.push((finish(&aligned)?, limit));
             }
         }
         if stop.load(Ordering::Relaxed) {
             return Err(dupes::GroupingError::Stopped.to_string());
         }
-        let db = &self.database;
         let across: Vec<(&[f32], f32)> = others.iter().map(|(o, t)| (o.rows(), *t)).collect();
         self.sink
             .forward_progress(Stage::Grouping, |progress| {
@@ -1189,38 +1496,6 @@ impl DuplicatesJob {
                 dupes::find_groups(db.rows(), db.dim(), self.threshold, &across, &control)
             })
             .map_err(|e| e.to_string())
-    }
-
-    /// The library's turned and enlarged variants, lined up with its entries.
-    fn variants(
-        &self,
-        index: &Index,
-        describer: &Describer,
-        stop: &AtomicBool,
-    ) -> Vec<(Variant, Index)> {
-        let mut described = Vec::new();
-        for variant in [Variant::QuarterTurn, Variant::Enlarged] {
-            let suffix = format!(".{}", variant.cache_extension());
-            let cache_path = self
-                .index_dir
-                .join(index::index_file_name(&index.root, &suffix));
-            let cached = Index::load(&cache_path).ok();
-            let result = self.sink.forward_progress(Stage::Variants, |progress| {
-                dupes::describe_variants(index, variant, cached.as_ref(), describer, progress, stop)
-            });
-            if let Err(error) = result.cache.save(&cache_path) {
-                self.sink.send(Event::Notice(format!("{error}")));
-            }
-            for failure in result.failures {
-                self.sink.send(Event::Notice(format!(
-                    "{}: {}",
-                    failure.path.display(),
-                    failure.reason
-                )));
-            }
-            described.push((variant, result.aligned));
-        }
-        described
     }
 }
 
@@ -1238,15 +1513,16 @@ impl IndexJob {
         folder: &Path,
         whitening: &WhiteningSource,
         stop: &AtomicBool,
+        live: &mut dyn FnMut(Partial),
     ) -> anyhow::Result<(Index, Option<Index>, IndexSummary)> {
-        let (library, summary) = self.index_folder(folder, Stage::Library, "", stop)?;
+        let (library, summary) = self.index_folder(folder, Stage::Library, "", stop, live)?;
         if summary.stopped {
             return Ok((library, None, summary));
         }
         let whitening_index = match whitening {
             WhiteningSource::Folder(other) => {
                 let (index, _) =
-                    self.index_folder(other, Stage::WhiteningFolder, "-whiten", stop)?;
+                    self.index_folder(other, Stage::WhiteningFolder, "-whiten", stop, &mut |_| {})?;
                 Some(index)
             }
             _ => None,
@@ -1260,6 +1536,7 @@ impl IndexJob {
         stage: Stage,
         suffix: &str,
         stop: &AtomicBool,
+        live: &mut dyn FnMut(Partial),
     ) -> anyhow::Result<(Index, IndexSummary)> {
         if !folder.is_dir() {
             anyhow::bail!(
@@ -1275,7 +1552,14 @@ impl IndexJob {
         // The index belongs to the app: another model or image size means start afresh.
         options.replace_incompatible = true;
         let updated = self.sink.forward_progress(stage, |progress| {
-            index::update_index(&self.describer, &self.provenance, &options, progress, stop)
+            index::update_index_live(
+                &self.describer,
+                &self.provenance,
+                &options,
+                progress,
+                stop,
+                live,
+            )
         });
         updated.with_context(|| format!("indexing {}", folder.display()))
     }

@@ -14,7 +14,10 @@ mod scan;
 mod update;
 
 pub use scan::{SameFile, ScanOptions, ScanOutcome, Scanned, mtime_ns, scan_folder};
-pub use update::{Failure, FailureKind, IndexOptions, IndexSummary, Progress, update_index};
+pub use update::{
+    Failure, FailureKind, IndexOptions, IndexSummary, Partial, Progress, update_index,
+    update_index_live,
+};
 
 use std::path::{Path, PathBuf};
 

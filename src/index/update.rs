@@ -101,6 +101,8 @@ pub struct IndexOptions {
     pub checkpoint_every: Duration,
     /// Threads decoding and resizing images while the network runs.
     pub decode_threads: usize,
+    /// Hand described entries to the live caller at most this often.
+    pub publish_every: Duration,
 }
 
 impl IndexOptions {
@@ -114,6 +116,7 @@ impl IndexOptions {
             checkpoint_every: Duration::from_secs(30),
             decode_threads: std::thread::available_parallelism()
                 .map_or(1, |n| (n.get() / 2).max(1)),
+            publish_every: Duration::from_secs(1),
         }
     }
 }
@@ -161,6 +164,22 @@ pub struct IndexSummary {
     pub entries: usize,
 }
 
+/// What a run has so far, for a caller that shows and searches the library before the
+/// run ends ([`update_index_live`]).
+#[derive(Debug, Clone)]
+pub enum Partial {
+    /// The folder was scanned: the entries kept from the last run (relative to `root`),
+    /// and the files still to describe, in the order they will be described.
+    Planned {
+        root: PathBuf,
+        kept: Vec<Entry>,
+        waiting: Vec<PathBuf>,
+    },
+    /// These files were described since the last `Described` (a batch at most every
+    /// [`IndexOptions::publish_every`]).
+    Described(Vec<Entry>),
+}
+
 /// Brings the index at `options.index_path` up to date with `options.root`; returns
 /// the index as saved (or, when stopped during the scan, as it was) and the summary.
 pub fn update_index(
@@ -169,6 +188,19 @@ pub fn update_index(
     options: &IndexOptions,
     progress: &SyncSender<Progress>,
     stop: &AtomicBool,
+) -> Result<(Index, IndexSummary)> {
+    update_index_live(describer, provenance, options, progress, stop, &mut |_| {})
+}
+
+/// [`update_index`], handing what it has to `live` as it goes: every entry it ends
+/// with reaches `live` once, in a `Planned` or a `Described`, before it returns.
+pub fn update_index_live(
+    describer: &Describer,
+    provenance: &Provenance,
+    options: &IndexOptions,
+    progress: &SyncSender<Progress>,
+    stop: &AtomicBool,
+    live: &mut dyn FnMut(Partial),
 ) -> Result<(Index, IndexSummary)> {
     let started = Instant::now();
     let root = options
@@ -206,6 +238,11 @@ pub fn update_index(
         let _ = progress.try_send(Progress::Failed(failure.clone()));
     }
 
+    live(Partial::Planned {
+        root: root.clone(),
+        kept: plan.kept.clone(),
+        waiting: plan.work.iter().map(|file| file.path.clone()).collect(),
+    });
     let mut index = Index::new(root, provenance.clone());
     index.entries = plan.kept;
     let unchanged = index.entries.len();
@@ -215,6 +252,8 @@ pub fn update_index(
     let load_options = describer.options().load;
     let next = AtomicUsize::new(0);
     let (tx, rx) = sync_channel(2 * options.decode_threads.max(1));
+    let mut published = index.entries.len();
+    let mut last_publish = Instant::now();
 
     std::thread::scope(|scope| -> Result<()> {
         for _ in 0..options.decode_threads.max(1) {
@@ -224,6 +263,7 @@ pub fn update_index(
                 while !stop.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(file) = work.get(i) else { break };
+                    crate::isolate::injected_delay(&file.path);
                     // A panic on one file is that file's failure, never the run's end.
                     let loaded = crate::isolate::per_file(&file.path, || {
                         imaging::load(&file.path, &load_options)
@@ -270,6 +310,11 @@ pub fn update_index(
                 total,
                 path: file.path.clone(),
             });
+            if last_publish.elapsed() >= options.publish_every {
+                live(Partial::Described(index.entries[published..].to_vec()));
+                published = index.entries.len();
+                last_publish = Instant::now();
+            }
             if stop.load(Ordering::Relaxed) {
                 break;
             }
@@ -285,6 +330,9 @@ pub fn update_index(
         drop(rx);
         Ok(())
     })?;
+    if published < index.entries.len() {
+        live(Partial::Described(index.entries[published..].to_vec()));
+    }
 
     save_sorted(&mut index, &options.index_path)?;
     let _ = progress.try_send(Progress::Saved {

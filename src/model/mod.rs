@@ -159,6 +159,32 @@ impl Vgg16Weights {
             .collect()
     }
 
+    /// SHA-256 of the tensors alone (each key, shape and little-endian data, in layer
+    /// order), hex: the same weights give the same digest whatever file holds them.
+    pub fn weights_sha256(&self) -> Result<String> {
+        use sha2::Digest;
+        let tensors = SafeTensors::deserialize(&self.bytes)
+            .map_err(|e| Error::model(&self.path, e.to_string()))?;
+        let mut hasher = sha2::Sha256::new();
+        for spec in &VGG16_LAYERS {
+            for key in [spec.weight_key(), spec.bias_key()] {
+                let view = tensors
+                    .tensor(&key)
+                    .map_err(|e| Error::model(&self.path, format!("{key}: {e}")))?;
+                hasher.update(key.as_bytes());
+                for &d in view.shape() {
+                    hasher.update((d as u64).to_le_bytes());
+                }
+                hasher.update(view.data());
+            }
+        }
+        Ok(hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect())
+    }
+
     /// All 13 layers as plain `f32` vectors.
     pub fn conv_layers(&self) -> Result<Vec<ConvWeights>> {
         let tensors = SafeTensors::deserialize(&self.bytes)
