@@ -383,6 +383,9 @@ pub fn variant_cache_path(index_path: &Path, variant: Variant) -> PathBuf {
     index_path.with_extension(variant.cache_extension())
 }
 
+/// A variant and its descriptors, lined up with the index's entries.
+pub type Aligned = (Variant, Index);
+
 /// How many photos of `index` have a variant not yet in the caches beside `index_path`.
 pub fn missing_variants(index: &Index, index_path: &Path) -> usize {
     Variant::ALL
@@ -417,7 +420,7 @@ pub fn update_variants(
     describer: Option<&Describer>,
     progress: &SyncSender<Progress>,
     stop: &AtomicBool,
-) -> Result<(Vec<(Variant, Index)>, Vec<Failure>)> {
+) -> Result<(Vec<Aligned>, Vec<Failure>)> {
     let mut described = Vec::new();
     let mut failures = Vec::new();
     for variant in Variant::ALL {

@@ -256,8 +256,14 @@ fn search_a_folder_by_box_with_query_expansion_and_another_metric() {
     });
     assert_eq!(top_result(harness.state()), "o021.jpg");
 
-    // Settings panel: query expansion on, metric manhattan.
-    for label in ["Settings", "Query expansion", "Distance", "manhattan"] {
+    // Settings panel: query expansion on, metric manhattan (under Advanced).
+    for label in [
+        "Settings",
+        "Query expansion",
+        "Advanced",
+        "Distance",
+        "manhattan",
+    ] {
         harness.get_by_label(label).click();
         // A click is three events (move, press, release), taken one per step.
         harness.run_steps(5);
@@ -265,6 +271,10 @@ fn search_a_folder_by_box_with_query_expansion_and_another_metric() {
     let settings = harness.state().settings().clone();
     assert!(settings.query_expansion);
     assert_eq!(settings.metric, Metric::Manhattan);
+    // The intent's numbers were changed by hand: the toolbar says so.
+    assert!(!settings.is_calibrated());
+    let intent = harness.get_by_label("Similar means").value();
+    assert_eq!(intent.as_deref(), Some("Same scene or object (adjusted)"));
     run_until(&mut harness, "results with QE and manhattan", |app| {
         !app.is_searching() && !app.results().is_empty()
     });
@@ -279,6 +289,20 @@ fn search_a_folder_by_box_with_query_expansion_and_another_metric() {
         "query_box_results",
         &["vgg16_imagenet_features"],
     );
+
+    // The other intent, from the toolbar: its calibrated numbers, and new results.
+    let generation = harness.state().library_generation();
+    for label in ["Similar means", "Same kind of picture"] {
+        harness.get_by_label(label).click();
+        harness.run_steps(5);
+    }
+    let settings = harness.state().settings().clone();
+    assert_eq!(settings.intent, lookalike::Intent::Category);
+    assert_eq!((settings.whiten_dim, settings.whiten_power), (32, 0.0));
+    assert_eq!(settings.metric, Metric::Cosine);
+    run_until(&mut harness, "results of the other intent", |app| {
+        app.library_generation() > generation && !app.is_searching() && !app.results().is_empty()
+    });
 
     // The UI thread never decoded a photo or ran the network ...
     assert_eq!(lookalike::guard::violations(), 0);
@@ -430,32 +454,41 @@ fn duplicates_are_reviewed_moved_to_the_trash_and_restored_byte_for_byte() {
         file.set_modified(date).unwrap();
     }
     let mut harness = indexed_library(tmp.path(), &shared, &library, names.len());
+    run_until(&mut harness, "the turned and small photos", |app| {
+        app.variants_ready() && !app.is_indexing()
+    });
 
+    // By default the turned and small copies are matched: the turned copy is in.
     harness.get_by_label("Duplicates").click();
     harness.run_steps(5);
     run_until(&mut harness, "the groups", |app| {
         !app.duplicates().busy && !app.duplicates().groups().is_empty()
     });
-    let plain = harness.state().duplicates().groups()[0].photos.len();
     let has = |group: &lookalike::gui::worker::DuplicateGroup, name: &str| {
         group.photos.iter().any(|p| p.path.ends_with(name))
     };
-    assert!(!has(
+    let with_variants = harness.state().duplicates().groups()[0].photos.len();
+    assert!(has(
         &harness.state().duplicates().groups()[0],
         "o020_rot90.jpg"
     ));
 
-    // Also match turned and small copies: the turned copy joins its group.
-    harness.get_by_label("Also turned and small copies").click();
-    harness.run_steps(5);
-    run_until(&mut harness, "the groups with variants", |app| {
-        !app.duplicates().busy
-            && app
-                .duplicates()
-                .groups()
-                .first()
-                .is_some_and(|g| g.photos.len() > plain)
-    });
+    // Without them, the turned copy leaves its group; with them again, it is back.
+    for (tick, turned_in) in [(false, false), (true, true)] {
+        harness.get_by_label("Also turned and small copies").click();
+        harness.run_steps(5);
+        assert_eq!(harness.state().duplicates().variants, tick);
+        run_until(&mut harness, "the groups again", |app| {
+            !app.duplicates().busy
+                && app
+                    .duplicates()
+                    .groups()
+                    .first()
+                    .is_some_and(|g| (g.photos.len() == with_variants) == turned_in)
+        });
+        let first = &harness.state().duplicates().groups()[0];
+        assert_eq!(has(first, "o020_rot90.jpg"), turned_in, "{first:?}");
+    }
     let group = harness.state().duplicates().groups()[0].clone();
     assert!(has(&group, "o020_rot90.jpg"), "{group:?}");
     let name = |i: usize| {
@@ -574,7 +607,7 @@ fn the_keeper_is_never_moved_whatever_was_selected_before() {
     assert!(harness.state().duplicates().removal().is_empty());
     harness.get_by_label("Move 0 to the trash");
 
-    // Select all but the new keeper, then find the groups again (variants on): the
+    // Select all but the new keeper, then find the groups again (variants off): the
     // new groups start with nothing selected, whatever was selected before.
     harness.get_by_label("Select all but the keeper").click();
     harness.run_steps(3);
@@ -963,7 +996,10 @@ fn the_default_duplicates_view_finds_the_groups_the_cli_finds() {
         12,
     );
     let mut harness = indexed_library(tmp.path(), &shared, &library, names.len());
-    // Indexing has also described the turned and small photos: the defaults use them.
+    // Indexing also describes the turned and small photos: the defaults use them.
+    run_until(&mut harness, "the turned and small photos", |app| {
+        app.variants_ready() && !app.is_indexing()
+    });
     harness.get_by_label("Duplicates").click();
     harness.run_steps(5);
     run_until(&mut harness, "the groups", |app| {

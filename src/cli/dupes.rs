@@ -282,7 +282,7 @@ fn variants_of(
     args: &DupesArgs,
     index: &Index,
     weights: Option<&Vgg16Weights>,
-) -> anyhow::Result<Vec<(Variant, Index)>> {
+) -> anyhow::Result<Vec<dupes::Aligned>> {
     let never = std::sync::atomic::AtomicBool::new(false);
     let (tx, _rx) = std::sync::mpsc::sync_channel(1);
     let missing = dupes::missing_variants(index, &args.index);

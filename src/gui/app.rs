@@ -33,6 +33,9 @@ const CELL: f32 = 168.0;
 /// While indexing, the grid and the results take in newly described photos at most
 /// this often (and never while the pointer is over them).
 const LIVE_REFRESH: Duration = Duration::from_secs(3);
+/// A pointer that has not moved for this long (seconds) is resting, not aiming at a
+/// result: refreshes no longer wait for it.
+const POINTER_AIMING_S: f32 = 5.0;
 
 /// Where the app keeps its files; tests point these at temporary folders.
 #[derive(Debug, Clone)]
@@ -170,6 +173,8 @@ pub struct LookalikeApp {
     results_rect: Option<egui::Rect>,
     /// The duplicate search in progress (it may run while indexing goes on).
     grouping: Option<IndexingView>,
+    /// Indexing's last stage (the turned and small photos) has ended for this library.
+    variants_ready: bool,
     /// The whitening the executor was last asked for.
     applied_whitening: Option<WhiteningRequest>,
     /// A folder opened before the network was ready.
@@ -247,6 +252,7 @@ impl LookalikeApp {
             library_shown_at: None,
             results_rect: None,
             grouping: None,
+            variants_ready: false,
             applied_whitening: None,
             pending_folder: None,
             indexing: None,
@@ -285,6 +291,7 @@ impl LookalikeApp {
             return;
         }
         self.failures.clear();
+        self.variants_ready = false;
         self.indexing = Some(IndexingView::new(folder.clone(), Stage::Library));
         let whitening = self.whitening_request();
         self.applied_whitening = Some(whitening.clone());
@@ -359,6 +366,12 @@ impl LookalikeApp {
     /// Photos found but not described yet, shown marked in the grid while indexing.
     pub fn library_waiting(&self) -> usize {
         self.library.as_ref().map_or(0, |l| l.waiting.len())
+    }
+
+    /// Whether indexing's last stage, describing the turned and small photos for the
+    /// duplicate finder, has ended for this library.
+    pub fn variants_ready(&self) -> bool {
+        self.variants_ready
     }
 
     /// Whether the library shown is the whole folder, described (indexing has ended).
@@ -527,6 +540,7 @@ impl LookalikeApp {
             }
             Event::LibraryReady(library) => self.incoming_library = Some(library),
             Event::VariantsEnded { outcome } => {
+                self.variants_ready = outcome.is_ok();
                 if self
                     .indexing
                     .as_ref()
@@ -630,8 +644,8 @@ impl LookalikeApp {
     }
 
     /// Shows the newest state of the library: at once when it is another folder, else
-    /// at most every [`LIVE_REFRESH`] while it grows, and never while the pointer is over
-    /// the results, which would move under it (then as soon as it leaves).
+    /// at most every [`LIVE_REFRESH`] while it grows, and not while the pointer moves
+    /// over the results, which would move under it (then as soon as it leaves or rests).
     fn take_library(&mut self, ctx: &egui::Context) {
         let Some(incoming) = &self.incoming_library else {
             return;
@@ -644,10 +658,13 @@ impl LookalikeApp {
             || self
                 .library_shown_at
                 .is_none_or(|at| at.elapsed() >= LIVE_REFRESH);
-        let pointer_on_results = ctx
-            .pointer_hover_pos()
-            .zip(self.results_rect)
-            .is_some_and(|(pointer, rect)| rect.contains(pointer));
+        let pointer_on_results = ctx.input(|i| {
+            i.pointer.time_since_last_movement() < POINTER_AIMING_S
+                && i.pointer
+                    .hover_pos()
+                    .zip(self.results_rect)
+                    .is_some_and(|(pointer, rect)| rect.contains(pointer))
+        });
         if another || (due && !pointer_on_results) {
             self.library = self.incoming_library.take();
             self.library_generation += 1;
@@ -808,7 +825,7 @@ impl LookalikeApp {
             if ui.button("Open query photo…").clicked() {
                 self.dialogs.open(Purpose::Query, &ctx);
             }
-            ui.label("Similar means");
+            let label = ui.label("Similar means");
             let before = self.settings.intent;
             let mut chosen = before;
             let shown = if self.settings.is_calibrated() {
@@ -825,7 +842,7 @@ impl LookalikeApp {
                     }
                 })
                 .response
-                .on_hover_text(chosen.explanation());
+                .labelled_by(label.id);
             if chosen != before {
                 self.settings.set_intent(chosen);
             }
@@ -1681,6 +1698,8 @@ impl eframe::App for LookalikeApp {
         let ctx = ui.ctx().clone();
         self.receive_events(&ctx);
         self.take_library(&ctx);
+        // Set again below if the results grid is drawn this frame.
+        self.results_rect = None;
         self.thumbs.receive(&ctx);
         self.handle_dialog_answers();
         self.handle_dropped_and_pasted(&ctx);

@@ -1103,16 +1103,8 @@ impl Executor {
             JobOutcome::Variants(match described {
                 Err(error) => Err(error.to_string()),
                 Ok(_) if stop.load(Ordering::Relaxed) => Err("cancelled".into()),
-                Ok((_, failures)) => {
-                    for failure in &failures {
-                        sink.send(Event::Notice(format!(
-                            "no turned or enlarged copy of {}: {}",
-                            failure.path.display(),
-                            failure.reason
-                        )));
-                    }
-                    Ok(failures.len())
-                }
+                // Each failure reached the failed-files list as progress.
+                Ok((_, failures)) => Ok(failures.len()),
             })
         });
     }
