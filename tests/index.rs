@@ -286,3 +286,85 @@ fn ctrl_c_stops_cleanly_and_keeps_the_work() {
     assert!(saved >= 3 && saved < total, "{saved} of {total}");
     assert_eq!(json["entries"].as_u64().unwrap() as usize, saved);
 }
+
+/// What a live caller of indexing sees: the kept entries and the files to describe
+/// first, then every described entry exactly once, ending with the index as saved.
+#[test]
+fn a_live_caller_sees_every_entry_once_before_the_run_ends() {
+    use lookalike::index::{IndexOptions, Partial, Provenance, update_index_live};
+    use lookalike::{BackendChoice, Describer, DescriberOptions, Vgg16Weights};
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let weights = Vgg16Weights::load(&common::shared_model(&shared)).unwrap();
+    let describer =
+        Describer::new(&weights, BackendChoice::Cpu, DescriberOptions::default()).unwrap();
+    let provenance = Provenance {
+        model_sha256: weights.sha256(),
+        max_side: lookalike::imaging::DEFAULT_MAX_SIDE,
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("photos");
+    let golden = shared.join("golden");
+    for name in ["church.png", "golf_ball.png"] {
+        copy(&golden.join(name), &dir.join(name));
+    }
+    let mut options = IndexOptions::new(dir.clone(), tmp.path().join("photos.lkidx"));
+    // Every photo its own batch.
+    options.publish_every = Duration::ZERO;
+    let run = |options: &IndexOptions| {
+        let (progress, _updates) = std::sync::mpsc::sync_channel(64);
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let mut seen = Vec::new();
+        let (index, _) = update_index_live(
+            &describer,
+            &provenance,
+            options,
+            &progress,
+            &stop,
+            &mut |partial| seen.push(partial),
+        )
+        .unwrap();
+        (index, seen)
+    };
+    let entries = |partials: &[Partial]| -> (Vec<String>, Vec<PathBuf>) {
+        let mut paths = Vec::new();
+        let mut waiting = Vec::new();
+        for partial in partials {
+            match partial {
+                Partial::Planned {
+                    kept, waiting: w, ..
+                } => {
+                    paths.extend(kept.iter().map(|e| e.path.clone()));
+                    waiting = w.clone();
+                }
+                Partial::Described(new) => paths.extend(new.iter().map(|e| e.path.clone())),
+            }
+        }
+        paths.sort();
+        (paths, waiting)
+    };
+
+    let (index, seen) = run(&options);
+    assert!(matches!(seen[0], Partial::Planned { .. }));
+    assert_eq!(seen.len(), 3, "planned, then one batch per photo: {seen:?}");
+    let (paths, waiting) = entries(&seen);
+    assert_eq!(waiting.len(), 2);
+    let saved: Vec<String> = index.entries.iter().map(|e| e.path.clone()).collect();
+    assert_eq!(paths, saved);
+
+    // Again with one photo more: the two described before come as kept, the new one
+    // is the only one waiting and described.
+    copy(&golden.join("parachute.png"), &dir.join("parachute.png"));
+    let (index, seen) = run(&options);
+    let Partial::Planned { kept, waiting, .. } = &seen[0] else {
+        panic!("{seen:?}")
+    };
+    assert_eq!(
+        (kept.len(), waiting.clone()),
+        (2, vec![dir.canonicalize().unwrap().join("parachute.png")])
+    );
+    let (paths, _) = entries(&seen);
+    let saved: Vec<String> = index.entries.iter().map(|e| e.path.clone()).collect();
+    assert_eq!(paths, saved);
+}

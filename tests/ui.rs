@@ -915,6 +915,8 @@ fn a_large_folder_is_browsed_and_searched_while_it_is_indexed() {
 
     let mut harness = app(tmp.path(), Some(common::shared_model(&shared)));
     run_until(&mut harness, "the network", model_ready);
+    // Small images keep the test short; the CLI below uses the same size.
+    harness.state_mut().settings_mut().max_side = 128;
     harness.state_mut().open_folder(library.clone());
     let before_half = |app: &LookalikeApp| {
         app.indexing_progress()
@@ -968,7 +970,12 @@ fn a_large_folder_is_browsed_and_searched_while_it_is_indexed() {
         .collect();
     let model = common::shared_model(&shared);
     let index = tmp.path().join("cli.lkidx");
-    let (code, _, stderr) = common::index_json(&model, &library, &index, &["--no-variants"]);
+    let (code, _, stderr) = common::index_json(
+        &model,
+        &library,
+        &index,
+        &["--no-variants", "--max-side", "128"],
+    );
     assert_eq!(code, Some(0), "{stderr}");
     let (code, json, stderr) = common::search_json(&model, &index, &query, &["--top", "60"]);
     assert_eq!(code, Some(0), "{stderr}");
