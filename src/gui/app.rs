@@ -873,13 +873,19 @@ impl LookalikeApp {
                     self.view = view;
                 }
             }
-            if let ModelState::Ready { label, .. } = &self.model {
-                // The backend's name here; the details (adapter, threads) on hover.
-                let short = label.split(" (").next().unwrap_or(label);
+        });
+    }
+
+    /// The backend's name, at the right of the status bar; the details (adapter,
+    /// threads) on hover.
+    fn network_label(&self, ui: &mut egui::Ui) {
+        if let ModelState::Ready { label, .. } = &self.model {
+            let short = label.split(" (").next().unwrap_or(label);
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 ui.label(RichText::new(format!("Network: {short}")).weak())
                     .on_hover_text(label.as_str());
-            }
-        });
+            });
+        }
     }
 
     fn notices_bar(&mut self, ui: &mut egui::Ui) {
@@ -941,6 +947,7 @@ impl LookalikeApp {
                     "Open a folder of photos to begin: button above, or drop it on the window.",
                 );
             }
+            self.network_label(ui);
         });
     }
 
