@@ -381,6 +381,8 @@ fn bad_input_shows_a_message_and_the_app_keeps_working() {
     let empty = tmp.path().join("no-photos");
     std::fs::create_dir_all(&empty).unwrap();
     std::fs::write(empty.join("notes.txt"), "not a photo").unwrap();
+    // The results never move under a pointer left over the grid: keep it away.
+    harness.remove_cursor();
     harness.state_mut().open_folder(empty);
     run_until(&mut harness, "the empty-folder message", |app| {
         !app.is_indexing() && app.notices().iter().any(|n| n.contains("No photos found"))
@@ -389,6 +391,7 @@ fn bad_input_shows_a_message_and_the_app_keeps_working() {
     // A folder deleted while it is being indexed.
     let doomed = tmp.path().join("doomed");
     common::neardup_library(&shared, &doomed, |_| false, 60);
+    harness.remove_cursor();
     harness.state_mut().open_folder(doomed.clone());
     run_until(&mut harness, "indexing to start", |app| {
         app.indexing_progress().is_some_and(|(done, _)| done >= 1)
@@ -416,10 +419,12 @@ fn bad_input_shows_a_message_and_the_app_keeps_working() {
     // (stopped) run must not come back as the library afterwards.
     let big = tmp.path().join("big");
     common::neardup_library(&shared, &big, |_| false, 60);
+    harness.remove_cursor();
     harness.state_mut().open_folder(big);
     run_until(&mut harness, "the big folder to start", |app| {
         app.indexing_progress().is_some_and(|(done, _)| done >= 1)
     });
+    harness.remove_cursor();
     harness.state_mut().open_folder(good.clone());
     run_until(&mut harness, "indexing", |app| {
         !app.is_indexing() && app.library_len() == Some(2)
@@ -952,6 +957,32 @@ fn a_large_folder_is_browsed_and_searched_while_it_is_indexed() {
     for hit in app.results() {
         assert!(described.contains(hit.photo.path.as_path()), "{hit:?}");
     }
+
+    // Newly described photos never move the results under the pointer: they wait,
+    // and say so, until it leaves the grid.
+    let first = harness.state().results()[0].photo.path.clone();
+    let name = first.file_name().unwrap().to_string_lossy().into_owned();
+    let cell = harness
+        .query_all_by_label_contains(&name)
+        .next()
+        .expect("the best result on screen")
+        .rect()
+        .center();
+    harness.hover_at(egui::pos2(cell.x as f32, cell.y as f32));
+    harness.run_steps(3);
+    let generation = harness.state().library_generation();
+    let held = Instant::now();
+    while held.elapsed() < Duration::from_secs(5) {
+        harness.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!harness.state().library_complete());
+    assert_eq!(harness.state().library_generation(), generation);
+    harness.get_by_label_contains("newer results wait until the pointer leaves the grid");
+    harness.remove_cursor();
+    run_until(&mut harness, "the results to refresh", |app| {
+        app.library_generation() > generation
+    });
 
     // When indexing ends, the same query ranks the whole library, as the CLI does.
     // 400 photos: a minute on two cores.

@@ -33,9 +33,6 @@ const CELL: f32 = 168.0;
 /// While indexing, the grid and the results take in newly described photos at most
 /// this often (and never while the pointer is over them).
 const LIVE_REFRESH: Duration = Duration::from_secs(3);
-/// A pointer that has not moved for this long (seconds) is resting, not aiming at a
-/// result: refreshes no longer wait for it.
-const POINTER_AIMING_S: f32 = 5.0;
 
 /// Where the app keeps its files; tests point these at temporary folders.
 #[derive(Debug, Clone)]
@@ -171,6 +168,8 @@ pub struct LookalikeApp {
     library_shown_at: Option<Instant>,
     /// Where the results grid was drawn last frame.
     results_rect: Option<egui::Rect>,
+    /// A newer library waits only because the pointer is over the results.
+    held_by_pointer: bool,
     /// The duplicate search in progress (it may run while indexing goes on).
     grouping: Option<IndexingView>,
     /// Indexing's last stage (the turned and small photos) has ended for this library.
@@ -251,6 +250,7 @@ impl LookalikeApp {
             incoming_library: None,
             library_shown_at: None,
             results_rect: None,
+            held_by_pointer: false,
             grouping: None,
             variants_ready: false,
             applied_whitening: None,
@@ -644,9 +644,11 @@ impl LookalikeApp {
     }
 
     /// Shows the newest state of the library: at once when it is another folder, else
-    /// at most every [`LIVE_REFRESH`] while it grows, and not while the pointer moves
-    /// over the results, which would move under it (then as soon as it leaves or rests).
+    /// at most every [`LIVE_REFRESH`] while it grows, and never while the pointer is over
+    /// the results, which would move under it (then as soon as it leaves; the grid says
+    /// that newer results wait).
     fn take_library(&mut self, ctx: &egui::Context) {
+        self.held_by_pointer = false;
         let Some(incoming) = &self.incoming_library else {
             return;
         };
@@ -658,14 +660,16 @@ impl LookalikeApp {
             || self
                 .library_shown_at
                 .is_none_or(|at| at.elapsed() >= LIVE_REFRESH);
-        let pointer_on_results = ctx.input(|i| {
-            i.pointer.time_since_last_movement() < POINTER_AIMING_S
-                && i.pointer
-                    .hover_pos()
-                    .zip(self.results_rect)
-                    .is_some_and(|(pointer, rect)| rect.contains(pointer))
-        });
-        if another || (due && !pointer_on_results) {
+        let pointer_on_results = ctx
+            .pointer_hover_pos()
+            .zip(self.results_rect)
+            .is_some_and(|(pointer, rect)| rect.contains(pointer));
+        // Only indexing moves the results by itself; a change the user asked for (an
+        // intent, a whitening) is shown at once.
+        let indexing = self.library.as_ref().is_some_and(|l| !l.complete);
+        let held = indexing && pointer_on_results;
+        self.held_by_pointer = due && held && !another;
+        if another || (due && !held) {
             self.library = self.incoming_library.take();
             self.library_generation += 1;
             self.library_shown_at = Some(Instant::now());
@@ -1157,7 +1161,7 @@ impl LookalikeApp {
         };
         // With a query: its results. Without: the whole library, to pick a query from.
         let browsing = self.query.is_none();
-        let growing = if library.complete {
+        let mut growing = if library.complete {
             String::new()
         } else {
             format!(
@@ -1166,6 +1170,9 @@ impl LookalikeApp {
                 library.photos.len() + library.waiting.len()
             )
         };
+        if self.held_by_pointer {
+            growing.push_str(" · newer results wait until the pointer leaves the grid");
+        }
         if browsing {
             ui.label(format!(
                 "{} photos: right-click one to find similar ones{growing}",
