@@ -283,6 +283,9 @@ pub struct Variants {
     /// Only the photos really described: what to keep for next time.
     pub cache: Index,
     pub failures: Vec<Failure>,
+    /// Photos the variant applies to that are still not in `cache` (not described:
+    /// no describer, a stop request, or a failure).
+    pub missing: usize,
 }
 
 /// The raw SPoC of `variant` of every photo of `index` it applies to. Entries of
@@ -323,6 +326,7 @@ pub fn describe_variants(
     });
     let mut failures = Vec::new();
     let mut done = 0;
+    let mut missing = 0;
     let mut aligned = Index::new(index.root.clone(), index.provenance.clone());
     let mut cache = Index::new(index.root.clone(), index.provenance.clone());
     for entry in &index.entries {
@@ -368,13 +372,17 @@ pub fn describe_variants(
                 cache.entries.push(turned.clone());
                 aligned.entries.push(turned);
             }
-            None => aligned.entries.push(entry.clone()),
+            None => {
+                missing += usize::from(variant.applies(entry));
+                aligned.entries.push(entry.clone());
+            }
         }
     }
     Variants {
         aligned,
         cache,
         failures,
+        missing,
     }
 }
 
@@ -386,28 +394,13 @@ pub fn variant_cache_path(index_path: &Path, variant: Variant) -> PathBuf {
 /// A variant and its descriptors, lined up with the index's entries.
 pub type Aligned = (Variant, Index);
 
-/// How many photos of `index` have a variant not yet in the caches beside `index_path`.
-pub fn missing_variants(index: &Index, index_path: &Path) -> usize {
-    Variant::ALL
-        .iter()
-        .map(|&variant| {
-            let cached = Index::load(&variant_cache_path(index_path, variant))
-                .ok()
-                .filter(|c| c.provenance == index.provenance);
-            let known: std::collections::HashSet<(&str, u64, i128)> = cached
-                .iter()
-                .flat_map(|c| &c.entries)
-                .map(|e| (e.path.as_str(), e.size, e.mtime_ns))
-                .collect();
-            index
-                .entries
-                .iter()
-                .filter(|e| {
-                    variant.applies(e) && !known.contains(&(e.path.as_str(), e.size, e.mtime_ns))
-                })
-                .count()
-        })
-        .sum()
+/// What [`update_variants`] leaves: both variants lined up with the index, the photos
+/// that could not be described, and how many photos still lack a variant.
+#[derive(Debug)]
+pub struct VariantsUpdate {
+    pub aligned: Vec<Aligned>,
+    pub failures: Vec<Failure>,
+    pub missing: usize,
 }
 
 /// Both variants of the index at `index_path`, lined up with its entries: the cached
@@ -420,9 +413,12 @@ pub fn update_variants(
     describer: Option<&Describer>,
     progress: &SyncSender<Progress>,
     stop: &AtomicBool,
-) -> Result<(Vec<Aligned>, Vec<Failure>)> {
-    let mut described = Vec::new();
-    let mut failures = Vec::new();
+) -> Result<VariantsUpdate> {
+    let mut update = VariantsUpdate {
+        aligned: Vec::new(),
+        failures: Vec::new(),
+        missing: 0,
+    };
     for variant in Variant::ALL {
         let cache_path = variant_cache_path(index_path, variant);
         let cached = Index::load(&cache_path).ok();
@@ -430,10 +426,11 @@ pub fn update_variants(
         if describer.is_some() {
             result.cache.save(&cache_path)?;
         }
-        failures.extend(result.failures);
-        described.push((variant, result.aligned));
+        update.failures.extend(result.failures);
+        update.missing += result.missing;
+        update.aligned.push((variant, result.aligned));
     }
-    Ok((described, failures))
+    Ok(update)
 }
 
 /// `sims[m x cols] = lhs[m x dim] * rhs[cols x dim]^T`.

@@ -135,6 +135,17 @@ impl Whitening {
         })
     }
 
+    /// Learns from the raw SPoC of an index's entries, each L2-normalised first (as
+    /// [`crate::descriptor::finish_descriptor`] does before whitening).
+    pub fn learn_from_index(index: &crate::index::Index, dim: usize, power: f32) -> Result<Self> {
+        let vectors: Vec<Vec<f32>> = index
+            .entries
+            .iter()
+            .map(|e| crate::descriptor::finish_descriptor(&e.raw, None))
+            .collect();
+        Self::learn(&vectors, dim, power)
+    }
+
     /// The same eigenvectors, kept to the first `dim` and scaled to `power` instead:
     /// one learned PCA gives every intent its own whitening.
     pub fn with_shape(&self, dim: usize, power: f32) -> Result<Self> {

@@ -285,9 +285,10 @@ fn variants_of(
 ) -> anyhow::Result<Vec<dupes::Aligned>> {
     let never = std::sync::atomic::AtomicBool::new(false);
     let (tx, _rx) = std::sync::mpsc::sync_channel(1);
-    let missing = dupes::missing_variants(index, &args.index);
+    let cached = update_variants(index, &args.index, None, &tx, &never)?;
+    let missing = cached.missing;
     if missing == 0 {
-        return Ok(update_variants(index, &args.index, None, &tx, &never)?.0);
+        return Ok(cached.aligned);
     }
     let weights = weights.with_context(|| {
         format!(
@@ -314,12 +315,12 @@ fn variants_of(
         },
     )
     .with_context(|| format!("starting the {} backend", args.backend))?;
-    let (variants, failures) = super::with_progress(|progress, stop| {
+    let described = super::with_progress(|progress, stop| {
         update_variants(index, &args.index, Some(&describer), progress, stop)
     })
     .ok_or_else(|| anyhow::anyhow!("the thread describing turned and enlarged photos crashed"))?
     .context("describing the turned and enlarged photos")?;
-    for failure in &failures {
+    for failure in &described.failures {
         eprintln!(
             "no turned or enlarged copy: {}: {}",
             failure.path.display(),
@@ -329,7 +330,7 @@ fn variants_of(
     if super::interrupt_flag().load(std::sync::atomic::Ordering::Relaxed) {
         anyhow::bail!("interrupted; what was described is kept for next time");
     }
-    Ok(variants)
+    Ok(described.aligned)
 }
 
 fn journal(path: Option<&Path>) -> anyhow::Result<Journal> {

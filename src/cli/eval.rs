@@ -11,7 +11,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
 use super::{EngineArgs, cached_index, load_whitening};
-use crate::descriptor::{Describer, finish_descriptor, l2_normalize};
+use crate::descriptor::{Describer, finish_descriptor};
 use crate::eval::{self, OxfordQuery};
 use crate::index::{Index, Provenance};
 use crate::intent::Intent;
@@ -141,17 +141,8 @@ impl Session {
         }
         if let Some(dir) = &common.whiten_from {
             let index = self.index(dir)?;
-            let vectors: Vec<Vec<f32>> = index
-                .entries
-                .iter()
-                .map(|e| {
-                    let mut v = e.raw.clone();
-                    l2_normalize(&mut v);
-                    v
-                })
-                .collect();
-            return Ok(Some(Whitening::learn(
-                &vectors,
+            return Ok(Some(Whitening::learn_from_index(
+                &index,
                 common.whiten_dim,
                 common.whiten_power,
             )?));

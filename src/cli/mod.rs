@@ -16,7 +16,7 @@ mod eval;
 mod search;
 
 use crate::backend::BackendChoice;
-use crate::descriptor::{Describer, DescriberOptions, check_whitening_fits, finish_descriptor};
+use crate::descriptor::{Describer, DescriberOptions, check_whitening_fits};
 use crate::imaging::{CropBox, DEFAULT_MAX_SIDE, LoadOptions};
 use crate::index;
 use crate::intent::Intent;
@@ -349,12 +349,12 @@ fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("indexing {}", args.dir.display()))?;
     if !args.no_variants && !summary.stopped {
         let started = std::time::Instant::now();
-        let (_, failures) = with_progress(|progress, stop| {
+        let described = with_progress(|progress, stop| {
             crate::dupes::update_variants(&library, &index_path, Some(&describer), progress, stop)
         })
         .unwrap_or_else(|| Err(crate::Error::Invalid("the variants thread crashed".into())))
         .with_context(|| format!("describing the variants of {}", args.dir.display()))?;
-        for failure in &failures {
+        for failure in &described.failures {
             eprintln!(
                 "no turned or enlarged copy: {}: {}",
                 failure.path.display(),
@@ -511,12 +511,7 @@ fn whiten_learn(args: WhitenLearnArgs) -> anyhow::Result<ExitCode> {
     if folder.entries.is_empty() {
         bail!("no images found under {}", args.dir.display());
     }
-    let vectors: Vec<Vec<f32>> = folder
-        .entries
-        .iter()
-        .map(|e| finish_descriptor(&e.raw, None))
-        .collect();
-    let mut whitening = Whitening::learn(&vectors, args.dim, args.power)?;
+    let mut whitening = Whitening::learn_from_index(&folder, args.dim, args.power)?;
     whitening.origin.extend([
         (whiten::ORIGIN_MODEL.to_string(), weights.sha256()),
         (
@@ -539,7 +534,7 @@ fn whiten_learn(args: WhitenLearnArgs) -> anyhow::Result<ExitCode> {
         "learned {}-d whitening (power {}) from {} images ({} failed) -> {}",
         whitening.dim(),
         whitening.power(),
-        vectors.len(),
+        whitening.samples,
         summary.failed.len(),
         args.output.display()
     );

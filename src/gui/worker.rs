@@ -1104,7 +1104,7 @@ impl Executor {
                 Err(error) => Err(error.to_string()),
                 Ok(_) if stop.load(Ordering::Relaxed) => Err("cancelled".into()),
                 // Each failure reached the failed-files list as progress.
-                Ok((_, failures)) => Ok(failures.len()),
+                Ok(described) => Ok(described.failures.len()),
             })
         });
     }
@@ -1119,15 +1119,13 @@ impl Executor {
                 kept,
                 waiting,
             } => {
-                let (Some(job), Some(request)) = (&self.indexing, self.growing_request()) else {
-                    return;
-                };
-                let JobKind::Indexing { .. } = job.kind else {
+                // Only the indexing job of the run in progress sends these (see `run`).
+                let Some((request, max_side)) = self.growing.clone() else {
                     return;
                 };
                 let provenance = Provenance {
                     model_sha256: self.model_sha256.clone(),
-                    max_side: self.growing.as_ref().map_or(0, |(_, side)| *side),
+                    max_side,
                 };
                 let mut index = Index::new(root, provenance);
                 index.entries = kept;
@@ -1186,11 +1184,6 @@ impl Executor {
             library.description = format!("{description} (while indexing)");
         }
         self.publish_library();
-    }
-
-    /// The whitening asked for by the indexing run in progress.
-    fn growing_request(&self) -> Option<WhiteningRequest> {
-        self.growing.as_ref().map(|(request, _)| request.clone())
     }
 
     /// Tells the UI about the library as it is now.
@@ -1334,12 +1327,7 @@ impl Executor {
         }
         // PCA can keep at most n - 1 directions.
         let dim = request.dim.clamp(1, n - 1).min(model::FEATURE_DIM);
-        let vectors: Vec<Vec<f32>> = source
-            .entries
-            .iter()
-            .map(|e| finish_descriptor(&e.raw, None))
-            .collect();
-        let whitening = Whitening::learn(&vectors, dim, request.power)
+        let whitening = Whitening::learn_from_index(source, dim, request.power)
             .map_err(|e| format!("learning the whitening failed: {e}: using L2 only"))?;
         let what = if request.power == 0.0 {
             "PCA"
@@ -1463,10 +1451,9 @@ impl DuplicatesJob {
         if self.variants {
             // Only what is cached: indexing describes the variants, never this job.
             let (unused, _) = sync_channel(1);
-            let (described, _) =
-                dupes::update_variants(&self.index, &self.index_path, None, &unused, stop)
-                    .map_err(|e| e.to_string())?;
-            for (variant, aligned) in described {
+            let cached = dupes::update_variants(&self.index, &self.index_path, None, &unused, stop)
+                .map_err(|e| e.to_string())?;
+            for (variant, aligned) in cached.aligned {
                 let limit = match variant {
                     Variant::QuarterTurn => dupes::TURNED_THRESHOLD,
                     Variant::Enlarged => self.threshold,
