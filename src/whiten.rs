@@ -47,11 +47,15 @@ static SHIPPED_BYTES: &[u8] =
 /// tensors ([`crate::Vgg16Weights::weights_sha256`]), which is the same for the same
 /// weights in another file (e.g. converted from Keras on the user's machine).
 pub fn shipped(file_sha256: &str, weights_sha256: Option<&str>) -> Option<Whitening> {
-    let whitening = Whitening::from_bytes(Path::new(SHIPPED_FILE), SHIPPED_BYTES).ok()?;
+    // Parsed once per process: the app asks again for every duplicate search.
+    static PARSED: std::sync::OnceLock<Option<Whitening>> = std::sync::OnceLock::new();
+    let whitening = PARSED
+        .get_or_init(|| Whitening::from_bytes(Path::new(SHIPPED_FILE), SHIPPED_BYTES).ok())
+        .as_ref()?;
     let same = |key: &str, value: &str| whitening.origin.get(key).is_some_and(|v| v == value);
     let fits = same(ORIGIN_MODEL, file_sha256)
         || weights_sha256.is_some_and(|sha| same(ORIGIN_WEIGHTS, sha));
-    fits.then_some(whitening)
+    fits.then(|| whitening.clone())
 }
 
 /// [`Whitening::origin`] key: SHA-256 of the weights file it was learned with.
