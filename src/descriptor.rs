@@ -102,12 +102,22 @@ impl Describer {
 
     /// Raw SPoC of a loaded image.
     pub fn spoc(&self, image: &LoadedImage) -> Result<Spoc> {
-        let input = NetInput {
+        self.engine.spoc(&self.net_input(image))
+    }
+
+    /// Raw SPoC of loaded images of one size, in one pass of the network where the
+    /// backend gains from it (a GPU).
+    pub fn spoc_batch(&self, images: &[&LoadedImage]) -> Result<Vec<Spoc>> {
+        let inputs: Vec<NetInput> = images.iter().map(|image| self.net_input(image)).collect();
+        self.engine.spoc_batch(&inputs)
+    }
+
+    fn net_input(&self, image: &LoadedImage) -> NetInput {
+        NetInput {
             height: image.rgb.height() as usize,
             width: image.rgb.width() as usize,
             data: self.preprocessing.apply(image.rgb.as_raw()),
-        };
-        self.engine.spoc(&input)
+        }
     }
 
     /// Raw SPoC -> final descriptor.

@@ -9,20 +9,18 @@ use lookalike::imaging::LoadOptions;
 use lookalike::{BackendChoice, Describer, DescriberOptions, Vgg16Weights};
 use serde_json::Value;
 
-fn check(backend: BackendChoice) {
-    let Some(shared) = common::shared() else {
-        return;
-    };
-    let weights = Vgg16Weights::load(&common::shared_model(&shared)).unwrap();
-    let options = DescriberOptions {
-        // The reference ran each image at its own size.
-        load: LoadOptions {
-            max_side: None,
-            ..LoadOptions::default()
-        },
-        whitening: None,
-    };
-    let describer = Describer::new(&weights, backend, options).unwrap();
+/// One image of `spoc_golden.json`.
+struct Golden {
+    name: String,
+    path: std::path::PathBuf,
+    width: u64,
+    height: u64,
+    /// `[height, width]` of conv5_3.
+    feature_map: Vec<usize>,
+    raw: Vec<f32>,
+}
+
+fn golden(shared: &std::path::Path) -> Vec<Golden> {
     let golden_dir = shared.join("golden");
     let golden: Value = serde_json::from_str(
         &std::fs::read_to_string(golden_dir.join("spoc_golden.json")).unwrap(),
@@ -30,32 +28,101 @@ fn check(backend: BackendChoice) {
     .unwrap();
     let images = golden["images"].as_object().unwrap();
     assert!(images.len() >= 5, "golden set shrank: {}", images.len());
-    for (name, entry) in images {
-        let path = golden_dir.join(entry["file"].as_str().unwrap());
-        let expected: Vec<f32> = entry["spoc_raw"]
-            .as_array()
+    let numbers = |v: &Value| -> Vec<f64> {
+        v.as_array()
             .unwrap()
             .iter()
-            .map(|v| v.as_f64().unwrap() as f32)
-            .collect();
-        let shape: Vec<usize> = entry["conv5_3_shape"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_u64().unwrap() as usize)
-            .collect();
-        let d = describer.describe_path(&path, None).unwrap();
-        assert_eq!(d.width as u64, entry["width"].as_u64().unwrap(), "{name}");
-        assert_eq!(d.height as u64, entry["height"].as_u64().unwrap(), "{name}");
+            .map(|v| v.as_f64().unwrap())
+            .collect()
+    };
+    images
+        .iter()
+        .map(|(name, entry)| Golden {
+            name: name.clone(),
+            path: golden_dir.join(entry["file"].as_str().unwrap()),
+            width: entry["width"].as_u64().unwrap(),
+            height: entry["height"].as_u64().unwrap(),
+            feature_map: numbers(&entry["conv5_3_shape"])[1..]
+                .iter()
+                .map(|&v| v as usize)
+                .collect(),
+            raw: numbers(&entry["spoc_raw"])
+                .iter()
+                .map(|&v| v as f32)
+                .collect(),
+        })
+        .collect()
+}
+
+/// The reference ran each image at its own size.
+fn own_size() -> DescriberOptions {
+    DescriberOptions {
+        load: LoadOptions {
+            max_side: None,
+            ..LoadOptions::default()
+        },
+        whitening: None,
+    }
+}
+
+fn check(backend: BackendChoice) {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let weights = Vgg16Weights::load(&common::shared_model(&shared)).unwrap();
+    let describer = Describer::new(&weights, backend, own_size()).unwrap();
+    for golden in golden(&shared) {
+        let name = &golden.name;
+        let d = describer.describe_path(&golden.path, None).unwrap();
+        assert_eq!(d.width as u64, golden.width, "{name}");
+        assert_eq!(d.height as u64, golden.height, "{name}");
         assert_eq!(
             d.feature_map.to_vec(),
-            shape[1..].to_vec(),
+            golden.feature_map,
             "{name} conv5_3 shape"
         );
-        let error = common::relative_l2(&d.raw, &expected);
+        let error = common::relative_l2(&d.raw, &golden.raw);
         eprintln!("{backend} {name}: relative L2 error {error:.2e}");
         assert!(error < 1e-3, "{backend} {name}: relative L2 error {error}");
     }
+}
+
+/// The golden images of one size, described in one batch, give each its own vector.
+fn check_batch(backend: BackendChoice) {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let weights = Vgg16Weights::load(&common::shared_model(&shared)).unwrap();
+    let describer = Describer::new(&weights, backend, own_size()).unwrap();
+    let square: Vec<Golden> = golden(&shared)
+        .into_iter()
+        .filter(|g| (g.width, g.height) == (224, 224))
+        .collect();
+    assert!(square.len() >= 4, "{} images of 224 x 224", square.len());
+    let loaded: Vec<_> = square
+        .iter()
+        .map(|g| lookalike::imaging::load(&g.path, &own_size().load).unwrap())
+        .collect();
+    let spocs = describer
+        .spoc_batch(&loaded.iter().collect::<Vec<_>>())
+        .unwrap();
+    assert_eq!(spocs.len(), square.len());
+    for (spoc, golden) in spocs.iter().zip(&square) {
+        assert_eq!(spoc.feature_map.to_vec(), golden.feature_map);
+        let error = common::relative_l2(&spoc.raw, &golden.raw);
+        eprintln!(
+            "{backend} batch {}: relative L2 error {error:.2e}",
+            golden.name
+        );
+        assert!(error < 1e-3, "{backend} batch {}: {error}", golden.name);
+    }
+    // Mixed sizes are refused, not padded.
+    let odd = golden(&shared)
+        .into_iter()
+        .find(|g| (g.width, g.height) != (224, 224))
+        .unwrap();
+    let odd = lookalike::imaging::load(&odd.path, &own_size().load).unwrap();
+    assert!(describer.spoc_batch(&[&loaded[0], &odd]).is_err());
 }
 
 #[test]
@@ -66,6 +133,16 @@ fn golden_cpu_gemm() {
 #[test]
 fn golden_flex() {
     check(BackendChoice::Flex);
+}
+
+#[test]
+fn golden_batch_flex() {
+    check_batch(BackendChoice::Flex);
+}
+
+#[test]
+fn golden_batch_cpu_gemm() {
+    check_batch(BackendChoice::Cpu);
 }
 
 /// wgpu on whatever adapter exists: lavapipe in CI (which sets LOOKALIKE_REQUIRE_GPU=1
@@ -84,6 +161,7 @@ fn golden_wgpu() {
         }
     }
     check(BackendChoice::Gpu);
+    check_batch(BackendChoice::Gpu);
 }
 
 /// `auto` never panics: with no hardware GPU it falls back to the CPU engine.
@@ -119,5 +197,38 @@ fn too_small_input_is_an_error() {
         };
         let message = engine.spoc(&input).unwrap_err().to_string();
         assert!(message.contains("at least 16x16"), "{backend}: {message}");
+    }
+}
+
+/// The matrix-product path of the Burn network against the golden vectors on `flex`
+/// (`golden_wgpu` checks it on wgpu, where the `gpu` backend runs it; `flex` runs
+/// Burn's `conv2d`).
+#[test]
+fn golden_gemm_path_on_flex() {
+    use lookalike::net::{BurnVgg, ConvPath, NetInput};
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let weights = Vgg16Weights::load(&common::shared_model(&shared)).unwrap();
+    {
+        let backend = "flex";
+        let device = burn::tensor::Device::flex();
+        let net = BurnVgg::with_conv(&weights, device, ConvPath::Gemm).unwrap();
+        for golden in golden(&shared) {
+            let image = lookalike::imaging::load(&golden.path, &own_size().load).unwrap();
+            let input = NetInput {
+                height: image.rgb.height() as usize,
+                width: image.rgb.width() as usize,
+                data: weights.preprocessing().apply(image.rgb.as_raw()),
+            };
+            let spoc = net.spoc(&input).unwrap();
+            assert_eq!(spoc.feature_map.to_vec(), golden.feature_map);
+            let error = common::relative_l2(&spoc.raw, &golden.raw);
+            eprintln!(
+                "{backend} gemm {}: relative L2 error {error:.2e}",
+                golden.name
+            );
+            assert!(error < 1e-3, "{backend} gemm {}: {error}", golden.name);
+        }
     }
 }

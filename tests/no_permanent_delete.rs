@@ -5,7 +5,11 @@
 //! trash or a no-replace move, after the keeper check), and nothing empties the trash.
 //! The second half checks, on real files, that those functions behave as claimed.
 
+mod common;
+
 use std::path::{Path, PathBuf};
+
+use common::repo;
 
 /// Calls that create, write, rename, link or destroy a file, or empty the trash.
 const FILE_CHANGING: [&str; 16] = [
@@ -49,7 +53,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// `(file relative to the crate, line number, code)` of every shipped line (unit tests
 /// and comments left out).
 fn shipped_lines() -> Vec<(String, usize, String)> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = &repo();
     let mut files = Vec::new();
     rust_files(&root.join("src"), &mut files);
     assert!(files.len() > 20, "found only {} source files", files.len());
@@ -112,16 +116,13 @@ fn safefs_removes_only_its_own_temporary_files_and_the_name_a_hard_link_replaced
     // One removes our temporary file; the other drops a file's old name right after it
     // got its new one as a hard link (the no-replace move): the file itself stays.
     assert!(removals.iter().any(|c| c.contains("remove_file(tmp)")));
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/safefs.rs"))
-        .unwrap();
+    let text = std::fs::read_to_string(repo().join("src/safefs.rs")).unwrap();
     assert!(text.contains("std::fs::hard_link(from, to)?;\n    std::fs::remove_file(from)"));
 }
 
 #[test]
 fn the_only_way_out_of_the_library_is_the_checked_trash_or_a_no_replace_move() {
-    let text =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/cleanup.rs"))
-            .unwrap();
+    let text = std::fs::read_to_string(repo().join("src/cleanup.rs")).unwrap();
     let shipped = text.split("#[cfg(test)]").next().unwrap();
     assert_eq!(shipped.matches("trash::delete(").count(), 1);
     assert!(shipped.contains("trash_on_own_disk(from)?;\n            trash::delete(from)"));

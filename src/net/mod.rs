@@ -10,7 +10,7 @@ mod burn_vgg;
 mod cpu;
 mod winograd;
 
-pub use burn_vgg::BurnVgg;
+pub use burn_vgg::{BurnVgg, ConvPath};
 pub use cpu::CpuVgg;
 
 /// A normalised image in the network's layout: `height x width x 3`, interleaved, in

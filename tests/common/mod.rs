@@ -5,11 +5,19 @@ pub mod raw;
 
 use std::path::{Path, PathBuf};
 
+/// The repository's root, as cargo says when it runs the test. Its compile-time value
+/// is only the fallback: a test binary reused from a target folder shared with another
+/// checkout (cargo does not rebuild it for a moved package) would name that checkout.
+pub fn repo() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+}
+
 /// `../shared` beside the repository, or `None` after printing why the test is skipped.
 /// With `LOOKALIKE_REQUIRE_SHARED` set (CI sets it), a missing `../shared` fails the
 /// test instead: CI must prove the product, not its absence.
 pub fn shared() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared");
+    let dir = repo().join("../shared");
     if dir.join("models").is_dir() {
         Some(dir)
     } else {
