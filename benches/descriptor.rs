@@ -1,6 +1,8 @@
 //! Descriptor extraction time per image on the CPU: the GEMM engine (`cpu`) and Burn's
 //! `flex` backend, at 224x224 and at a 1024x768 photo; plus the whole file-to-descriptor
-//! path (decode + preprocess + network) at 224.
+//! path (decode + preprocess + network) at 224; and GoogLeNet's pool5 on the `cpu`
+//! engine at the same sizes (weights: `../shared`'s random-weight test file, imported;
+//! the time does not depend on the values).
 //!
 //! Run: `cargo bench --profile dev --bench descriptor` (the dev profile is fully
 //! optimised; see Cargo.toml). Needs ../shared; prints a message and times nothing
@@ -12,7 +14,8 @@ use std::sync::OnceLock;
 
 use divan::Bencher;
 use lookalike::imaging::{self, LoadOptions};
-use lookalike::net::NetInput;
+use lookalike::model::googlenet::{GoogLeNetWeights, import_googlenet_pth};
+use lookalike::net::{CpuGoogLeNet, NetInput};
 use lookalike::{BackendChoice, Describer, DescriberOptions, Engine, Vgg16Weights};
 
 fn main() {
@@ -21,6 +24,7 @@ fn main() {
 
 struct Fixture {
     weights: Vgg16Weights,
+    googlenet: GoogLeNetWeights,
     photo: PathBuf,
     input_224: NetInput,
     input_1024: NetInput,
@@ -51,7 +55,15 @@ fn fixture() -> Option<&'static Fixture> {
                 width: rgb.width() as usize,
                 data: prep.apply(rgb.as_raw()),
             };
+            let dir = std::env::temp_dir().join("lookalike-bench-googlenet");
+            std::fs::create_dir_all(&dir).expect("temp folder");
+            let googlenet = import_googlenet_pth(
+                &shared.join("models/googlenet_random_test.pth"),
+                &dir.join("googlenet.safetensors"),
+            )
+            .expect("googlenet import");
             Some(Fixture {
+                googlenet,
                 input_224: input(&image.rgb),
                 input_1024: input(&big),
                 weights,
@@ -86,6 +98,25 @@ fn flex_224(bencher: Bencher) {
 #[divan::bench(sample_count = 3, sample_size = 1)]
 fn flex_1024x768(bencher: Bencher) {
     bench_network(bencher, BackendChoice::Flex, true);
+}
+
+fn bench_googlenet(bencher: Bencher, big: bool) {
+    let Some(f) = fixture() else { return };
+    let net = CpuGoogLeNet::new(&f.googlenet).expect("googlenet");
+    // Both networks read the same pixels; only the normalisation differs, which does
+    // not change the work.
+    let input = if big { &f.input_1024 } else { &f.input_224 };
+    bencher.bench_local(|| net.spoc(input));
+}
+
+#[divan::bench(sample_count = 20, sample_size = 1)]
+fn googlenet_cpu_224(bencher: Bencher) {
+    bench_googlenet(bencher, false);
+}
+
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn googlenet_cpu_1024x768(bencher: Bencher) {
+    bench_googlenet(bencher, true);
 }
 
 #[divan::bench(sample_count = 20, sample_size = 1)]

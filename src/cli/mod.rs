@@ -191,9 +191,10 @@ struct WhitenLearnArgs {
 
 #[derive(Subcommand, Debug)]
 enum ModelCommand {
-    /// Convert the official Keras conv-only VGG16 `.h5` to our safetensors layout.
+    /// Convert official weights to our safetensors layout: the Keras conv-only VGG16
+    /// `.h5`, or a torchvision GoogLeNet state dict `.pth` (batch norm folded in).
     Import {
-        /// vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5
+        /// vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 or googlenet-1378be20.pth
         input: PathBuf,
         /// Output `.safetensors` (default: the per-user data directory).
         #[arg(short, long)]
@@ -577,17 +578,28 @@ fn cached_index(
 }
 
 fn model_import(input: &Path, output: Option<PathBuf>) -> anyhow::Result<ExitCode> {
+    let pytorch = input
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("pth") || e.eq_ignore_ascii_case("pt"));
+    let default_name = if pytorch {
+        model::googlenet::GOOGLENET_FILE_NAME
+    } else {
+        model::MODEL_FILE_NAME
+    };
     let output = match output {
         Some(path) => path,
-        None => model::default_model_path()
-            .context("no per-user data directory on this system; pass -o")?,
+        None => model::models_folder()
+            .context("no per-user data directory on this system; pass -o")?
+            .join(default_name),
     };
-    let weights = model::import_keras_h5(input, &output)?;
-    println!(
-        "wrote {} (sha256 {})",
-        weights.path().display(),
-        weights.sha256()
-    );
+    let (path, sha256) = if pytorch {
+        let weights = model::googlenet::import_googlenet_pth(input, &output)?;
+        (weights.path().to_path_buf(), weights.sha256())
+    } else {
+        let weights = model::import_keras_h5(input, &output)?;
+        (weights.path().to_path_buf(), weights.sha256())
+    };
+    println!("wrote {} (sha256 {sha256})", path.display());
     Ok(ExitCode::SUCCESS)
 }
 

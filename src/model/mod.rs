@@ -3,6 +3,7 @@
 //! Keras `.h5` importer.
 
 mod download;
+pub mod googlenet;
 mod keras;
 mod locate;
 mod preprocessing;

@@ -254,7 +254,15 @@ fn im2col_rows(
 }
 
 /// `dst[m x n] = lhs[m x k] * rhs[k x n]`, all row-major.
-fn sgemm(dst: &mut [f32], lhs: &[f32], rhs: &[f32], m: usize, k: usize, n: usize, threads: usize) {
+pub(super) fn sgemm(
+    dst: &mut [f32],
+    lhs: &[f32],
+    rhs: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+    threads: usize,
+) {
     assert!(dst.len() == m * n && lhs.len() == m * k && rhs.len() == k * n);
     let parallelism = if threads > 1 {
         Parallelism::Rayon(threads)

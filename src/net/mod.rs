@@ -6,12 +6,16 @@
 //! * [`CpuVgg`]: Winograd F(2x2, 3x3) convolutions on the `gemm` crate's SGEMM on the
 //!   CPU, the fastest CPU path we measured (see README).
 
+mod burn_googlenet;
 mod burn_vgg;
 mod cpu;
+mod googlenet_cpu;
 mod winograd;
 
+pub use burn_googlenet::BurnGoogLeNet;
 pub use burn_vgg::{BurnVgg, ConvPath};
 pub use cpu::CpuVgg;
+pub use googlenet_cpu::CpuGoogLeNet;
 
 /// A normalised image in the network's layout: `height x width x 3`, interleaved, in
 /// the network's channel order.
