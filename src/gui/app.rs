@@ -520,8 +520,14 @@ impl LookalikeApp {
                     Progress::Saved { .. } => {}
                 }
             }
-            Event::IndexingEnded { folder, outcome } => {
-                self.indexing = None;
+            Event::IndexingEnded {
+                folder,
+                outcome,
+                variants_follow,
+            } => {
+                // Shown as one run up to the variants' end, with no idle frame between.
+                self.indexing =
+                    variants_follow.then(|| IndexingView::new(folder.clone(), Stage::Variants));
                 match outcome {
                     Ok(summary) => {
                         // The summary has every failure; progress may have missed some.

@@ -151,6 +151,9 @@ pub enum Event {
     IndexingEnded {
         folder: PathBuf,
         outcome: Result<IndexSummary, String>,
+        /// Indexing's last stage, the duplicate finder's variants, starts next on its
+        /// own job and ends with [`Event::VariantsEnded`].
+        variants_follow: bool,
     },
     /// The library can be searched.
     LibraryReady(Arc<Library>),
@@ -741,6 +744,7 @@ impl Executor {
             JobKind::Indexing { folder } => self.sink.send(Event::IndexingEnded {
                 folder: folder.clone(),
                 outcome: Err(message),
+                variants_follow: false,
             }),
             JobKind::Variants => self.sink.send(Event::VariantsEnded {
                 outcome: Err(message),
@@ -1008,6 +1012,7 @@ impl Executor {
             self.sink.send(Event::IndexingEnded {
                 folder,
                 outcome: Err("the network is not loaded yet: choose the weights first".into()),
+                variants_follow: false,
             });
             return;
         };
@@ -1065,6 +1070,7 @@ impl Executor {
                 self.sink.send(Event::IndexingEnded {
                     folder,
                     outcome: Ok(summary),
+                    variants_follow: !stopped,
                 });
                 self.whitening_index = whitening_index;
                 self.install_library(index, &whitening);
@@ -1075,6 +1081,7 @@ impl Executor {
             Err(error) => self.sink.send(Event::IndexingEnded {
                 folder,
                 outcome: Err(format!("{error:#}")),
+                variants_follow: false,
             }),
         }
     }
@@ -1084,6 +1091,10 @@ impl Executor {
     /// duplicate finder and cached beside the index (only new photos next time).
     fn describe_variants(&mut self) {
         let (Some(library), Some(describer)) = (&self.library, &self.describer) else {
+            // The UI shows this stage from the end of indexing on: end it there too.
+            self.sink.send(Event::VariantsEnded {
+                outcome: Err("no library or network is loaded".into()),
+            });
             return;
         };
         let describer = describer.with_options(DescriberOptions {

@@ -298,10 +298,7 @@ impl GoogLeNetWeights {
     /// SHA-256 of the file, hex.
     pub fn sha256(&self) -> String {
         use sha2::Digest;
-        sha2::Sha256::digest(&self.bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        super::hex(&sha2::Sha256::digest(&self.bytes))
     }
 
     /// Every convolution, in [`all_convs`] order.

@@ -154,10 +154,7 @@ impl Vgg16Weights {
     /// SHA-256 of the file, hex: the model's identity in an index.
     pub fn sha256(&self) -> String {
         use sha2::Digest;
-        sha2::Sha256::digest(&self.bytes)
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex(&sha2::Sha256::digest(&self.bytes))
     }
 
     /// SHA-256 of the tensors alone (each key, shape and little-endian data, in layer
@@ -179,11 +176,7 @@ impl Vgg16Weights {
                 hasher.update(view.data());
             }
         }
-        Ok(hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect())
+        Ok(hex(&hasher.finalize()))
     }
 
     /// All 13 layers as plain `f32` vectors.
@@ -232,6 +225,11 @@ fn check_tensor(path: &Path, tensors: &SafeTensors, key: &str, shape: &[usize]) 
         ));
     }
     Ok(())
+}
+
+/// Lower-case hex of a digest.
+pub(crate) fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Decodes little-endian `f32`s (safetensors' byte order).
