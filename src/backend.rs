@@ -14,8 +14,8 @@ use burn::tensor::wgpu::wgpu;
 
 use crate::error::{Error, Result};
 use crate::imaging::MIN_SIDE;
-use crate::model::Vgg16Weights;
-use crate::net::{BurnVgg, ConvPath, CpuVgg, NetInput, Spoc};
+use crate::model::{Network, WeightsRef};
+use crate::net::{BurnGoogLeNet, BurnVgg, ConvPath, CpuGoogLeNet, CpuVgg, NetInput, Spoc};
 
 /// Where the user asked the network to run.
 #[derive(
@@ -105,63 +105,99 @@ pub fn gpu_adapter() -> Result<GpuAdapter> {
 
 /// A loaded network, ready to describe images.
 #[derive(Debug)]
-pub enum Engine {
-    Cpu(CpuVgg),
-    Burn { net: BurnVgg, label: String },
+pub struct Engine {
+    net: Net,
+    label: String,
+}
+
+/// The network on the engine that runs it.
+#[derive(Debug)]
+enum Net {
+    CpuVgg(CpuVgg),
+    BurnVgg(BurnVgg),
+    CpuGoogLeNet(CpuGoogLeNet),
+    BurnGoogLeNet(BurnGoogLeNet),
 }
 
 impl Engine {
-    /// Loads `weights` onto the backend `choice` resolves to.
-    pub fn new(weights: &Vgg16Weights, choice: BackendChoice) -> Result<Self> {
+    /// Loads `weights` (either network) onto the backend `choice` resolves to.
+    pub fn new<'a>(weights: impl Into<WeightsRef<'a>>, choice: BackendChoice) -> Result<Self> {
+        let weights = weights.into();
         match choice {
-            BackendChoice::Cpu => Ok(Self::Cpu(CpuVgg::new(weights)?)),
-            BackendChoice::Flex => Ok(Self::Burn {
-                net: BurnVgg::new(weights, Device::flex())?,
-                label: "flex (Burn CPU backend)".into(),
-            }),
+            BackendChoice::Cpu => Self::on_cpu(weights),
+            BackendChoice::Flex => Self::on_burn(weights, Device::flex(), ConvPath::Direct)
+                .map(|net| Self::labelled(net, "flex (Burn CPU backend)".into())),
             BackendChoice::Gpu => Self::on_gpu(weights, gpu_adapter()?),
             BackendChoice::Auto => match gpu_adapter() {
                 Ok(adapter) if adapter.is_hardware() => Self::on_gpu(weights, adapter),
-                _ => Ok(Self::Cpu(CpuVgg::new(weights)?)),
+                _ => Self::on_cpu(weights),
             },
         }
     }
 
-    fn on_gpu(weights: &Vgg16Weights, adapter: GpuAdapter) -> Result<Self> {
+    fn on_cpu(weights: WeightsRef) -> Result<Self> {
+        let (net, kind) = match weights {
+            WeightsRef::Vgg16(w) => (Net::CpuVgg(CpuVgg::new(w)?), "Winograd F(2x2,3x3)"),
+            WeightsRef::GoogLeNet(w) => (Net::CpuGoogLeNet(CpuGoogLeNet::new(w)?), "im2col"),
+        };
+        let label = format!(
+            "cpu ({kind} + gemm, {} threads)",
+            rayon::current_num_threads()
+        );
+        Ok(Self::labelled(net, label))
+    }
+
+    fn on_burn(weights: WeightsRef, device: Device, conv: ConvPath) -> Result<Net> {
+        Ok(match weights {
+            WeightsRef::Vgg16(w) => Net::BurnVgg(BurnVgg::with_conv(w, device, conv)?),
+            WeightsRef::GoogLeNet(w) => Net::BurnGoogLeNet(BurnGoogLeNet::new(w, device)?),
+        })
+    }
+
+    fn on_gpu(weights: WeightsRef, adapter: GpuAdapter) -> Result<Self> {
         let label = format!(
             "gpu (wgpu: {}, {:?}, {})",
             adapter.name, adapter.kind, adapter.api
         );
-        Ok(Self::Burn {
-            // 6.3x faster than Burn's conv2d on an H100 (benches/gpu.rs, README).
-            net: BurnVgg::with_conv(weights, adapter.device, ConvPath::Gemm)?,
-            label,
-        })
+        // VGG16's convolutions as im2col x matmul: 6.3x faster than Burn's conv2d on an
+        // H100 (benches/gpu.rs, README).
+        let net = Self::on_burn(weights, adapter.device, ConvPath::Gemm)?;
+        Ok(Self::labelled(net, label))
+    }
+
+    fn labelled(net: Net, label: String) -> Self {
+        Self { net, label }
+    }
+
+    /// The network this engine runs.
+    pub fn network(&self) -> Network {
+        match self.net {
+            Net::CpuVgg(_) | Net::BurnVgg(_) => Network::Vgg16,
+            Net::CpuGoogLeNet(_) | Net::BurnGoogLeNet(_) => Network::GoogLeNet,
+        }
     }
 
     /// What runs the network, for the user: e.g. `gpu (wgpu: NVIDIA H100, DiscreteGpu, Vulkan)`.
     pub fn label(&self) -> String {
-        match self {
-            Self::Cpu(_) => format!(
-                "cpu (Winograd F(2x2,3x3) + gemm, {} threads)",
-                rayon::current_num_threads()
-            ),
-            Self::Burn { label, .. } => label.clone(),
-        }
+        self.label.clone()
     }
 
-    /// Raw SPoC of a normalised image of at least `MIN_SIDE` pixels a side.
+    /// The raw descriptor (VGG16: SPoC; GoogLeNet: pool5) of a normalised image of at
+    /// least `MIN_SIDE` pixels a side.
     pub fn spoc(&self, input: &NetInput) -> Result<Spoc> {
         crate::guard::note_heavy_work("the network");
         check_input(input)?;
-        match self {
-            Self::Cpu(net) => Ok(net.spoc(input)),
-            Self::Burn { net, .. } => net.spoc(input),
+        match &self.net {
+            Net::CpuVgg(net) => Ok(net.spoc(input)),
+            Net::BurnVgg(net) => net.spoc(input),
+            Net::CpuGoogLeNet(net) => Ok(net.spoc(input)),
+            Net::BurnGoogLeNet(net) => net.spoc(input),
         }
     }
 
-    /// Raw SPoC of images of one size: one pass on a Burn backend, one image after
-    /// the other on the CPU engine (which already uses every core for one image).
+    /// Raw descriptors of images of one size: one pass on a Burn backend (VGG16), one
+    /// image after the other otherwise (the CPU engine already uses every core for one
+    /// image).
     pub fn spoc_batch(&self, inputs: &[NetInput]) -> Result<Vec<Spoc>> {
         crate::guard::note_heavy_work("the network");
         inputs.iter().try_for_each(check_input)?;
@@ -174,9 +210,9 @@ impl Engine {
                 "a batch of network inputs must share one size".into(),
             ));
         }
-        match self {
-            Self::Cpu(net) => Ok(inputs.iter().map(|input| net.spoc(input)).collect()),
-            Self::Burn { net, .. } => net.spoc_batch(inputs),
+        match &self.net {
+            Net::BurnVgg(net) => net.spoc_batch(inputs),
+            _ => inputs.iter().map(|input| self.spoc(input)).collect(),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::backend::{BackendChoice, Engine};
 use crate::error::{Error, Result};
 use crate::imaging::{self, CropBox, LoadOptions, LoadedImage};
-use crate::model::{Preprocessing, Vgg16Weights};
+use crate::model::{Network, Preprocessing, WeightsRef};
 use crate::net::{NetInput, Spoc};
 use crate::whiten::Whitening;
 
@@ -27,9 +27,10 @@ pub struct Description {
     /// Size of the EXIF-oriented original.
     pub width: u32,
     pub height: u32,
-    /// `[height, width]` of conv5_3.
+    /// `[height, width]` of the pooled map (VGG16's conv5_3, GoogLeNet's inception5b).
     pub feature_map: [usize; 2],
-    /// Raw SPoC (sum over conv5_3), 512-d.
+    /// The raw descriptor: VGG16's SPoC (sum over conv5_3, 512-d) or GoogLeNet's pool5
+    /// (1,024-d).
     pub raw: Vec<f32>,
     /// The final descriptor: L2(whiten(L2(raw))), or L2(raw) without whitening.
     pub descriptor: Vec<f32>,
@@ -45,11 +46,13 @@ pub struct Describer {
 }
 
 impl Describer {
-    pub fn new(
-        weights: &Vgg16Weights,
+    /// Loads `weights` (either network) on `backend`.
+    pub fn new<'a>(
+        weights: impl Into<WeightsRef<'a>>,
         backend: BackendChoice,
         options: DescriberOptions,
     ) -> Result<Self> {
+        let weights = weights.into();
         Ok(Self {
             engine: Arc::new(Engine::new(weights, backend)?),
             preprocessing: weights.preprocessing().clone(),
@@ -68,6 +71,11 @@ impl Describer {
 
     pub fn engine(&self) -> &Engine {
         &self.engine
+    }
+
+    /// The network that makes the descriptors.
+    pub fn network(&self) -> Network {
+        self.engine.network()
     }
 
     pub fn options(&self) -> &DescriberOptions {

@@ -196,7 +196,17 @@ impl Database {
 
     /// The final descriptors (L2, optional whitening, L2) of an index's raw SPoC.
     pub fn from_index(index: &Index, whitening: Option<&Whitening>) -> Result<Self> {
-        let dim = whitening.map_or(crate::model::FEATURE_DIM, Whitening::dim);
+        let raw_dim = index.provenance.network.feature_dim();
+        if let Some(w) = whitening
+            && w.input_dim() != raw_dim
+        {
+            return Err(Error::Invalid(format!(
+                "a whitening of {}-d descriptors cannot apply to {}'s {raw_dim}-d ones",
+                w.input_dim(),
+                index.provenance.network.title()
+            )));
+        }
+        let dim = whitening.map_or(raw_dim, Whitening::dim);
         let rows: Vec<Vec<f32>> = index
             .entries
             .par_iter()

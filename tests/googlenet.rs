@@ -184,3 +184,180 @@ fn importing_something_else_is_a_clear_error() {
     );
     assert!(Path::new(&vgg).exists());
 }
+
+/// Copies the first `per_class` photos of the first `classes` imagenette val classes.
+fn two_small_classes(shared: &Path, dir: &Path, classes: usize, per_class: usize) {
+    let val = shared.join("data/imagenette/val");
+    let mut folders: Vec<_> = std::fs::read_dir(&val)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    folders.sort();
+    for class in &folders[..classes] {
+        let target = dir.join(class.file_name().unwrap());
+        std::fs::create_dir_all(&target).unwrap();
+        let mut files: Vec<_> = std::fs::read_dir(class)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        for file in &files[..per_class] {
+            std::fs::copy(file, target.join(file.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
+/// `--network googlenet` through the command line: import, describe, evaluate with all
+/// seven metrics, index, search; an index refuses the other network with the fix.
+#[test]
+fn the_cli_runs_every_step_with_googlenet() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let path = |name: &str| tmp.path().join(name);
+    let os = |p: &Path| p.as_os_str().to_owned();
+    let run = |args: &[&std::ffi::OsStr]| common::lookalike_with_env(args, &[]);
+
+    // Import the PyTorch file with the CLI.
+    let weights = path("googlenet.safetensors");
+    let pth = shared.join("models/googlenet_random_test.pth");
+    let (code, _, stderr) = run(&[
+        "model".as_ref(),
+        "import".as_ref(),
+        pth.as_os_str(),
+        "-o".as_ref(),
+        weights.as_os_str(),
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let model_args = [
+        "--model".into(),
+        os(&weights),
+        "--backend".into(),
+        "cpu".into(),
+    ];
+
+    // describe: a 1,024-d pool5, 7x7 for a 224x224 input.
+    let church = shared.join("golden/church.png");
+    let mut args: Vec<std::ffi::OsString> = vec!["describe".into(), os(&church), "--json".into()];
+    args.extend(model_args.iter().cloned());
+    let argv: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let (code, json, stderr) = run(&argv);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        json[0]["descriptor"].as_array().unwrap().len(),
+        1024,
+        "{json}"
+    );
+    assert!(stderr.contains("GoogLeNet model"), "{stderr}");
+
+    // eval category --network googlenet --all-metrics: seven rows on 1,024-d vectors.
+    let classes = path("classes");
+    two_small_classes(&shared, &classes, 2, 6);
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "eval".into(),
+        "category".into(),
+        os(&classes),
+        "--network".into(),
+        "googlenet".into(),
+        "--all-metrics".into(),
+        "--k".into(),
+        "5".into(),
+        "--json".into(),
+        "--cache".into(),
+        os(&path("cache")),
+    ];
+    args.extend(model_args.iter().cloned());
+    let argv: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let (code, json, stderr) = run(&argv);
+    assert_eq!(code, Some(0), "{stderr}");
+    let metrics = json["metrics"].as_object().unwrap();
+    assert_eq!(metrics.len(), 7, "{json}");
+    for (metric, row) in metrics {
+        let p = row["precision_at_k"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&p), "{metric}: {row}");
+    }
+
+    // index + search: the search takes the index's network without being told.
+    let index = path("photos.lkidx");
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "index".into(),
+        os(&classes),
+        "--network".into(),
+        "googlenet".into(),
+        "--index".into(),
+        os(&index),
+        "--json".into(),
+    ];
+    args.extend(model_args.iter().cloned());
+    let argv: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let (code, _, stderr) = run(&argv);
+    assert_eq!(code, Some(0), "{stderr}");
+    let query = std::fs::read_dir(
+        classes.join(
+            std::fs::read_dir(&classes)
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .file_name(),
+        ),
+    )
+    .unwrap()
+    .next()
+    .unwrap()
+    .unwrap()
+    .path();
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "search".into(),
+        "--index".into(),
+        os(&index),
+        os(&query),
+        "--no-whiten".into(),
+        "--json".into(),
+    ];
+    args.extend(model_args.iter().cloned());
+    let argv: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    let (code, json, stderr) = run(&argv);
+    assert_eq!(code, Some(0), "{stderr}");
+    let top = &json["results"][0];
+    assert_eq!(
+        top["path"].as_str().unwrap(),
+        query.to_str().unwrap(),
+        "{json}"
+    );
+    assert!(top["distance"].as_f64().unwrap() < 1e-4, "{json}");
+
+    // The VGG16 file for this index, or this index for VGG16: refused, with the fix.
+    let vgg = common::shared_model(&shared);
+    let argv: Vec<&std::ffi::OsStr> = vec![
+        "search".as_ref(),
+        "--index".as_ref(),
+        index.as_os_str(),
+        query.as_os_str(),
+        "--model".as_ref(),
+        vgg.as_os_str(),
+    ];
+    let (code, _, stderr) = run(&argv);
+    assert_ne!(code, Some(0));
+    assert!(
+        stderr.contains("holds VGG16 weights, but GoogLeNet was asked for"),
+        "{stderr}"
+    );
+    let argv: Vec<&std::ffi::OsStr> = vec![
+        "index".as_ref(),
+        classes.as_os_str(),
+        "--index".as_ref(),
+        index.as_os_str(),
+        "--model".as_ref(),
+        vgg.as_os_str(),
+        "--backend".as_ref(),
+        "cpu".as_ref(),
+    ];
+    let (code, _, stderr) = run(&argv);
+    assert_ne!(code, Some(0));
+    assert!(
+        stderr.contains("made with GoogLeNet, not VGG16; choose --network googlenet"),
+        "{stderr}"
+    );
+}

@@ -18,7 +18,7 @@ use lookalike::cleanup::Destination;
 use lookalike::gui::settings::Settings;
 use lookalike::gui::worker::WeightsConfig;
 use lookalike::gui::{AppConfig, LookalikeApp, ModelState};
-use lookalike::model::Source;
+use lookalike::model::{Checksum, Network, Source};
 use lookalike::{BackendChoice, search::Metric};
 
 /// How long the app may take for one step of a test (indexing 20-odd photos on two
@@ -26,21 +26,37 @@ use lookalike::{BackendChoice, search::Metric};
 const PATIENCE: Duration = Duration::from_secs(60);
 
 fn app(tmp: &Path, model: Option<PathBuf>) -> Harness<'static, LookalikeApp> {
-    // Nothing listens there: a test that downloads brings its own server.
-    let nowhere = Source {
-        url: "http://127.0.0.1:9/weights.h5".into(),
-        md5: String::new(),
-        size: 0,
-    };
-    app_with(tmp, model, nowhere)
+    app_with(tmp, model, nowhere(Network::Vgg16))
 }
 
+/// A source nothing listens at: a test that downloads brings its own server.
+fn nowhere(network: Network) -> Source {
+    Source {
+        network,
+        url: "http://127.0.0.1:9/weights".into(),
+        checksum: Checksum::Md5(String::new()),
+        size: 0,
+    }
+}
+
+/// The app with `model` (or none), set to `source`'s network, whose official weights
+/// are served by `source`.
 fn app_with(tmp: &Path, model: Option<PathBuf>, source: Source) -> Harness<'static, LookalikeApp> {
     let settings = Settings {
         model,
+        network: source.network,
         backend: BackendChoice::Cpu,
         ..Settings::default()
     };
+    let mut weights = WeightsConfig {
+        vgg16: nowhere(Network::Vgg16),
+        googlenet: nowhere(Network::GoogLeNet),
+        folder: tmp.join("models"),
+    };
+    match source.network {
+        Network::Vgg16 => weights.vgg16 = source,
+        Network::GoogLeNet => weights.googlenet = source,
+    }
     let config = AppConfig {
         index_dir: tmp.join("indexes"),
         cache_dir: tmp.join("cache"),
@@ -49,10 +65,7 @@ fn app_with(tmp: &Path, model: Option<PathBuf>, source: Source) -> Harness<'stat
         journal: tmp.join("undo-journal.jsonl"),
         // A temporary trash: the real one is exercised by tests/dupes.rs.
         trash: Destination::Folder(tmp.join("trash")),
-        weights: WeightsConfig {
-            source,
-            folder: tmp.join("models"),
-        },
+        weights,
     };
     std::fs::create_dir_all(tmp.join("trash")).unwrap();
     Harness::builder()
@@ -100,10 +113,15 @@ fn run_until_within(
 ) {
     let started = Instant::now();
     while !done(harness.state()) {
+        let app = harness.state();
         assert!(
             started.elapsed() < patience,
-            "timed out waiting for {what}; notices: {:?}",
-            harness.state().notices()
+            "timed out waiting for {what}; notices: {:?}; indexing: {:?}; photos: {:?}; \
+             failures: {:?}",
+            app.notices(),
+            app.indexing_progress(),
+            app.library_len(),
+            app.failures()
         );
         harness.step();
         std::thread::sleep(Duration::from_millis(20));
@@ -792,8 +810,9 @@ fn first_run_download_checks_and_converts_the_weights() {
     // Starts the app without weights and presses Download, served `body` with `md5`.
     let download = |md5: String| {
         let source = Source {
+            network: Network::Vgg16,
             url: serve_once(body.clone(), name),
-            md5,
+            checksum: Checksum::Md5(md5),
             size: body.len() as u64,
         };
         let mut harness = app_with(
@@ -1112,4 +1131,117 @@ fn the_default_duplicates_view_finds_the_groups_the_cli_finds() {
             .any(|g| g.iter().any(|p| p.ends_with("o030_rot90.jpg"))
                 && g.iter().any(|p| p.ends_with("o030.jpg")))
     );
+}
+
+/// GoogLeNet from the first-run dialog: downloaded only on request, refused when its
+/// SHA-256 does not start with the prefix torchvision publishes, converted when it
+/// does; a library is then indexed and searched with it, and switching to VGG16 in the
+/// settings re-indexes the library with VGG16 into its own index.
+#[test]
+fn googlenet_is_downloaded_checked_and_searches_a_library() {
+    use sha2::Digest as _;
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let body = std::fs::read(shared.join("models/googlenet_random_test.pth")).unwrap();
+    let sha256: String = sha2::Sha256::digest(&body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let name = "googlenet-1378be20.pth";
+    let download = |prefix: &str| {
+        let source = Source {
+            network: Network::GoogLeNet,
+            url: serve_once(body.clone(), name),
+            checksum: Checksum::Sha256Prefix(prefix.into()),
+            size: body.len() as u64,
+        };
+        let mut harness = app_with(tmp.path(), None, source);
+        run_until(&mut harness, "the first-run dialog", |app| {
+            matches!(app.model_state(), ModelState::Problem { .. })
+        });
+        assert!(
+            harness
+                .query_by_label("The GoogLeNet weights are needed")
+                .is_some()
+        );
+        harness
+            .get_by_label("Download the official GoogLeNet weights (50 MB)")
+            .click();
+        harness.run_steps(5);
+        harness
+    };
+
+    // torchvision's prefix is not this file's: refused, nothing left behind.
+    let mut harness = download("1378be20");
+    run_until(&mut harness, "the refusal", |app| {
+        app.download_error().is_some()
+    });
+    let error = harness.state().download_error().unwrap().to_string();
+    assert!(error.contains("SHA-256"), "{error}");
+    assert!(
+        !tmp.path()
+            .join("models")
+            .join(format!("{name}.part"))
+            .exists()
+    );
+    drop(harness);
+
+    // The file's own prefix: downloaded, converted and loaded as GoogLeNet.
+    let mut harness = download(&sha256[..8]);
+    run_until(&mut harness, "the downloaded network", model_ready);
+    let ModelState::Ready { path, .. } = harness.state().model_state().clone() else {
+        unreachable!()
+    };
+    let models = tmp.path().join("models");
+    assert_eq!(path, models.join("googlenet_imagenet.safetensors"));
+    assert_eq!(harness.state().settings().network, Network::GoogLeNet);
+
+    // A library indexed and searched with it: a photo of the library finds itself first.
+    // (The pointer left on the dialog's button would hold the grid back.)
+    harness.remove_cursor();
+    let library = tmp.path().join("library");
+    let photos = imagenette_library(&shared, &library, 10);
+    harness.state_mut().settings_mut().max_side = 256;
+    harness.state_mut().open_folder(library.clone());
+    run_until(&mut harness, "indexing with GoogLeNet", |app| {
+        !app.is_indexing() && app.library_len() == Some(photos.len())
+    });
+    assert!(harness.state().failures().is_empty());
+    harness.state_mut().open_query(photos[3].clone());
+    run_until(&mut harness, "the results", |app| {
+        !app.is_searching() && !app.results().is_empty()
+    });
+    assert_eq!(
+        top_result(harness.state()),
+        photos[3].file_name().unwrap().to_string_lossy()
+    );
+    let indexes = || {
+        std::fs::read_dir(tmp.path().join("indexes"))
+            .unwrap()
+            .filter_map(|e| {
+                let name = e.unwrap().file_name().to_string_lossy().into_owned();
+                name.ends_with(".lkidx").then_some(name)
+            })
+            .collect::<Vec<_>>()
+    };
+    let made = indexes();
+    assert!(
+        made.len() == 1 && made[0].ends_with("-googlenet.lkidx"),
+        "{made:?}"
+    );
+
+    // Back to VGG16 (its weights chosen as a file): the library is indexed again, into
+    // VGG16's own index, and GoogLeNet's is kept.
+    harness
+        .state_mut()
+        .choose_weights(common::shared_model(&shared));
+    run_until(&mut harness, "VGG16", |app| {
+        model_ready(app) && app.settings().network == Network::Vgg16
+    });
+    run_until(&mut harness, "indexing with VGG16", |app| {
+        !app.is_indexing() && app.library_len() == Some(photos.len())
+    });
+    assert_eq!(indexes().len(), 2, "{:?}", indexes());
 }

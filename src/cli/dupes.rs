@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use clap::Args;
 use serde_json::json;
 
-use super::intent_whitening;
+use super::{intent_whitening, load_weights};
 use crate::backend::BackendChoice;
 use crate::cleanup::{self, Destination, Indexed, Journal, Place, Removal, Report};
 use crate::descriptor::{Describer, DescriberOptions};
@@ -21,7 +21,7 @@ use crate::dupes::{
 use crate::imaging::LoadOptions;
 use crate::index::{Index, Provenance};
 use crate::intent::Intent;
-use crate::model::{self, Vgg16Weights};
+use crate::model::NetworkWeights;
 use crate::search::Database;
 
 #[derive(Args, Debug)]
@@ -114,14 +114,12 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
     };
     // The weights are needed to describe missing variants, and tell whether the
     // shipped whitening fits the index when the file differs.
-    let weights = model::resolve_model_path(args.model.as_deref())
-        .ok()
-        .and_then(|path| Vgg16Weights::load(&path).ok());
+    let weights = load_weights(args.model.as_deref(), Some(index.provenance.network)).ok();
     let whitening = intent_whitening(
         args.whiten.as_deref(),
         args.no_whiten,
         Intent::Instance,
-        &index.provenance.model_sha256,
+        &index.provenance,
         weights.as_ref(),
     )?;
     let default = if rotations || enlarge {
@@ -281,7 +279,7 @@ pub(super) fn undo(args: UndoArgs) -> anyhow::Result<ExitCode> {
 fn variants_of(
     args: &DupesArgs,
     index: &Index,
-    weights: Option<&Vgg16Weights>,
+    weights: Option<&NetworkWeights>,
 ) -> anyhow::Result<Vec<dupes::Aligned>> {
     let never = std::sync::atomic::AtomicBool::new(false);
     let (tx, _rx) = std::sync::mpsc::sync_channel(1);
@@ -298,10 +296,7 @@ fn variants_of(
     })?;
     index.check_provenance(
         &args.index,
-        &Provenance {
-            model_sha256: weights.sha256(),
-            max_side: index.provenance.max_side,
-        },
+        &Provenance::new(weights, index.provenance.max_side),
     )?;
     let describer = Describer::new(
         weights,

@@ -15,7 +15,6 @@ use crate::descriptor::{Describer, finish_descriptor};
 use crate::eval::{self, OxfordQuery};
 use crate::index::{Index, Provenance};
 use crate::intent::Intent;
-use crate::model::{self, FEATURE_DIM, Vgg16Weights};
 use crate::search::{Database, Metric};
 use crate::whiten::Whitening;
 
@@ -77,9 +76,10 @@ struct CommonArgs {
     /// Learn the whitening from this folder (use a different set from the evaluated one).
     #[arg(long)]
     whiten_from: Option<PathBuf>,
-    /// Dimension of a whitening learned with --whiten-from.
-    #[arg(long, default_value_t = FEATURE_DIM)]
-    whiten_dim: usize,
+    /// Dimension of a whitening learned with --whiten-from (default: the network's,
+    /// 512 or 1,024).
+    #[arg(long)]
+    whiten_dim: Option<usize>,
     /// Power of a whitening learned with --whiten-from (1 full, 0 PCA only).
     #[arg(long, default_value_t = 1.0)]
     whiten_power: f32,
@@ -105,13 +105,9 @@ struct Session {
 
 impl Session {
     fn new(common: &CommonArgs) -> anyhow::Result<Self> {
-        let weights =
-            Vgg16Weights::load(&model::resolve_model_path(common.engine.model.as_deref())?)?;
+        let weights = common.engine.weights()?;
         let describer = common.engine.describer_with(&weights, None)?;
-        let provenance = Provenance {
-            model_sha256: weights.sha256(),
-            max_side: common.engine.max_side,
-        };
+        let provenance = Provenance::new(&weights, common.engine.max_side);
         Ok(Self {
             describer,
             provenance,
@@ -141,13 +137,14 @@ impl Session {
         }
         if let Some(dir) = &common.whiten_from {
             let index = self.index(dir)?;
+            let network = self.provenance.network;
             return Ok(Some(Whitening::learn_from_index(
                 &index,
-                common.whiten_dim,
+                common.whiten_dim.unwrap_or(network.feature_dim()),
                 common.whiten_power,
             )?));
         }
-        load_whitening(common.whiten.as_deref())
+        load_whitening(common.whiten.as_deref(), self.provenance.network)
     }
 }
 

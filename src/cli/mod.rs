@@ -20,14 +20,14 @@ use crate::descriptor::{Describer, DescriberOptions, check_whitening_fits};
 use crate::imaging::{CropBox, DEFAULT_MAX_SIDE, LoadOptions};
 use crate::index;
 use crate::intent::Intent;
-use crate::model::{self, FEATURE_DIM, Vgg16Weights};
+use crate::model::{self, Network, NetworkWeights};
 use crate::whiten::{self, Whitening};
 
 #[derive(Parser, Debug)]
 #[command(
     name = "lookalike",
     version,
-    about = "Search your photo library by example (VGG16 SPoC descriptors)."
+    about = "Search your photo library by example (VGG16 SPoC or GoogLeNet pool5 descriptors)."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -36,7 +36,7 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Compute SPoC descriptors of images.
+    /// Compute descriptors of images (SPoC of VGG16, or GoogLeNet's pool5).
     Describe(DescribeArgs),
     /// Index a photo folder (incremental: only new or changed files are described).
     Index(IndexArgs),
@@ -53,7 +53,7 @@ enum Command {
     /// Learn PCA / whitening.
     #[command(subcommand)]
     Whiten(WhitenCommand),
-    /// Manage the VGG16 weights.
+    /// Manage the networks' weights (VGG16, GoogLeNet).
     #[command(subcommand)]
     Model(ModelCommand),
 }
@@ -61,9 +61,14 @@ enum Command {
 /// Where the network comes from and where it runs.
 #[derive(Args, Debug, Clone)]
 struct EngineArgs {
-    /// Weights file (default: $LOOKALIKE_MODEL, then the per-user data directory).
+    /// Weights file (default: $LOOKALIKE_MODEL, or $LOOKALIKE_GOOGLENET_MODEL with
+    /// --network googlenet, then the per-user data directory).
     #[arg(long, global = true)]
     model: Option<PathBuf>,
+    /// vgg16 (SPoC of conv5_3, 512-d) or googlenet (pool5, 1,024-d; ~5x faster).
+    /// Default: the --model file's network, else vgg16.
+    #[arg(long, global = true)]
+    network: Option<Network>,
     /// auto (GPU if present, else CPU), gpu, cpu, or flex (Burn's CPU backend).
     #[arg(long, default_value = "auto", global = true)]
     backend: BackendChoice,
@@ -80,15 +85,14 @@ impl EngineArgs {
         }
     }
 
-    fn describer(&self, whitening: Option<Whitening>) -> anyhow::Result<Describer> {
-        let path = model::resolve_model_path(self.model.as_deref())?;
-        let weights = Vgg16Weights::load(&path)?;
-        self.describer_with(&weights, whitening)
+    /// The weights file of `--network` (or `--model`'s, whatever network it holds).
+    fn weights(&self) -> anyhow::Result<NetworkWeights> {
+        load_weights(self.model.as_deref(), self.network)
     }
 
     fn describer_with(
         &self,
-        weights: &Vgg16Weights,
+        weights: &NetworkWeights,
         whitening: Option<Whitening>,
     ) -> anyhow::Result<Describer> {
         let describer = Describer::new(
@@ -101,12 +105,24 @@ impl EngineArgs {
         )
         .with_context(|| format!("starting the {} backend", self.backend))?;
         eprintln!(
-            "model {} on {}",
+            "{} model {} on {}",
+            weights.network().title(),
             weights.path().display(),
             describer.engine().label()
         );
         Ok(describer)
     }
+}
+
+/// `network`'s weights file from `--model` or where it is looked for by default; with
+/// no network asked for, `--model`'s (or else VGG16's). A file of another network than
+/// the one asked for is refused, naming the fix.
+fn load_weights(model: Option<&Path>, network: Option<Network>) -> anyhow::Result<NetworkWeights> {
+    let path = model::resolve_weights_path(model, network.unwrap_or_default())?;
+    Ok(match network {
+        Some(network) => NetworkWeights::load_as(&path, network)?,
+        None => NetworkWeights::load(&path)?,
+    })
 }
 
 #[derive(Args, Debug)]
@@ -172,9 +188,9 @@ enum WhitenCommand {
 struct WhitenLearnArgs {
     /// Folder of training images (use a different set from the one you search).
     dir: PathBuf,
-    /// Output dimension (<= 512).
-    #[arg(long, default_value_t = FEATURE_DIM)]
-    dim: usize,
+    /// Output dimension (default and most: the network's, 512 or 1,024).
+    #[arg(long)]
+    dim: Option<usize>,
     /// 1 = full whitening, 0 = PCA rotation only, in between = partial.
     #[arg(long, default_value_t = 1.0)]
     power: f32,
@@ -200,10 +216,13 @@ enum ModelCommand {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
-    /// Show which weights file would be used, its SHA-256 and preprocessing.
+    /// Show which weights file would be used, its network, SHA-256 and preprocessing.
     Info {
         #[arg(long)]
         model: Option<PathBuf>,
+        /// vgg16 or googlenet (default: the --model file's, else vgg16).
+        #[arg(long)]
+        network: Option<Network>,
     },
 }
 
@@ -229,15 +248,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(command) => eval::run(command),
         Command::Whiten(WhitenCommand::Learn(args)) => whiten_learn(args),
         Command::Model(ModelCommand::Import { input, output }) => model_import(&input, output),
-        Command::Model(ModelCommand::Info { model }) => model_info(model.as_deref()),
+        Command::Model(ModelCommand::Info { model, network }) => {
+            model_info(model.as_deref(), network)
+        }
     }
 }
 
-/// Loads a whitening file, checking that it fits the network's descriptors.
-fn load_whitening(path: Option<&Path>) -> anyhow::Result<Option<Whitening>> {
+/// Loads a whitening file, checking that it fits `network`'s descriptors.
+fn load_whitening(path: Option<&Path>, network: Network) -> anyhow::Result<Option<Whitening>> {
     path.map(|path| -> anyhow::Result<Whitening> {
         let w = Whitening::load(path)?;
-        check_whitening_fits(&w, path, FEATURE_DIM)?;
+        check_whitening_fits(&w, path, network.feature_dim())?;
         Ok(w)
     })
     .transpose()
@@ -251,16 +272,17 @@ fn intent_whitening(
     file: Option<&Path>,
     off: bool,
     intent: Intent,
-    file_sha256: &str,
-    weights: Option<&Vgg16Weights>,
+    provenance: &index::Provenance,
+    weights: Option<&NetworkWeights>,
 ) -> anyhow::Result<Option<Whitening>> {
     if off {
         return Ok(None);
     }
     if file.is_some() {
-        return load_whitening(file);
+        return load_whitening(file, provenance.network);
     }
-    let weights_sha256 = weights.map(Vgg16Weights::weights_sha256).transpose()?;
+    let file_sha256 = &provenance.model_sha256;
+    let weights_sha256 = weights.map(NetworkWeights::weights_sha256).transpose()?;
     let shipped = intent.shipped_whitening(file_sha256, weights_sha256.as_deref());
     if shipped.is_none() {
         eprintln!(
@@ -274,8 +296,9 @@ fn intent_whitening(
 }
 
 fn describe(args: DescribeArgs) -> anyhow::Result<ExitCode> {
-    let whitening = load_whitening(args.whiten.as_deref())?;
-    let describer = args.engine.describer(whitening)?;
+    let weights = args.engine.weights()?;
+    let whitening = load_whitening(args.whiten.as_deref(), weights.network())?;
+    let describer = args.engine.describer_with(&weights, whitening)?;
     let mut records = Vec::with_capacity(args.images.len());
     let mut failures = 0;
     for path in &args.images {
@@ -284,10 +307,11 @@ fn describe(args: DescribeArgs) -> anyhow::Result<ExitCode> {
                 let vector = if args.raw { &d.raw } else { &d.descriptor };
                 if !args.json {
                     println!(
-                        "{}: {}x{}, conv5_3 {}x{}, {}-d {}",
+                        "{}: {}x{}, {} {}x{}, {}-d {}",
                         path.display(),
                         d.width,
                         d.height,
+                        pooled_layer(weights.network()),
                         d.feature_map[0],
                         d.feature_map[1],
                         vector.len(),
@@ -332,12 +356,8 @@ fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
         None => index::default_index_path(&args.dir)
             .context("no per-user data directory on this system; pass --index")?,
     };
-    let model_path = model::resolve_model_path(args.engine.model.as_deref())?;
-    let weights = Vgg16Weights::load(&model_path)?;
-    let provenance = index::Provenance {
-        model_sha256: weights.sha256(),
-        max_side: args.engine.max_side,
-    };
+    let weights = args.engine.weights()?;
+    let provenance = index::Provenance::new(&weights, args.engine.max_side);
     let describer = args.engine.describer_with(&weights, None)?;
     let mut options = index::IndexOptions::new(args.dir.clone(), index_path.clone());
     options.scan.include_hidden = args.hidden;
@@ -495,24 +515,30 @@ fn show_progress(rx: &std::sync::mpsc::Receiver<index::Progress>) {
     bar.finish_and_clear();
 }
 
+/// The map a network's descriptor pools, as `describe` names it.
+fn pooled_layer(network: Network) -> &'static str {
+    match network {
+        Network::Vgg16 => "conv5_3",
+        Network::GoogLeNet => "inception5b",
+    }
+}
+
 fn preview(v: &[f32]) -> String {
     let head: Vec<String> = v.iter().take(4).map(|x| format!("{x:.4}")).collect();
     format!("[{}, ...]", head.join(", "))
 }
 
 fn whiten_learn(args: WhitenLearnArgs) -> anyhow::Result<ExitCode> {
-    let weights = Vgg16Weights::load(&model::resolve_model_path(args.engine.model.as_deref())?)?;
+    let weights = args.engine.weights()?;
     let describer = args.engine.describer_with(&weights, None)?;
-    let provenance = index::Provenance {
-        model_sha256: weights.sha256(),
-        max_side: args.engine.max_side,
-    };
+    let provenance = index::Provenance::new(&weights, args.engine.max_side);
     let (folder, summary) =
         cached_index(&describer, &provenance, &args.dir, args.cache.as_deref())?;
     if folder.entries.is_empty() {
         bail!("no images found under {}", args.dir.display());
     }
-    let mut whitening = Whitening::learn_from_index(&folder, args.dim, args.power)?;
+    let dim = args.dim.unwrap_or(weights.network().feature_dim());
+    let mut whitening = Whitening::learn_from_index(&folder, dim, args.power)?;
     whitening.origin.extend([
         (whiten::ORIGIN_MODEL.to_string(), weights.sha256()),
         (
@@ -520,6 +546,7 @@ fn whiten_learn(args: WhitenLearnArgs) -> anyhow::Result<ExitCode> {
             weights.weights_sha256()?,
         ),
         ("max_side".to_string(), args.engine.max_side.to_string()),
+        ("network".to_string(), weights.network().to_string()),
         (
             "learned_from".to_string(),
             args.dir
@@ -603,10 +630,10 @@ fn model_import(input: &Path, output: Option<PathBuf>) -> anyhow::Result<ExitCod
     Ok(ExitCode::SUCCESS)
 }
 
-fn model_info(explicit: Option<&Path>) -> anyhow::Result<ExitCode> {
-    let path = model::resolve_model_path(explicit)?;
-    let weights = Vgg16Weights::load(&path)?;
-    println!("path: {}", path.display());
+fn model_info(explicit: Option<&Path>, network: Option<Network>) -> anyhow::Result<ExitCode> {
+    let weights = load_weights(explicit, network)?;
+    println!("network: {}", weights.network().title());
+    println!("path: {}", weights.path().display());
     println!("sha256: {}", weights.sha256());
     println!("preprocessing: {:?}", weights.preprocessing());
     Ok(ExitCode::SUCCESS)

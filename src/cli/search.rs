@@ -7,12 +7,11 @@ use std::time::Instant;
 use clap::Args;
 use serde_json::json;
 
-use super::{EngineArgs, intent_whitening};
+use super::{EngineArgs, intent_whitening, load_weights};
 use crate::backend::BackendChoice;
 use crate::imaging::CropBox;
 use crate::index::{Index, Provenance};
 use crate::intent::Intent;
-use crate::model::{self, Vgg16Weights};
 use crate::search::{Database, Metric};
 
 #[derive(Args, Debug)]
@@ -49,7 +48,8 @@ pub(super) struct SearchArgs {
     /// Print `{"results": [{"rank", "path", "distance"}], "seconds"}`.
     #[arg(long)]
     json: bool,
-    /// Weights file (must be the one the index was made with).
+    /// Weights file (must be the one the index was made with; default: where the
+    /// index's network's weights are looked for).
     #[arg(long)]
     model: Option<PathBuf>,
     #[arg(long, default_value = "auto")]
@@ -59,26 +59,22 @@ pub(super) struct SearchArgs {
 pub(super) fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let index = Index::load(&args.index)?;
-    let weights = Vgg16Weights::load(&model::resolve_model_path(args.model.as_deref())?)?;
-    // The query must go through the same model and image size as the index.
+    // The query must go through the same network, model and image size as the index.
+    let network = index.provenance.network;
+    let weights = load_weights(args.model.as_deref(), Some(network))?;
     let max_side = index.provenance.max_side;
-    index.check_provenance(
-        &args.index,
-        &Provenance {
-            model_sha256: weights.sha256(),
-            max_side,
-        },
-    )?;
+    index.check_provenance(&args.index, &Provenance::new(&weights, max_side))?;
     let whitening = intent_whitening(
         args.whiten.as_deref(),
         args.no_whiten,
         args.intent,
-        &index.provenance.model_sha256,
+        &index.provenance,
         Some(&weights),
     )?;
     let metric = args.metric.unwrap_or(args.intent.calibrated().metric);
     let engine = EngineArgs {
         model: args.model.clone(),
+        network: Some(network),
         backend: args.backend,
         max_side,
     };

@@ -24,6 +24,7 @@ use crate::cleanup::Destination;
 use crate::imaging::{CropBox, has_image_extension};
 use crate::index::{Failure, IndexSummary, Progress};
 use crate::intent::Intent;
+use crate::model::Network;
 use crate::search::Metric;
 
 /// Quiet time after the last change of box or settings before searching again.
@@ -64,10 +65,7 @@ impl AppConfig {
             settings: None,
             journal: dirs.data_dir().join("undo-journal.jsonl"),
             trash: Destination::Trash,
-            weights: WeightsConfig {
-                source: crate::model::Source::keras_notop(),
-                folder: dirs.data_dir().join("models"),
-            },
+            weights: WeightsConfig::official(dirs.data_dir().join("models")),
         })
     }
 }
@@ -235,6 +233,7 @@ impl LookalikeApp {
         let thumbs = Thumbnails::spawn(config.cache_dir, config.thumbnail_threads, ctx)?;
         worker.send(Command::LoadModel {
             path: settings.model.clone(),
+            network: settings.network,
             backend: settings.backend,
         });
         Ok(Self {
@@ -317,11 +316,32 @@ impl LookalikeApp {
         self.worker.send(Command::LoadQuery { id, path });
     }
 
-    /// Uses the weights file at `path` (first-run dialog).
+    /// Uses the weights file at `path` (first-run dialog), whatever network it holds.
     pub fn choose_weights(&mut self, path: PathBuf) {
         self.model = ModelState::Loading;
         self.worker.send(Command::LoadModel {
             path: Some(path),
+            network: self.settings.network,
+            backend: self.settings.backend,
+        });
+    }
+
+    /// Describes photos with `network` from now on: its weights are loaded from the
+    /// usual places (the first-run dialog offers them when missing), and the open
+    /// library is indexed again with it (into its own index: switching back is instant).
+    pub fn choose_network(&mut self, network: Network) {
+        if network == self.settings.network && matches!(self.model, ModelState::Ready { .. }) {
+            return;
+        }
+        self.settings.network = network;
+        self.settings.model = None;
+        self.model = ModelState::Loading;
+        if let Some(library) = &self.library {
+            self.pending_folder = Some(library.folder.clone());
+        }
+        self.worker.send(Command::LoadModel {
+            path: None,
+            network,
             backend: self.settings.backend,
         });
     }
@@ -466,8 +486,17 @@ impl LookalikeApp {
 
     fn apply(&mut self, event: Event, ctx: &egui::Context) {
         match event {
-            Event::ModelReady { label, path } => {
+            Event::ModelReady {
+                label,
+                path,
+                network,
+            } => {
                 self.download = None;
+                // Another network's descriptors: the open library is indexed again.
+                if network != self.settings.network && self.pending_folder.is_none() {
+                    self.pending_folder = self.library.as_ref().map(|l| l.folder.clone());
+                }
+                self.settings.network = network;
                 self.download_error = None;
                 if self.settings.model.is_some() || matches!(self.model, ModelState::Problem { .. })
                 {
@@ -892,7 +921,8 @@ impl LookalikeApp {
         if let ModelState::Ready { label, .. } = &self.model {
             let short = label.split(" (").next().unwrap_or(label);
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                ui.label(RichText::new(format!("Network: {short}")).weak())
+                let network = self.settings.network.title();
+                ui.label(RichText::new(format!("{network} on {short}")).weak())
                     .on_hover_text(label.as_str());
             });
         }
@@ -1004,6 +1034,17 @@ impl LookalikeApp {
             {
                 self.open_folder(folder);
             }
+            let mut network = self.settings.network;
+            egui::ComboBox::from_label("Network")
+                .selected_text(network.title())
+                .show_ui(ui, |ui| {
+                    for choice in Network::ALL {
+                        ui.selectable_value(&mut network, choice, network_choice_label(choice));
+                    }
+                });
+            if network != self.settings.network {
+                self.choose_network(network);
+            }
             let backend_before = self.settings.backend;
             egui::ComboBox::from_label("Backend")
                 .selected_text(self.settings.backend.as_str())
@@ -1016,6 +1057,7 @@ impl LookalikeApp {
                 self.model = ModelState::Loading;
                 self.worker.send(Command::LoadModel {
                     path: self.settings.model.clone(),
+                    network: self.settings.network,
                     backend: self.settings.backend,
                 });
             }
@@ -1608,16 +1650,22 @@ impl LookalikeApp {
             return;
         };
         let mut chosen = None;
+        let mut network = self.settings.network;
+        let official = WeightsText::of(network);
         egui::Modal::new(egui::Id::unique("weights-dialog")).show(ctx, |ui| {
             ui.set_width(560.0);
-            ui.heading("The VGG16 weights are needed");
-            ui.label(
-                "lookalike describes photos with VGG16's convolutional layers, trained on \
-                 ImageNet. The weights (about 59 MB) are not bundled. Download the official \
-                 conv-only file (Keras' vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5: \
-                 its published MD5 is checked, then it is converted), or choose a file you \
-                 have (.safetensors, or the Keras .h5). Nothing is downloaded unless you ask.",
-            );
+            ui.heading(format!("The {} weights are needed", network.title()));
+            ui.label(official.about);
+            ui.add_space(6.0);
+            ui.horizontal(|ui| {
+                egui::ComboBox::from_label("Network")
+                    .selected_text(network.title())
+                    .show_ui(ui, |ui| {
+                        for choice in Network::ALL {
+                            ui.selectable_value(&mut network, choice, network_choice_label(choice));
+                        }
+                    });
+            });
             ui.add_space(6.0);
             let colour = if missing {
                 ui.visuals().weak_text_color()
@@ -1653,16 +1701,14 @@ impl LookalikeApp {
                 None => {
                     ui.horizontal(|ui| {
                         if ui
-                            .button("Download the official weights (59 MB)")
-                            .on_hover_text(
-                                "From the Keras applications store (storage.googleapis.com); \
-                                 the MD5 Keras publishes is checked, then the file is converted",
-                            )
+                            .button(official.button)
+                            .on_hover_text(official.hover)
                             .clicked()
                         {
                             self.download_error = None;
                             self.download = Some((0, 1));
                             self.worker.send(Command::DownloadWeights {
+                                network,
                                 backend: self.settings.backend,
                             });
                         }
@@ -1693,7 +1739,7 @@ impl LookalikeApp {
             ui.label(
                 RichText::new(format!(
                     "Tip: set {} to the file's path to skip this dialog.",
-                    crate::model::MODEL_ENV
+                    network.env_var()
                 ))
                 .weak()
                 .small(),
@@ -1701,7 +1747,53 @@ impl LookalikeApp {
         });
         if let Some(path) = chosen {
             self.choose_weights(path);
+        } else if network != self.settings.network && self.download.is_none() {
+            self.choose_network(network);
         }
+    }
+}
+
+/// The first-run dialog's words for a network's official weights.
+struct WeightsText {
+    about: &'static str,
+    button: &'static str,
+    hover: &'static str,
+}
+
+impl WeightsText {
+    fn of(network: Network) -> Self {
+        match network {
+            Network::Vgg16 => Self {
+                about: "lookalike describes photos with VGG16's convolutional layers, trained \
+                    on ImageNet. The weights (about 59 MB) are not bundled. Download the \
+                    official conv-only file (Keras' \
+                    vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5: its published MD5 is \
+                    checked, then it is converted), or choose a file you have (.safetensors, \
+                    or the Keras .h5). Nothing is downloaded unless you ask.",
+                button: "Download the official weights (59 MB)",
+                hover: "From the Keras applications store (storage.googleapis.com); the MD5 \
+                    Keras publishes is checked, then the file is converted",
+            },
+            Network::GoogLeNet => Self {
+                about: "GoogLeNet describes photos about five times faster than VGG16, from \
+                    its pool5 layer, trained on ImageNet. The weights (about 50 MB) are not \
+                    bundled. Download torchvision's official googlenet-1378be20.pth (the \
+                    file's SHA-256 must start with the 1378be20 its name carries, as PyTorch \
+                    checks it; then it is converted), or choose a file you have \
+                    (.safetensors, or the .pth). Nothing is downloaded unless you ask.",
+                button: "Download the official GoogLeNet weights (50 MB)",
+                hover: "From download.pytorch.org; the SHA-256 prefix in the file's name is \
+                    checked, then the file is converted",
+            },
+        }
+    }
+}
+
+/// A network as the settings' menus offer it.
+fn network_choice_label(network: Network) -> &'static str {
+    match network {
+        Network::Vgg16 => "VGG16 (best matches)",
+        Network::GoogLeNet => "GoogLeNet (about 5x faster)",
     }
 }
 

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::backend::BackendChoice;
 use crate::imaging::DEFAULT_MAX_SIDE;
 use crate::intent::Intent;
+use crate::model::Network;
 use crate::search::Metric;
 
 /// The key under which [`Settings`] live in eframe's storage.
@@ -53,6 +54,8 @@ pub struct Settings {
     /// Longer side of the images given to the network when indexing.
     pub max_side: u32,
     pub backend: BackendChoice,
+    /// The network that describes the photos.
+    pub network: Network,
     /// The weights file chosen in the first-run dialog.
     pub model: Option<PathBuf>,
     /// Most recent first.
@@ -74,6 +77,7 @@ impl Default for Settings {
             whiten_power: calibrated.whiten_power,
             max_side: DEFAULT_MAX_SIDE,
             backend: BackendChoice::Auto,
+            network: Network::default(),
             model: None,
             recent_folders: Vec::new(),
         }

@@ -25,7 +25,7 @@ use crate::dupes::{self, Variant};
 use crate::imaging::{self, CropBox, LoadOptions};
 use crate::index::{self, Entry, Index, IndexOptions, IndexSummary, Partial, Progress, Provenance};
 use crate::intent::Intent;
-use crate::model::{self, Vgg16Weights};
+use crate::model::{self, Network, NetworkWeights};
 use crate::search::Database;
 use crate::whiten::Whitening;
 
@@ -41,9 +41,11 @@ const EVENT_CAPACITY: usize = 256;
 /// What the UI asks for.
 #[derive(Debug, Clone)]
 pub enum Command {
-    /// Load the weights (`None`: the usual places) on the chosen backend.
+    /// Load a weights file (`None`: `network`'s, from the usual places; a named file is
+    /// used whatever network it holds) on the chosen backend.
     LoadModel {
         path: Option<PathBuf>,
+        network: Network,
         backend: BackendChoice,
     },
     /// Index `folder` (incrementally) and make it the library.
@@ -55,9 +57,10 @@ pub enum Command {
     CancelIndexing,
     /// Stop the duplicate search in progress.
     CancelDuplicates,
-    /// Fetch the official weights (only ever on the user's request), convert them and
-    /// load them on `backend`.
+    /// Fetch `network`'s official weights (only ever on the user's request), convert
+    /// them and load them on `backend`.
     DownloadWeights {
+        network: Network,
         backend: BackendChoice,
     },
     /// Learn (or drop) the whitening again for the open library.
@@ -130,6 +133,7 @@ pub enum Event {
     ModelReady {
         label: String,
         path: PathBuf,
+        network: Network,
     },
     /// No weights were found, or the chosen file is not usable.
     ModelProblem {
@@ -260,9 +264,28 @@ impl Photo {
 /// Where the official weights come from and go to.
 #[derive(Debug, Clone)]
 pub struct WeightsConfig {
-    pub source: model::Source,
-    /// Downloads and the converted file go here.
+    pub vgg16: model::Source,
+    pub googlenet: model::Source,
+    /// Downloads and the converted files go here.
     pub folder: PathBuf,
+}
+
+impl WeightsConfig {
+    /// The official sources, files kept in `folder`.
+    pub fn official(folder: PathBuf) -> Self {
+        Self {
+            vgg16: model::Source::official(Network::Vgg16),
+            googlenet: model::Source::official(Network::GoogLeNet),
+            folder,
+        }
+    }
+
+    pub fn source(&self, network: Network) -> &model::Source {
+        match network {
+            Network::Vgg16 => &self.vgg16,
+            Network::GoogLeNet => &self.googlenet,
+        }
+    }
 }
 
 /// Where the app keeps its undo journal and sends removed files.
@@ -492,6 +515,8 @@ struct Executor {
     own: Sender<Internal>,
     describer: Option<Describer>,
     model_sha256: String,
+    /// The loaded weights' network.
+    network: Network,
     /// Digest of the weights' tensors: the shipped whitening fits them or not.
     weights_sha256: Option<String>,
     library: Option<Searchable>,
@@ -528,6 +553,7 @@ impl Executor {
             own,
             describer: None,
             model_sha256: String::new(),
+            network: Network::default(),
             weights_sha256: None,
             library: None,
             whitening_index: None,
@@ -597,7 +623,11 @@ impl Executor {
 
     fn execute(&mut self, command: Command) {
         match command {
-            Command::LoadModel { path, backend } => self.load_model(path, backend),
+            Command::LoadModel {
+                path,
+                network,
+                backend,
+            } => self.load_model(path, network, backend),
             Command::OpenLibrary {
                 folder,
                 max_side,
@@ -614,7 +644,9 @@ impl Executor {
                 }
             }
             Command::SetWhitening(request) => self.set_whitening(request),
-            Command::DownloadWeights { backend } => self.download_weights(backend),
+            Command::DownloadWeights { network, backend } => {
+                self.download_weights(network, backend)
+            }
             Command::LoadQuery { id, path } => self.load_query(id, path),
             Command::Search {
                 generation,
@@ -650,24 +682,25 @@ impl Executor {
 
     /// Downloads on a job thread (Cancel stops it); on success the executor is asked to
     /// load the converted file like any chosen one.
-    fn download_weights(&mut self, backend: BackendChoice) {
+    fn download_weights(&mut self, network: Network, backend: BackendChoice) {
         if self.indexing.is_some() {
             self.sink.send(Event::DownloadFailed(
                 "wait for the work in progress to end, or cancel it".into(),
             ));
             return;
         }
-        let weights = self.weights.clone();
+        let folder = self.weights.folder.clone();
+        let source = self.weights.source(network).clone();
         let sink = self.sink.clone();
         let own = self.own.clone();
         self.start_job(JobKind::Download, move |flag, _| {
-            let output = weights.folder.join(model::MODEL_FILE_NAME);
+            let output = folder.join(network.file_name());
             let progress = |done, total| sink.offer(Event::Downloading { done, total });
-            match model::download_weights(&weights.source, &weights.folder, &output, progress, flag)
-            {
+            match model::download_weights(&source, &folder, &output, progress, flag) {
                 Ok(_) => {
                     let load = Command::LoadModel {
                         path: Some(output),
+                        network,
                         backend,
                     };
                     let _ = own.send(Internal::Ui(load));
@@ -846,7 +879,7 @@ impl Executor {
 
     /// Where the app keeps the index of the library folder `root`.
     fn library_index_path(&self, root: &Path) -> PathBuf {
-        self.index_dir.join(index::index_file_name(root, ""))
+        self.index_dir.join(app_index_name(root, self.network, ""))
     }
 
     /// Turns the rows the job grouped into photos with suggested keepers for the UI.
@@ -958,51 +991,78 @@ impl Executor {
         }
     }
 
-    fn load_model(&mut self, path: Option<PathBuf>, backend: BackendChoice) {
+    fn load_model(&mut self, path: Option<PathBuf>, network: Network, backend: BackendChoice) {
         let missing = path.is_none();
-        let loaded = model::resolve_model_path(path.as_deref())
+        let folder = Some(self.weights.folder.as_path());
+        let loaded = model::resolve_weights_path_in(path.as_deref(), network, folder)
             .map_err(|e| (e.to_string(), missing))
             .and_then(|path| {
-                // A Keras file is converted once into the weights folder, then used.
-                let is_keras = path
-                    .extension()
-                    .is_some_and(|e| e.eq_ignore_ascii_case("h5"));
-                let (path, weights) = if is_keras {
-                    let output = self.weights.folder.join(model::MODEL_FILE_NAME);
-                    let weights = model::import_keras_h5(&path, &output)
-                        .map_err(|e| (e.to_string(), false))?;
-                    (output, weights)
-                } else {
-                    let weights = Vgg16Weights::load(&path).map_err(|e| (e.to_string(), false))?;
-                    (path, weights)
-                };
+                let (path, weights) = self
+                    .import_if_official(path)
+                    .map_err(|e| (e.to_string(), false))?;
                 let describer = Describer::new(&weights, backend, DescriberOptions::default())
                     .map_err(|e| (format!("starting the {backend} backend: {e}"), false))?;
-                Ok((
-                    path,
-                    weights.sha256(),
-                    weights.weights_sha256().ok(),
-                    describer,
-                ))
+                Ok((path, weights, describer))
             });
         match loaded {
-            Ok((path, sha256, weights_sha256, describer)) => {
+            Ok((path, weights, describer)) => {
                 let label = describer.engine().label();
+                let sha256 = weights.sha256();
                 if self.model_sha256 != sha256 {
                     // Descriptors of another network cannot be compared with these.
                     self.library = None;
                 }
                 self.model_sha256 = sha256;
-                self.weights_sha256 = weights_sha256;
+                self.weights_sha256 = weights.weights_sha256().ok();
+                self.network = weights.network();
                 self.describer = Some(describer);
                 if let Some(query) = &mut self.query {
                     query.last_raw = None;
                 }
-                self.sink.send(Event::ModelReady { label, path });
+                self.sink.send(Event::ModelReady {
+                    label,
+                    path,
+                    network: self.network,
+                });
             }
             Err((message, missing)) => {
                 self.sink.send(Event::ModelProblem { message, missing });
             }
+        }
+    }
+
+    /// Loads a weights file of either network. An official file as published (Keras'
+    /// `.h5`, torchvision's `.pth`) is converted once into the weights folder, and the
+    /// converted file used.
+    fn import_if_official(&self, path: PathBuf) -> crate::Result<(PathBuf, NetworkWeights)> {
+        let extension = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        let convert_to = |network: Network| self.weights.folder.join(network.file_name());
+        Ok(match extension.as_deref() {
+            Some("h5") => {
+                let output = convert_to(Network::Vgg16);
+                let weights = model::import_keras_h5(&path, &output)?;
+                (output, weights.into())
+            }
+            Some("pth" | "pt") => {
+                let output = convert_to(Network::GoogLeNet);
+                let weights = model::googlenet::import_googlenet_pth(&path, &output)?;
+                (output, weights.into())
+            }
+            _ => {
+                let weights = NetworkWeights::load(&path)?;
+                (path, weights)
+            }
+        })
+    }
+
+    /// What the loaded network makes of images shrunk to `max_side`.
+    fn provenance(&self, max_side: u32) -> Provenance {
+        Provenance {
+            model_sha256: self.model_sha256.clone(),
+            max_side,
+            network: self.network,
         }
     }
 
@@ -1023,10 +1083,7 @@ impl Executor {
             },
             whitening: None,
         });
-        let provenance = Provenance {
-            model_sha256: self.model_sha256.clone(),
-            max_side,
-        };
+        let provenance = self.provenance(max_side);
         let job = IndexJob {
             describer,
             provenance,
@@ -1134,11 +1191,7 @@ impl Executor {
                 let Some((request, max_side)) = self.growing.clone() else {
                     return;
                 };
-                let provenance = Provenance {
-                    model_sha256: self.model_sha256.clone(),
-                    max_side,
-                };
-                let mut index = Index::new(root, provenance);
+                let mut index = Index::new(root, self.provenance(max_side));
                 index.entries = kept;
                 self.library_serial += 1;
                 self.library = Some(Searchable {
@@ -1337,7 +1390,7 @@ impl Executor {
             ));
         }
         // PCA can keep at most n - 1 directions.
-        let dim = request.dim.clamp(1, n - 1).min(model::FEATURE_DIM);
+        let dim = request.dim.clamp(1, n - 1).min(self.network.feature_dim());
         let whitening = Whitening::learn_from_index(source, dim, request.power)
             .map_err(|e| format!("learning the whitening failed: {e}: using L2 only"))?;
         let what = if request.power == 0.0 {
@@ -1489,6 +1542,17 @@ impl DuplicatesJob {
     }
 }
 
+/// The file name of the app's index of `folder` made by `network`: one per network, so
+/// switching networks and back does not describe the folder again (VGG16's keeps the
+/// name it had before GoogLeNet).
+fn app_index_name(folder: &Path, network: Network, suffix: &str) -> String {
+    let network = match network {
+        Network::Vgg16 => String::new(),
+        other => format!("-{other}"),
+    };
+    index::index_file_name(folder, &format!("{network}{suffix}"))
+}
+
 /// One indexing run: the library, then the whitening folder if one is chosen.
 struct IndexJob {
     describer: Describer,
@@ -1537,7 +1601,8 @@ impl IndexJob {
         crate::isolate::injected_fault(folder);
         std::fs::create_dir_all(&self.index_dir)
             .with_context(|| format!("creating {}", self.index_dir.display()))?;
-        let index_path = self.index_dir.join(index::index_file_name(folder, suffix));
+        let name = app_index_name(folder, self.provenance.network, suffix);
+        let index_path = self.index_dir.join(name);
         let mut options = IndexOptions::new(folder.to_path_buf(), index_path);
         // The index belongs to the app: another model or image size means start afresh.
         options.replace_incompatible = true;

@@ -8,7 +8,8 @@
 //! index, never a torn one, and it never replaces a file that is not an index.
 //!
 //! Version 2 records each file's identity (device and inode): the index holds every
-//! file once, and the clean-up checks identities before it moves anything.
+//! file once, and the clean-up checks identities before it moves anything. Version 3
+//! records the network (VGG16 or GoogLeNet); a version 2 index is read as VGG16's.
 
 mod scan;
 mod update;
@@ -24,21 +25,64 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::model::{Network, WeightsRef};
 use crate::safefs::{self, FileId, Replace};
 
 /// First bytes of every index file.
 pub const MAGIC: &[u8; 8] = b"LKALIDX\n";
 /// Version of the body's layout; another version is refused with a clear message.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
-/// What the descriptors in an index depend on: a different model or image pipeline
-/// makes them incomparable.
+/// What the descriptors in an index depend on: a different network, model or image
+/// pipeline makes them incomparable.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Provenance {
     /// SHA-256 of the weights file.
     pub model_sha256: String,
     /// Longer-side bound the images were shrunk to (0: full size).
     pub max_side: u32,
+    /// The network the weights are for.
+    pub network: Network,
+}
+
+impl Provenance {
+    /// Descriptors made by `weights` from images shrunk to `max_side` (0: full size).
+    pub fn new<'a>(weights: impl Into<WeightsRef<'a>>, max_side: u32) -> Self {
+        let weights = weights.into();
+        Self {
+            model_sha256: weights.sha256(),
+            max_side,
+            network: weights.network(),
+        }
+    }
+}
+
+/// Version 2's layout, read and upgraded: every version 2 index was made by VGG16.
+#[derive(Deserialize)]
+struct IndexV2 {
+    root: PathBuf,
+    provenance: ProvenanceV2,
+    entries: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+struct ProvenanceV2 {
+    model_sha256: String,
+    max_side: u32,
+}
+
+impl From<IndexV2> for Index {
+    fn from(old: IndexV2) -> Self {
+        Self {
+            root: old.root,
+            provenance: Provenance {
+                model_sha256: old.provenance.model_sha256,
+                max_side: old.provenance.max_side,
+                network: Network::Vgg16,
+            },
+            entries: old.entries,
+        }
+    }
 }
 
 /// One described image.
@@ -58,7 +102,7 @@ pub struct Entry {
     pub width: u32,
     pub height: u32,
     pub feature_map: [u32; 2],
-    /// Raw SPoC (512 sums over conv5_3).
+    /// The raw descriptor (VGG16: 512 sums over conv5_3; GoogLeNet: 1,024-d pool5).
     pub raw: Vec<f32>,
 }
 
@@ -98,14 +142,17 @@ impl Index {
         let (version, body) = rest
             .split_first_chunk::<4>()
             .ok_or_else(|| fail("truncated header".into()))?;
-        let version = u32::from_le_bytes(*version);
-        if version != FORMAT_VERSION {
-            return Err(fail(format!(
-                "index format version {version}, this build reads version {FORMAT_VERSION}; \
-                 rebuild it with `lookalike index DIR --rebuild`"
-            )));
+        let corrupt = |e: postcard::Error| fail(format!("corrupt index: {e}"));
+        match u32::from_le_bytes(*version) {
+            FORMAT_VERSION => postcard::from_bytes(body).map_err(corrupt),
+            2 => postcard::from_bytes::<IndexV2>(body)
+                .map(Index::from)
+                .map_err(corrupt),
+            version => Err(fail(format!(
+                "index format version {version}, this build reads versions 2 and \
+                 {FORMAT_VERSION}; rebuild it with `lookalike index DIR --rebuild`"
+            ))),
         }
-        postcard::from_bytes(body).map_err(|e| fail(format!("corrupt index: {e}")))
     }
 
     /// Writes the index atomically (temporary file, fsync, rename); refuses to replace a
@@ -130,6 +177,15 @@ impl Index {
                 reason,
             })
         };
+        if self.provenance.network != provenance.network {
+            return fail(format!(
+                "made with {}, not {}; choose --network {} (in the app: Settings > Network) \
+                 or rebuild it with --rebuild",
+                self.provenance.network.title(),
+                provenance.network.title(),
+                self.provenance.network
+            ));
+        }
         if self.provenance.model_sha256 != provenance.model_sha256 {
             return fail(format!(
                 "made with another model (sha256 {}…, now {}…); rebuild it with --rebuild",
@@ -194,6 +250,7 @@ mod tests {
             Provenance {
                 model_sha256: "ab".repeat(32),
                 max_side: 1024,
+                network: Network::Vgg16,
             },
         );
         index.entries.push(Entry {
@@ -261,5 +318,41 @@ mod tests {
         other = index.provenance.clone();
         other.max_side = 512;
         assert!(index.check_provenance(path, &other).is_err());
+        other = index.provenance.clone();
+        other.network = Network::GoogLeNet;
+        other.model_sha256 = "cd".repeat(32);
+        let message = index
+            .check_provenance(path, &other)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("made with VGG16, not GoogLeNet; choose --network vgg16"),
+            "{message}"
+        );
+    }
+
+    /// An index written before the network was recorded is read as VGG16's.
+    #[test]
+    fn reads_a_version_2_index_as_vgg16() {
+        #[derive(Serialize)]
+        struct V2<'a> {
+            root: &'a Path,
+            provenance: (&'a str, u32),
+            entries: &'a [Entry],
+        }
+        let index = sample();
+        let body = postcard::to_stdvec(&V2 {
+            root: &index.root,
+            provenance: (&index.provenance.model_sha256, index.provenance.max_side),
+            entries: &index.entries,
+        })
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.lkidx");
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&2u32.to_le_bytes());
+        bytes.extend_from_slice(&body);
+        std::fs::write(&path, bytes).unwrap();
+        assert_eq!(Index::load(&path).unwrap(), index);
     }
 }

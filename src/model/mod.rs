@@ -6,11 +6,17 @@ mod download;
 pub mod googlenet;
 mod keras;
 mod locate;
+mod network;
 mod preprocessing;
 
-pub use download::{Source, download_weights, models_folder};
+pub use download::{Checksum, Source, download_weights, models_folder};
+pub use googlenet::GoogLeNetWeights;
 pub use keras::{KERAS_NOTOP_FILE, import_keras_h5};
-pub use locate::{MODEL_ENV, MODEL_FILE_NAME, default_model_path, resolve_model_path};
+pub use locate::{
+    GOOGLENET_URL, MODEL_ENV, MODEL_FILE_NAME, default_model_path, resolve_model_path,
+    resolve_weights_path, resolve_weights_path_in,
+};
+pub use network::{Network, NetworkWeights, WeightsRef};
 pub use preprocessing::{ChannelOrder, Preprocessing};
 
 use std::collections::HashMap;

@@ -4,7 +4,10 @@
 //! * [`BurnVgg`]: a Burn module, on the wgpu backend (any GPU, or lavapipe) or on
 //!   Burn's pure-Rust `flex` CPU backend;
 //! * [`CpuVgg`]: Winograd F(2x2, 3x3) convolutions on the `gemm` crate's SGEMM on the
-//!   CPU, the fastest CPU path we measured (see README).
+//!   CPU, the fastest CPU path we measured (see README);
+//!
+//! and GoogLeNet up to pool5 likewise ([`BurnGoogLeNet`], [`CpuGoogLeNet`]).
+//! [`crate::Engine`] hides which of the four runs.
 
 mod burn_googlenet;
 mod burn_vgg;
@@ -26,12 +29,12 @@ pub struct NetInput {
     pub data: Vec<f32>,
 }
 
-/// Raw SPoC: the conv5_3 post-ReLU map summed over all positions, before any
-/// normalisation.
+/// A raw descriptor before any normalisation: VGG16's conv5_3 post-ReLU map summed
+/// over all positions (SPoC), or GoogLeNet's pool5 (the mean of `inception5b`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Spoc {
-    /// `[height, width]` of the conv5_3 map.
+    /// `[height, width]` of the pooled map.
     pub feature_map: [usize; 2],
-    /// 512 sums, one per channel.
+    /// One value per channel (512 for VGG16, 1,024 for GoogLeNet).
     pub raw: Vec<f32>,
 }
