@@ -1,7 +1,8 @@
 //! 24-megapixel camera JPEGs: the time from file to the network's input (decode, orient,
 //! resize to the default 1,024 px) and to a 256 px thumbnail, with today's path (DCT
-//! scaling + SIMD resize) against the path before it (full decode by `image`, then a
-//! full-size `Triangle` resize), both in this run; and the `cpu` engine's time for the
+//! scaling; at 1/8 the DC coefficients alone; SIMD resize) against the paths before it
+//! (full decode by `image`, then a full-size `Triangle` resize; for thumbnails also
+//! `jpeg-decoder`'s own 1/8 scale), all in this run; and the `cpu` engine's time for the
 //! network on the same input, to give the share of the whole per-photo time.
 //!
 //! Photos: `bash benches/camera-jpegs.sh` fetches real photos (Debian's wallpaper
@@ -41,6 +42,21 @@ fn main() {
         let (w, h) = imaging::fitted_size(full.width(), full.height(), THUMB).unwrap();
         image::imageops::resize(&full, w, h, FilterType::Triangle)
     };
+    // The previous fast path: `jpeg-decoder` at 1/8 (every coefficient decoded).
+    let dct_thumb = |p: &Path| {
+        let bytes = std::fs::read(p).unwrap();
+        let mut decoder = jpeg_decoder::Decoder::new(bytes.as_slice());
+        decoder.read_info().unwrap();
+        let info = decoder.info().unwrap();
+        decoder
+            .scale(info.width.div_ceil(8), info.height.div_ceil(8))
+            .unwrap();
+        let pixels = decoder.decode().unwrap();
+        let info = decoder.info().unwrap();
+        let rgb = image::RgbImage::from_raw(info.width.into(), info.height.into(), pixels).unwrap();
+        let (w, h) = imaging::fitted_size(rgb.width(), rgb.height(), THUMB).unwrap();
+        imaging::resize_rgb(&rgb, w, h)
+    };
     let now_thumb = |p: &Path| {
         let (_, _, rgb) = imaging::decode_for_side(p, DEFAULT_MAX_PIXELS, THUMB).unwrap();
         let (w, h) = imaging::fitted_size(rgb.width(), rgb.height(), THUMB).unwrap();
@@ -51,15 +67,17 @@ fn main() {
         ("input, now", median(&photos, now_input)),
         ("thumbnail, before", median(&photos, before_thumb)),
         ("thumbnail, now", median(&photos, now_thumb)),
+        ("thumbnail, 1/8 IDCT", median(&photos, dct_thumb)),
     ];
     println!("{} photos of 6000 x 4000, median per photo:", photos.len());
     for (what, time) in &rows {
         println!("  {what:<18} {:>8.1} ms", ms(*time));
     }
     println!(
-        "  input: now / before = {:.3}; thumbnail: now / before = {:.3}",
+        "  input: now / before = {:.3}; thumbnail: now / before = {:.3}, now / 1/8 IDCT = {:.3}",
         ms(rows[1].1) / ms(rows[0].1),
-        ms(rows[3].1) / ms(rows[2].1)
+        ms(rows[3].1) / ms(rows[2].1),
+        ms(rows[3].1) / ms(rows[4].1)
     );
     let model = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/models/vgg16_imagenet_features.safetensors");

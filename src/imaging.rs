@@ -178,17 +178,29 @@ fn scaled_jpeg(
         return None;
     }
     let wanted = |n: u32| (u64::from(n) * u64::from(side)).div_ceil(u64::from(longer)) as u16;
-    decoder.scale(wanted(w), wanted(h)).ok()?;
-    let pixels = decoder.decode().ok()?;
-    let scaled = decoder.info()?;
-    let (sw, sh) = (u32::from(scaled.width), u32::from(scaled.height));
-    let rgb = match scaled.pixel_format {
-        PixelFormat::RGB24 => RgbImage::from_raw(sw, sh, pixels)?,
-        PixelFormat::L8 => {
-            RgbImage::from_raw(sw, sh, pixels.iter().flat_map(|&v| [v; 3]).collect())?
+    let eighth = |n: u32| u32::from(wanted(n)) <= n.div_ceil(8);
+    // At 1/8 the DC coefficients are the image: read them alone when the file allows.
+    let dc_only = (eighth(w) && eighth(h))
+        .then(|| crate::jpeg_dc::decode_eighth(jpeg))
+        .flatten()
+        .and_then(|dc| RgbImage::from_raw(dc.width, dc.height, dc.rgb));
+    let rgb = match dc_only {
+        Some(rgb) => rgb,
+        None => {
+            decoder.scale(wanted(w), wanted(h)).ok()?;
+            let pixels = decoder.decode().ok()?;
+            let scaled = decoder.info()?;
+            let (sw, sh) = (u32::from(scaled.width), u32::from(scaled.height));
+            match scaled.pixel_format {
+                PixelFormat::RGB24 => RgbImage::from_raw(sw, sh, pixels)?,
+                PixelFormat::L8 => {
+                    RgbImage::from_raw(sw, sh, pixels.iter().flat_map(|&v| [v; 3]).collect())?
+                }
+                _ => return None,
+            }
         }
-        _ => return None,
     };
+    let sw = rgb.width();
     let orientation = orientation
         .or_else(|| decoder.exif_data().and_then(crate::raw::exif_orientation))
         .and_then(|o| Orientation::from_exif(o as u8))

@@ -18,6 +18,7 @@ pub mod imaging;
 pub mod index;
 pub mod intent;
 pub mod isolate;
+mod jpeg_dc;
 pub mod model;
 pub mod net;
 pub mod raw;

@@ -148,3 +148,159 @@ fn big_jpegs_are_decoded_at_the_size_needed() {
     // Decoded at 1/8 (250 x 375), oriented: at least 256 px, 1/64 of the pixels.
     assert_eq!(thumb.dimensions(), (250, 375));
 }
+
+/// A real photo (from `../shared`) enlarged to 1,600 px, or `None` where `../shared` is
+/// absent.
+fn real_photo_1600() -> Option<RgbImage> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/neardup-dev/jpg/d_ILSVRC2012_val_00002294.jpg");
+    let Ok(photo) = image::open(&path) else {
+        assert!(
+            std::env::var_os("LOOKALIKE_REQUIRE_SHARED").is_none(),
+            "{} is missing",
+            path.display()
+        );
+        eprintln!("SKIPPED: {} is missing", path.display());
+        return None;
+    };
+    Some(
+        photo
+            .resize_exact(1600, 1066, image::imageops::FilterType::Triangle)
+            .to_rgb8(),
+    )
+}
+
+/// Thumbnails of big JPEGs come from the DC coefficients alone (`src/jpeg_dc.rs`): in
+/// every layout a camera or an editor writes, the result is what `jpeg-decoder` gives at
+/// 1/8 (the same arithmetic, so within one level where chroma is not subsampled; where
+/// it is, chroma is repeated instead of interpolated), and the layouts it does not read
+/// (progressive) still decode through the full decoder.
+#[test]
+fn thumbnails_of_every_jpeg_layout_match_the_full_decoder_at_one_eighth() {
+    use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
+    let Some(photo) = real_photo_1600() else {
+        return;
+    };
+    let grey = DynamicImage::ImageRgb8(photo.clone()).to_luma8();
+    let dir = tempfile::tempdir().unwrap();
+    let layouts: [(&str, SamplingFactor, u16, bool, bool); 8] = [
+        ("4:4:4", SamplingFactor::R_4_4_4, 0, false, false),
+        ("4:2:2", SamplingFactor::R_4_2_2, 0, false, false),
+        ("4:2:0", SamplingFactor::R_4_2_0, 0, false, false),
+        ("4:1:1", SamplingFactor::R_4_1_1, 0, false, false),
+        (
+            "4:2:0, restart every MCU",
+            SamplingFactor::R_4_2_0,
+            1,
+            false,
+            false,
+        ),
+        (
+            "4:2:2, restart every 7 MCUs",
+            SamplingFactor::R_4_2_2,
+            7,
+            false,
+            false,
+        ),
+        (
+            "grey, restart every 5 blocks",
+            SamplingFactor::R_4_4_4,
+            5,
+            false,
+            true,
+        ),
+        (
+            "4:2:0, progressive",
+            SamplingFactor::R_4_2_0,
+            0,
+            true,
+            false,
+        ),
+    ];
+    for (name, sampling, restart, progressive, is_grey) in layouts {
+        let mut bytes = Vec::new();
+        let mut encoder = Encoder::new(&mut bytes, 92);
+        encoder.set_sampling_factor(sampling);
+        encoder.set_restart_interval(restart);
+        encoder.set_progressive(progressive);
+        encoder.set_optimized_huffman_tables(restart == 7);
+        if is_grey {
+            encoder
+                .encode(grey.as_raw(), 1600, 1066, ColorType::Luma)
+                .unwrap();
+        } else {
+            encoder
+                .encode(photo.as_raw(), 1600, 1066, ColorType::Rgb)
+                .unwrap();
+        }
+        let path = dir
+            .path()
+            .join(format!("{}.jpg", name.replace([' ', ':', ','], "_")));
+        std::fs::write(&path, &bytes).unwrap();
+
+        let (w, h, thumb) = imaging::decode_for_side(&path, imaging::DEFAULT_MAX_PIXELS, 200)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!((w, h), (1600, 1066), "{name}");
+        assert_eq!(thumb.dimensions(), (200, 134), "{name}: 1/8, rounded up");
+
+        let mut reference = jpeg_decoder::Decoder::new(bytes.as_slice());
+        reference.scale(200, 134).unwrap();
+        let pixels = reference.decode().unwrap();
+        let reference: Vec<u8> = if is_grey {
+            pixels.iter().flat_map(|&v| [v; 3]).collect()
+        } else {
+            pixels
+        };
+        assert_eq!(reference.len(), thumb.as_raw().len(), "{name}");
+        let diffs: Vec<u8> = thumb
+            .as_raw()
+            .iter()
+            .zip(&reference)
+            .map(|(a, b)| a.abs_diff(*b))
+            .collect();
+        let max = *diffs.iter().max().unwrap();
+        let mean = diffs.iter().map(|&d| f64::from(d)).sum::<f64>() / diffs.len() as f64;
+        let subsampled = !is_grey && !matches!(sampling, SamplingFactor::R_4_4_4);
+        if subsampled && !progressive {
+            assert!(mean < 1.5, "{name}: mean difference {mean}");
+        } else {
+            assert!(max <= 1, "{name}: a level differs by {max}");
+        }
+    }
+}
+
+/// A big JPEG cut short or damaged in its scan never crashes the thumbnail path: it is
+/// either read (by the full decoder, as before) or reported with the file's name.
+#[test]
+fn a_damaged_big_jpeg_is_read_or_reported_never_a_crash() {
+    let Some(photo) = real_photo_1600() else {
+        return;
+    };
+    let mut bytes = Vec::new();
+    DynamicImage::ImageRgb8(photo)
+        .write_to(&mut Cursor::new(&mut bytes), ImageFormat::Jpeg)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut damaged = Vec::new();
+    damaged.push(("truncated", bytes[..bytes.len() / 2].to_vec()));
+    for (i, at) in [0.3, 0.6, 0.9].into_iter().enumerate() {
+        let mut flipped = bytes.clone();
+        let at = (flipped.len() as f64 * at) as usize;
+        flipped[at..at + 64].iter_mut().for_each(|b| *b ^= 0x5A);
+        damaged.push((["flipped-a", "flipped-b", "flipped-c"][i], flipped));
+    }
+    for (name, bytes) in damaged {
+        let path = dir.path().join(format!("{name}.jpg"));
+        std::fs::write(&path, &bytes).unwrap();
+        match imaging::decode_for_side(&path, imaging::DEFAULT_MAX_PIXELS, 200) {
+            Ok((w, h, thumb)) => {
+                assert_eq!((w, h), (1600, 1066), "{name}");
+                assert!(thumb.width() >= 200, "{name}");
+            }
+            Err(e) => assert!(
+                e.to_string().contains(&format!("{name}.jpg")),
+                "{name}: {e}"
+            ),
+        }
+    }
+}
