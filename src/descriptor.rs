@@ -95,6 +95,31 @@ impl Describer {
     }
 
     /// Describes an image that is already decoded, cropped and resized.
+    /// `path` (or its `crop` box) described as it is and, with `turned`, also turned a
+    /// quarter clockwise (decoded once): the query's views for
+    /// [`crate::search::Database::search_views`], so that copies turned either way are
+    /// found (the library's own views are the photos turned the same way).
+    pub fn describe_views(
+        &self,
+        path: &Path,
+        crop: Option<CropBox>,
+        turned: bool,
+    ) -> Result<Vec<Description>> {
+        let options = LoadOptions {
+            crop,
+            ..self.options.load
+        };
+        crate::isolate::per_file(path, || {
+            let image = imaging::load(path, &options)?;
+            let mut views = vec![self.describe_loaded(path, &image)?];
+            if turned {
+                let rgb = image::imageops::rotate90(&image.rgb);
+                views.push(self.describe_loaded(path, &LoadedImage { rgb, ..image })?);
+            }
+            Ok(views)
+        })
+    }
+
     pub fn describe_loaded(&self, path: &Path, image: &LoadedImage) -> Result<Description> {
         let spoc = self.spoc(image)?;
         let descriptor = self.finish(&spoc.raw);

@@ -433,6 +433,27 @@ pub fn update_variants(
     Ok(update)
 }
 
+/// Adds the variants `wanted` picks (lined up with `index`, as [`update_variants`]
+/// gives them) to `db` as views of their photos, so that search finds a photo's turned
+/// and downscaled copies too. Whether turned views were added: then the query must be
+/// turned as well ([`crate::Describer::describe_views`]), since a photo's own view is
+/// turned one way only.
+pub fn add_views(
+    db: &mut crate::search::Database,
+    index: &Index,
+    aligned: &[Aligned],
+    whitening: Option<&crate::whiten::Whitening>,
+    wanted: impl Fn(Variant) -> bool,
+) -> Result<bool> {
+    let mut turned = false;
+    for (variant, aligned) in aligned.iter().filter(|(v, _)| wanted(*v)) {
+        let before = db.view_count();
+        db.add_index_views(index, aligned, whitening)?;
+        turned |= *variant == Variant::QuarterTurn && db.view_count() > before;
+    }
+    Ok(turned)
+}
+
 /// `sims[m x cols] = lhs[m x dim] * rhs[cols x dim]^T`.
 fn similarity_block(sims: &mut [f32], lhs: &[f32], rhs: &[f32], m: usize, cols: usize, dim: usize) {
     assert!(sims.len() == m * cols && lhs.len() == m * dim && rhs.len() == cols * dim);

@@ -120,19 +120,21 @@ pub struct OxfordResult {
     pub per_query: BTreeMap<String, f64>,
 }
 
-/// Ranks `db` (rows named by `names`, images without extension) for each query
-/// descriptor and scores it.
+/// Ranks `db` (rows named by `names`, images without extension) for each query's
+/// descriptors (the query as it is, and any other view of it: see
+/// [`Database::search_views`]) and scores it.
 pub fn evaluate_oxford(
     db: &Database,
     names: &[String],
-    queries: &[(OxfordQuery, Vec<f32>)],
+    queries: &[(OxfordQuery, Vec<Vec<f32>>)],
     metric: Metric,
     expansion: usize,
 ) -> Result<OxfordResult> {
     let per_query = queries
         .par_iter()
-        .map(|(query, descriptor)| {
-            let hits = db.search_expanded(descriptor, metric, expansion, db.len())?;
+        .map(|(query, views)| {
+            let views: Vec<&[f32]> = views.iter().map(Vec::as_slice).collect();
+            let hits = db.search_views_expanded(&views, metric, expansion, db.len())?;
             let ranked = hits.iter().map(|h| names[h.row].as_str());
             Ok((
                 query.name.clone(),
@@ -181,7 +183,8 @@ pub fn evaluate_category(
     let scores = (0..db.len())
         .into_par_iter()
         .map(|query| {
-            let hits = db.search_expanded(db.row(query), metric, expansion, db.len())?;
+            let views: Vec<&[f32]> = db.views_of(query).collect();
+            let hits = db.search_views_expanded(&views, metric, expansion, db.len())?;
             let class = classes[query].as_str();
             let positives = size[class] - 1;
             let relevant = hits

@@ -143,6 +143,19 @@ pub struct Database {
     dim: usize,
     vectors: Vec<f32>,
     stats: Vec<RowStats>,
+    /// More views of some rows (see [`Database::add_views`]).
+    views: Views,
+}
+
+/// Other descriptors of rows: the photo turned a quarter, or enlarged. A row's distance
+/// is the least over itself and its views, so a turned or shrunk copy ranks where its
+/// upright, full-size original would.
+#[derive(Debug, Clone, Default)]
+struct Views {
+    vectors: Vec<f32>,
+    stats: Vec<RowStats>,
+    /// The row each view belongs to.
+    owner: Vec<usize>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -191,7 +204,53 @@ impl Database {
             dim,
             vectors,
             stats,
+            views: Views::default(),
         })
+    }
+
+    /// Adds `vectors` (`owner.len() x dim`) as more views of the rows `owner` names:
+    /// from then on a row is as near as the nearest of its views.
+    pub fn add_views(&mut self, owner: &[usize], vectors: &[f32]) -> Result<()> {
+        if vectors.len() != owner.len() * self.dim || owner.iter().any(|&o| o >= self.len()) {
+            return Err(Error::Invalid(format!(
+                "{} views of {} values for {} rows of {}",
+                owner.len(),
+                vectors.len(),
+                self.len(),
+                self.dim
+            )));
+        }
+        self.views
+            .stats
+            .extend(vectors.chunks(self.dim).map(RowStats::of));
+        self.views.vectors.extend_from_slice(vectors);
+        self.views.owner.extend_from_slice(owner);
+        Ok(())
+    }
+
+    /// The final descriptors of `variant`'s raw SPoC (lined up with the index's entries,
+    /// as [`crate::dupes::describe_variants`] gives them) added as views of the rows
+    /// they differ from.
+    pub fn add_index_views(
+        &mut self,
+        index: &Index,
+        variant: &Index,
+        whitening: Option<&Whitening>,
+    ) -> Result<()> {
+        let (owner, rows): (Vec<usize>, Vec<Vec<f32>>) = index
+            .entries
+            .par_iter()
+            .zip(&variant.entries)
+            .enumerate()
+            .filter(|(_, (own, other))| own.raw != other.raw)
+            .map(|(i, (_, other))| (i, finish_descriptor(&other.raw, whitening)))
+            .unzip();
+        self.add_views(&owner, &rows.concat())
+    }
+
+    /// How many views were added with [`Database::add_views`].
+    pub fn view_count(&self) -> usize {
+        self.views.owner.len()
     }
 
     /// The final descriptors (L2, optional whitening, L2) of an index's raw SPoC.
@@ -268,8 +327,11 @@ impl Database {
     /// The distance from `query` to row `row`: the metric's definition (see
     /// [`Metric::distance`]) computed in `f32` from precomputed norms and means.
     pub fn distance(&self, query: &Query, row: usize) -> f32 {
-        let (q, v) = (query.vector, self.row(row));
-        let (qs, vs) = (query.stats, self.stats[row]);
+        self.distance_to(query, self.row(row), self.stats[row])
+    }
+
+    fn distance_to(&self, query: &Query, v: &[f32], vs: RowStats) -> f32 {
+        let (q, qs) = (query.vector, query.stats);
         match query.metric {
             Metric::Cosine => one_minus_ratio_f32(dot(q, v), qs.norm * vs.norm),
             Metric::Correlation => one_minus_ratio_f32(
@@ -300,8 +362,38 @@ impl Database {
         }
     }
 
+    /// Row `row` and its views (see [`Database::add_views`]), the row first.
+    pub fn views_of(&self, row: usize) -> impl Iterator<Item = &[f32]> {
+        std::iter::once(self.row(row)).chain(
+            self.views
+                .owner
+                .iter()
+                .enumerate()
+                .filter(move |&(_, &owner)| owner == row)
+                .map(|(view, _)| self.view(view).0),
+        )
+    }
+
+    fn view(&self, view: usize) -> (&[f32], RowStats) {
+        let v = &self.views.vectors[view * self.dim..(view + 1) * self.dim];
+        (v, self.views.stats[view])
+    }
+
     /// The `top` nearest rows to `query` under `metric`, nearest first (ties by row).
+    /// With views, a row's distance is its nearest view's.
     pub fn search(&self, query: &[f32], metric: Metric, top: usize) -> Result<Vec<Hit>> {
+        self.search_views(&[query], metric, top)
+    }
+
+    /// The `top` nearest rows to the nearest of `queries` (one query seen several ways:
+    /// as it is and turned a quarter), each row as near as its nearest view.
+    pub fn search_views(&self, queries: &[&[f32]], metric: Metric, top: usize) -> Result<Vec<Hit>> {
+        let [query] = queries else {
+            return self.search_nearest_view(queries, metric, top);
+        };
+        if self.view_count() > 0 {
+            return self.search_nearest_view(queries, metric, top);
+        }
         let query = self.query(query, metric)?;
         let top = top.min(self.len());
         if top == 0 {
@@ -326,6 +418,52 @@ impl Database {
         Ok(hits)
     }
 
+    /// [`Database::search_views`] for several queries or rows with views: every
+    /// distance into one per-row minimum.
+    fn search_nearest_view(
+        &self,
+        queries: &[&[f32]],
+        metric: Metric,
+        top: usize,
+    ) -> Result<Vec<Hit>> {
+        let queries: Vec<Query> = queries
+            .iter()
+            .map(|q| self.query(q, metric))
+            .collect::<Result<_>>()?;
+        let top = top.min(self.len());
+        if top == 0 {
+            return Ok(Vec::new());
+        }
+        let nearest = |v: &[f32], vs: RowStats| {
+            queries
+                .iter()
+                .map(|q| self.distance_to(q, v, vs))
+                .fold(f32::INFINITY, f32::min)
+        };
+        let mut distances: Vec<f32> = (0..self.len())
+            .into_par_iter()
+            .map(|row| nearest(self.row(row), self.stats[row]))
+            .collect();
+        let of_views: Vec<f32> = (0..self.view_count())
+            .into_par_iter()
+            .map(|view| {
+                let (v, vs) = self.view(view);
+                nearest(v, vs)
+            })
+            .collect();
+        for (&owner, d) in self.views.owner.iter().zip(of_views) {
+            distances[owner] = distances[owner].min(d);
+        }
+        let mut hits: Vec<Hit> = distances
+            .into_iter()
+            .enumerate()
+            .map(|(row, distance)| Hit { row, distance })
+            .collect();
+        keep_best(&mut hits, top);
+        hits.sort_by(hit_order);
+        Ok(hits)
+    }
+
     /// Average query expansion: search, add the `k` best rows to the query,
     /// L2-normalise, search again. `k = 0` is a plain search.
     pub fn search_expanded(
@@ -335,18 +473,45 @@ impl Database {
         k: usize,
         top: usize,
     ) -> Result<Vec<Hit>> {
+        self.search_views_expanded(&[query], metric, k, top)
+    }
+
+    /// [`Database::search_views`] with average query expansion: each of the query's
+    /// views is expanded with the view of each of the `k` best rows nearest to it (so a
+    /// turned copy adds itself the way up the query is), L2-normalised, and the
+    /// expanded views searched again.
+    pub fn search_views_expanded(
+        &self,
+        queries: &[&[f32]],
+        metric: Metric,
+        k: usize,
+        top: usize,
+    ) -> Result<Vec<Hit>> {
         if k == 0 {
-            return self.search(query, metric, top);
+            return self.search_views(queries, metric, top);
         }
-        let first = self.search(query, metric, k)?;
-        let mut expanded = query.to_vec();
-        for hit in &first {
-            for (q, v) in expanded.iter_mut().zip(self.row(hit.row)) {
-                *q += v;
-            }
-        }
-        crate::descriptor::l2_normalize(&mut expanded);
-        self.search(&expanded, metric, top)
+        let first = self.search_views(queries, metric, k)?;
+        let expanded: Vec<Vec<f32>> = queries
+            .iter()
+            .map(|&query| {
+                let prepared = self.query(query, metric)?;
+                let mut expanded = query.to_vec();
+                for hit in &first {
+                    let nearest = self
+                        .views_of(hit.row)
+                        .map(|v| (self.distance_to(&prepared, v, RowStats::of(v)), v))
+                        .min_by(|a, b| a.0.total_cmp(&b.0))
+                        .map(|(_, v)| v);
+                    for (q, v) in expanded.iter_mut().zip(nearest.unwrap_or_default()) {
+                        *q += v;
+                    }
+                }
+                crate::descriptor::l2_normalize(&mut expanded);
+                Ok(expanded)
+            })
+            .collect::<Result<_>>()?;
+        let expanded: Vec<&[f32]> = expanded.iter().map(Vec::as_slice).collect();
+        self.search_views(&expanded, metric, top)
     }
 }
 
@@ -432,5 +597,55 @@ mod tests {
         let rows: Vec<usize> = hits.iter().map(|h| h.row).collect();
         assert_eq!(rows, [0, 2, 3]);
         assert!(db.search(&[1.0], Metric::Cosine, 1).is_err());
+    }
+
+    /// A row is as near as its nearest view, and a query as near as its nearest view:
+    /// a turned copy (far as it is, identical once turned) ranks first.
+    #[test]
+    fn a_row_is_as_near_as_its_nearest_view() {
+        let mut db = Database::new(2, vec![0.8, 0.6, 0.0, 1.0, 0.6, 0.8]).unwrap();
+        let rows = |hits: Vec<Hit>| hits.iter().map(|h| h.row).collect::<Vec<_>>();
+        assert_eq!(
+            rows(db.search(&[1.0, 0.0], Metric::Cosine, 3).unwrap()),
+            [0, 2, 1]
+        );
+        db.add_views(&[1], &[1.0, 0.0]).unwrap();
+        let hits = db.search(&[1.0, 0.0], Metric::Cosine, 3).unwrap();
+        assert_eq!(rows(hits.clone()), [1, 0, 2]);
+        assert!(hits[0].distance.abs() < 1e-6);
+        assert_eq!(db.views_of(1).count(), 2);
+        assert!(db.add_views(&[3], &[1.0, 0.0]).is_err(), "no row 3");
+        assert!(
+            db.add_views(&[0], &[1.0]).is_err(),
+            "a view has the rows' dimension"
+        );
+        // The query's own views: the nearest of them counts.
+        let plain = Database::new(2, vec![0.0, 1.0, 0.6, 0.8]).unwrap();
+        let hits = plain
+            .search_views(&[&[1.0, 0.0], &[0.0, 1.0]], Metric::Euclidean, 2)
+            .unwrap();
+        assert_eq!(rows(hits.clone()), [0, 1]);
+        assert!(hits[0].distance.abs() < 1e-6);
+        assert!(
+            plain
+                .search_views(&[], Metric::Cosine, 0)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    /// Query expansion adds each hit's view nearest to the query: the turned copy
+    /// found through its view adds that view, not its turned self.
+    #[test]
+    fn expansion_adds_the_view_nearest_to_the_query() {
+        let mut db = Database::new(2, vec![0.0, 1.0, 0.6, -0.8]).unwrap();
+        db.add_views(&[0], &[1.0, 0.0]).unwrap();
+        // Expanded with row 0's view [1, 0], the query stays [1, 0]: row 1 (0.6, -0.8)
+        // stays second. Expanded with row 0 itself it would be [0.71, 0.71].
+        let hits = db
+            .search_expanded(&[1.0, 0.0], Metric::Cosine, 1, 2)
+            .unwrap();
+        assert_eq!(hits[0].row, 0);
+        assert!((hits[1].distance - 0.4).abs() < 1e-6, "{hits:?}");
     }
 }

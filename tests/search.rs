@@ -176,3 +176,63 @@ fn finds_the_original_of_an_edited_copy() {
         "{json}"
     );
 }
+
+/// Copies turned a quarter are found by a search through the photos' turned views
+/// (described by `index`) and the query turned: each original's `_rot90` copy ranks
+/// right after the original itself. Without the views (`--no-views`) the same copies
+/// rank lower: the views are what finds them.
+#[test]
+fn turned_copies_are_found_through_the_views() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let model = common::shared_model(&shared);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("library");
+    // The six photos whose turned copy ranks lowest among neardup-dev's 2,479 without
+    // the views (from 34th to 1,786th).
+    let originals: Vec<String> = ["o010", "o034", "o037", "o041", "o060", "o088"]
+        .map(String::from)
+        .to_vec();
+    let chosen = |n: &str| {
+        originals
+            .iter()
+            .any(|o| n == format!("{o}.jpg") || n == format!("{o}_rot90.jpg"))
+    };
+    common::neardup_library(&shared, &dir, chosen, 20);
+    let index = tmp.path().join("library.lkidx");
+    let (code, _, stderr) = common::index_json(&model, &dir, &index, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+
+    let rank_of_copy = |original: &str, extra: &[&str]| {
+        let query = dir.join(format!("{original}.jpg"));
+        let mut args = vec!["--top", "40"];
+        args.extend(extra);
+        let (code, json, stderr) = common::search_json(&model, &index, &query, &args);
+        assert_eq!(code, Some(0), "{stderr}");
+        let results = json["results"].as_array().unwrap();
+        let path = |r: &serde_json::Value| r["path"].as_str().unwrap().to_string();
+        assert!(
+            path(&results[0]).ends_with(&format!("{original}.jpg")),
+            "{json}"
+        );
+        results
+            .iter()
+            .position(|r| path(r).ends_with(&format!("{original}_rot90.jpg")))
+            .map_or(usize::MAX, |p| p + 1)
+    };
+    let mut without = Vec::new();
+    for original in &originals {
+        assert_eq!(
+            rank_of_copy(original, &[]),
+            2,
+            "{original}_rot90 with the views"
+        );
+        without.push(rank_of_copy(original, &["--no-views"]));
+    }
+    assert!(
+        without.iter().any(|&rank| rank > 2),
+        "the turned copies rank second even without the views ({without:?}): this test \
+         does not show what the views do"
+    );
+}

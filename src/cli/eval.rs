@@ -10,8 +10,9 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
-use super::{EngineArgs, cached_index, load_whitening};
+use super::{EngineArgs, cache_path, cached_index, load_whitening, with_progress};
 use crate::descriptor::{Describer, finish_descriptor};
+use crate::dupes::{self, Variant};
 use crate::eval::{self, OxfordQuery};
 use crate::index::{Index, Provenance};
 use crate::intent::Intent;
@@ -83,6 +84,15 @@ struct CommonArgs {
     /// Power of a whitening learned with --whiten-from (1 full, 0 PCA only).
     #[arg(long, default_value_t = 1.0)]
     whiten_power: f32,
+    /// Search through turned views too: every photo of the folder is also described
+    /// turned a quarter (cached beside its descriptors), and so is the query, so copies
+    /// turned by 90 or 270 degrees rank as if upright.
+    #[arg(long)]
+    rotations: bool,
+    /// Search small photos (under 224 px) enlarged 2x too, so downscaled copies meet
+    /// their originals at their scale.
+    #[arg(long)]
+    enlarge: bool,
     /// Evaluate all seven metrics and print one row each.
     #[arg(long)]
     all_metrics: bool,
@@ -125,6 +135,62 @@ impl Session {
             self.cache.as_deref(),
         )
         .map(|(index, _)| index)
+    }
+
+    /// The database of the folder's index: its photos and, as `common` asks, their
+    /// turned and enlarged views (described once, cached beside the index); also the
+    /// turned view of each photo lined up with the index, when asked for.
+    fn database(
+        &self,
+        dir: &Path,
+        index: &Index,
+        whitening: Option<&Whitening>,
+        common: &CommonArgs,
+    ) -> anyhow::Result<(Database, Option<Index>)> {
+        let mut db = Database::from_index(index, whitening)?;
+        if !common.rotations && !common.enlarge {
+            return Ok((db, None));
+        }
+        let path = cache_path(&self.provenance, dir, self.cache.as_deref())?;
+        let update = with_progress(|progress, stop| {
+            dupes::update_variants(index, &path, Some(&self.describer), progress, stop)
+        })
+        .context("the thread describing turned and enlarged photos crashed")?
+        .with_context(|| {
+            format!(
+                "describing the turned and enlarged photos of {}",
+                dir.display()
+            )
+        })?;
+        for failure in &update.failures {
+            eprintln!(
+                "no turned or enlarged copy: {}: {}",
+                failure.path.display(),
+                failure.reason
+            );
+        }
+        if update.missing > 0 {
+            bail!(
+                "{} photos still lack a turned or enlarged copy",
+                update.missing
+            );
+        }
+        dupes::add_views(
+            &mut db,
+            index,
+            &update.aligned,
+            whitening,
+            |variant| match variant {
+                Variant::QuarterTurn => common.rotations,
+                Variant::Enlarged => common.enlarge,
+            },
+        )?;
+        let turned = update
+            .aligned
+            .into_iter()
+            .find(|(variant, _)| *variant == Variant::QuarterTurn && common.rotations)
+            .map(|(_, aligned)| aligned);
+        Ok((db, turned))
     }
 
     fn whitening(&self, common: &CommonArgs) -> anyhow::Result<Option<Whitening>> {
@@ -181,7 +247,8 @@ fn oxford(args: OxfordArgs) -> anyhow::Result<ExitCode> {
         .enumerate()
         .map(|(i, n)| (n.as_str(), i))
         .collect();
-    let described: Vec<(OxfordQuery, Vec<f32>)> = queries
+    let (db, turned) = session.database(&args.images, &index, whitening.as_ref(), common)?;
+    let described: Vec<(OxfordQuery, Vec<Vec<f32>>)> = queries
         .into_iter()
         .map(|query| {
             let &row = by_name.get(query.image.as_str()).with_context(|| {
@@ -191,21 +258,28 @@ fn oxford(args: OxfordArgs) -> anyhow::Result<ExitCode> {
                     args.images.display()
                 )
             })?;
-            let raw = match args.query {
-                QueryKind::Full => index.entries[row].raw.clone(),
+            let raw: Vec<Vec<f32>> = match args.query {
+                QueryKind::Full => std::iter::once(&index)
+                    .chain(turned.as_ref())
+                    .map(|views| views.entries[row].raw.clone())
+                    .collect(),
                 QueryKind::Box => {
                     let path = index.absolute(&index.entries[row]);
                     session
                         .describer
-                        .describe_path(&path, Some(query.crop))?
-                        .raw
+                        .describe_views(&path, Some(query.crop), common.rotations)?
+                        .into_iter()
+                        .map(|view| view.raw)
+                        .collect()
                 }
             };
-            let descriptor = finish_descriptor(&raw, whitening.as_ref());
-            Ok((query, descriptor))
+            let views = raw
+                .iter()
+                .map(|raw| finish_descriptor(raw, whitening.as_ref()))
+                .collect();
+            Ok((query, views))
         })
         .collect::<anyhow::Result<_>>()?;
-    let db = Database::from_index(&index, whitening.as_ref())?;
     let mut results = BTreeMap::new();
     for metric in metrics(common) {
         let result = eval::evaluate_oxford(&db, &names, &described, metric, common.qe)?;
@@ -248,9 +322,14 @@ fn category(args: CategoryArgs) -> anyhow::Result<ExitCode> {
             args.dir.display()
         );
     }
-    let all = Database::from_index(&index, whitening.as_ref())?;
+    let (all, _) = session.database(&args.dir, &index, whitening.as_ref(), common)?;
     let vectors: Vec<f32> = rows.iter().flat_map(|&r| all.row(r).to_vec()).collect();
-    let db = Database::new(all.dim(), vectors)?;
+    let mut db = Database::new(all.dim(), vectors)?;
+    for (new_row, &row) in rows.iter().enumerate() {
+        for view in all.views_of(row).skip(1) {
+            db.add_views(&[new_row], view)?;
+        }
+    }
     let mut results = BTreeMap::new();
     for metric in metrics(common) {
         let result = eval::evaluate_category(&db, &classes, metric, common.qe, args.k)?;

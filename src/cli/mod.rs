@@ -569,6 +569,21 @@ fn whiten_learn(args: WhitenLearnArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Where [`cached_index`] keeps the descriptors of `dir`: in `cache`, else in the data
+/// directory's `eval-cache`.
+fn cache_path(
+    provenance: &index::Provenance,
+    dir: &Path,
+    cache: Option<&Path>,
+) -> anyhow::Result<PathBuf> {
+    let suffix = format!("-s{}", provenance.max_side);
+    match cache {
+        Some(folder) => Ok(folder.join(index::index_file_name(dir, &suffix))),
+        None => index::data_dir_index_path(dir, "eval-cache", &suffix)
+            .context("no per-user data directory on this system; pass --cache"),
+    }
+}
+
 /// `dir`'s descriptors from an index kept in `cache` (default: `eval-cache` in the data
 /// directory), brought up to date first: a second run does not run the network again.
 /// Failures are printed, and kept in the summary.
@@ -578,12 +593,7 @@ fn cached_index(
     dir: &Path,
     cache: Option<&Path>,
 ) -> anyhow::Result<(index::Index, index::IndexSummary)> {
-    let suffix = format!("-s{}", provenance.max_side);
-    let path = match cache {
-        Some(folder) => folder.join(index::index_file_name(dir, &suffix)),
-        None => index::data_dir_index_path(dir, "eval-cache", &suffix)
-            .context("no per-user data directory on this system; pass --cache")?,
-    };
+    let path = cache_path(provenance, dir, cache)?;
     let mut options = index::IndexOptions::new(dir.to_path_buf(), path);
     // The cache belongs to us: start it afresh if the model changed rather than refuse.
     options.replace_incompatible = true;

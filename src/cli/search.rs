@@ -45,6 +45,12 @@ pub(super) struct SearchArgs {
     /// L2-normalised SPoC only, no whitening.
     #[arg(long)]
     no_whiten: bool,
+    /// Rank photos only as they are: not through their turned and enlarged views (which
+    /// `lookalike index` describes beside the index), nor the query turned a quarter.
+    /// Those views find copies turned by 90 or 270 degrees and small downscaled copies;
+    /// they are used by default with the `instance` intent.
+    #[arg(long)]
+    no_views: bool,
     /// Print `{"results": [{"rank", "path", "distance"}], "seconds"}`.
     #[arg(long)]
     json: bool,
@@ -79,9 +85,12 @@ pub(super) fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         max_side,
     };
     let describer = engine.describer_with(&weights, whitening.clone())?;
-    let query = describer.describe_path(&args.image, args.crop)?;
-    let db = Database::from_index(&index, whitening.as_ref())?;
-    let hits = db.search_expanded(&query.descriptor, metric, args.qe, args.top)?;
+    let mut db = Database::from_index(&index, whitening.as_ref())?;
+    let views = !args.no_views && args.intent == Intent::Instance;
+    let turned = views && add_cached_views(&mut db, &index, &args.index, whitening.as_ref())?;
+    let query = describer.describe_views(&args.image, args.crop, turned)?;
+    let query: Vec<&[f32]> = query.iter().map(|q| q.descriptor.as_slice()).collect();
+    let hits = db.search_views_expanded(&query, metric, args.qe, args.top)?;
     let seconds = started.elapsed().as_secs_f64();
     let results: Vec<_> = hits
         .iter()
@@ -108,4 +117,25 @@ pub(super) fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         eprintln!("{} of {} images in {seconds:.2} s", hits.len(), db.len());
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Adds the turned and enlarged views `lookalike index` described beside the index at
+/// `index_path` (photos described since have none yet); whether turned views were
+/// found, so that the query is turned too.
+fn add_cached_views(
+    db: &mut Database,
+    index: &Index,
+    index_path: &std::path::Path,
+    whitening: Option<&crate::whiten::Whitening>,
+) -> anyhow::Result<bool> {
+    let (unused, _) = std::sync::mpsc::sync_channel(1);
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let cached = crate::dupes::update_variants(index, index_path, None, &unused, &never)?;
+    Ok(crate::dupes::add_views(
+        db,
+        index,
+        &cached.aligned,
+        whitening,
+        |_| true,
+    )?)
 }

@@ -114,6 +114,8 @@ struct ResultsView {
     error: Option<String>,
     /// Results of this search generation are current.
     generation: u64,
+    /// A first ranking: the final one (with the query turned too) is on its way.
+    refining: bool,
 }
 
 /// What a search depends on; a new one is sent when this changes.
@@ -428,7 +430,7 @@ impl LookalikeApp {
     pub fn is_searching(&self) -> bool {
         self.scheduler.waiting.is_some()
             || (self.scheduler.sent.is_some()
-                && self.results.generation != self.scheduler.generation)
+                && (self.results.generation != self.scheduler.generation || self.results.refining))
             || self.query.as_ref().is_some_and(|q| q.texture.is_none())
     }
 
@@ -475,6 +477,7 @@ impl LookalikeApp {
             source: self.settings.whitening.clone(),
             dim: self.settings.whiten_dim,
             power: self.settings.whiten_power,
+            views: self.settings.intent == Intent::Instance,
         }
     }
 
@@ -616,6 +619,7 @@ impl LookalikeApp {
                 generation,
                 hits,
                 seconds,
+                refining,
             } => {
                 if generation == self.scheduler.generation {
                     self.results = ResultsView {
@@ -623,6 +627,7 @@ impl LookalikeApp {
                         seconds,
                         error: None,
                         generation,
+                        refining,
                     };
                 }
             }
@@ -1238,7 +1243,13 @@ impl LookalikeApp {
                 ui.label(format!("{} results{growing}", self.results.hits.len()))
                     .on_hover_text(format!("searched in {:.3} s", self.results.seconds));
                 if self.is_searching() {
-                    ui.spinner();
+                    let spinner = ui.spinner();
+                    if self.results.refining {
+                        spinner.on_hover_text(
+                            "First results; the query turned a quarter is being described \
+                             to find turned copies too",
+                        );
+                    }
                 }
             });
         }

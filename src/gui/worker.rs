@@ -112,6 +112,10 @@ pub struct WhiteningRequest {
     pub source: WhiteningSource,
     pub dim: usize,
     pub power: f32,
+    /// Search through the photos' turned and enlarged views too (those indexing's
+    /// last stage describes), with the query turned as well: copies turned by 90 or
+    /// 270 degrees and small downscaled copies rank with their originals.
+    pub views: bool,
 }
 
 /// Which folder an indexing run is working on.
@@ -177,6 +181,9 @@ pub enum Event {
         generation: u64,
         hits: Vec<ResultItem>,
         seconds: f64,
+        /// A first ranking, from the query as it is: the same search's final ranking
+        /// follows once the query turned a quarter is described too.
+        refining: bool,
     },
     SearchFailed {
         generation: u64,
@@ -422,8 +429,9 @@ struct QueryImage {
     id: u64,
     path: PathBuf,
     rgb: RgbImage,
-    /// The raw SPoC of the last box described, to re-rank without the network.
-    last_raw: Option<(Option<CropBox>, Vec<f32>)>,
+    /// The raw SPoC of the last box described (and, when the library has turned views,
+    /// of the box turned a quarter), to re-rank without the network.
+    last_raw: Option<(Option<CropBox>, Vec<Vec<f32>>)>,
 }
 
 struct Searchable {
@@ -432,8 +440,11 @@ struct Searchable {
     siblings: HashMap<usize, usize>,
     /// The same pairs the other way: the RAW's row -> its JPEG's row.
     jpeg_of: HashMap<usize, usize>,
-    /// Shared with the duplicate search running on its job thread.
+    /// Shared with the duplicate search running on its job thread (which reads only
+    /// the photos' own rows, not their views).
     database: Arc<Database>,
+    /// Whether `database` holds turned views: the query is then turned too.
+    turned: bool,
     whitening: Option<Whitening>,
     request: WhiteningRequest,
     /// Files still to describe while the library is being indexed (empty after).
@@ -655,11 +666,20 @@ impl Executor {
                 ranking,
             } => {
                 let started = Instant::now();
-                match self.search(query, crop, ranking) {
+                let first = |sink: &EventSink, hits| {
+                    sink.send(Event::Results {
+                        generation,
+                        hits,
+                        seconds: started.elapsed().as_secs_f64(),
+                        refining: true,
+                    });
+                };
+                match self.search(query, crop, ranking, first) {
                     Ok(hits) => self.sink.send(Event::Results {
                         generation,
                         hits,
                         seconds: started.elapsed().as_secs_f64(),
+                        refining: false,
                     }),
                     Err(error) => self.sink.send(Event::SearchFailed {
                         generation,
@@ -807,6 +827,7 @@ impl Executor {
                 whitening,
             } => self.indexing_done(folder, *outcome, whitening),
             JobOutcome::Variants(outcome) => {
+                self.attach_views();
                 self.sink.send(Event::VariantsEnded { outcome });
                 // Groups found before the variants were ready may miss turned copies.
                 if let Some((threshold, true)) = self.last_duplicates {
@@ -1198,6 +1219,7 @@ impl Executor {
                     siblings: HashMap::new(),
                     jpeg_of: HashMap::new(),
                     database: Arc::default(),
+                    turned: false,
                     whitening: None,
                     request: request.clone(),
                     waiting,
@@ -1316,8 +1338,8 @@ impl Executor {
                 (None, "L2 only".to_string())
             }
         };
-        let database = match Database::from_index(&index, whitening.as_ref()) {
-            Ok(database) => Arc::new(database),
+        let database = match self.database_with_views(&index, whitening.as_ref(), request) {
+            Ok(database) => database,
             Err(error) => {
                 self.sink.send(Event::Notice(format!(
                     "the library {} cannot be searched: {error}",
@@ -1331,11 +1353,13 @@ impl Executor {
             query.last_raw = None;
         }
         self.library_serial += 1;
+        let (database, turned) = database;
         self.library = Some(Searchable {
             index,
             siblings: HashMap::new(),
             jpeg_of: HashMap::new(),
-            database,
+            database: Arc::new(database),
+            turned,
             whitening,
             request: request.clone(),
             waiting: Vec::new(),
@@ -1408,6 +1432,50 @@ impl Executor {
         ))
     }
 
+    /// The final descriptors of `index`, with the turned and enlarged views cached
+    /// beside its index file when `request` asks for them; whether turned views are in.
+    fn database_with_views(
+        &self,
+        index: &Index,
+        whitening: Option<&Whitening>,
+        request: &WhiteningRequest,
+    ) -> crate::Result<(Database, bool)> {
+        let mut database = Database::from_index(index, whitening)?;
+        if !request.views {
+            return Ok((database, false));
+        }
+        // Only what is cached: indexing's last stage describes the views.
+        let (unused, _) = sync_channel(1);
+        let never = AtomicBool::new(false);
+        let index_path = self.library_index_path(&index.root);
+        let cached = dupes::update_variants(index, &index_path, None, &unused, &never)?;
+        let turned = dupes::add_views(&mut database, index, &cached.aligned, whitening, |_| true)?;
+        Ok((database, turned))
+    }
+
+    /// Once indexing's last stage has described the views, search uses them.
+    fn attach_views(&mut self) {
+        let Some(library) = self
+            .library
+            .as_ref()
+            .filter(|l| l.complete && l.request.views)
+        else {
+            return;
+        };
+        match self.database_with_views(&library.index, library.whitening.as_ref(), &library.request)
+        {
+            Ok((database, turned)) => {
+                if let Some(library) = &mut self.library {
+                    library.database = Arc::new(database);
+                    library.turned = turned;
+                }
+            }
+            Err(error) => self.sink.send(Event::Notice(format!(
+                "turned and small copies are not searched: {error}"
+            ))),
+        }
+    }
+
     fn load_query(&mut self, id: u64, path: PathBuf) {
         let decoded = crate::isolate::per_file(&path, || {
             imaging::decode_file(&path, imaging::DEFAULT_MAX_PIXELS)
@@ -1437,11 +1505,16 @@ impl Executor {
         }
     }
 
+    /// Ranks the library for the query (its box when `ranking.use_box`). When the
+    /// library has turned views, the query turned a quarter is described too: that
+    /// second pass of the network doubles the time to the final ranking, so the ranking
+    /// from the query as it is goes to `first` before it.
     fn search(
         &mut self,
         query_id: u64,
         crop: Option<CropBox>,
         ranking: Ranking,
+        first: impl FnOnce(&EventSink, Vec<ResultItem>),
     ) -> anyhow::Result<Vec<ResultItem>> {
         let library = self
             .library
@@ -1453,40 +1526,64 @@ impl Executor {
             .filter(|q| q.id == query_id)
             .context("the query photo is no longer loaded")?;
         let crop = crop.filter(|_| ranking.use_box);
-        let raw = match &query.last_raw {
-            Some((described, raw)) if *described == crop => raw.clone(),
-            _ => {
-                let describer = self
-                    .describer
-                    .as_ref()
-                    .context("the network is not loaded")?;
-                let max_side = library.index.provenance.max_side;
-                let image = imaging::prepare(&query.path, &query.rgb, crop, Some(max_side))?;
-                let raw = crate::isolate::per_file(&query.path, || describer.spoc(&image))?.raw;
-                query.last_raw = Some((crop, raw.clone()));
-                raw
-            }
+        let views = usize::from(library.turned) + 1;
+        if let Some((described, raw)) = &query.last_raw
+            && *described == crop
+            && raw.len() == views
+        {
+            return rank(library, raw, ranking);
+        }
+        let describer = self
+            .describer
+            .as_ref()
+            .context("the network is not loaded")?;
+        let max_side = library.index.provenance.max_side;
+        let image = imaging::prepare(&query.path, &query.rgb, crop, Some(max_side))?;
+        let describe = |image: &imaging::LoadedImage| {
+            crate::isolate::per_file(&query.path, || describer.spoc(image)).map(|s| s.raw)
         };
-        let descriptor = finish_descriptor(&raw, library.whitening.as_ref());
-        // The JPEG of a RAW + JPEG pair is shown as its RAW: leave room to drop it.
-        let hits = library.database.search_expanded(
-            &descriptor,
-            ranking.metric,
-            ranking.qe_k,
-            ranking.top + library.siblings.len().min(ranking.top),
-        )?;
-        Ok(hits
-            .iter()
-            .filter(|hit| !library.siblings.contains_key(&hit.row))
-            .take(ranking.top)
-            .enumerate()
-            .map(|(rank, hit)| ResultItem {
-                rank: rank + 1,
-                distance: hit.distance,
-                photo: paired_photo(&library.index, &library.jpeg_of, hit.row),
-            })
-            .collect())
+        let mut raw = vec![describe(&image)?];
+        if library.turned {
+            first(&self.sink, rank(library, &raw, ranking)?);
+            let rgb = image::imageops::rotate90(&image.rgb);
+            raw.push(describe(&imaging::LoadedImage { rgb, ..image })?);
+        }
+        let hits = rank(library, &raw, ranking)?;
+        query.last_raw = Some((crop, raw));
+        Ok(hits)
     }
+}
+
+/// The library ranked for the query's raw SPoC views (the query as it is, then turned),
+/// a RAW + JPEG pair shown once, as its RAW.
+fn rank(
+    library: &Searchable,
+    raw: &[Vec<f32>],
+    ranking: Ranking,
+) -> anyhow::Result<Vec<ResultItem>> {
+    let descriptors: Vec<Vec<f32>> = raw
+        .iter()
+        .map(|raw| finish_descriptor(raw, library.whitening.as_ref()))
+        .collect();
+    let descriptors: Vec<&[f32]> = descriptors.iter().map(Vec::as_slice).collect();
+    // Leave room for the JPEGs of pairs, which are dropped.
+    let hits = library.database.search_views_expanded(
+        &descriptors,
+        ranking.metric,
+        ranking.qe_k,
+        ranking.top + library.siblings.len().min(ranking.top),
+    )?;
+    Ok(hits
+        .iter()
+        .filter(|hit| !library.siblings.contains_key(&hit.row))
+        .take(ranking.top)
+        .enumerate()
+        .map(|(rank, hit)| ResultItem {
+            rank: rank + 1,
+            distance: hit.distance,
+            photo: paired_photo(&library.index, &library.jpeg_of, hit.row),
+        })
+        .collect())
 }
 
 /// The duplicate search: the variants indexing has described (if asked), then the
