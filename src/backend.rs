@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::imaging::MIN_SIDE;
 use crate::model::{Network, WeightsRef};
 use crate::net::{BurnGoogLeNet, BurnVgg, ConvPath, CpuGoogLeNet, CpuVgg, NetInput, Spoc};
+use crate::pooling::FeatureMap;
 
 /// Where the user asked the network to run.
 #[derive(
@@ -192,6 +193,19 @@ impl Engine {
             Net::BurnVgg(net) => net.spoc(input),
             Net::CpuGoogLeNet(net) => Ok(net.spoc(input)),
             Net::BurnGoogLeNet(net) => net.spoc(input),
+        }
+    }
+
+    /// VGG16's conv5_3 after its ReLU, for poolings other than SPoC.
+    pub fn conv5_3(&self, input: &NetInput) -> Result<FeatureMap> {
+        crate::guard::note_heavy_work("the network");
+        check_input(input)?;
+        match &self.net {
+            Net::CpuVgg(net) => Ok(net.conv5_3(input)),
+            Net::BurnVgg(net) => net.conv5_3(input),
+            Net::CpuGoogLeNet(_) | Net::BurnGoogLeNet(_) => Err(Error::Invalid(
+                "poolings other than SPoC apply to VGG16's conv5_3, not to GoogLeNet".into(),
+            )),
         }
     }
 

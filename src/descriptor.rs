@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::imaging::{self, CropBox, LoadOptions, LoadedImage};
 use crate::model::{Network, Preprocessing, WeightsRef};
 use crate::net::{NetInput, Spoc};
+use crate::pooling::{FeatureMap, Pooling};
 use crate::whiten::Whitening;
 
 /// How descriptors are made.
@@ -18,6 +19,9 @@ pub struct DescriberOptions {
     pub load: LoadOptions,
     /// PCA / whitening applied after the first L2 normalisation.
     pub whitening: Option<Whitening>,
+    /// How VGG16's conv5_3 is pooled (SPoC, the method's, unless an evaluation asks
+    /// for another).
+    pub pooling: Pooling,
 }
 
 /// One image's descriptor.
@@ -94,7 +98,6 @@ impl Describer {
         })
     }
 
-    /// Describes an image that is already decoded, cropped and resized.
     /// `path` (or its `crop` box) described as it is and, with `turned`, also turned a
     /// quarter clockwise (decoded once): the query's views for
     /// [`crate::search::Database::search_views`], so that copies turned either way are
@@ -120,6 +123,7 @@ impl Describer {
         })
     }
 
+    /// Describes an image that is already decoded, cropped and resized.
     pub fn describe_loaded(&self, path: &Path, image: &LoadedImage) -> Result<Description> {
         let spoc = self.spoc(image)?;
         let descriptor = self.finish(&spoc.raw);
@@ -133,14 +137,31 @@ impl Describer {
         })
     }
 
-    /// Raw SPoC of a loaded image.
+    /// VGG16's conv5_3 map (after its ReLU) of a loaded image, for other poolings.
+    pub fn conv5_3(&self, image: &LoadedImage) -> Result<FeatureMap> {
+        self.engine.conv5_3(&self.net_input(image))
+    }
+
+    /// Raw SPoC of a loaded image (or its conv5_3 pooled as the options say).
     pub fn spoc(&self, image: &LoadedImage) -> Result<Spoc> {
-        self.engine.spoc(&self.net_input(image))
+        match self.options.pooling {
+            Pooling::Spoc => self.engine.spoc(&self.net_input(image)),
+            pooling => {
+                let map = self.conv5_3(image)?;
+                Ok(Spoc {
+                    feature_map: [map.height, map.width],
+                    raw: crate::pooling::pool(pooling, &map),
+                })
+            }
+        }
     }
 
     /// Raw SPoC of loaded images of one size, in one pass of the network where the
     /// backend gains from it (a GPU).
     pub fn spoc_batch(&self, images: &[&LoadedImage]) -> Result<Vec<Spoc>> {
+        if self.options.pooling != Pooling::Spoc {
+            return images.iter().map(|image| self.spoc(image)).collect();
+        }
         let inputs: Vec<NetInput> = images.iter().map(|image| self.net_input(image)).collect();
         self.engine.spoc_batch(&inputs)
     }

@@ -21,6 +21,7 @@ pub mod isolate;
 mod jpeg_dc;
 pub mod model;
 pub mod net;
+pub mod pooling;
 pub mod raw;
 pub mod safefs;
 pub mod search;

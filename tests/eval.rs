@@ -84,6 +84,34 @@ fn oxford_protocol_on_a_small_neardup_set() {
         let map = result["map"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&map), "{name}: {map}");
     }
+
+    // Another pooling is described and cached apart, and finds the copies as well.
+    let mut gem = args.to_vec();
+    gem.extend(["--pooling", "gem"]);
+    let (code, json, stderr) = eval(&gem, &model, &cache);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("(67 described now)"), "{stderr}");
+    assert!(json["map"].as_f64().unwrap() > 0.6, "{json}");
+    let cached: Vec<String> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        cached.iter().any(|n| n.ends_with("-gem.lkidx")),
+        "{cached:?}"
+    );
+    // The shipped whitening belongs to SPoC: refused for GeM, with the fix named.
+    gem.extend(["--intent", "instance", "--backend", "cpu", "--model"]);
+    gem.push(model.to_str().unwrap());
+    let output = common::output_within(
+        std::process::Command::new(env!("CARGO_BIN_EXE_lookalike"))
+            .arg("eval")
+            .args(&gem),
+        std::time::Duration::from_secs(300),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--whiten-from"), "{stderr}");
 }
 
 #[test]

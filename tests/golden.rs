@@ -6,6 +6,7 @@ mod common;
 
 use lookalike::backend::gpu_adapter;
 use lookalike::imaging::LoadOptions;
+use lookalike::pooling::{Pooling, pool};
 use lookalike::{BackendChoice, Describer, DescriberOptions, Vgg16Weights};
 use serde_json::Value;
 
@@ -61,7 +62,7 @@ fn own_size() -> DescriberOptions {
             max_side: None,
             ..LoadOptions::default()
         },
-        whitening: None,
+        ..DescriberOptions::default()
     }
 }
 
@@ -123,6 +124,48 @@ fn check_batch(backend: BackendChoice) {
         .unwrap();
     let odd = lookalike::imaging::load(&odd.path, &own_size().load).unwrap();
     assert!(describer.spoc_batch(&[&loaded[0], &odd]).is_err());
+}
+
+/// The conv5_3 map other poolings start from: post-ReLU, of the golden shape, and
+/// summed it is the golden SPoC.
+fn check_conv5_3(backend: BackendChoice) {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let weights = Vgg16Weights::load(&common::shared_model(&shared)).unwrap();
+    let describer = Describer::new(&weights, backend, own_size()).unwrap();
+    for golden in golden(&shared) {
+        let name = &golden.name;
+        let image = lookalike::imaging::load(&golden.path, &own_size().load).unwrap();
+        let map = describer.conv5_3(&image).unwrap();
+        assert_eq!(vec![map.height, map.width], golden.feature_map, "{name}");
+        assert_eq!(map.channels, 512);
+        assert!(
+            map.data.iter().all(|&v| v >= 0.0),
+            "{name}: not after the ReLU"
+        );
+        let summed = pool(Pooling::Spoc, &map);
+        let error = common::relative_l2(&summed, &golden.raw);
+        assert!(error < 1e-3, "{backend} {name}: relative L2 error {error}");
+        // Another pooling through the describer pools that map.
+        let gem = describer.with_options(DescriberOptions {
+            pooling: Pooling::Gem,
+            ..own_size()
+        });
+        let raw = gem.spoc(&image).unwrap().raw;
+        let error = common::relative_l2(&raw, &pool(Pooling::Gem, &map));
+        assert!(error < 1e-5, "{backend} {name}: GeM {error}");
+    }
+}
+
+#[test]
+fn conv5_3_map_cpu_gemm() {
+    check_conv5_3(BackendChoice::Cpu);
+}
+
+#[test]
+fn conv5_3_map_flex() {
+    check_conv5_3(BackendChoice::Flex);
 }
 
 #[test]

@@ -306,7 +306,7 @@ fn variants_of(
                 max_side: Some(index.provenance.max_side).filter(|&s| s > 0),
                 ..LoadOptions::default()
             },
-            whitening: None,
+            ..DescriberOptions::default()
         },
     )
     .with_context(|| format!("starting the {} backend", args.backend))?;

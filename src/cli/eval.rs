@@ -11,11 +11,12 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
 use super::{EngineArgs, cache_path, cached_index, load_whitening, with_progress};
-use crate::descriptor::{Describer, finish_descriptor};
+use crate::descriptor::{Describer, DescriberOptions, finish_descriptor};
 use crate::dupes::{self, Variant};
 use crate::eval::{self, OxfordQuery};
 use crate::index::{Index, Provenance};
 use crate::intent::Intent;
+use crate::pooling::Pooling;
 use crate::search::{Database, Metric};
 use crate::whiten::Whitening;
 
@@ -93,6 +94,11 @@ struct CommonArgs {
     /// their originals at their scale.
     #[arg(long)]
     enlarge: bool,
+    /// How VGG16's conv5_3 is pooled: `spoc` (the method's), `gem` (p = 3), `crow` or
+    /// `rmac` (see `src/pooling.rs`); each is described and cached apart. Other poolings
+    /// than SPoC need a whitening learned for them (`--whiten-from`, `--whiten`, or none).
+    #[arg(long, value_enum, default_value_t = Pooling::Spoc)]
+    pooling: Pooling,
     /// Evaluate all seven metrics and print one row each.
     #[arg(long)]
     all_metrics: bool,
@@ -117,6 +123,10 @@ impl Session {
     fn new(common: &CommonArgs) -> anyhow::Result<Self> {
         let weights = common.engine.weights()?;
         let describer = common.engine.describer_with(&weights, None)?;
+        let describer = describer.with_options(DescriberOptions {
+            pooling: common.pooling,
+            ..describer.options().clone()
+        });
         let provenance = Provenance::new(&weights, common.engine.max_side);
         Ok(Self {
             describer,
@@ -151,7 +161,8 @@ impl Session {
         if !common.rotations && !common.enlarge {
             return Ok((db, None));
         }
-        let path = cache_path(&self.provenance, dir, self.cache.as_deref())?;
+        let pooling = self.describer.options().pooling;
+        let path = cache_path(&self.provenance, pooling, dir, self.cache.as_deref())?;
         let update = with_progress(|progress, stop| {
             dupes::update_variants(index, &path, Some(&self.describer), progress, stop)
         })
@@ -195,6 +206,13 @@ impl Session {
 
     fn whitening(&self, common: &CommonArgs) -> anyhow::Result<Option<Whitening>> {
         if let Some(intent) = common.intent {
+            if common.pooling != Pooling::Spoc {
+                bail!(
+                    "the shipped whitening was learned on SPoC descriptors, not {}: learn \
+                     one for this pooling with --whiten-from DIR",
+                    common.pooling
+                );
+            }
             let shipped =
                 intent.shipped_whitening(&self.provenance.model_sha256, Some(&self.weights_sha256));
             return shipped
@@ -285,12 +303,13 @@ fn oxford(args: OxfordArgs) -> anyhow::Result<ExitCode> {
         let result = eval::evaluate_oxford(&db, &names, &described, metric, common.qe)?;
         if !common.json {
             println!(
-                "{:<12} mAP {:.4}  ({} queries, {:?} query, qe {})",
+                "{:<12} mAP {:.4}  ({} queries, {:?} query, qe {}, {} pooling)",
                 metric.as_str(),
                 result.map,
                 result.queries,
                 args.query,
-                common.qe
+                common.qe,
+                common.pooling
             );
         }
         results.insert(metric.as_str(), result);

@@ -21,6 +21,7 @@ use crate::imaging::{CropBox, DEFAULT_MAX_SIDE, LoadOptions};
 use crate::index;
 use crate::intent::Intent;
 use crate::model::{self, Network, NetworkWeights};
+use crate::pooling::Pooling;
 use crate::whiten::{self, Whitening};
 
 #[derive(Parser, Debug)]
@@ -101,6 +102,7 @@ impl EngineArgs {
             DescriberOptions {
                 load: self.load_options(),
                 whitening,
+                ..DescriberOptions::default()
             },
         )
         .with_context(|| format!("starting the {} backend", self.backend))?;
@@ -569,14 +571,18 @@ fn whiten_learn(args: WhitenLearnArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Where [`cached_index`] keeps the descriptors of `dir`: in `cache`, else in the data
-/// directory's `eval-cache`.
+/// Where [`cached_index`] keeps the descriptors of `dir` pooled by `pooling`: in
+/// `cache`, else in the data directory's `eval-cache`.
 fn cache_path(
     provenance: &index::Provenance,
+    pooling: Pooling,
     dir: &Path,
     cache: Option<&Path>,
 ) -> anyhow::Result<PathBuf> {
-    let suffix = format!("-s{}", provenance.max_side);
+    let suffix = match pooling {
+        Pooling::Spoc => format!("-s{}", provenance.max_side),
+        other => format!("-s{}-{other}", provenance.max_side),
+    };
     match cache {
         Some(folder) => Ok(folder.join(index::index_file_name(dir, &suffix))),
         None => index::data_dir_index_path(dir, "eval-cache", &suffix)
@@ -593,7 +599,7 @@ fn cached_index(
     dir: &Path,
     cache: Option<&Path>,
 ) -> anyhow::Result<(index::Index, index::IndexSummary)> {
-    let path = cache_path(provenance, dir, cache)?;
+    let path = cache_path(provenance, describer.options().pooling, dir, cache)?;
     let mut options = index::IndexOptions::new(dir.to_path_buf(), path);
     // The cache belongs to us: start it afresh if the model changed rather than refuse.
     options.replace_incompatible = true;

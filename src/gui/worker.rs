@@ -1102,7 +1102,7 @@ impl Executor {
                 max_side: Some(max_side),
                 ..LoadOptions::default()
             },
-            whitening: None,
+            ..DescriberOptions::default()
         });
         let provenance = self.provenance(max_side);
         let job = IndexJob {
@@ -1180,7 +1180,7 @@ impl Executor {
                 max_side: Some(library.index.provenance.max_side),
                 ..LoadOptions::default()
             },
-            whitening: None,
+            ..DescriberOptions::default()
         });
         let index = library.index.clone();
         let index_path = self.library_index_path(&index.root);

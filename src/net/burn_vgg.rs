@@ -12,6 +12,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use super::{NetInput, Spoc};
 use crate::error::{Error, Result};
 use crate::model::{VGG16_LAYERS, Vgg16Weights};
+use crate::pooling::FeatureMap;
 
 /// The 13 convolutions; `features.{0..12}` after burn-store renumbers torchvision's
 /// `features.{0,2,5,...,28}` contiguously.
@@ -133,8 +134,37 @@ impl BurnVgg {
     /// [`Self::spoc`] of images of one size in one pass (one tensor of `inputs.len()`
     /// images), which keeps a GPU busier than one image at a time.
     pub fn spoc_batch(&self, inputs: &[NetInput]) -> Result<Vec<Spoc>> {
-        let Some(first) = inputs.first() else {
+        if inputs.is_empty() {
             return Ok(Vec::new());
+        }
+        let x = self.conv5_3_batch(inputs)?;
+        let [batch, fh, fw, channels] = x.dims();
+        let raw = read_back(x.sum_dims(&[1, 2]).reshape([batch * channels]))?;
+        Ok(raw
+            .chunks_exact(channels)
+            .map(|raw| Spoc {
+                feature_map: [fh, fw],
+                raw: raw.to_vec(),
+            })
+            .collect())
+    }
+
+    /// Runs the network and reads conv5_3 (after its ReLU) back.
+    pub fn conv5_3(&self, input: &NetInput) -> Result<FeatureMap> {
+        let x = self.conv5_3_batch(std::slice::from_ref(input))?;
+        let [_, height, width, channels] = x.dims();
+        Ok(FeatureMap {
+            height,
+            width,
+            channels,
+            data: read_back(x.reshape([height * width * channels]))?,
+        })
+    }
+
+    /// conv5_3 of a non-empty batch of one size, `[batch, height, width, channels]`.
+    fn conv5_3_batch(&self, inputs: &[NetInput]) -> Result<Tensor<4>> {
+        let Some(first) = inputs.first() else {
+            return Err(Error::Invalid("an empty batch of network inputs".into()));
         };
         let (height, width) = (first.height, first.width);
         if inputs
@@ -152,7 +182,7 @@ impl BurnVgg {
         let data = TensorData::new(data, [inputs.len(), height, width, 3]);
         let x = Tensor::<4>::from_data(data, &self.device);
         // conv5_3 as [batch, height, width, channels].
-        let x = match &self.gemm {
+        Ok(match &self.gemm {
             Some(layers) => layers.iter().fold(x, gemm_layer),
             None => {
                 let mut x = x.permute([0, 3, 1, 2]);
@@ -164,23 +194,16 @@ impl BurnVgg {
                 }
                 x.permute([0, 2, 3, 1])
             }
-        };
-        let [batch, fh, fw, channels] = x.dims();
-        let raw = x
-            .sum_dims(&[1, 2])
-            .reshape([batch * channels])
-            .try_into_data()
-            .map_err(|e| Error::Backend(format!("reading the result back failed: {e:?}")))?
-            .try_to_vec::<f32>()
-            .map_err(|e| Error::Backend(format!("unexpected result type: {e:?}")))?;
-        Ok(raw
-            .chunks_exact(channels)
-            .map(|raw| Spoc {
-                feature_map: [fh, fw],
-                raw: raw.to_vec(),
-            })
-            .collect())
+        })
     }
+}
+
+/// A tensor's values, read back to the host (blocks until the device is done).
+fn read_back(x: Tensor<1>) -> Result<Vec<f32>> {
+    x.try_into_data()
+        .map_err(|e| Error::Backend(format!("reading the result back failed: {e:?}")))?
+        .try_to_vec::<f32>()
+        .map_err(|e| Error::Backend(format!("unexpected result type: {e:?}")))
 }
 
 /// One 3x3 convolution (padding 1) + ReLU (+ 2x2 max-pool) on `[n, h, w, c]`, as

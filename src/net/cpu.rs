@@ -21,6 +21,7 @@ use super::winograd;
 use super::{NetInput, Spoc};
 use crate::error::Result;
 use crate::model::{ConvSpec, Vgg16Weights};
+use crate::pooling::FeatureMap;
 
 /// Upper bound on an im2col band, in floats (16 MiB): bands are processed one after
 /// the other, each by one threaded GEMM.
@@ -102,14 +103,45 @@ impl CpuVgg {
 
     /// Runs the network and sum-pools conv5_3.
     pub fn spoc(&self, input: &NetInput) -> Spoc {
-        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-            Ok(mut scratch) => self.run(input, &mut scratch),
-            // Only reachable if a caller re-enters from inside a run: use fresh buffers.
-            Err(_) => self.run(input, &mut Scratch::default()),
+        self.with_conv5_3(input, |map, (h, w, channels), pending| Spoc {
+            feature_map: [h, w],
+            raw: sum_pool(map, pending, channels),
         })
     }
 
-    fn run(&self, input: &NetInput, scratch: &mut Scratch) -> Spoc {
+    /// Runs the network and returns conv5_3 after its ReLU.
+    pub fn conv5_3(&self, input: &NetInput) -> FeatureMap {
+        self.with_conv5_3(input, |map, (height, width, channels), pending| {
+            let mut data = vec![0.0; map.len()];
+            activate_into(&mut data, map, pending);
+            FeatureMap {
+                height,
+                width,
+                channels,
+                data,
+            }
+        })
+    }
+
+    /// `then(map, (h, w, channels), pending bias)` on conv5_3 before its activation.
+    fn with_conv5_3<R>(
+        &self,
+        input: &NetInput,
+        then: impl FnOnce(&[f32], (usize, usize, usize), Option<&[f32]>) -> R,
+    ) -> R {
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut scratch) => self.run(input, &mut scratch, then),
+            // Only reachable if a caller re-enters from inside a run: use fresh buffers.
+            Err(_) => self.run(input, &mut Scratch::default(), then),
+        })
+    }
+
+    fn run<R>(
+        &self,
+        input: &NetInput,
+        scratch: &mut Scratch,
+        then: impl FnOnce(&[f32], (usize, usize, usize), Option<&[f32]>) -> R,
+    ) -> R {
         let (mut h, mut w) = (input.height, input.width);
         let mut channels = 3;
         slice_of(&mut scratch.src, input.data.len()).copy_from_slice(&input.data);
@@ -151,10 +183,7 @@ impl CpuVgg {
                 (h, w) = (h / 2, w / 2);
             }
         }
-        Spoc {
-            feature_map: [h, w],
-            raw: sum_pool(&scratch.src[..h * w * channels], pending, channels),
-        }
+        then(&scratch.src[..h * w * channels], (h, w, channels), pending)
     }
 
     /// `dst = conv3x3_pad1(act(src))` without bias, for an `h x w x in` map, where
