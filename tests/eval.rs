@@ -101,7 +101,10 @@ fn oxford_protocol_on_a_small_neardup_set() {
         "{cached:?}"
     );
     // The shipped whitening belongs to SPoC: refused for GeM, with the fix named.
-    gem.extend(["--intent", "instance", "--backend", "cpu", "--model"]);
+    let private = tmp.path().join("refused");
+    gem.extend(["--intent", "instance", "--backend", "cpu", "--cache"]);
+    gem.push(private.to_str().unwrap());
+    gem.push("--model");
     gem.push(model.to_str().unwrap());
     let output = common::output_within(
         std::process::Command::new(env!("CARGO_BIN_EXE_lookalike"))
@@ -112,6 +115,7 @@ fn oxford_protocol_on_a_small_neardup_set() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("--whiten-from"), "{stderr}");
+    assert!(!private.exists(), "described before refusing");
 }
 
 #[test]

@@ -257,8 +257,9 @@ fn oxford(args: OxfordArgs) -> anyhow::Result<ExitCode> {
     let common = &args.common;
     let session = Session::new(common)?;
     let queries = eval::load_oxford_ground_truth(&args.gt)?;
-    let index = session.index(&args.images)?;
+    // The whitening first: a refused one costs no description of the folder.
     let whitening = session.whitening(common)?;
+    let index = session.index(&args.images)?;
     let names: Vec<String> = index.entries.iter().map(|e| stem(&e.path)).collect();
     let by_name: BTreeMap<&str, usize> = names
         .iter()
@@ -323,8 +324,8 @@ fn oxford(args: OxfordArgs) -> anyhow::Result<ExitCode> {
 fn category(args: CategoryArgs) -> anyhow::Result<ExitCode> {
     let common = &args.common;
     let session = Session::new(common)?;
-    let index = session.index(&args.dir)?;
     let whitening = session.whitening(common)?;
+    let index = session.index(&args.dir)?;
     let (rows, classes): (Vec<usize>, Vec<String>) = index
         .entries
         .iter()
