@@ -454,6 +454,21 @@ pub fn add_views(
     Ok(turned)
 }
 
+/// [`add_views`] of every variant cached beside the index at `index_path` (indexing's
+/// last stage describes them; photos described since have none yet): nothing is
+/// described here. Whether turned views were added.
+pub fn add_cached_views(
+    db: &mut crate::search::Database,
+    index: &Index,
+    index_path: &Path,
+    whitening: Option<&crate::whiten::Whitening>,
+) -> Result<bool> {
+    let (unused, _) = std::sync::mpsc::sync_channel(1);
+    let never = AtomicBool::new(false);
+    let cached = update_variants(index, index_path, None, &unused, &never)?;
+    add_views(db, index, &cached.aligned, whitening, |_| true)
+}
+
 /// `sims[m x cols] = lhs[m x dim] * rhs[cols x dim]^T`.
 fn similarity_block(sims: &mut [f32], lhs: &[f32], rhs: &[f32], m: usize, cols: usize, dim: usize) {
     assert!(sims.len() == m * cols && lhs.len() == m * dim && rhs.len() == cols * dim);

@@ -87,7 +87,8 @@ pub(super) fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     let describer = engine.describer_with(&weights, whitening.clone())?;
     let mut db = Database::from_index(&index, whitening.as_ref())?;
     let views = !args.no_views && args.intent == Intent::Instance;
-    let turned = views && add_cached_views(&mut db, &index, &args.index, whitening.as_ref())?;
+    let turned =
+        views && crate::dupes::add_cached_views(&mut db, &index, &args.index, whitening.as_ref())?;
     let query = describer.describe_views(&args.image, args.crop, turned)?;
     let query: Vec<&[f32]> = query.iter().map(|q| q.descriptor.as_slice()).collect();
     let hits = db.search_views_expanded(&query, metric, args.qe, args.top)?;
@@ -117,25 +118,4 @@ pub(super) fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         eprintln!("{} of {} images in {seconds:.2} s", hits.len(), db.len());
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Adds the turned and enlarged views `lookalike index` described beside the index at
-/// `index_path` (photos described since have none yet); whether turned views were
-/// found, so that the query is turned too.
-fn add_cached_views(
-    db: &mut Database,
-    index: &Index,
-    index_path: &std::path::Path,
-    whitening: Option<&crate::whiten::Whitening>,
-) -> anyhow::Result<bool> {
-    let (unused, _) = std::sync::mpsc::sync_channel(1);
-    let never = std::sync::atomic::AtomicBool::new(false);
-    let cached = crate::dupes::update_variants(index, index_path, None, &unused, &never)?;
-    Ok(crate::dupes::add_views(
-        db,
-        index,
-        &cached.aligned,
-        whitening,
-        |_| true,
-    )?)
 }

@@ -1444,12 +1444,8 @@ impl Executor {
         if !request.views {
             return Ok((database, false));
         }
-        // Only what is cached: indexing's last stage describes the views.
-        let (unused, _) = sync_channel(1);
-        let never = AtomicBool::new(false);
         let index_path = self.library_index_path(&index.root);
-        let cached = dupes::update_variants(index, &index_path, None, &unused, &never)?;
-        let turned = dupes::add_views(&mut database, index, &cached.aligned, whitening, |_| true)?;
+        let turned = dupes::add_cached_views(&mut database, index, &index_path, whitening)?;
         Ok((database, turned))
     }
 
