@@ -66,12 +66,18 @@ fn own_size() -> DescriberOptions {
     }
 }
 
-fn check(backend: BackendChoice) {
-    let Some(shared) = common::shared() else {
-        return;
-    };
+/// `../shared` and the shared VGG16 on `backend` at each image's own size.
+fn shared_describer(backend: BackendChoice) -> Option<(std::path::PathBuf, Describer)> {
+    let shared = common::shared()?;
     let weights = Vgg16Weights::load(&common::shared_model(&shared)).unwrap();
     let describer = Describer::new(&weights, backend, own_size()).unwrap();
+    Some((shared, describer))
+}
+
+fn check(backend: BackendChoice) {
+    let Some((shared, describer)) = shared_describer(backend) else {
+        return;
+    };
     for golden in golden(&shared) {
         let name = &golden.name;
         let d = describer.describe_path(&golden.path, None).unwrap();
@@ -90,11 +96,9 @@ fn check(backend: BackendChoice) {
 
 /// The golden images of one size, described in one batch, give each its own vector.
 fn check_batch(backend: BackendChoice) {
-    let Some(shared) = common::shared() else {
+    let Some((shared, describer)) = shared_describer(backend) else {
         return;
     };
-    let weights = Vgg16Weights::load(&common::shared_model(&shared)).unwrap();
-    let describer = Describer::new(&weights, backend, own_size()).unwrap();
     let square: Vec<Golden> = golden(&shared)
         .into_iter()
         .filter(|g| (g.width, g.height) == (224, 224))
@@ -129,11 +133,9 @@ fn check_batch(backend: BackendChoice) {
 /// The conv5_3 map other poolings start from: post-ReLU, of the golden shape, and
 /// summed it is the golden SPoC.
 fn check_conv5_3(backend: BackendChoice) {
-    let Some(shared) = common::shared() else {
+    let Some((shared, describer)) = shared_describer(backend) else {
         return;
     };
-    let weights = Vgg16Weights::load(&common::shared_model(&shared)).unwrap();
-    let describer = Describer::new(&weights, backend, own_size()).unwrap();
     for golden in golden(&shared) {
         let name = &golden.name;
         let image = lookalike::imaging::load(&golden.path, &own_size().load).unwrap();
