@@ -1,5 +1,7 @@
 //! Descriptor extraction time per image on the CPU: the GEMM engine (`cpu`) and Burn's
-//! `flex` backend, at 224x224 and at a 1024x768 photo; plus the whole file-to-descriptor
+//! `flex` backend, at 224x224 and at a 1024x768 photo; the product's R-MAC against the
+//! method's SPoC at 1024x768 (network + pooling), and R-MAC's pooling alone on the
+//! conv5_3 map of that size; plus the whole file-to-descriptor
 //! path (decode + preprocess + network) at 224; and GoogLeNet's pool5 on the `cpu`
 //! engine at the same sizes (weights: `../shared`'s random-weight test file, imported;
 //! the time does not depend on the values).
@@ -16,6 +18,7 @@ use divan::Bencher;
 use lookalike::imaging::{self, LoadOptions};
 use lookalike::model::googlenet::{GoogLeNetWeights, import_googlenet_pth};
 use lookalike::net::{CpuGoogLeNet, NetInput};
+use lookalike::pooling::{FeatureMap, Pooling, pool};
 use lookalike::{BackendChoice, Describer, DescriberOptions, Engine, Vgg16Weights};
 
 fn main() {
@@ -88,6 +91,32 @@ fn cpu_gemm_224(bencher: Bencher) {
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn cpu_gemm_1024x768(bencher: Bencher) {
     bench_network(bencher, BackendChoice::Cpu, true);
+}
+
+/// What R-MAC costs over SPoC: the map read out of the engine and pooled over its
+/// regions instead of summed in place (compare with `cpu_gemm_1024x768`).
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn cpu_rmac_1024x768(bencher: Bencher) {
+    let Some(f) = fixture() else { return };
+    let engine = Engine::new(&f.weights, BackendChoice::Cpu).expect("engine");
+    bencher.bench_local(|| {
+        let map = engine.conv5_3(&f.input_1024).expect("conv5_3");
+        pool(Pooling::Rmac, &map)
+    });
+}
+
+/// R-MAC's pooling alone, on a conv5_3 map of a 1024x768 photo (48 x 64 x 512).
+#[divan::bench(sample_count = 20, sample_size = 1)]
+fn rmac_pooling_only_48x64(bencher: Bencher) {
+    let map = FeatureMap {
+        height: 48,
+        width: 64,
+        channels: 512,
+        data: (0..48 * 64 * 512)
+            .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
+            .collect(),
+    };
+    bencher.bench_local(|| pool(Pooling::Rmac, &map));
 }
 
 #[divan::bench(sample_count = 10, sample_size = 1)]

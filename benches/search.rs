@@ -170,11 +170,12 @@ fn dupes_rows() -> &'static Vec<f32> {
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn duplicate_groups_20k(bencher: Bencher) {
     let rows = dupes_rows();
+    let spoc = lookalike::dupes::Thresholds::calibrated(lookalike::pooling::Pooling::Spoc);
     bencher.bench_local(|| {
         lookalike::dupes::find_groups(
             rows,
             DIM,
-            lookalike::dupes::DEFAULT_THRESHOLD,
+            spoc.plain,
             &[],
             &lookalike::dupes::Control::unattended(),
         )
@@ -184,12 +185,13 @@ fn duplicate_groups_20k(bencher: Bencher) {
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn duplicate_groups_20k_with_variants(bencher: Bencher) {
     let rows = dupes_rows();
+    let spoc = lookalike::dupes::Thresholds::calibrated(lookalike::pooling::Pooling::Spoc);
     bencher.bench_local(|| {
         lookalike::dupes::find_groups(
             rows,
             DIM,
-            lookalike::dupes::DEFAULT_THRESHOLD_WITH_VARIANTS,
-            &[(rows.as_slice(), lookalike::dupes::TURNED_THRESHOLD)],
+            spoc.with_variants,
+            &[(rows.as_slice(), spoc.turned)],
             &lookalike::dupes::Control::unattended(),
         )
     });

@@ -229,6 +229,17 @@ impl Engine {
             _ => inputs.iter().map(|input| self.spoc(input)).collect(),
         }
     }
+
+    /// [`Self::conv5_3`] of images of one size: one pass on a Burn backend, one image
+    /// after the other on the CPU engine.
+    pub fn conv5_3_batch(&self, inputs: &[NetInput]) -> Result<Vec<FeatureMap>> {
+        crate::guard::note_heavy_work("the network");
+        inputs.iter().try_for_each(check_input)?;
+        match &self.net {
+            Net::BurnVgg(net) => net.conv5_3_maps(inputs),
+            _ => inputs.iter().map(|input| self.conv5_3(input)).collect(),
+        }
+    }
 }
 
 fn check_input(input: &NetInput) -> Result<()> {

@@ -1,5 +1,5 @@
-//! SPoC descriptors of image files: load -> network -> sum-pool -> L2 -> optional
-//! PCA-whitening -> L2.
+//! Descriptors of image files: load -> network -> pool (SPoC's sum, R-MAC, ...) -> L2 ->
+//! optional PCA-whitening -> L2.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::backend::{BackendChoice, Engine};
 use crate::error::{Error, Result};
 use crate::imaging::{self, CropBox, LoadOptions, LoadedImage};
+use crate::index::Provenance;
 use crate::model::{Network, Preprocessing, WeightsRef};
 use crate::net::{NetInput, Spoc};
 use crate::pooling::{FeatureMap, Pooling};
@@ -19,9 +20,24 @@ pub struct DescriberOptions {
     pub load: LoadOptions,
     /// PCA / whitening applied after the first L2 normalisation.
     pub whitening: Option<Whitening>,
-    /// How VGG16's conv5_3 is pooled (SPoC, the method's, unless an evaluation asks
-    /// for another).
+    /// How VGG16's conv5_3 is pooled (`Default`: SPoC, the method's; the product
+    /// describes with [`Pooling::default_for`] its network).
     pub pooling: Pooling,
+}
+
+impl DescriberOptions {
+    /// What describes photos the way `provenance` says an index's were (image size and
+    /// pooling), so that they compare with its entries; no whitening.
+    pub fn for_index(provenance: &Provenance) -> Self {
+        Self {
+            load: LoadOptions {
+                max_side: Some(provenance.max_side).filter(|&side| side > 0),
+                ..LoadOptions::default()
+            },
+            whitening: None,
+            pooling: provenance.pooling,
+        }
+    }
 }
 
 /// One image's descriptor.
@@ -159,11 +175,19 @@ impl Describer {
     /// Raw SPoC of loaded images of one size, in one pass of the network where the
     /// backend gains from it (a GPU).
     pub fn spoc_batch(&self, images: &[&LoadedImage]) -> Result<Vec<Spoc>> {
-        if self.options.pooling != Pooling::Spoc {
-            return images.iter().map(|image| self.spoc(image)).collect();
-        }
         let inputs: Vec<NetInput> = images.iter().map(|image| self.net_input(image)).collect();
-        self.engine.spoc_batch(&inputs)
+        match self.options.pooling {
+            Pooling::Spoc => self.engine.spoc_batch(&inputs),
+            pooling => Ok(self
+                .engine
+                .conv5_3_batch(&inputs)?
+                .iter()
+                .map(|map| Spoc {
+                    feature_map: [map.height, map.width],
+                    raw: crate::pooling::pool(pooling, map),
+                })
+                .collect()),
+        }
     }
 
     fn net_input(&self, image: &LoadedImage) -> NetInput {

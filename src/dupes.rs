@@ -10,22 +10,56 @@ use std::sync::mpsc::SyncSender;
 
 use rayon::prelude::*;
 
-use crate::descriptor::Describer;
+use crate::descriptor::{Describer, DescriberOptions};
 use crate::error::Result;
 use crate::imaging;
 use crate::index::{Entry, Failure, Index, Progress};
+use crate::pooling::Pooling;
 
-/// Cosine-distance threshold calibrated on `neardup-dev` with full 512-d whitening
-/// learned on `imagenette/train-whiten`: the highest recall (0.627) at pairwise
-/// precision >= 0.95 (0.962). See README, "Duplicates".
-pub const DEFAULT_THRESHOLD: f32 = 0.47;
+/// The duplicate finder's cosine-distance thresholds for descriptors of one pooling,
+/// whitened with the shipped instance whitening (512-d, power 1), calibrated on
+/// `neardup-dev` (README, "Duplicates: calibration").
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// Without variants: the highest recall at pairwise precision >= 0.95.
+    pub plain: f32,
+    /// With the turned and enlarged copies (the default).
+    pub with_variants: f32,
+    /// Pairs found by turning one photo a quarter turn must be closer than this.
+    pub turned: f32,
+}
 
-/// The default with variants: with both, precision 0.982 and recall 0.966 there.
-pub const DEFAULT_THRESHOLD_WITH_VARIANTS: f32 = 0.46;
+impl Thresholds {
+    /// The calibrated thresholds for `pooling` (SPoC's for GeM and CroW, which no
+    /// whitening ships for: pass thresholds with them).
+    pub fn calibrated(pooling: Pooling) -> Self {
+        match pooling {
+            // Recall 0.966 at precision 0.982 with both variants; true turned copies
+            // measured under 0.1, the first false pair above 0.35.
+            Pooling::Spoc | Pooling::Gem | Pooling::Crow => Self {
+                plain: 0.47,
+                with_variants: 0.46,
+                turned: 0.2,
+            },
+            // Recall 0.978 at precision 0.987 with both variants (SPoC: 0.966 at 0.982);
+            // any turned threshold from 0.1 to 0.3 gives the same groups.
+            Pooling::Rmac => Self {
+                plain: 0.47,
+                with_variants: 0.44,
+                turned: 0.2,
+            },
+        }
+    }
 
-/// Pairs found by turning one photo a quarter turn must be closer than this: true
-/// turned copies measured under 0.1, the first false pair above 0.35.
-pub const TURNED_THRESHOLD: f32 = 0.2;
+    /// The main threshold, with or without variants.
+    pub fn main(self, variants: bool) -> f32 {
+        if variants {
+            self.with_variants
+        } else {
+            self.plain
+        }
+    }
+}
 
 /// Rows per similarity block: memory is `BLOCK_ROWS x N` floats.
 const BLOCK_ROWS: usize = 512;
@@ -288,7 +322,7 @@ pub struct Variants {
     pub missing: usize,
 }
 
-/// The raw SPoC of `variant` of every photo of `index` it applies to. Entries of
+/// The raw descriptor of `variant` of every photo of `index` it applies to. Entries of
 /// `cached` (an earlier [`Variants::cache`]) are reused when path, size and
 /// modification time match, so only new photos go through the network (none without a
 /// `describer`: the cache alone). A photo that cannot be read is reported; a stop
@@ -301,6 +335,11 @@ pub fn describe_variants(
     progress: &SyncSender<Progress>,
     stop: &AtomicBool,
 ) -> Variants {
+    // Described the index's way (image size, pooling), whatever the caller's options:
+    // the variants are compared with the index's own descriptors.
+    let describer =
+        describer.map(|d| d.with_options(DescriberOptions::for_index(&index.provenance)));
+    let describer = describer.as_ref();
     let known: HashMap<(&str, u64, i128), &Entry> = cached
         .filter(|c| c.provenance == index.provenance)
         .map(|c| {

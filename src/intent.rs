@@ -4,10 +4,12 @@
 //! PCA-whitening makes instance search (the same scene or object, near-duplicates)
 //! much better and category search much worse. Instead of asking for a whitening
 //! dimension and power, the app and the command line ask for an [`Intent`]; both
-//! take their whitening from the one [shipped](crate::whiten::shipped) PCA.
+//! take their whitening from the one [shipped](crate::whiten::shipped) PCA of the
+//! index's pooling.
 
 use serde::{Deserialize, Serialize};
 
+use crate::pooling::Pooling;
 use crate::search::Metric;
 use crate::whiten::{self, Whitening};
 
@@ -76,15 +78,17 @@ impl Intent {
         }
     }
 
-    /// The intent's whitening, from the shipped PCA: `None` when that was learned with
-    /// other weights than `file_sha256` / `weights_sha256` (see [`whiten::shipped`]).
+    /// The intent's whitening, from the shipped PCA of `pooling`: `None` when there is
+    /// none for it, or it was learned with other weights than `file_sha256` /
+    /// `weights_sha256` (see [`whiten::shipped`]).
     pub fn shipped_whitening(
         self,
+        pooling: Pooling,
         file_sha256: &str,
         weights_sha256: Option<&str>,
     ) -> Option<Whitening> {
         let c = self.calibrated();
-        whiten::shipped(file_sha256, weights_sha256)?
+        whiten::shipped(pooling, file_sha256, weights_sha256)?
             .with_shape(c.whiten_dim, c.whiten_power)
             .ok()
     }

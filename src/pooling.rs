@@ -1,6 +1,7 @@
 //! Ways to pool VGG16's conv5_3 map (post-ReLU, `height x width x 512`) into one raw
 //! descriptor. SPoC (sum pooling) is the method's; the others are the published
-//! alternatives on the same off-the-shelf features, for `lookalike eval --pooling`:
+//! alternatives on the same off-the-shelf features (`--pooling`). R-MAC is the product's
+//! default for VGG16 ([`Pooling::default_for`]: README, "Other poolings"):
 //!
 //! * GeM, generalised mean with p = 3 (Radenović, Tolias, Chum, TPAMI 2018);
 //! * CroW, cross-dimensional weighting: spatial weights from the summed activations,
@@ -13,6 +14,8 @@
 //!   other pooling's.
 
 use serde::{Deserialize, Serialize};
+
+use crate::model::Network;
 
 /// How conv5_3 becomes a raw descriptor.
 #[derive(
@@ -35,6 +38,26 @@ pub const GEM_P: f32 = 3.0;
 
 impl Pooling {
     pub const ALL: [Pooling; 4] = [Pooling::Spoc, Pooling::Gem, Pooling::Crow, Pooling::Rmac];
+
+    /// What the product describes `network`'s photos with: R-MAC for VGG16 (the best
+    /// measured on both intents), GoogLeNet's own average pool5 (its only pooling,
+    /// recorded as `Spoc`: a global pool of the last map) otherwise.
+    pub fn default_for(network: Network) -> Self {
+        match network {
+            Network::Vgg16 => Pooling::Rmac,
+            Network::GoogLeNet => Pooling::Spoc,
+        }
+    }
+
+    /// As messages name it.
+    pub fn title(self) -> &'static str {
+        match self {
+            Pooling::Spoc => "SPoC",
+            Pooling::Gem => "GeM",
+            Pooling::Crow => "CroW",
+            Pooling::Rmac => "R-MAC",
+        }
+    }
 
     /// The name used on the command line and in cache file names.
     pub fn name(self) -> &'static str {

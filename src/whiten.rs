@@ -8,7 +8,7 @@
 //!
 //! Saved as a safetensors file (`mean`, `projection`, `eigenvalues`) whose metadata
 //! carries the format name and version, and where it came from (model, image size,
-//! folder). One such file ships with lookalike: [`shipped`].
+//! folder). One such file per pooling ships with lookalike: [`shipped`].
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -18,6 +18,7 @@ use safetensors::SafeTensors;
 
 use crate::error::{Error, Result};
 use crate::model::{f32_from_le_bytes, write_safetensors};
+use crate::pooling::Pooling;
 
 /// Format name in a whitening file's metadata.
 pub const WHITENING_FORMAT: &str = "lookalike-whitening";
@@ -34,23 +35,41 @@ const FORMAT_KEYS: [&str; 5] = [
     "eigen_floor",
 ];
 
-/// The whitening that ships with lookalike: a full PCA (512-d, power 0, with its
-/// eigenvalues) learned on `imagenette/train-whiten` (1,583 ImageNet training photos,
-/// none of them in any evaluation set) by `models/make-shipped-whitening.sh`. Each
-/// intent takes its own dimension and power from it ([`Whitening::with_shape`]).
-pub const SHIPPED_FILE: &str = "assets/whitening/vgg16-spoc-imagenette-train-whiten.safetensors";
-static SHIPPED_BYTES: &[u8] =
-    include_bytes!("../assets/whitening/vgg16-spoc-imagenette-train-whiten.safetensors");
+/// The whitenings that ship with lookalike, one per pooling the product describes with:
+/// a full PCA (512-d, power 0, with its eigenvalues) of VGG16 descriptors of
+/// `imagenette/train-whiten` (1,583 ImageNet training photos, none of them in any
+/// evaluation set), made by `models/make-shipped-whitening.sh`. Each intent takes its
+/// own dimension and power from it ([`Whitening::with_shape`]).
+pub const SHIPPED: [(Pooling, &str, &[u8]); 2] = [
+    (
+        Pooling::Spoc,
+        "assets/whitening/vgg16-spoc-imagenette-train-whiten.safetensors",
+        include_bytes!("../assets/whitening/vgg16-spoc-imagenette-train-whiten.safetensors"),
+    ),
+    (
+        Pooling::Rmac,
+        "assets/whitening/vgg16-rmac-imagenette-train-whiten.safetensors",
+        include_bytes!("../assets/whitening/vgg16-rmac-imagenette-train-whiten.safetensors"),
+    ),
+];
 
-/// The shipped whitening, if it was learned with these weights: `file_sha256` is the
-/// weights file's SHA-256 (an index's provenance), `weights_sha256` the digest of its
-/// tensors ([`crate::Vgg16Weights::weights_sha256`]), which is the same for the same
-/// weights in another file (e.g. converted from Keras on the user's machine).
-pub fn shipped(file_sha256: &str, weights_sha256: Option<&str>) -> Option<Whitening> {
+/// The shipped whitening of `pooling`, if there is one and it was learned with these
+/// weights: `file_sha256` is the weights file's SHA-256 (an index's provenance),
+/// `weights_sha256` the digest of its tensors ([`crate::Vgg16Weights::weights_sha256`]),
+/// which is the same for the same weights in another file (e.g. converted from Keras on
+/// the user's machine).
+pub fn shipped(
+    pooling: Pooling,
+    file_sha256: &str,
+    weights_sha256: Option<&str>,
+) -> Option<Whitening> {
     // Parsed once per process: the app asks again for every duplicate search.
-    static PARSED: std::sync::OnceLock<Option<Whitening>> = std::sync::OnceLock::new();
-    let whitening = PARSED
-        .get_or_init(|| Whitening::from_bytes(Path::new(SHIPPED_FILE), SHIPPED_BYTES).ok())
+    static PARSED: [std::sync::OnceLock<Option<Whitening>>; SHIPPED.len()] =
+        [const { std::sync::OnceLock::new() }; SHIPPED.len()];
+    let slot = SHIPPED.iter().position(|(p, _, _)| *p == pooling)?;
+    let (_, file, bytes) = SHIPPED[slot];
+    let whitening = PARSED[slot]
+        .get_or_init(|| Whitening::from_bytes(Path::new(file), bytes).ok())
         .as_ref()?;
     let same = |key: &str, value: &str| whitening.origin.get(key).is_some_and(|v| v == value);
     let fits = same(ORIGIN_MODEL, file_sha256)
@@ -62,6 +81,9 @@ pub fn shipped(file_sha256: &str, weights_sha256: Option<&str>) -> Option<Whiten
 pub const ORIGIN_MODEL: &str = "model_sha256";
 /// [`Whitening::origin`] key: digest of those weights' tensors.
 pub const ORIGIN_WEIGHTS: &str = "weights_sha256";
+/// [`Whitening::origin`] key: the pooling of the descriptors it was learned on (a file
+/// without it was learned on SPoC, the only pooling there was).
+pub const ORIGIN_POOLING: &str = "pooling";
 
 /// A learned PCA / whitening transform.
 #[derive(Debug, Clone, PartialEq)]
@@ -198,6 +220,19 @@ impl Whitening {
 
     pub fn power(&self) -> f32 {
         self.power
+    }
+
+    /// The pooling of the descriptors it was learned on (SPoC when the file predates
+    /// the record, or names a pooling this build does not know).
+    pub fn pooling(&self) -> Pooling {
+        self.origin
+            .get(ORIGIN_POOLING)
+            .and_then(|name| {
+                Pooling::ALL
+                    .into_iter()
+                    .find(|pooling| pooling.name() == name)
+            })
+            .unwrap_or(Pooling::Spoc)
     }
 
     /// `P (x - mean)`; `x` must have [`Whitening::input_dim`] entries.
@@ -377,16 +412,23 @@ mod tests {
     }
 
     #[test]
-    fn the_shipped_whitening_reads_and_names_its_model() {
-        let whitening = Whitening::from_bytes(Path::new(SHIPPED_FILE), SHIPPED_BYTES).unwrap();
-        assert_eq!((whitening.dim(), whitening.input_dim()), (512, 512));
-        assert_eq!(whitening.power(), 0.0);
-        let model = whitening.origin[ORIGIN_MODEL].clone();
-        let weights = whitening.origin[ORIGIN_WEIGHTS].clone();
-        assert!(shipped(&model, None).is_some());
-        assert!(shipped("other", Some(&weights)).is_some());
-        assert!(shipped("other", Some("other")).is_none());
-        assert!(shipped("other", None).is_none());
+    fn the_shipped_whitenings_read_and_name_their_model_and_pooling() {
+        for (pooling, file, bytes) in SHIPPED {
+            let whitening = Whitening::from_bytes(Path::new(file), bytes).unwrap();
+            assert_eq!((whitening.dim(), whitening.input_dim()), (512, 512));
+            assert_eq!(whitening.power(), 0.0);
+            assert_eq!(whitening.pooling(), pooling, "{file}");
+            let model = whitening.origin[ORIGIN_MODEL].clone();
+            let weights = whitening.origin[ORIGIN_WEIGHTS].clone();
+            assert!(shipped(pooling, &model, None).is_some());
+            assert!(shipped(pooling, "other", Some(&weights)).is_some());
+            assert!(shipped(pooling, "other", Some("other")).is_none());
+            assert!(shipped(pooling, "other", None).is_none());
+            assert!(shipped(Pooling::Gem, &model, Some(&weights)).is_none());
+        }
+        // Each pooling has its own: the R-MAC one is not the SPoC one.
+        let [(_, _, spoc), (_, _, rmac)] = SHIPPED;
+        assert_ne!(spoc, rmac);
     }
 
     #[test]

@@ -25,18 +25,20 @@ fn groups_copies_of_the_same_photo_and_keeps_the_original() {
     assert_eq!(code, Some(0), "{stderr}");
 
     // Without the turned copies: an original and its turned copy have the same pixels,
-    // and which of the two is kept is then a matter of file size.
+    // and which of the two is kept is then a matter of file size. A strict threshold
+    // (the calibrated one is 0.44): the colour, flipped and JPEG copies of these 224-px
+    // photos are within 0.2 of their original in R-MAC, no distractor within 0.44.
     let (code, json, stderr) = common::lookalike_json([
         "dupes",
         "--json",
         "--no-variants",
         "--threshold",
-        "0.1",
+        "0.2",
         "--index",
         index.to_str().unwrap(),
     ]);
     assert_eq!(code, Some(0), "{stderr}");
-    assert_eq!(json["threshold"].as_f64().unwrap(), 0.1f32 as f64);
+    assert_eq!(json["threshold"].as_f64().unwrap(), 0.2f32 as f64);
     let groups = json["groups"].as_array().unwrap();
     let mut grouped_families = HashSet::new();
     for group in groups {
@@ -87,7 +89,7 @@ fn extra_copies_go_to_the_trash_and_come_back_byte_for_byte() {
         "dupes".as_ref(),
         "--json".as_ref(),
         "--threshold".as_ref(),
-        "0.1".as_ref(),
+        "0.2".as_ref(),
         "--index".as_ref(),
         index.as_os_str(),
         "--journal".as_ref(),

@@ -121,6 +121,17 @@ fn check_batch(backend: BackendChoice) {
         );
         assert!(error < 1e-3, "{backend} batch {}: {error}", golden.name);
     }
+    // R-MAC, the product's pooling, batched too: each image's own map pooled.
+    let rmac = describer.with_options(DescriberOptions {
+        pooling: Pooling::Rmac,
+        ..own_size()
+    });
+    let batched = rmac.spoc_batch(&loaded.iter().collect::<Vec<_>>()).unwrap();
+    for (one, image) in batched.iter().zip(&loaded) {
+        let alone = pool(Pooling::Rmac, &describer.conv5_3(image).unwrap());
+        let error = common::relative_l2(&one.raw, &alone);
+        assert!(error < 1e-4, "{backend} R-MAC batch: {error}");
+    }
     // Mixed sizes are refused, not padded.
     let odd = golden(&shared)
         .into_iter()

@@ -299,7 +299,11 @@ fn a_live_caller_sees_every_entry_once_before_the_run_ends() {
     let weights = Vgg16Weights::load(&common::shared_model(&shared)).unwrap();
     let describer =
         Describer::new(&weights, BackendChoice::Cpu, DescriberOptions::default()).unwrap();
-    let provenance = Provenance::new(&weights, lookalike::imaging::DEFAULT_MAX_SIDE);
+    let provenance = Provenance::new(
+        &weights,
+        lookalike::imaging::DEFAULT_MAX_SIDE,
+        describer.options().pooling,
+    );
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("photos");
     let golden = shared.join("golden");

@@ -236,3 +236,55 @@ fn turned_copies_are_found_through_the_views() {
          does not show what the views do"
     );
 }
+
+/// An index records its pooling (R-MAC by default, SPoC on request or from before
+/// R-MAC), a search describes the query the same way whatever the default (a photo of
+/// the library finds itself at distance 0 in either), and updating an index with
+/// another pooling is refused with the fix.
+#[test]
+fn an_index_keeps_its_pooling_and_queries_follow_it() {
+    use lookalike::index::Index;
+    use lookalike::pooling::Pooling;
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let model = common::shared_model(&shared);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("library");
+    common::neardup_library(&shared, &dir, |n| n.starts_with("o00") && n.len() == 8, 3);
+    let query = dir.join("o001.jpg");
+    for (pooling, extra) in [(Pooling::Rmac, None), (Pooling::Spoc, Some("spoc"))] {
+        let index = tmp.path().join(format!("{pooling}.lkidx"));
+        let args: Vec<&str> = match extra {
+            Some(name) => vec!["--no-variants", "--pooling", name],
+            None => vec!["--no-variants"],
+        };
+        let (code, _, stderr) = common::index_json(&model, &dir, &index, &args);
+        assert_eq!(code, Some(0), "{stderr}");
+        assert_eq!(Index::load(&index).unwrap().provenance.pooling, pooling);
+        let (code, json, stderr) = common::search_json(&model, &index, &query, &[]);
+        assert_eq!(code, Some(0), "{stderr}");
+        let first = &json["results"][0];
+        assert!(
+            first["path"].as_str().unwrap().ends_with("o001.jpg"),
+            "{pooling}: {json}"
+        );
+        let distance = first["distance"].as_f64().unwrap();
+        assert!(distance < 1e-4, "{pooling}: the photo itself at {distance}");
+    }
+    let refused = common::output_within(
+        std::process::Command::new(env!("CARGO_BIN_EXE_lookalike"))
+            .args(["index", "--no-variants", "--backend", "cpu", "--model"])
+            .arg(&model)
+            .arg("--index")
+            .arg(tmp.path().join("spoc.lkidx"))
+            .arg(&dir),
+        std::time::Duration::from_secs(300),
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("described with SPoC pooling, not R-MAC; choose --pooling spoc"),
+        "{stderr}"
+    );
+}

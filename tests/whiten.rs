@@ -1,5 +1,5 @@
 //! `whiten learn` from a folder, then `describe --whiten`: the descriptors have the
-//! learned dimension and unit length.
+//! learned dimension and unit length; descriptors of another pooling are refused.
 
 mod common;
 
@@ -43,6 +43,8 @@ fn learns_from_a_folder_and_applies_it() {
             .arg(&model)
             .arg("-o")
             .arg(&output_file)
+            .arg("--cache")
+            .arg(tmp.path())
             .arg(&dir),
         std::time::Duration::from_secs(300),
     );
@@ -54,6 +56,8 @@ fn learns_from_a_folder_and_applies_it() {
         (whitening.dim(), whitening.input_dim(), whitening.samples),
         (8, 512, 20)
     );
+    // Learned on the product's pooling, and says so.
+    assert_eq!(whitening.pooling(), lookalike::pooling::Pooling::Rmac);
 
     let mut args: Vec<std::ffi::OsString> = ["describe", "--json", "--backend", "cpu", "--model"]
         .iter()
@@ -65,6 +69,19 @@ fn learns_from_a_folder_and_applies_it() {
         output_file.into_os_string(),
     ]);
     args.push(files[0].clone().into_os_string());
+    // Descriptors of another pooling cannot take it.
+    let refused = common::output_within(
+        std::process::Command::new(env!("CARGO_BIN_EXE_lookalike"))
+            .args(&args)
+            .args(["--pooling", "spoc"]),
+        std::time::Duration::from_secs(300),
+    );
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("was learned on R-MAC descriptors, these are SPoC"),
+        "{stderr}"
+    );
     let (code, json, stderr) = common::lookalike_json(args);
     assert_eq!(code, Some(0), "{stderr}");
     let descriptor: Vec<f64> = json[0]["descriptor"]

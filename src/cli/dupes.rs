@@ -15,10 +15,8 @@ use crate::backend::BackendChoice;
 use crate::cleanup::{self, Destination, Indexed, Journal, Place, Removal, Report};
 use crate::descriptor::{Describer, DescriberOptions};
 use crate::dupes::{
-    self, Control, DEFAULT_THRESHOLD, DEFAULT_THRESHOLD_WITH_VARIANTS, TURNED_THRESHOLD, Variant,
-    find_groups, removable, suggest_keeper, update_variants,
+    self, Control, Thresholds, Variant, find_groups, removable, suggest_keeper, update_variants,
 };
-use crate::imaging::LoadOptions;
 use crate::index::{Index, Provenance};
 use crate::intent::Intent;
 use crate::model::NetworkWeights;
@@ -122,11 +120,8 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
         &index.provenance,
         weights.as_ref(),
     )?;
-    let default = if rotations || enlarge {
-        DEFAULT_THRESHOLD_WITH_VARIANTS
-    } else {
-        DEFAULT_THRESHOLD
-    };
+    let calibrated = Thresholds::calibrated(index.provenance.pooling);
+    let default = calibrated.main(rotations || enlarge);
     let threshold = args.threshold.unwrap_or(default);
     if args.threshold.is_none() && whitening.is_none() {
         eprintln!(
@@ -139,7 +134,7 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
     if rotations || enlarge {
         for (variant, other) in variants_of(&args, &index, weights.as_ref())? {
             let (wanted, chosen, default) = match variant {
-                Variant::QuarterTurn => (rotations, args.turned_threshold, TURNED_THRESHOLD),
+                Variant::QuarterTurn => (rotations, args.turned_threshold, calibrated.turned),
                 Variant::Enlarged => (enlarge, args.enlarged_threshold, threshold),
             };
             if wanted {
@@ -294,20 +289,15 @@ fn variants_of(
              (or --no-variants)"
         )
     })?;
+    let provenance = &index.provenance;
     index.check_provenance(
         &args.index,
-        &Provenance::new(weights, index.provenance.max_side),
+        &Provenance::new(weights, provenance.max_side, provenance.pooling),
     )?;
     let describer = Describer::new(
         weights,
         args.backend,
-        DescriberOptions {
-            load: LoadOptions {
-                max_side: Some(index.provenance.max_side).filter(|&s| s > 0),
-                ..LoadOptions::default()
-            },
-            ..DescriberOptions::default()
-        },
+        DescriberOptions::for_index(provenance),
     )
     .with_context(|| format!("starting the {} backend", args.backend))?;
     let described = super::with_progress(|progress, stop| {

@@ -11,7 +11,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
 use super::{EngineArgs, cache_path, cached_index, load_whitening, with_progress};
-use crate::descriptor::{Describer, DescriberOptions, finish_descriptor};
+use crate::descriptor::{Describer, finish_descriptor};
 use crate::dupes::{self, Variant};
 use crate::eval::{self, OxfordQuery};
 use crate::index::{Index, Provenance};
@@ -94,11 +94,6 @@ struct CommonArgs {
     /// their originals at their scale.
     #[arg(long)]
     enlarge: bool,
-    /// How VGG16's conv5_3 is pooled: `spoc` (the method's), `gem` (p = 3), `crow` or
-    /// `rmac` (see `src/pooling.rs`); each is described and cached apart. Other poolings
-    /// than SPoC need a whitening learned for them (`--whiten-from`, `--whiten`, or none).
-    #[arg(long, value_enum, default_value_t = Pooling::Spoc)]
-    pooling: Pooling,
     /// Evaluate all seven metrics and print one row each.
     #[arg(long)]
     all_metrics: bool,
@@ -109,6 +104,14 @@ struct CommonArgs {
     json: bool,
     #[command(flatten)]
     engine: EngineArgs,
+}
+
+impl CommonArgs {
+    /// `--pooling`, else the published method's SPoC (not the product's R-MAC): an
+    /// evaluation reproduces the paper unless asked otherwise.
+    fn pooling(&self) -> Pooling {
+        self.engine.pooling.unwrap_or(Pooling::Spoc)
+    }
 }
 
 /// What every evaluation needs: the network, and cached indexes of folders.
@@ -122,12 +125,14 @@ struct Session {
 impl Session {
     fn new(common: &CommonArgs) -> anyhow::Result<Self> {
         let weights = common.engine.weights()?;
-        let describer = common.engine.describer_with(&weights, None)?;
-        let describer = describer.with_options(DescriberOptions {
-            pooling: common.pooling,
-            ..describer.options().clone()
-        });
-        let provenance = Provenance::new(&weights, common.engine.max_side);
+        // The published method's SPoC unless `--pooling` asks for another; each pooling
+        // is described and cached apart.
+        let engine = EngineArgs {
+            pooling: Some(common.pooling()),
+            ..common.engine.clone()
+        };
+        let describer = engine.describer_with(&weights, None)?;
+        let provenance = engine.provenance(&weights);
         Ok(Self {
             describer,
             provenance,
@@ -205,19 +210,20 @@ impl Session {
     }
 
     fn whitening(&self, common: &CommonArgs) -> anyhow::Result<Option<Whitening>> {
+        let pooling = self.provenance.pooling;
         if let Some(intent) = common.intent {
-            if common.pooling != Pooling::Spoc {
-                bail!(
-                    "the shipped whitening was learned on SPoC descriptors, not {}: learn \
-                     one for this pooling with --whiten-from DIR",
-                    common.pooling
-                );
-            }
-            let shipped =
-                intent.shipped_whitening(&self.provenance.model_sha256, Some(&self.weights_sha256));
-            return shipped
-                .map(Some)
-                .context("the shipped whitening was learned with other weights than these");
+            let shipped = intent.shipped_whitening(
+                pooling,
+                &self.provenance.model_sha256,
+                Some(&self.weights_sha256),
+            );
+            return shipped.map(Some).with_context(|| {
+                format!(
+                    "no whitening ships for {} descriptors of these weights: learn one with \
+                     --whiten-from DIR",
+                    pooling.title()
+                )
+            });
         }
         if let Some(dir) = &common.whiten_from {
             let index = self.index(dir)?;
@@ -228,7 +234,7 @@ impl Session {
                 common.whiten_power,
             )?));
         }
-        load_whitening(common.whiten.as_deref(), self.provenance.network)
+        load_whitening(common.whiten.as_deref(), self.provenance.network, pooling)
     }
 }
 
@@ -310,7 +316,7 @@ fn oxford(args: OxfordArgs) -> anyhow::Result<ExitCode> {
                 result.queries,
                 args.query,
                 common.qe,
-                common.pooling
+                common.pooling()
             );
         }
         results.insert(metric.as_str(), result);

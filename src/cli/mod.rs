@@ -76,6 +76,11 @@ struct EngineArgs {
     /// Shrink images so the longer side is at most this many pixels (0: full size).
     #[arg(long, default_value_t = DEFAULT_MAX_SIDE)]
     max_side: u32,
+    /// How VGG16's conv5_3 becomes the descriptor: rmac (regional maximum over 3 scales,
+    /// the default: finds more), spoc (the published method's sum; `eval`'s default),
+    /// gem or crow. GoogLeNet has its own pool5 only (spoc). A search uses its index's.
+    #[arg(long, value_enum, global = true)]
+    pooling: Option<Pooling>,
 }
 
 impl EngineArgs {
@@ -91,18 +96,37 @@ impl EngineArgs {
         load_weights(self.model.as_deref(), self.network)
     }
 
+    /// `--pooling`, else the product's for `network` (R-MAC for VGG16).
+    fn pooling(&self, network: Network) -> Pooling {
+        self.pooling.unwrap_or(Pooling::default_for(network))
+    }
+
+    /// What `weights` make of images as these arguments say.
+    fn provenance(&self, weights: &NetworkWeights) -> index::Provenance {
+        let pooling = self.pooling(weights.network());
+        index::Provenance::new(weights, self.max_side, pooling)
+    }
+
     fn describer_with(
         &self,
         weights: &NetworkWeights,
         whitening: Option<Whitening>,
     ) -> anyhow::Result<Describer> {
+        let network = weights.network();
+        let pooling = self.pooling(network);
+        if network != Network::Vgg16 && pooling != Pooling::Spoc {
+            bail!(
+                "--pooling {pooling} pools VGG16's conv5_3; {} has its own pool5 only",
+                network.title()
+            );
+        }
         let describer = Describer::new(
             weights,
             self.backend,
             DescriberOptions {
                 load: self.load_options(),
                 whitening,
-                ..DescriberOptions::default()
+                pooling,
             },
         )
         .with_context(|| format!("starting the {} backend", self.backend))?;
@@ -256,11 +280,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Loads a whitening file, checking that it fits `network`'s descriptors.
-fn load_whitening(path: Option<&Path>, network: Network) -> anyhow::Result<Option<Whitening>> {
+/// Loads a whitening file, checking that it fits `network`'s descriptors pooled by
+/// `pooling`.
+fn load_whitening(
+    path: Option<&Path>,
+    network: Network,
+    pooling: Pooling,
+) -> anyhow::Result<Option<Whitening>> {
     path.map(|path| -> anyhow::Result<Whitening> {
         let w = Whitening::load(path)?;
         check_whitening_fits(&w, path, network.feature_dim())?;
+        if w.pooling() != pooling {
+            bail!(
+                "{} was learned on {} descriptors, these are {}: learn one with \
+                 `lookalike whiten learn DIR --pooling {pooling}`",
+                path.display(),
+                w.pooling().title(),
+                pooling.title()
+            );
+        }
         Ok(w)
     })
     .transpose()
@@ -281,17 +319,20 @@ fn intent_whitening(
         return Ok(None);
     }
     if file.is_some() {
-        return load_whitening(file, provenance.network);
+        return load_whitening(file, provenance.network, provenance.pooling);
     }
     let file_sha256 = &provenance.model_sha256;
     let weights_sha256 = weights.map(NetworkWeights::weights_sha256).transpose()?;
-    let shipped = intent.shipped_whitening(file_sha256, weights_sha256.as_deref());
+    let shipped =
+        intent.shipped_whitening(provenance.pooling, file_sha256, weights_sha256.as_deref());
     if shipped.is_none() {
         eprintln!(
-            "warning: the shipped whitening was learned with other weights than this index's \
-             (sha256 {}…): using L2 only. Learn one with `lookalike whiten learn DIR` and pass \
+            "warning: no whitening ships for {} descriptors of these weights (sha256 {}…): \
+             using L2 only. Learn one with `lookalike whiten learn DIR --pooling {}` and pass \
              --whiten FILE",
-            file_sha256.get(..12).unwrap_or_default()
+            provenance.pooling.title(),
+            file_sha256.get(..12).unwrap_or_default(),
+            provenance.pooling
         );
     }
     Ok(shipped)
@@ -299,7 +340,11 @@ fn intent_whitening(
 
 fn describe(args: DescribeArgs) -> anyhow::Result<ExitCode> {
     let weights = args.engine.weights()?;
-    let whitening = load_whitening(args.whiten.as_deref(), weights.network())?;
+    let whitening = load_whitening(
+        args.whiten.as_deref(),
+        weights.network(),
+        args.engine.pooling(weights.network()),
+    )?;
     let describer = args.engine.describer_with(&weights, whitening)?;
     let mut records = Vec::with_capacity(args.images.len());
     let mut failures = 0;
@@ -359,7 +404,7 @@ fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
             .context("no per-user data directory on this system; pass --index")?,
     };
     let weights = args.engine.weights()?;
-    let provenance = index::Provenance::new(&weights, args.engine.max_side);
+    let provenance = args.engine.provenance(&weights);
     let describer = args.engine.describer_with(&weights, None)?;
     let mut options = index::IndexOptions::new(args.dir.clone(), index_path.clone());
     options.scan.include_hidden = args.hidden;
@@ -533,7 +578,7 @@ fn preview(v: &[f32]) -> String {
 fn whiten_learn(args: WhitenLearnArgs) -> anyhow::Result<ExitCode> {
     let weights = args.engine.weights()?;
     let describer = args.engine.describer_with(&weights, None)?;
-    let provenance = index::Provenance::new(&weights, args.engine.max_side);
+    let provenance = args.engine.provenance(&weights);
     let (folder, summary) =
         cached_index(&describer, &provenance, &args.dir, args.cache.as_deref())?;
     if folder.entries.is_empty() {
@@ -549,6 +594,10 @@ fn whiten_learn(args: WhitenLearnArgs) -> anyhow::Result<ExitCode> {
         ),
         ("max_side".to_string(), args.engine.max_side.to_string()),
         ("network".to_string(), weights.network().to_string()),
+        (
+            whiten::ORIGIN_POOLING.to_string(),
+            provenance.pooling.to_string(),
+        ),
         (
             "learned_from".to_string(),
             args.dir

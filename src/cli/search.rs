@@ -69,7 +69,8 @@ pub(super) fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     let network = index.provenance.network;
     let weights = load_weights(args.model.as_deref(), Some(network))?;
     let max_side = index.provenance.max_side;
-    index.check_provenance(&args.index, &Provenance::new(&weights, max_side))?;
+    let pooling = index.provenance.pooling;
+    index.check_provenance(&args.index, &Provenance::new(&weights, max_side, pooling))?;
     let whitening = intent_whitening(
         args.whiten.as_deref(),
         args.no_whiten,
@@ -83,6 +84,7 @@ pub(super) fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         network: Some(network),
         backend: args.backend,
         max_side,
+        pooling: Some(pooling),
     };
     let describer = engine.describer_with(&weights, whitening.clone())?;
     let mut db = Database::from_index(&index, whitening.as_ref())?;

@@ -54,10 +54,12 @@ impl Default for DupesView {
 
 impl DupesView {
     /// The calibrated defaults: the turned and small copies matched, at the threshold
-    /// that gives precision 0.98 and recall 0.97 on neardup-dev (README, "Duplicates").
+    /// calibrated on neardup-dev for the app's (VGG16 R-MAC) descriptors (README,
+    /// "Duplicates").
     pub fn new() -> Self {
+        let pooling = crate::pooling::Pooling::default_for(crate::model::Network::Vgg16);
         Self {
-            threshold: crate::dupes::DEFAULT_THRESHOLD_WITH_VARIANTS,
+            threshold: crate::dupes::Thresholds::calibrated(pooling).with_variants,
             variants: true,
             groups: Vec::new(),
             current: 0,

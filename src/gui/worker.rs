@@ -22,10 +22,11 @@ use crate::backend::BackendChoice;
 use crate::cleanup::{Destination, Indexed, Journal, Removal, Report};
 use crate::descriptor::{Describer, DescriberOptions, finish_descriptor};
 use crate::dupes::{self, Variant};
-use crate::imaging::{self, CropBox, LoadOptions};
+use crate::imaging::{self, CropBox};
 use crate::index::{self, Entry, Index, IndexOptions, IndexSummary, Partial, Progress, Provenance};
 use crate::intent::Intent;
 use crate::model::{self, Network, NetworkWeights};
+use crate::pooling::Pooling;
 use crate::search::Database;
 use crate::whiten::Whitening;
 
@@ -894,7 +895,11 @@ impl Executor {
     /// weights.
     fn duplicate_whitening(&self, library: &Searchable) -> Option<Whitening> {
         Intent::Instance
-            .shipped_whitening(&self.model_sha256, self.weights_sha256.as_deref())
+            .shipped_whitening(
+                library.index.provenance.pooling,
+                &self.model_sha256,
+                self.weights_sha256.as_deref(),
+            )
             .or_else(|| library.whitening.clone())
     }
 
@@ -1078,12 +1083,15 @@ impl Executor {
         })
     }
 
-    /// What the loaded network makes of images shrunk to `max_side`.
+    /// What the loaded network makes of images shrunk to `max_side`, pooled the
+    /// product's way (R-MAC for VGG16). A library indexed otherwise (before R-MAC) is
+    /// described again when opened.
     fn provenance(&self, max_side: u32) -> Provenance {
         Provenance {
             model_sha256: self.model_sha256.clone(),
             max_side,
             network: self.network,
+            pooling: Pooling::default_for(self.network),
         }
     }
 
@@ -1097,14 +1105,8 @@ impl Executor {
             });
             return;
         };
-        let describer = describer.with_options(DescriberOptions {
-            load: LoadOptions {
-                max_side: Some(max_side),
-                ..LoadOptions::default()
-            },
-            ..DescriberOptions::default()
-        });
         let provenance = self.provenance(max_side);
+        let describer = describer.with_options(DescriberOptions::for_index(&provenance));
         let job = IndexJob {
             describer,
             provenance,
@@ -1175,13 +1177,8 @@ impl Executor {
             });
             return;
         };
-        let describer = describer.with_options(DescriberOptions {
-            load: LoadOptions {
-                max_side: Some(library.index.provenance.max_side),
-                ..LoadOptions::default()
-            },
-            ..DescriberOptions::default()
-        });
+        let describer =
+            describer.with_options(DescriberOptions::for_index(&library.index.provenance));
         let index = library.index.clone();
         let index_path = self.library_index_path(&index.root);
         let sink = self.sink.clone();
@@ -1377,12 +1374,15 @@ impl Executor {
         let source = match &request.source {
             WhiteningSource::Off => return Ok((None, "L2 only".into())),
             WhiteningSource::Shipped => {
-                let shipped =
-                    crate::whiten::shipped(&self.model_sha256, self.weights_sha256.as_deref())
-                        .ok_or(
-                            "the shipped whitening was learned with other weights: choose \
-                             \"learned from this library\" in Settings (using L2 only)",
-                        )?;
+                let shipped = crate::whiten::shipped(
+                    library.provenance.pooling,
+                    &self.model_sha256,
+                    self.weights_sha256.as_deref(),
+                )
+                .ok_or(
+                    "the shipped whitening was learned with other weights: choose \
+                     \"learned from this library\" in Settings (using L2 only)",
+                )?;
                 let dim = request.dim.clamp(1, shipped.dim());
                 let whitening = shipped
                     .with_shape(dim, request.power)
@@ -1532,7 +1532,8 @@ impl Executor {
         let describer = self
             .describer
             .as_ref()
-            .context("the network is not loaded")?;
+            .context("the network is not loaded")?
+            .with_options(DescriberOptions::for_index(&library.index.provenance));
         let max_side = library.index.provenance.max_side;
         let image = imaging::prepare(&query.path, &query.rgb, crop, Some(max_side))?;
         let describe = |image: &imaging::LoadedImage| {
@@ -1612,7 +1613,9 @@ impl DuplicatesJob {
                 .map_err(|e| e.to_string())?;
             for (variant, aligned) in cached.aligned {
                 let limit = match variant {
-                    Variant::QuarterTurn => dupes::TURNED_THRESHOLD,
+                    Variant::QuarterTurn => {
+                        dupes::Thresholds::calibrated(self.index.provenance.pooling).turned
+                    }
                     Variant::Enlarged => self.threshold,
                 };
                 others.push((finish(&aligned)?, limit));

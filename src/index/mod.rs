@@ -10,6 +10,9 @@
 //! Version 2 records each file's identity (device and inode): the index holds every
 //! file once, and the clean-up checks identities before it moves anything. Version 3
 //! records the network (VGG16 or GoogLeNet); a version 2 index is read as VGG16's.
+//! Version 4 records how the network's last map was pooled (R-MAC by default for VGG16);
+//! older indexes are read as SPoC, which they all are, and keep working: a query is
+//! described the way its index was.
 
 mod scan;
 mod update;
@@ -26,12 +29,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::model::{Network, WeightsRef};
+use crate::pooling::Pooling;
 use crate::safefs::{self, FileId, Replace};
 
 /// First bytes of every index file.
 pub const MAGIC: &[u8; 8] = b"LKALIDX\n";
 /// Version of the body's layout; another version is refused with a clear message.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// What the descriptors in an index depend on: a different network, model or image
 /// pipeline makes them incomparable.
@@ -43,16 +47,50 @@ pub struct Provenance {
     pub max_side: u32,
     /// The network the weights are for.
     pub network: Network,
+    /// How the network's last map became the raw descriptor.
+    pub pooling: Pooling,
 }
 
 impl Provenance {
-    /// Descriptors made by `weights` from images shrunk to `max_side` (0: full size).
-    pub fn new<'a>(weights: impl Into<WeightsRef<'a>>, max_side: u32) -> Self {
+    /// Descriptors made by `weights` from images shrunk to `max_side` (0: full size),
+    /// pooled by `pooling`.
+    pub fn new<'a>(weights: impl Into<WeightsRef<'a>>, max_side: u32, pooling: Pooling) -> Self {
         let weights = weights.into();
         Self {
             model_sha256: weights.sha256(),
             max_side,
             network: weights.network(),
+            pooling,
+        }
+    }
+}
+
+/// Version 3's layout, read and upgraded: every index before version 4 is SPoC.
+#[derive(Deserialize)]
+struct IndexV3 {
+    root: PathBuf,
+    provenance: ProvenanceV3,
+    entries: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+struct ProvenanceV3 {
+    model_sha256: String,
+    max_side: u32,
+    network: Network,
+}
+
+impl From<IndexV3> for Index {
+    fn from(old: IndexV3) -> Self {
+        Self {
+            root: old.root,
+            provenance: Provenance {
+                model_sha256: old.provenance.model_sha256,
+                max_side: old.provenance.max_side,
+                network: old.provenance.network,
+                pooling: Pooling::Spoc,
+            },
+            entries: old.entries,
         }
     }
 }
@@ -79,6 +117,7 @@ impl From<IndexV2> for Index {
                 model_sha256: old.provenance.model_sha256,
                 max_side: old.provenance.max_side,
                 network: Network::Vgg16,
+                pooling: Pooling::Spoc,
             },
             entries: old.entries,
         }
@@ -145,11 +184,14 @@ impl Index {
         let corrupt = |e: postcard::Error| fail(format!("corrupt index: {e}"));
         match u32::from_le_bytes(*version) {
             FORMAT_VERSION => postcard::from_bytes(body).map_err(corrupt),
+            3 => postcard::from_bytes::<IndexV3>(body)
+                .map(Index::from)
+                .map_err(corrupt),
             2 => postcard::from_bytes::<IndexV2>(body)
                 .map(Index::from)
                 .map_err(corrupt),
             version => Err(fail(format!(
-                "index format version {version}, this build reads versions 2 and \
+                "index format version {version}, this build reads versions 2 to \
                  {FORMAT_VERSION}; rebuild it with `lookalike index DIR --rebuild`"
             ))),
         }
@@ -191,6 +233,15 @@ impl Index {
                 "made with another model (sha256 {}…, now {}…); rebuild it with --rebuild",
                 self.provenance.model_sha256.get(..12).unwrap_or_default(),
                 provenance.model_sha256.get(..12).unwrap_or_default()
+            ));
+        }
+        if self.provenance.pooling != provenance.pooling {
+            return fail(format!(
+                "described with {} pooling, not {}; choose --pooling {} or rebuild it with \
+                 --rebuild (R-MAC, the default, finds more)",
+                self.provenance.pooling.title(),
+                provenance.pooling.title(),
+                self.provenance.pooling
             ));
         }
         if self.provenance.max_side != provenance.max_side {
@@ -251,6 +302,7 @@ mod tests {
                 model_sha256: "ab".repeat(32),
                 max_side: 1024,
                 network: Network::Vgg16,
+                pooling: Pooling::Rmac,
             },
         );
         index.entries.push(Entry {
@@ -353,6 +405,48 @@ mod tests {
         bytes.extend_from_slice(&2u32.to_le_bytes());
         bytes.extend_from_slice(&body);
         std::fs::write(&path, bytes).unwrap();
-        assert_eq!(Index::load(&path).unwrap(), index);
+        let mut expected = index;
+        expected.provenance.pooling = Pooling::Spoc;
+        assert_eq!(Index::load(&path).unwrap(), expected);
+    }
+
+    /// An index written before the pooling was recorded is read as SPoC, and a search
+    /// or update that wants R-MAC is told how to rebuild it.
+    #[test]
+    fn reads_a_version_3_index_as_spoc() {
+        #[derive(Serialize)]
+        struct V3<'a> {
+            root: &'a Path,
+            provenance: (&'a str, u32, Network),
+            entries: &'a [Entry],
+        }
+        let index = sample();
+        let body = postcard::to_stdvec(&V3 {
+            root: &index.root,
+            provenance: (
+                &index.provenance.model_sha256,
+                index.provenance.max_side,
+                Network::Vgg16,
+            ),
+            entries: &index.entries,
+        })
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v3.lkidx");
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&3u32.to_le_bytes());
+        bytes.extend_from_slice(&body);
+        std::fs::write(&path, bytes).unwrap();
+        let loaded = Index::load(&path).unwrap();
+        assert_eq!(loaded.provenance.pooling, Pooling::Spoc);
+        assert_eq!(loaded.entries, index.entries);
+        let message = loaded
+            .check_provenance(&path, &index.provenance)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.contains("described with SPoC pooling, not R-MAC; choose --pooling spoc"),
+            "{message}"
+        );
     }
 }

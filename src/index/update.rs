@@ -203,6 +203,13 @@ pub fn update_index_live(
     live: &mut dyn FnMut(Partial),
 ) -> Result<(Index, IndexSummary)> {
     let started = Instant::now();
+    if describer.options().pooling != provenance.pooling {
+        return Err(Error::Invalid(format!(
+            "an index of {} descriptors cannot take {} ones",
+            provenance.pooling.title(),
+            describer.options().pooling.title()
+        )));
+    }
     let root = options
         .root
         .canonicalize()

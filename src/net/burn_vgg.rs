@@ -151,14 +151,28 @@ impl BurnVgg {
 
     /// Runs the network and reads conv5_3 (after its ReLU) back.
     pub fn conv5_3(&self, input: &NetInput) -> Result<FeatureMap> {
-        let x = self.conv5_3_batch(std::slice::from_ref(input))?;
-        let [_, height, width, channels] = x.dims();
-        Ok(FeatureMap {
-            height,
-            width,
-            channels,
-            data: read_back(x.reshape([height * width * channels]))?,
-        })
+        let mut maps = self.conv5_3_maps(std::slice::from_ref(input))?;
+        maps.pop()
+            .ok_or_else(|| Error::Backend("the network returned nothing".into()))
+    }
+
+    /// [`Self::conv5_3`] of images of one size in one pass, read back in one transfer.
+    pub fn conv5_3_maps(&self, inputs: &[NetInput]) -> Result<Vec<FeatureMap>> {
+        if inputs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let x = self.conv5_3_batch(inputs)?;
+        let [batch, height, width, channels] = x.dims();
+        let data = read_back(x.reshape([batch * height * width * channels]))?;
+        Ok(data
+            .chunks_exact(height * width * channels)
+            .map(|map| FeatureMap {
+                height,
+                width,
+                channels,
+                data: map.to_vec(),
+            })
+            .collect())
     }
 
     /// conv5_3 of a non-empty batch of one size, `[batch, height, width, channels]`.
