@@ -27,8 +27,9 @@ pub(super) struct DupesArgs {
     /// Index file (from `lookalike index`).
     #[arg(long)]
     index: PathBuf,
-    /// Pairs closer than this cosine distance are duplicates (default: 0.46 with the
-    /// turned and enlarged copies, 0.47 without; calibrated for 512-d full whitening).
+    /// Pairs closer than this cosine distance are duplicates (default, calibrated with
+    /// the shipped 512-d full whitening: R-MAC 0.48 with the turned and enlarged copies,
+    /// 0.54 without; an SPoC index 0.46 and 0.47).
     #[arg(long)]
     threshold: Option<f32>,
     /// Whitening applied to the descriptors first (default: the one that ships with
