@@ -20,11 +20,12 @@ use crate::whiten::{self, Whitening};
 #[serde(rename_all = "lowercase")]
 pub enum Intent {
     /// The same scene or object: other shots of the same place or thing, copies and
-    /// edits of a photo (full whitening; neardup-dev mAP 0.964).
+    /// edits of a photo (full whitening; with R-MAC and the turned and enlarged views,
+    /// neardup-dev mAP 0.9998 full, 0.9954 box).
     #[default]
     Instance,
     /// The same kind of picture: dogs, churches, parachutes (PCA to 32 dimensions, not
-    /// whitened; imagenette P@100 0.871).
+    /// whitened; imagenette P@100 0.903 with R-MAC, 0.871 with SPoC).
     Category,
 }
 

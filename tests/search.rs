@@ -272,17 +272,18 @@ fn an_index_keeps_its_pooling_and_queries_follow_it() {
         let distance = first["distance"].as_f64().unwrap();
         assert!(distance < 1e-4, "{pooling}: the photo itself at {distance}");
     }
-    let refused = common::output_within(
-        std::process::Command::new(env!("CARGO_BIN_EXE_lookalike"))
-            .args(["index", "--no-variants", "--backend", "cpu", "--model"])
-            .arg(&model)
-            .arg("--index")
-            .arg(tmp.path().join("spoc.lkidx"))
-            .arg(&dir),
-        std::time::Duration::from_secs(300),
-    );
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    let spoc = tmp.path().join("spoc.lkidx");
+    let stderr = common::lookalike_fails([
+        "index".as_ref(),
+        "--no-variants".as_ref(),
+        "--backend".as_ref(),
+        "cpu".as_ref(),
+        "--model".as_ref(),
+        model.as_os_str(),
+        "--index".as_ref(),
+        spoc.as_os_str(),
+        dir.as_os_str(),
+    ]);
     assert!(
         stderr.contains("described with SPoC pooling, not R-MAC; choose --pooling spoc"),
         "{stderr}"

@@ -70,14 +70,9 @@ fn learns_from_a_folder_and_applies_it() {
     ]);
     args.push(files[0].clone().into_os_string());
     // Descriptors of another pooling cannot take it.
-    let refused = common::output_within(
-        std::process::Command::new(env!("CARGO_BIN_EXE_lookalike"))
-            .args(&args)
-            .args(["--pooling", "spoc"]),
-        std::time::Duration::from_secs(300),
-    );
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    let mut spoc = args.clone();
+    spoc.extend(["--pooling".into(), "spoc".into()]);
+    let stderr = common::lookalike_fails(spoc);
     assert!(
         stderr.contains("was learned on R-MAC descriptors, these are SPoC"),
         "{stderr}"

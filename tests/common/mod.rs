@@ -113,6 +113,23 @@ where
     (output.status.code(), json, stderr)
 }
 
+/// Runs `lookalike ARGS`, which must end with a fatal error (exit status 1, no panic):
+/// its stderr.
+pub fn lookalike_fails<I, S>(args: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let output = output_within(
+        std::process::Command::new(env!("CARGO_BIN_EXE_lookalike")).args(args),
+        std::time::Duration::from_secs(300),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    stderr
+}
+
 /// Runs `lookalike` with a private home (its trash is `<home>/.local/share/Trash`).
 pub fn lookalike_in_home(
     home: &std::path::Path,
