@@ -344,6 +344,50 @@ fn search_a_folder_by_box_with_query_expansion_and_another_metric() {
 /// "same scene or object" intent): a copy turned a quarter ranks right after its
 /// original, where without the views it ranks below unrelated photos (o088's turned
 /// copy ranks 1,786th of neardup-dev's 2,479 without them).
+/// A library indexed before R-MAC became the default (SPoC) is described again when the
+/// app opens it, the app says why, and the index it leaves is R-MAC's.
+#[test]
+fn a_library_indexed_with_spoc_is_described_again_with_r_mac() {
+    use lookalike::index::{Index, index_file_name};
+    use lookalike::pooling::Pooling;
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let library = tmp.path().join("library");
+    common::neardup_library(
+        &shared,
+        &library,
+        |n| ["o010.jpg", "o088.jpg"].contains(&n),
+        2,
+    );
+    // Where the app keeps the index of this folder (VGG16's name has no suffix).
+    let index = tmp
+        .path()
+        .join("indexes")
+        .join(index_file_name(&library, ""));
+    std::fs::create_dir_all(index.parent().unwrap()).unwrap();
+    let model = common::shared_model(&shared);
+    let spoc = ["--no-variants", "--pooling", "spoc"];
+    let (code, _, stderr) = common::index_json(&model, &library, &index, &spoc);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(
+        Index::read_provenance(&index).unwrap().pooling,
+        Pooling::Spoc
+    );
+
+    let harness = indexed_library(tmp.path(), &shared, &library, 4);
+    let notices = harness.state().notices().join("\n");
+    assert!(
+        notices.contains("described with SPoC before; describing them again with R-MAC"),
+        "{notices}"
+    );
+    assert_eq!(
+        Index::read_provenance(&index).unwrap().pooling,
+        Pooling::Rmac
+    );
+}
+
 #[test]
 fn a_turned_copy_ranks_right_after_its_original() {
     let Some(shared) = common::shared() else {

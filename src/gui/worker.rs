@@ -1699,6 +1699,7 @@ impl IndexJob {
             .with_context(|| format!("creating {}", self.index_dir.display()))?;
         let name = app_index_name(folder, self.provenance.network, suffix);
         let index_path = self.index_dir.join(name);
+        self.tell_if_described_again(folder, &index_path);
         let mut options = IndexOptions::new(folder.to_path_buf(), index_path);
         // The index belongs to the app: another model or image size means start afresh.
         options.replace_incompatible = true;
@@ -1713,6 +1714,24 @@ impl IndexJob {
             )
         });
         updated.with_context(|| format!("indexing {}", folder.display()))
+    }
+
+    /// Says why every photo is to be described when the folder's index was pooled
+    /// otherwise (a library indexed before R-MAC became the default).
+    fn tell_if_described_again(&self, folder: &Path, index_path: &Path) {
+        let Ok(before) = Index::read_provenance(index_path) else {
+            return;
+        };
+        let now = self.provenance.pooling;
+        if before.pooling != now && before.network == self.provenance.network {
+            self.sink.send(Event::Notice(format!(
+                "{}: its photos were described with {} before; describing them again \
+                 with {}, which finds more (you can search while it runs)",
+                folder.display(),
+                before.pooling.title(),
+                now.title()
+            )));
+        }
     }
 }
 

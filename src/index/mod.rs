@@ -36,6 +36,9 @@ use crate::safefs::{self, FileId, Replace};
 pub const MAGIC: &[u8; 8] = b"LKALIDX\n";
 /// Version of the body's layout; another version is refused with a clear message.
 pub const FORMAT_VERSION: u32 = 4;
+/// How much of an index [`Index::read_provenance`] reads: the header, the root (a path)
+/// and the provenance fit with room to spare.
+const HEAD_BYTES: u64 = 16 * 1024;
 
 /// What the descriptors in an index depend on: a different network, model or image
 /// pipeline makes them incomparable.
@@ -197,6 +200,55 @@ impl Index {
         }
     }
 
+    /// The provenance of the index at `path`, read from its first bytes only (the root
+    /// and provenance come before the entries): what an index was made with, without
+    /// loading a large one.
+    pub fn read_provenance(path: &Path) -> Result<Provenance> {
+        use std::io::Read;
+        let fail = |reason: String| Error::Index {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let mut head = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|file| file.take(HEAD_BYTES).read_to_end(&mut head))
+            .map_err(|e| Error::io(path, e))?;
+        let (magic, rest) = head.split_at_checked(MAGIC.len()).unwrap_or((&[], &[]));
+        if magic != MAGIC {
+            return Err(fail("not a lookalike index".into()));
+        }
+        let (version, body) = rest
+            .split_first_chunk::<4>()
+            .ok_or_else(|| fail("truncated header".into()))?;
+        let corrupt = |e: postcard::Error| fail(format!("corrupt index: {e}"));
+        match u32::from_le_bytes(*version) {
+            FORMAT_VERSION => postcard::take_from_bytes::<(PathBuf, Provenance)>(body)
+                .map(|((_, provenance), _)| provenance)
+                .map_err(corrupt),
+            3 => postcard::take_from_bytes::<(PathBuf, ProvenanceV3)>(body)
+                .map(|((root, old), _)| {
+                    Index::from(IndexV3 {
+                        root,
+                        provenance: old,
+                        entries: Vec::new(),
+                    })
+                    .provenance
+                })
+                .map_err(corrupt),
+            2 => postcard::take_from_bytes::<(PathBuf, ProvenanceV2)>(body)
+                .map(|((root, old), _)| {
+                    Index::from(IndexV2 {
+                        root,
+                        provenance: old,
+                        entries: Vec::new(),
+                    })
+                    .provenance
+                })
+                .map_err(corrupt),
+            version => Err(fail(format!("index format version {version}"))),
+        }
+    }
+
     /// Writes the index atomically (temporary file, fsync, rename); refuses to replace a
     /// file that is not a lookalike index.
     pub fn save(&self, path: &Path) -> Result<()> {
@@ -328,6 +380,7 @@ mod tests {
         let path = dir.path().join("i.lkidx");
         sample().save(&path).unwrap();
         assert_eq!(Index::load(&path).unwrap(), sample());
+        assert_eq!(Index::read_provenance(&path).unwrap(), sample().provenance);
     }
 
     #[test]
@@ -408,6 +461,7 @@ mod tests {
         let mut expected = index;
         expected.provenance.pooling = Pooling::Spoc;
         assert_eq!(Index::load(&path).unwrap(), expected);
+        assert_eq!(Index::read_provenance(&path).unwrap(), expected.provenance);
     }
 
     /// An index written before the pooling was recorded is read as SPoC, and a search
@@ -439,6 +493,7 @@ mod tests {
         std::fs::write(&path, bytes).unwrap();
         let loaded = Index::load(&path).unwrap();
         assert_eq!(loaded.provenance.pooling, Pooling::Spoc);
+        assert_eq!(Index::read_provenance(&path).unwrap(), loaded.provenance);
         assert_eq!(loaded.entries, index.entries);
         let message = loaded
             .check_provenance(&path, &index.provenance)
