@@ -83,16 +83,22 @@ struct ProvenanceV3 {
     network: Network,
 }
 
+impl From<ProvenanceV3> for Provenance {
+    fn from(old: ProvenanceV3) -> Self {
+        Self {
+            model_sha256: old.model_sha256,
+            max_side: old.max_side,
+            network: old.network,
+            pooling: Pooling::Spoc,
+        }
+    }
+}
+
 impl From<IndexV3> for Index {
     fn from(old: IndexV3) -> Self {
         Self {
             root: old.root,
-            provenance: Provenance {
-                model_sha256: old.provenance.model_sha256,
-                max_side: old.provenance.max_side,
-                network: old.provenance.network,
-                pooling: Pooling::Spoc,
-            },
+            provenance: old.provenance.into(),
             entries: old.entries,
         }
     }
@@ -112,16 +118,22 @@ struct ProvenanceV2 {
     max_side: u32,
 }
 
+impl From<ProvenanceV2> for Provenance {
+    fn from(old: ProvenanceV2) -> Self {
+        ProvenanceV3 {
+            model_sha256: old.model_sha256,
+            max_side: old.max_side,
+            network: Network::Vgg16,
+        }
+        .into()
+    }
+}
+
 impl From<IndexV2> for Index {
     fn from(old: IndexV2) -> Self {
         Self {
             root: old.root,
-            provenance: Provenance {
-                model_sha256: old.provenance.model_sha256,
-                max_side: old.provenance.max_side,
-                network: Network::Vgg16,
-                pooling: Pooling::Spoc,
-            },
+            provenance: old.provenance.into(),
             entries: old.entries,
         }
     }
@@ -172,31 +184,18 @@ impl Index {
 
     /// Reads an index, refusing another format version with a message that says so.
     pub fn load(path: &Path) -> Result<Self> {
-        let fail = |reason: String| Error::Index {
-            path: path.to_path_buf(),
-            reason,
-        };
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let (magic, rest) = bytes.split_at_checked(MAGIC.len()).unwrap_or((&[], &[]));
-        if magic != MAGIC {
-            return Err(fail("not a lookalike index".into()));
-        }
-        let (version, body) = rest
-            .split_first_chunk::<4>()
-            .ok_or_else(|| fail("truncated header".into()))?;
-        let corrupt = |e: postcard::Error| fail(format!("corrupt index: {e}"));
-        match u32::from_le_bytes(*version) {
-            FORMAT_VERSION => postcard::from_bytes(body).map_err(corrupt),
+        let (version, body) = split_header(path, &bytes)?;
+        let corrupt_here = |e| corrupt(path, e);
+        match version {
+            FORMAT_VERSION => postcard::from_bytes(body).map_err(corrupt_here),
             3 => postcard::from_bytes::<IndexV3>(body)
                 .map(Index::from)
-                .map_err(corrupt),
+                .map_err(corrupt_here),
             2 => postcard::from_bytes::<IndexV2>(body)
                 .map(Index::from)
-                .map_err(corrupt),
-            version => Err(fail(format!(
-                "index format version {version}, this build reads versions 2 to \
-                 {FORMAT_VERSION}; rebuild it with `lookalike index DIR --rebuild`"
-            ))),
+                .map_err(corrupt_here),
+            version => Err(unknown_version(path, version)),
         }
     }
 
@@ -205,47 +204,23 @@ impl Index {
     /// loading a large one.
     pub fn read_provenance(path: &Path) -> Result<Provenance> {
         use std::io::Read;
-        let fail = |reason: String| Error::Index {
-            path: path.to_path_buf(),
-            reason,
-        };
         let mut head = Vec::new();
         std::fs::File::open(path)
             .and_then(|file| file.take(HEAD_BYTES).read_to_end(&mut head))
             .map_err(|e| Error::io(path, e))?;
-        let (magic, rest) = head.split_at_checked(MAGIC.len()).unwrap_or((&[], &[]));
-        if magic != MAGIC {
-            return Err(fail("not a lookalike index".into()));
-        }
-        let (version, body) = rest
-            .split_first_chunk::<4>()
-            .ok_or_else(|| fail("truncated header".into()))?;
-        let corrupt = |e: postcard::Error| fail(format!("corrupt index: {e}"));
-        match u32::from_le_bytes(*version) {
+        let (version, body) = split_header(path, &head)?;
+        let corrupt_here = |e| corrupt(path, e);
+        match version {
             FORMAT_VERSION => postcard::take_from_bytes::<(PathBuf, Provenance)>(body)
                 .map(|((_, provenance), _)| provenance)
-                .map_err(corrupt),
+                .map_err(corrupt_here),
             3 => postcard::take_from_bytes::<(PathBuf, ProvenanceV3)>(body)
-                .map(|((root, old), _)| {
-                    Index::from(IndexV3 {
-                        root,
-                        provenance: old,
-                        entries: Vec::new(),
-                    })
-                    .provenance
-                })
-                .map_err(corrupt),
+                .map(|((_, old), _)| old.into())
+                .map_err(corrupt_here),
             2 => postcard::take_from_bytes::<(PathBuf, ProvenanceV2)>(body)
-                .map(|((root, old), _)| {
-                    Index::from(IndexV2 {
-                        root,
-                        provenance: old,
-                        entries: Vec::new(),
-                    })
-                    .provenance
-                })
-                .map_err(corrupt),
-            version => Err(fail(format!("index format version {version}"))),
+                .map(|((_, old), _)| old.into())
+                .map_err(corrupt_here),
+            version => Err(unknown_version(path, version)),
         }
     }
 
@@ -303,6 +278,39 @@ impl Index {
             ));
         }
         Ok(())
+    }
+}
+
+/// The format version and body of an index file's bytes (`MAGIC`, version, body).
+fn split_header<'a>(path: &Path, bytes: &'a [u8]) -> Result<(u32, &'a [u8])> {
+    let fail = |reason: &str| Error::Index {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    };
+    let (magic, rest) = bytes.split_at_checked(MAGIC.len()).unwrap_or((&[], &[]));
+    if magic != MAGIC {
+        return Err(fail("not a lookalike index"));
+    }
+    let (version, body) = rest
+        .split_first_chunk::<4>()
+        .ok_or_else(|| fail("truncated header"))?;
+    Ok((u32::from_le_bytes(*version), body))
+}
+
+fn corrupt(path: &Path, error: postcard::Error) -> Error {
+    Error::Index {
+        path: path.to_path_buf(),
+        reason: format!("corrupt index: {error}"),
+    }
+}
+
+fn unknown_version(path: &Path, version: u32) -> Error {
+    Error::Index {
+        path: path.to_path_buf(),
+        reason: format!(
+            "index format version {version}, this build reads versions 2 to \
+             {FORMAT_VERSION}; rebuild it with `lookalike index DIR --rebuild`"
+        ),
     }
 }
 

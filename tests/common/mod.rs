@@ -102,12 +102,7 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
-    let output = output_within(
-        std::process::Command::new(env!("CARGO_BIN_EXE_lookalike")).args(args),
-        std::time::Duration::from_secs(300),
-    );
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(!stderr.contains("panicked"), "{stderr}");
+    let (output, stderr) = lookalike_output(args);
     let json = serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr: {stderr}"));
     (output.status.code(), json, stderr)
@@ -120,14 +115,24 @@ where
     I: IntoIterator<Item = S>,
     S: AsRef<std::ffi::OsStr>,
 {
+    let (output, stderr) = lookalike_output(args);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    stderr
+}
+
+/// Runs `lookalike ARGS` (at most 300 s), which must not panic: its output and stderr.
+fn lookalike_output<I, S>(args: I) -> (std::process::Output, String)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
     let output = output_within(
         std::process::Command::new(env!("CARGO_BIN_EXE_lookalike")).args(args),
         std::time::Duration::from_secs(300),
     );
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(!stderr.contains("panicked"), "{stderr}");
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    stderr
+    (output, stderr)
 }
 
 /// Runs `lookalike` with a private home (its trash is `<home>/.local/share/Trash`).
