@@ -1177,8 +1177,8 @@ impl Executor {
             });
             return;
         };
-        let describer =
-            describer.with_options(DescriberOptions::for_index(&library.index.provenance));
+        // `update_variants` describes them the index's way (size, pooling) itself.
+        let describer = describer.clone();
         let index = library.index.clone();
         let index_path = self.library_index_path(&index.root);
         let sink = self.sink.clone();
