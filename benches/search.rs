@@ -167,31 +167,89 @@ fn dupes_rows() -> &'static Vec<f32> {
     })
 }
 
+/// An index whose entries line up with `dupes_rows` (the finder reads their files and
+/// sizes, not their descriptors).
+fn dupes_index() -> &'static lookalike::index::Index {
+    static INDEX: std::sync::OnceLock<lookalike::index::Index> = std::sync::OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut index = lookalike::index::Index::new(
+            "/photos".into(),
+            lookalike::index::Provenance {
+                model_sha256: "ab".repeat(32),
+                max_side: 1024,
+                network: lookalike::model::Network::Vgg16,
+                pooling: lookalike::pooling::Pooling::Rmac,
+            },
+        );
+        index.entries = (0..dupes_rows().len() / DIM)
+            .map(|i| lookalike::index::Entry {
+                path: format!("{i}.jpg"),
+                size: i as u64,
+                mtime_ns: 0,
+                file: lookalike::safefs::FileId {
+                    device: 1,
+                    inode: i as u64,
+                },
+                via_link: false,
+                width: 1000,
+                height: 750,
+                feature_map: [1, 1],
+                raw: Vec::new(),
+            })
+            .collect();
+        index
+    })
+}
+
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn duplicate_groups_20k(bencher: Bencher) {
     let rows = dupes_rows();
-    let spoc = lookalike::dupes::Thresholds::calibrated(lookalike::pooling::Pooling::Spoc);
+    let rule = lookalike::dupes::Rule::calibrated(lookalike::pooling::Pooling::Spoc, false);
     bencher.bench_local(|| {
-        lookalike::dupes::find_groups(
+        lookalike::dupes::find(
+            dupes_index(),
             rows,
             DIM,
-            spoc.plain,
             &[],
+            rule,
             &lookalike::dupes::Control::unattended(),
         )
+    });
+}
+
+/// Verifying one candidate pair (its distance as it is and through one view, and the
+/// photos around either photo), on the 20,000 descriptors: 1,000 pairs per sample.
+#[divan::bench(sample_count = 10)]
+fn verify_1000_pairs(bencher: Bencher) {
+    let rows = dupes_rows();
+    let rule = lookalike::dupes::Rule::calibrated(lookalike::pooling::Pooling::Spoc, true);
+    let views = [(lookalike::dupes::Variant::QuarterTurn, rows.as_slice())];
+    let control = lookalike::dupes::Control::unattended();
+    let (verifier, _) = lookalike::dupes::Verifier::new(rows, DIM, &views, rule, &control).unwrap();
+    let n = rows.len() / DIM;
+    bencher.bench_local(|| {
+        (0..1000usize)
+            .map(|i| {
+                verifier
+                    .check((i * 7919) % n, (i * 104_729 + 1) % n)
+                    .verified
+            })
+            .filter(|&v| v)
+            .count()
     });
 }
 
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn duplicate_groups_20k_with_variants(bencher: Bencher) {
     let rows = dupes_rows();
-    let spoc = lookalike::dupes::Thresholds::calibrated(lookalike::pooling::Pooling::Spoc);
+    let rule = lookalike::dupes::Rule::calibrated(lookalike::pooling::Pooling::Spoc, true);
     bencher.bench_local(|| {
-        lookalike::dupes::find_groups(
+        lookalike::dupes::find(
+            dupes_index(),
             rows,
             DIM,
-            spoc.with_variants,
-            &[(rows.as_slice(), spoc.turned)],
+            &[(lookalike::dupes::Variant::QuarterTurn, rows.as_slice())],
+            rule,
             &lookalike::dupes::Control::unattended(),
         )
     });

@@ -23,8 +23,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::dupes::VerifiedMatch;
 use crate::error::{Error, Result};
-use crate::index::{Entry, Failure, Index, mtime_ns};
+pub use crate::index::Indexed;
+use crate::index::{Failure, mtime_ns};
 use crate::safefs::{self, FileId};
 
 /// Where removed files go.
@@ -36,35 +38,6 @@ pub enum Destination {
     Trash,
     /// Moved into this folder (same disk: a rename, never a copy-and-delete).
     Folder(PathBuf),
-}
-
-/// A file as it was indexed; it is moved only if it still is this file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Indexed {
-    pub path: PathBuf,
-    pub size: u64,
-    pub mtime_ns: i128,
-    /// Device and inode when indexed.
-    pub file: FileId,
-}
-
-impl Indexed {
-    /// An index entry as the clean-up needs it.
-    pub fn from_entry(index: &Index, entry: &Entry) -> Self {
-        Self {
-            path: index.absolute(entry),
-            size: entry.size,
-            mtime_ns: entry.mtime_ns,
-            file: entry.file,
-        }
-    }
-}
-
-/// One group's clean-up: the copy that stays, and the copies to move away.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Removal {
-    pub keeper: Indexed,
-    pub extras: Vec<Indexed>,
 }
 
 /// One line of the journal.
@@ -181,18 +154,19 @@ impl Journal {
             .max())
     }
 
-    /// Moves each group's extras to `destination`, journaling each move. Right before
-    /// each move, [`may_move`] checks the file and its group's keeper on disk; a file
-    /// that fails the check, or cannot be moved, stays where it is and is reported.
-    pub fn remove(&self, removals: &[Removal], destination: &Destination) -> Result<Report> {
+    /// Moves the copy of each verified match to `destination`, journaling each move.
+    /// Right before each move, [`may_move`] checks the file and its keeper on disk; a
+    /// file that fails the check, or cannot be moved, stays where it is and is reported.
+    pub fn remove(&self, matches: &[VerifiedMatch], destination: &Destination) -> Result<Report> {
         let batch = self.next_batch()?;
         let mut report = Report {
             batch,
             ..Report::default()
         };
-        for (removal, file) in extras(removals) {
-            let checked =
-                may_move(&removal.keeper, file).and_then(|()| place_for(file, destination));
+        let keepers = keepers(matches);
+        for found in matches {
+            let file = found.file();
+            let checked = may_move(found, &keepers).and_then(|()| place_for(file, destination));
             let to = match checked {
                 Ok(to) => to,
                 Err(reason) => {
@@ -249,10 +223,12 @@ impl Journal {
 }
 
 /// What a batch would do, touching nothing: the dry run (the same checks).
-pub fn plan(removals: &[Removal], destination: &Destination) -> Report {
+pub fn plan(matches: &[VerifiedMatch], destination: &Destination) -> Report {
     let mut report = Report::default();
-    for (removal, file) in extras(removals) {
-        match may_move(&removal.keeper, file).and_then(|()| place_for(file, destination)) {
+    let keepers = keepers(matches);
+    for found in matches {
+        let file = found.file();
+        match may_move(found, &keepers).and_then(|()| place_for(file, destination)) {
             Ok(to) => report.moved.push(Moved {
                 from: file.path.clone(),
                 to,
@@ -263,24 +239,36 @@ pub fn plan(removals: &[Removal], destination: &Destination) -> Report {
     report
 }
 
-fn extras(removals: &[Removal]) -> impl Iterator<Item = (&Removal, &Indexed)> {
-    removals
-        .iter()
-        .flat_map(|removal| removal.extras.iter().map(move |file| (removal, file)))
+/// The files a batch keeps: none of them moves in it, whatever else says so.
+fn keepers(matches: &[VerifiedMatch]) -> std::collections::HashSet<FileId> {
+    matches.iter().map(|m| m.keeper().file).collect()
 }
 
-/// The one check every move goes through: `Ok` when `file` may leave the library
-/// because `keeper`, a real copy of the same photo, stays. On disk, now:
-/// - `file` is still the file that was indexed (identity, size, modification time);
-/// - `keeper` is a regular file reached without a symbolic link (a real copy in the
-///   library, not a link to one elsewhere), still the file that was indexed, and another
-///   file (device + inode) than `file`.
-pub fn may_move(keeper: &Indexed, file: &Indexed) -> std::result::Result<(), String> {
+/// The one check every move goes through: `Ok` when `found.file()` may leave the
+/// library because `found.keeper()`, a real copy of the same photo, stays. Only a
+/// [`VerifiedMatch`] is accepted: the duplicate finder's evidence that the file passed
+/// verification *with this keeper* (never through a chain of other photos). On disk, now:
+/// - the file is still the file that was verified (identity, size, modification time),
+///   and is not the keeper of another match of the batch (`keepers`);
+/// - the keeper is a regular file reached without a symbolic link (a real copy in the
+///   library, not a link to one elsewhere), still the file that was verified, and another
+///   file (device + inode) than the file.
+pub fn may_move(
+    found: &VerifiedMatch,
+    keepers: &std::collections::HashSet<FileId>,
+) -> std::result::Result<(), String> {
+    let (file, keeper) = (found.file(), found.keeper());
+    if !found.check().verified {
+        return Err("it was not verified as a copy of its keeper: it stays".into());
+    }
     if file.file == keeper.file {
         return Err(format!(
             "it is the same file as its keeper {} (another path to it): it stays",
             keeper.path.display()
         ));
+    }
+    if keepers.contains(&file.file) {
+        return Err("it is kept as the keeper of another group: it stays".into());
     }
     unchanged(file)?;
     let keeper_problem = |problem: String| {
@@ -534,11 +522,11 @@ mod tests {
         }
     }
 
-    fn group(keeper: &Path, extras: &[&Path]) -> Removal {
-        Removal {
-            keeper: indexed(keeper),
-            extras: extras.iter().map(|p| indexed(p)).collect(),
-        }
+    fn group(keeper: &Path, extras: &[&Path]) -> Vec<VerifiedMatch> {
+        extras
+            .iter()
+            .map(|p| VerifiedMatch::assumed(indexed(p), indexed(keeper)))
+            .collect()
     }
 
     /// A folder with a keeper and a real copy of it, a bin beside it, and a journal.
@@ -563,7 +551,7 @@ mod tests {
         std::fs::write(&other, b"photo b").unwrap();
         // A file of the same name already waits in the bin: no overwrite.
         std::fs::write(bin.join("copy.jpg"), b"older").unwrap();
-        let removals = [group(&keeper, &[&copy, &other])];
+        let removals = group(&keeper, &[&copy, &other]);
         let destination = Destination::Folder(bin.clone());
 
         let dry = plan(&removals, &destination);
@@ -587,8 +575,9 @@ mod tests {
     #[test]
     fn a_file_changed_since_indexing_is_left_alone() {
         let (_dir, keeper, copy, bin, journal) = library();
-        let mut removal = group(&keeper, &[&copy]);
-        removal.extras[0].size += 1;
+        let mut changed = indexed(&copy);
+        changed.size += 1;
+        let removal = VerifiedMatch::assumed(changed, indexed(&keeper));
         let report = journal
             .remove(&[removal], &Destination::Folder(bin))
             .unwrap();
@@ -630,12 +619,13 @@ mod tests {
         ];
         for (what, spoil) in spoilers {
             let (_dir, keeper, copy, bin, journal) = library();
-            let mut removal = group(&keeper, &[&copy]);
+            let mut kept = indexed(&keeper);
             if what == "reached through a link" {
                 let linked = keeper.parent().unwrap().with_file_name("linked");
                 std::os::unix::fs::symlink(keeper.parent().unwrap(), &linked).unwrap();
-                removal.keeper.path = linked.join("keeper.jpg");
+                kept.path = linked.join("keeper.jpg");
             }
+            let removal = VerifiedMatch::assumed(indexed(&copy), kept);
             spoil(&keeper, &copy);
             for destination in [Destination::Folder(bin.clone()), Destination::Trash] {
                 let dry = plan(std::slice::from_ref(&removal), &destination);
@@ -659,7 +649,7 @@ mod tests {
         let alias = keeper.with_file_name("alias.jpg");
         std::fs::hard_link(&keeper, &alias).unwrap();
         let report = journal
-            .remove(&[group(&keeper, &[&alias])], &Destination::Folder(bin))
+            .remove(&group(&keeper, &[&alias]), &Destination::Folder(bin))
             .unwrap();
         assert!(report.moved.is_empty(), "{report:?}");
         assert!(report.skipped[0].reason.contains("same file"), "{report:?}");

@@ -168,7 +168,7 @@ fn writes_and_moves_never_replace_a_users_file() {
 #[cfg(target_os = "linux")]
 #[test]
 fn the_trash_never_copies_a_photo_across_disks() {
-    use lookalike::cleanup::{Destination, Indexed, Journal, Removal};
+    use lookalike::cleanup::{Destination, Journal};
     use std::os::unix::fs::MetadataExt;
     let home = tempfile::tempdir().unwrap();
     let Ok(disk) = tempfile::tempdir_in("/dev/shm") else {
@@ -190,24 +190,13 @@ fn the_trash_never_copies_a_photo_across_disks() {
     let copy = library.join("copy.jpg");
     std::fs::write(&keeper, b"photo").unwrap();
     std::fs::write(&copy, b"photo").unwrap();
-    let indexed = |path: &Path| {
-        let (meta, file) = lookalike::safefs::stat(path).unwrap();
-        Indexed {
-            path: path.to_path_buf(),
-            size: meta.len(),
-            mtime_ns: lookalike::index::mtime_ns(&meta),
-            file,
-        }
-    };
-    let removal = Removal {
-        keeper: indexed(&keeper),
-        extras: vec![indexed(&copy)],
-    };
+    let removal = common::verified_copies(&library, "keeper.jpg", &["copy.jpg"]);
+    assert_eq!(removal.len(), 1);
     let inode = std::fs::metadata(&copy).unwrap().ino();
     // The user's home trash is on another disk than /dev/shm: the file must go to the
     // trash folder of its own disk, never be copied to the home trash.
     let journal = Journal::new(home.path().join("journal.jsonl"));
-    let report = journal.remove(&[removal], &Destination::Trash).unwrap();
+    let report = journal.remove(&removal, &Destination::Trash).unwrap();
     assert_eq!(report.moved.len(), 1, "{report:?}");
     assert!(!copy.exists() && keeper.exists());
     // In the trash of the photo's own disk, as the same file; nothing in the home trash.

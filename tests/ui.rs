@@ -575,10 +575,18 @@ fn duplicates_are_reviewed_moved_to_the_trash_and_restored_byte_for_byte() {
     run_until(&mut harness, "the groups", |app| {
         !app.duplicates().busy && !app.duplicates().groups().is_empty()
     });
-    let has = |group: &lookalike::gui::worker::DuplicateGroup, name: &str| {
-        group.photos.iter().any(|p| p.path.ends_with(name))
+    // A group "has" its keeper and its verified copies (not the photos only similar).
+    let members = |group: &lookalike::gui::worker::DuplicateGroup| {
+        std::iter::once(group.keeper())
+            .chain(group.group.copies())
+            .count()
     };
-    let with_variants = harness.state().duplicates().groups()[0].photos.len();
+    let has = |group: &lookalike::gui::worker::DuplicateGroup, name: &str| {
+        std::iter::once(group.keeper())
+            .chain(group.group.copies())
+            .any(|i| group.photos[i].path.ends_with(name))
+    };
+    let with_variants = members(&harness.state().duplicates().groups()[0]);
     assert!(has(
         &harness.state().duplicates().groups()[0],
         "o020_rot90.jpg"
@@ -595,7 +603,7 @@ fn duplicates_are_reviewed_moved_to_the_trash_and_restored_byte_for_byte() {
                     .duplicates()
                     .groups()
                     .first()
-                    .is_some_and(|g| (g.photos.len() == with_variants) == turned_in)
+                    .is_some_and(|g| (members(g) == with_variants) == turned_in)
         });
         let first = &harness.state().duplicates().groups()[0];
         assert_eq!(has(first, "o020_rot90.jpg"), turned_in, "{first:?}");
@@ -617,16 +625,24 @@ fn duplicates_are_reviewed_moved_to_the_trash_and_restored_byte_for_byte() {
 
     // Change the keeper, then select all the others.
     // (One of the first two cards: the others may be scrolled out of view.)
-    let keeper = if group.keeper == 0 { 1 } else { 0 };
+    let keeper = if group.keeper() == 0 { 1 } else { 0 };
     harness
         .get_by_label(&format!("Keep {}", name(keeper)))
         .click();
     harness.run_steps(5);
-    assert_eq!(harness.state().duplicates().groups()[0].keeper, keeper);
+    let rekeyed = harness.state().duplicates().groups()[0].clone();
+    assert_eq!(rekeyed.keeper(), keeper);
     harness.get_by_label("Select all but the keeper").click();
     harness.run_steps(5);
+    // Exactly the photos verified with the new keeper, which is not one of them.
     let chosen = harness.state().duplicates().selected().clone();
-    assert_eq!(chosen.len(), group.photos.len() - 1);
+    let copies: std::collections::HashSet<_> = rekeyed
+        .group
+        .copies()
+        .map(|i| rekeyed.photos[i].path.clone())
+        .collect();
+    assert_eq!(chosen, copies);
+    assert!(!chosen.is_empty());
     assert!(!chosen.contains(&group.photos[keeper].path));
     run_until(&mut harness, "thumbnails", |app| {
         app.pending_thumbnails() == 0
@@ -704,7 +720,7 @@ fn the_keeper_is_never_moved_whatever_was_selected_before() {
             .to_string_lossy()
             .into_owned()
     };
-    let keeper = groups[0].keeper;
+    let keeper = groups[0].keeper();
     let other = 1 - keeper;
 
     // Select the copy, then make it the keeper: it is unselected, nothing can move.
@@ -734,13 +750,13 @@ fn the_keeper_is_never_moved_whatever_was_selected_before() {
     // Now all but the keeper, and move: only the real copy goes.
     let group = harness.state().duplicates().groups()[0].clone();
     assert_eq!(group.photos.len(), 2, "{group:?}");
-    let kept = group.photos[group.keeper].path.clone();
+    let kept = group.photos[group.keeper()].path.clone();
     harness.get_by_label("Select all but the keeper").click();
     harness.run_steps(3);
     let removal = harness.state().duplicates().removal();
     assert_eq!(removal.len(), 1);
-    assert_eq!(removal[0].keeper, kept);
-    assert!(!removal[0].extras.contains(&kept));
+    assert_eq!(removal[0].keeper().path, kept);
+    assert_ne!(removal[0].file().path, kept);
     let generation = harness.state().library_generation();
     harness.get_by_label("Move 1 to the trash").click();
     harness.run_steps(5);
@@ -761,7 +777,11 @@ fn the_keeper_is_never_moved_whatever_was_selected_before() {
         .filter(|p| !p.exists())
         .cloned()
         .collect();
-    assert_eq!(moved, removal[0].extras, "only the real copy may go");
+    assert_eq!(
+        moved,
+        [removal[0].file().path.clone()],
+        "only the real copy may go"
+    );
     for link in ["linked", "alias.jpg"] {
         assert!(
             std::fs::symlink_metadata(library.join(link))
@@ -1174,9 +1194,9 @@ fn the_default_duplicates_view_finds_the_groups_the_cli_finds() {
             .groups()
             .iter()
             .map(|g| {
-                g.photos
-                    .iter()
-                    .map(|p| p.path.to_string_lossy().into_owned())
+                std::iter::once(g.keeper())
+                    .chain(g.group.copies())
+                    .map(|i| g.photos[i].path.to_string_lossy().into_owned())
                     .collect()
             })
             .collect(),

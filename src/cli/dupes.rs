@@ -12,11 +12,9 @@ use serde_json::json;
 
 use super::{intent_whitening, load_weights};
 use crate::backend::BackendChoice;
-use crate::cleanup::{self, Destination, Indexed, Journal, Place, Removal, Report};
+use crate::cleanup::{self, Destination, Journal, Place, Report};
 use crate::descriptor::{Describer, DescriberOptions};
-use crate::dupes::{
-    self, Control, Thresholds, Variant, find_groups, removable, suggest_keeper, update_variants,
-};
+use crate::dupes::{self, Control, Group, Rule, Variant, raw_jpeg_pair, update_variants};
 use crate::index::{Index, Provenance};
 use crate::intent::Intent;
 use crate::model::NetworkWeights;
@@ -27,11 +25,24 @@ pub(super) struct DupesArgs {
     /// Index file (from `lookalike index`).
     #[arg(long)]
     index: PathBuf,
-    /// Pairs closer than this cosine distance are duplicates (default, calibrated with
-    /// the shipped 512-d full whitening: R-MAC 0.48 with the turned and enlarged copies,
-    /// 0.54 without; an SPoC index 0.46 and 0.47).
+    /// Pairs farther apart than this cosine distance are never duplicates (default,
+    /// calibrated with the shipped 512-d full whitening: R-MAC 0.48 with the turned and
+    /// enlarged copies, 0.54 without; an SPoC index 0.46 and 0.47).
     #[arg(long)]
     threshold: Option<f32>,
+    /// Verification: a pair at distance d is a copy only if d <= S x each photo's
+    /// distance to itself turned a quarter turn: pictures that look alike turned
+    /// (textures, skies, backdrops, flat art) must be that much closer.
+    #[arg(long, value_name = "S")]
+    verify_spin: Option<f32>,
+    /// Verification of photos with no turned view (--no-variants): a pair at distance d
+    /// is a copy only if, around either photo, at most --crowd other photos lie between
+    /// d and d / R.
+    #[arg(long, value_name = "R")]
+    verify_ratio: Option<f32>,
+    /// With --verify-ratio: how many other photos may lie that close.
+    #[arg(long, value_name = "N")]
+    crowd: Option<usize>,
     /// Whitening applied to the descriptors first (default: the one that ships with
     /// lookalike, 512-d, fully whitened, as the thresholds were calibrated).
     #[arg(long, conflicts_with = "no_whiten")]
@@ -39,8 +50,11 @@ pub(super) struct DupesArgs {
     /// No whitening (pass a --threshold: the default ones assume whitening).
     #[arg(long)]
     no_whiten: bool,
-    /// Print `{"groups": [{"files": [...], "keeper": path}], "threshold", "seconds"}`
-    /// (with --trash / --move-to, also `"actions"`).
+    /// Print `{"groups": [{"keeper": path, "files": [...], "similar": [...]}], "rule",
+    /// "seconds"}`: `files` are the keeper and its verified copies, each with its
+    /// distance to the keeper and the verification's evidence; `similar` the photos
+    /// verified with a copy, not with the keeper (never moved). With --trash / --move-to,
+    /// also `"actions"`.
     #[arg(long)]
     json: bool,
     /// Also write the groups as CSV (group, path, keeper, width, height, size).
@@ -76,12 +90,10 @@ pub(super) struct DupesArgs {
     #[arg(long, value_name = "T")]
     turned_threshold: Option<f32>,
     /// Of the two, only match small photos (under 224 px) enlarged 2x: downscaled
-    /// exports of larger photos (cached beside the index in `<index>.x2`).
+    /// exports of larger photos (cached beside the index in `<index>.x2`), at the main
+    /// threshold.
     #[arg(long)]
     enlarge: bool,
-    /// With --enlarge: the threshold for pairs found by enlarging a photo.
-    #[arg(long, value_name = "T")]
-    enlarged_threshold: Option<f32>,
     /// Weights file, to describe the turned and enlarged copies `index` did not (must
     /// be the one the index was made with).
     #[arg(long)]
@@ -121,46 +133,46 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
         &index.provenance,
         weights.as_ref(),
     )?;
-    let calibrated = Thresholds::calibrated(index.provenance.pooling);
-    let default = calibrated.main(rotations || enlarge);
-    let threshold = args.threshold.unwrap_or(default);
+    let calibrated = Rule::calibrated(index.provenance.pooling, rotations || enlarge);
+    let rule = Rule {
+        threshold: args.threshold.unwrap_or(calibrated.threshold),
+        turned: args.turned_threshold.unwrap_or(calibrated.turned),
+        spin: args.verify_spin.unwrap_or(calibrated.spin),
+        ratio: args.verify_ratio.unwrap_or(calibrated.ratio),
+        crowd: args.crowd.unwrap_or(calibrated.crowd),
+    };
     if args.threshold.is_none() && whitening.is_none() {
         eprintln!(
-            "warning: the default threshold {default} was calibrated on whitened \
-             descriptors; pass --whiten FILE (from `lookalike whiten learn`) or --threshold"
+            "warning: the default threshold {} was calibrated on whitened descriptors; pass \
+             --whiten FILE (from `lookalike whiten learn`) or --threshold",
+            rule.threshold
         );
     }
     let db = Database::from_index(&index, whitening.as_ref())?;
     let mut described = Vec::new();
     if rotations || enlarge {
         for (variant, other) in variants_of(&args, &index, weights.as_ref())? {
-            let (wanted, chosen, default) = match variant {
-                Variant::QuarterTurn => (rotations, args.turned_threshold, calibrated.turned),
-                Variant::Enlarged => (enlarge, args.enlarged_threshold, threshold),
+            let wanted = match variant {
+                Variant::QuarterTurn => rotations,
+                Variant::Enlarged => enlarge,
             };
             if wanted {
-                let other = Database::from_index(&other, whitening.as_ref())?;
-                described.push((other, chosen.unwrap_or(default)));
+                described.push((variant, Database::from_index(&other, whitening.as_ref())?));
             }
         }
     }
-    let across: Vec<(&[f32], f32)> = described.iter().map(|(db, t)| (db.rows(), *t)).collect();
+    let views: Vec<(Variant, &[f32])> = described.iter().map(|(v, db)| (*v, db.rows())).collect();
     // Ctrl-C stops it; a threshold that pairs everything ends it with a message.
     let control = Control {
         stop: super::interrupt_flag(),
         ..Control::unattended()
     };
-    let groups = find_groups(db.rows(), db.dim(), threshold, &across, &control)
+    let groups = dupes::find(&index, db.rows(), db.dim(), &views, rule, &control)
         .with_context(|| format!("grouping the photos of {}", args.index.display()))?;
     let seconds = started.elapsed().as_secs_f64();
-    let path_of = |row: usize| index.absolute(&index.entries[row]);
-    let keepers: Vec<usize> = groups
-        .iter()
-        .map(|group| suggest_keeper(group, &index.entries))
-        .collect();
 
     if let Some(csv) = &args.csv {
-        write_csv(csv, &index, &groups, &keepers)?;
+        write_csv(csv, &index, &groups)?;
     }
     let destination = match (&args.move_to, args.trash) {
         (Some(folder), _) => Some(Destination::Folder(folder.clone())),
@@ -170,63 +182,58 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
     let report = match &destination {
         None => None,
         Some(destination) => {
-            let indexed = |row: usize| Indexed::from_entry(&index, &index.entries[row]);
-            let removals: Vec<Removal> = groups
+            let matches: Vec<_> = groups
                 .iter()
-                .zip(&keepers)
-                .map(|(group, &keeper)| Removal {
-                    keeper: indexed(keeper),
-                    extras: removable(group, keeper, &index.entries, args.remove_raw_jpegs)
-                        .into_iter()
-                        .map(indexed)
-                        .collect(),
-                })
+                .flat_map(|group| all_but_the_keeper(group, args.remove_raw_jpegs))
                 .collect();
             Some(if args.dry_run {
-                cleanup::plan(&removals, destination)
+                cleanup::plan(&matches, destination)
             } else {
-                journal(args.journal.as_deref())?.remove(&removals, destination)?
+                journal(args.journal.as_deref())?.remove(&matches, destination)?
             })
         }
     };
 
     if args.json {
-        let groups: Vec<_> = groups
-            .iter()
-            .zip(&keepers)
-            .map(|(group, &keeper)| {
-                let files: Vec<_> = group
-                    .iter()
-                    .map(|&row| {
-                        let e = &index.entries[row];
-                        json!({
-                            "path": path_of(row),
-                            "width": e.width,
-                            "height": e.height,
-                            "size": e.size,
-                        })
-                    })
-                    .collect();
-                json!({ "files": files, "keeper": path_of(keeper) })
-            })
-            .collect();
-        let mut out = json!({ "groups": groups, "threshold": threshold, "seconds": seconds });
+        let groups: Vec<_> = groups.iter().map(|g| group_json(&index, g)).collect();
+        let mut out = json!({
+            "groups": groups,
+            "threshold": rule.threshold,
+            "rule": {
+                "threshold": rule.threshold,
+                "turned": rule.turned,
+                "spin": rule.spin,
+                "ratio": rule.ratio,
+                "crowd": rule.crowd,
+            },
+            "seconds": seconds,
+        });
         if let Some(report) = &report {
             out["actions"] = json!({ "dry_run": args.dry_run, "report": report });
         }
         println!("{out}");
     } else {
-        for (i, (group, &keeper)) in groups.iter().zip(&keepers).enumerate() {
-            println!("group {} ({} files)", i + 1, group.len());
-            for &row in group {
-                let mark = if row == keeper { "keep" } else { "    " };
-                println!("  {mark}  {}", path_of(row).display());
+        let path = |g: &Group, i: usize| g.members()[i].file.path.display().to_string();
+        for (n, group) in groups.iter().enumerate() {
+            let copies: Vec<usize> = group.copies().collect();
+            println!("group {} ({} files)", n + 1, copies.len() + 1);
+            println!("  keep  {}", path(group, group.keeper()));
+            for &i in &copies {
+                let check = group.check(i, group.keeper());
+                println!("        {}  ({})", path(group, i), check.why());
+            }
+            for i in group.similar() {
+                println!(
+                    "  similar to a copy, not to the photo kept: {}",
+                    path(group, i)
+                );
             }
         }
+        let copies: usize = groups.iter().map(|g| g.copies().count()).sum();
         eprintln!(
-            "{} groups, {} files in groups, {} images compared in {seconds:.2} s",
+            "{} groups, {copies} verified copies of their keeper, {} images compared in \
+             {seconds:.2} s",
             groups.len(),
-            groups.iter().map(Vec::len).sum::<usize>(),
             db.len()
         );
         if let Some(report) = &report {
@@ -341,24 +348,74 @@ fn print_report(report: &Report, verb: &str) {
     }
 }
 
-const CSV_HEADER: &str = "group,path,keeper,width,height,size\n";
+const CSV_HEADER: &str = "group,path,keeper,width,height,size,distance\n";
 
-fn write_csv(
-    path: &Path,
-    index: &Index,
-    groups: &[Vec<usize>],
-    keepers: &[usize],
-) -> anyhow::Result<()> {
+/// The verified copies of `group`'s keeper that "all but the keeper" moves: by default
+/// not the JPEG a camera wrote beside a RAW that is kept (the pair is one photo).
+fn all_but_the_keeper(group: &Group, remove_raw_jpegs: bool) -> Vec<dupes::VerifiedMatch> {
+    let keeper = &group.members()[group.keeper()].file.path;
+    group.matches(|i| {
+        let path = &group.members()[i].file.path;
+        remove_raw_jpegs || !raw_jpeg_pair(&path.to_string_lossy(), &keeper.to_string_lossy())
+    })
+}
+
+/// One group as `--json` prints it: the keeper, its verified copies and the similar
+/// photos, each with its distance to the keeper and the verification's evidence.
+fn group_json(index: &Index, group: &Group) -> serde_json::Value {
+    let file = |i: usize| {
+        let member = &group.members()[i];
+        let e = &index.entries[member.row];
+        let mut file = json!({
+            "path": member.file.path,
+            "width": e.width,
+            "height": e.height,
+            "size": e.size,
+        });
+        if i != group.keeper() {
+            let check = group.check(i, group.keeper());
+            file["distance"] = json!(check.distance);
+            file["evidence"] = json!({
+                "view": check.view.name(),
+                "distance": check.distance,
+                "spin": check.spin,
+                "crowd": check.crowd,
+                "verified": check.verified,
+                "why": check.why(),
+            });
+        }
+        file
+    };
+    let files: Vec<_> = std::iter::once(group.keeper())
+        .chain(group.copies())
+        .map(file)
+        .collect();
+    let similar: Vec<_> = group.similar().map(file).collect();
+    json!({
+        "keeper": group.members()[group.keeper()].file.path,
+        "files": files,
+        "similar": similar,
+    })
+}
+
+fn write_csv(path: &Path, index: &Index, groups: &[Group]) -> anyhow::Result<()> {
     let mut out = String::from(CSV_HEADER);
-    for (i, (group, &keeper)) in groups.iter().zip(keepers).enumerate() {
-        for &row in group {
-            let e = &index.entries[row];
-            let path = index.absolute(e).display().to_string();
+    for (n, group) in groups.iter().enumerate() {
+        let members = std::iter::once(group.keeper()).chain(group.copies());
+        for i in members {
+            let member = &group.members()[i];
+            let e = &index.entries[member.row];
+            let check = group.check(i, group.keeper());
+            let distance = if i == group.keeper() {
+                String::new()
+            } else {
+                format!("{:.4}", check.distance)
+            };
             out.push_str(&format!(
-                "{},{},{},{},{},{}\n",
-                i + 1,
-                csv_field(&path),
-                row == keeper,
+                "{},{},{},{},{},{},{distance}\n",
+                n + 1,
+                csv_field(&member.file.path.display().to_string()),
+                i == group.keeper(),
                 e.width,
                 e.height,
                 e.size

@@ -1587,7 +1587,7 @@ impl LookalikeApp {
                     variants,
                 });
             }
-            DupesAction::Remove(groups) => self.worker.send(Command::RemoveFiles { groups }),
+            DupesAction::Remove(matches) => self.worker.send(Command::RemoveFiles { matches }),
             DupesAction::Undo => self.worker.send(Command::UndoCleanup),
             DupesAction::Compare(a, b) => {
                 for path in [&a, &b] {

@@ -2,9 +2,11 @@
 //! date and format; the suggested keeper can be changed; "all but the keeper" selects
 //! the rest; the selection goes to the trash (journaled, undoable), never away for good.
 //!
-//! The keeper can never be selected for removal: what "Move N to the trash" counts and
-//! sends is rebuilt, every time, from the groups on screen ([`DupesView::removal`]),
-//! leaving out each group's keeper, and new groups (another threshold, whitening,
+//! Only a verified copy of the keeper can be selected for removal: what "Move N to the
+//! trash" counts and sends is rebuilt, every time, from the groups on screen
+//! ([`DupesView::removal`]) as the finder's [`VerifiedMatch`]es, which leave out each
+//! group's keeper and the photos only similar to a copy; choosing another keeper
+//! re-verifies every photo against it. New groups (another threshold, whitening,
 //! variants, a changed library) start with nothing selected. The executor then checks
 //! every file against its keeper on disk before it moves anything.
 
@@ -14,7 +16,8 @@ use std::path::PathBuf;
 use eframe::egui::{self, RichText, Vec2};
 
 use super::thumbs::{Thumb, Thumbnails};
-use super::worker::{DuplicateGroup, Photo, RemoveGroup};
+use super::worker::{DuplicateGroup, Photo};
+use crate::dupes::VerifiedMatch;
 
 /// Side of a photo card, in points.
 const CARD: f32 = 220.0;
@@ -23,7 +26,7 @@ const CARD: f32 = 220.0;
 #[derive(Debug, Clone, PartialEq)]
 pub enum DupesAction {
     Find { threshold: f32, variants: bool },
-    Remove(Vec<RemoveGroup>),
+    Remove(Vec<VerifiedMatch>),
     Undo,
     Compare(PathBuf, PathBuf),
 }
@@ -59,7 +62,7 @@ impl DupesView {
     pub fn new() -> Self {
         let pooling = crate::pooling::Pooling::default_for(crate::model::Network::Vgg16);
         Self {
-            threshold: crate::dupes::Thresholds::calibrated(pooling).with_variants,
+            threshold: crate::dupes::Rule::calibrated(pooling, true).threshold,
             variants: true,
             groups: Vec::new(),
             current: 0,
@@ -116,22 +119,15 @@ impl DupesView {
     }
 
     /// What "Move N to the trash" moves, rebuilt from the groups on screen: in each
-    /// group, the selected photos that are not its keeper.
-    pub fn removal(&self) -> Vec<RemoveGroup> {
+    /// group, the selected photos that are verified copies of its keeper.
+    pub fn removal(&self) -> Vec<VerifiedMatch> {
         self.groups
             .iter()
-            .filter_map(|group| {
-                let keeper = group.photos.get(group.keeper)?;
-                let extras: Vec<PathBuf> = group
-                    .photos
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, p)| *i != group.keeper && self.selected.contains(&p.path))
-                    .map(|(_, p)| p.path.clone())
-                    .collect();
-                (!extras.is_empty()).then(|| RemoveGroup {
-                    keeper: keeper.path.clone(),
-                    extras,
+            .flat_map(|g| {
+                g.group.matches(|i| {
+                    g.photos
+                        .get(i)
+                        .is_some_and(|p| self.selected.contains(&p.path))
                 })
             })
             .collect()
@@ -149,24 +145,29 @@ impl DupesView {
         })
     }
 
-    /// Makes photo `i` of the current group its keeper (and never selects it).
+    /// Makes photo `i` of the current group its keeper (one of the photos found for
+    /// it, never one only similar): every other photo is a copy again only if it was
+    /// verified with `i`. The keeper, and what is no longer a copy, is unselected.
     pub fn set_keeper(&mut self, i: usize) {
         if let Some(group) = self.groups.get_mut(self.current)
-            && let Some(photo) = group.photos.get(i)
+            && group.group.set_keeper(i)
         {
-            self.selected.remove(&photo.path);
-            group.keeper = i;
+            for (j, photo) in group.photos.iter().enumerate() {
+                if !group.group.is_copy(j) {
+                    self.selected.remove(&photo.path);
+                }
+            }
         }
     }
 
-    /// Selects every photo of the current group but its keeper, and but the keeper's
+    /// Selects every verified copy of the current group's keeper, but the keeper's
     /// RAW + JPEG sibling: the camera wrote them as one photo, so removing one of them is
     /// only ever the explicit [`Self::keep_raw_remove_jpegs`].
     pub fn select_all_but_keeper(&mut self) {
         self.select_in_current_group(false);
     }
 
-    /// "Keep RAW, remove the JPEG copies": every photo of the current group but its
+    /// "Keep RAW, remove the JPEG copies": every verified copy of the current group's
     /// keeper, its JPEG sibling included.
     pub fn keep_raw_remove_jpegs(&mut self) {
         self.select_in_current_group(true);
@@ -174,9 +175,9 @@ impl DupesView {
 
     fn select_in_current_group(&mut self, with_siblings: bool) {
         if let Some(group) = self.groups.get(self.current) {
-            let keeper = &group.photos[group.keeper].path;
+            let keeper = &group.photos[group.keeper()].path;
             for (i, photo) in group.photos.iter().enumerate() {
-                if i != group.keeper && (with_siblings || !is_sibling(&photo.path, keeper)) {
+                if group.group.is_copy(i) && (with_siblings || !is_sibling(&photo.path, keeper)) {
                     self.selected.insert(photo.path.clone());
                 }
             }
@@ -210,7 +211,11 @@ impl DupesView {
             } else if self.problem.is_some() && ui.button("Look again").clicked() {
                 self.found_for = None;
             }
-            let files: usize = self.groups.iter().map(|g| g.photos.len()).sum();
+            let files: usize = self
+                .groups
+                .iter()
+                .map(|g| 1 + g.group.copies().count())
+                .sum();
             let groups = self.groups.len();
             let plural = if groups == 1 { "" } else { "s" };
             ui.label(format!("{groups} group{plural}, {files} photos"))
@@ -254,7 +259,7 @@ impl DupesView {
                 self.select_all_but_keeper();
             }
             let raw_pair = self.groups.get(self.current).is_some_and(|g| {
-                let keeper = &g.photos[g.keeper].path;
+                let keeper = &g.photos[g.keeper()].path;
                 crate::raw::is_raw(keeper) && g.photos.iter().any(|p| is_sibling(&p.path, keeper))
             });
             if raw_pair
@@ -271,7 +276,7 @@ impl DupesView {
                 self.selected.clear();
             }
             let removal = self.removal();
-            let count: usize = removal.iter().map(|g| g.extras.len()).sum();
+            let count = removal.len();
             if ui
                 .add_enabled(
                     count > 0,
@@ -289,15 +294,53 @@ impl DupesView {
             return action;
         };
         let mut wanted = Vec::new();
-        egui::ScrollArea::horizontal().show(ui, |ui| {
-            ui.horizontal_top(|ui| {
-                for (i, photo) in group.photos.iter().enumerate() {
-                    ui.vertical(|ui| {
-                        ui.set_width(CARD);
-                        self.card(ui, thumbs, &group, i, photo, &mut wanted, &mut action);
+        let copies: Vec<usize> = std::iter::once(group.keeper())
+            .chain(group.group.copies())
+            .collect();
+        let similar: Vec<usize> = group.group.similar().collect();
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            egui::ScrollArea::horizontal()
+                .id_salt("copies")
+                .show(ui, |ui| {
+                    ui.horizontal_top(|ui| {
+                        for &i in &copies {
+                            ui.vertical(|ui| {
+                                ui.set_width(CARD);
+                                let photo = &group.photos[i];
+                                self.card(ui, thumbs, &group, i, photo, &mut wanted, &mut action);
+                            });
+                        }
                     });
-                }
-            });
+                });
+            if !similar.is_empty() {
+                ui.separator();
+                ui.label(RichText::new("Similar to a copy, not to the photo kept").strong())
+                    .on_hover_text(
+                        "These photos matched one of the copies but not the photo kept: \
+                         they are never selected or moved with this group.",
+                    );
+                egui::ScrollArea::horizontal()
+                    .id_salt("similar")
+                    .show(ui, |ui| {
+                        ui.horizontal_top(|ui| {
+                            for &i in &similar {
+                                ui.vertical(|ui| {
+                                    ui.set_width(CARD);
+                                    let photo = &group.photos[i];
+                                    self.card(
+                                        ui,
+                                        thumbs,
+                                        &group,
+                                        i,
+                                        photo,
+                                        &mut wanted,
+                                        &mut action,
+                                    );
+                                });
+                            }
+                        });
+                    });
+            }
         });
         thumbs.want(wanted);
         action
@@ -349,21 +392,26 @@ impl DupesView {
             super::app::format_bytes(photo.size),
             format_date(photo.mtime_ns)
         ));
-        let is_keeper = group.keeper == i;
-        if !is_keeper && is_sibling(&photo.path, &group.photos[group.keeper].path) {
+        let keeper = group.keeper();
+        let is_keeper = keeper == i;
+        if !is_keeper && is_sibling(&photo.path, &group.photos[keeper].path) {
             ui.label(RichText::new("RAW+JPEG: the keeper's own pair").strong());
         }
-        if ui.radio(is_keeper, format!("Keep {name}")).clicked() {
+        if !is_keeper {
+            let check = group.group.check(i, keeper);
+            let why = if check.verified && !group.group.is_copy(i) {
+                format!("{}; grouped with a better keeper of its own", check.why())
+            } else {
+                check.why()
+            };
+            ui.label(format!("distance {:.3} · why?", check.distance))
+                .on_hover_text(why);
+        }
+        if group.group.may_keep(i) && ui.radio(is_keeper, format!("Keep {name}")).clicked() {
             self.set_keeper(i);
         }
         let mut chosen = self.selected.contains(&photo.path);
-        if ui
-            .add_enabled(
-                !is_keeper,
-                egui::Checkbox::new(&mut chosen, format!("Remove {name}")),
-            )
-            .changed()
-        {
+        if group.group.is_copy(i) && ui.checkbox(&mut chosen, format!("Remove {name}")).changed() {
             if chosen {
                 self.selected.insert(photo.path.clone());
             } else {
@@ -375,7 +423,7 @@ impl DupesView {
                 .button(format!("Compare {name} with the keeper"))
                 .clicked()
         {
-            let keeper = group.photos[group.keeper].path.clone();
+            let keeper = group.photos[keeper].path.clone();
             *action = Some(DupesAction::Compare(keeper, photo.path.clone()));
         }
     }
@@ -432,56 +480,93 @@ mod tests {
         );
     }
 
+    fn group(paths: &[&str], star: usize, verified: &[(usize, usize)]) -> DuplicateGroup {
+        DuplicateGroup {
+            photos: paths.iter().map(|p| photo(p)).collect(),
+            group: crate::dupes::Group::for_test(paths, star, verified),
+        }
+    }
+
+    fn moved(view: &DupesView) -> Vec<PathBuf> {
+        let mut paths: Vec<PathBuf> = view
+            .removal()
+            .iter()
+            .map(|m| m.file().path.clone())
+            .collect();
+        paths.sort();
+        paths
+    }
+
     #[test]
-    fn all_but_the_keeper_never_selects_the_keeper() {
+    fn all_but_the_keeper_selects_only_verified_copies_of_the_keeper() {
         let mut view = DupesView::new();
         view.threshold = 0.1;
         view.variants = false;
-        let group = DuplicateGroup {
-            photos: vec![photo("a"), photo("b"), photo("c")],
-            keeper: 0,
-        };
-        view.set_outcome(Ok(vec![group.clone()]), 0.1, 1, 0.0);
+        // a, b, c all verified with each other; d verified with c only (similar).
+        let all = [(0, 1), (0, 2), (1, 2), (2, 3)];
+        view.set_outcome(Ok(vec![group(&["a", "b", "c", "d"], 3, &all)]), 0.1, 1, 0.0);
         view.set_keeper(1);
         view.select_all_but_keeper();
         let mut chosen: Vec<_> = view.selected().iter().cloned().collect();
         chosen.sort();
         assert_eq!(chosen, [PathBuf::from("a"), PathBuf::from("c")]);
+        // A photo only similar to a copy can never be the keeper, nor be selected.
+        view.set_keeper(3);
+        assert_eq!(view.groups()[0].keeper(), 1);
+        assert!(!view.groups()[0].group.is_copy(3));
         // Making a selected photo the keeper unselects it.
         view.set_keeper(0);
         assert!(!view.selected().contains(&PathBuf::from("a")));
-        assert_eq!(
-            view.removal(),
-            [RemoveGroup {
-                keeper: PathBuf::from("a"),
-                extras: vec![PathBuf::from("c")],
-            }]
+        assert_eq!(moved(&view), [PathBuf::from("c")]);
+        assert!(
+            view.removal()
+                .iter()
+                .all(|m| m.keeper().path == PathBuf::from("a"))
         );
-        // New groups in which a selected photo is now a keeper: nothing is selected.
+
+        // A chain: b is a copy of a, c of b only. Keeping a, c is similar, never moved.
+        let chain = group(&["a", "b", "c"], 2, &[(0, 1), (1, 2)]);
+        view.set_outcome(Ok(vec![chain]), 0.1, 1, 0.0);
         view.select_all_but_keeper();
-        let regrouped = DuplicateGroup {
-            photos: vec![photo("b"), photo("c")],
-            keeper: 1,
-        };
-        view.set_outcome(Ok(vec![regrouped]), 0.1, 1, 0.0);
+        assert_eq!(moved(&view), [PathBuf::from("b")]);
+        // Keeping b instead re-verifies: a is its copy; c, though verified with b, was
+        // not taken for this group, so it stays similar.
+        view.set_keeper(1);
+        view.select_all_but_keeper();
+        assert_eq!(moved(&view), [PathBuf::from("a")]);
+        // A group whose members fail with a new keeper: they become similar, unselected.
+        let star = group(&["a", "b", "c"], 3, &[(0, 1), (0, 2)]);
+        view.set_outcome(Ok(vec![star]), 0.1, 1, 0.0);
+        view.select_all_but_keeper();
+        assert_eq!(moved(&view), [PathBuf::from("b"), PathBuf::from("c")]);
+        view.set_keeper(1);
+        assert!(moved(&view).is_empty(), "c failed with b: unselected");
+        assert!(!view.selected().contains(&PathBuf::from("c")));
+        view.select_all_but_keeper();
+        assert_eq!(moved(&view), [PathBuf::from("a")]);
+
+        // New groups: nothing is selected.
+        view.select_all_but_keeper();
+        view.set_outcome(Ok(vec![group(&["b", "c"], 2, &[(0, 1)])]), 0.1, 1, 0.0);
         assert!(view.selected().is_empty());
         assert!(view.removal().is_empty());
 
         // A RAW kept with its camera JPEG and an export: the JPEG stays unless asked.
-        let pair = DuplicateGroup {
-            photos: vec![
-                photo("/p/IMG_1.JPG"),
-                photo("/p/IMG_1.CR3"),
-                photo("/e/IMG_1.jpg"),
-            ],
-            keeper: 1,
-        };
+        let pair = group(
+            &["/p/IMG_1.CR3", "/p/IMG_1.JPG", "/e/IMG_1.jpg"],
+            3,
+            &[(0, 1), (0, 2), (1, 2)],
+        );
         view.set_outcome(Ok(vec![pair]), 0.1, 1, 0.0);
         view.select_all_but_keeper();
-        assert_eq!(view.removal()[0].extras, [PathBuf::from("/e/IMG_1.jpg")]);
+        assert_eq!(moved(&view), [PathBuf::from("/e/IMG_1.jpg")]);
         view.keep_raw_remove_jpegs();
-        assert_eq!(view.removal()[0].extras.len(), 2);
-        assert_eq!(view.removal()[0].keeper, PathBuf::from("/p/IMG_1.CR3"));
+        assert_eq!(moved(&view).len(), 2);
+        assert!(
+            view.removal()
+                .iter()
+                .all(|m| m.keeper().path == PathBuf::from("/p/IMG_1.CR3"))
+        );
         assert_eq!(view.wanted_search(1), None);
         assert_eq!(
             view.wanted_search(2),

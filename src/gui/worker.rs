@@ -5,7 +5,7 @@
 //! runs on a thread of its own (with a stop flag) and reports back through the same
 //! command channel, so every change of state happens here, in order.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,7 +19,7 @@ use image::RgbImage;
 
 use super::settings::{Ranking, WhiteningSource};
 use crate::backend::BackendChoice;
-use crate::cleanup::{Destination, Indexed, Journal, Removal, Report};
+use crate::cleanup::{Destination, Indexed, Journal, Report, VerifiedMatch};
 use crate::descriptor::{Describer, DescriberOptions, finish_descriptor};
 use crate::dupes::{self, Variant};
 use crate::imaging::{self, CropBox};
@@ -89,22 +89,13 @@ pub enum Command {
         threshold: f32,
         variants: bool,
     },
-    /// Move these photos of the library to the trash (or the configured folder),
-    /// journaled: each group's extras, checked against its keeper right before moving.
+    /// Move these verified copies of the library to the trash (or the configured
+    /// folder), journaled, each checked against its keeper right before moving.
     RemoveFiles {
-        groups: Vec<RemoveGroup>,
+        matches: Vec<VerifiedMatch>,
     },
     /// Bring back the newest clean-up batch.
     UndoCleanup,
-}
-
-/// One duplicate group's clean-up, as the UI asks for it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RemoveGroup {
-    /// The photo that stays.
-    pub keeper: PathBuf,
-    /// The photos to move away (never the keeper).
-    pub extras: Vec<PathBuf>,
 }
 
 /// Whitening as the executor needs it.
@@ -215,12 +206,19 @@ pub enum Event {
     Notice(String),
 }
 
-/// One group of near-duplicates.
+/// One group of near-duplicates: the finder's group (keeper, verified copies, similar
+/// photos and the evidence between them) and its photos, lined up with its members.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DuplicateGroup {
     pub photos: Vec<Photo>,
-    /// Index into `photos` of the suggested keeper.
-    pub keeper: usize,
+    pub group: dupes::Group,
+}
+
+impl DuplicateGroup {
+    /// Index into `photos` of the keeper.
+    pub fn keeper(&self) -> usize {
+        self.group.keeper()
+    }
 }
 
 /// The searchable library, as the UI sees it.
@@ -490,7 +488,7 @@ enum JobOutcome {
         library: u64,
         threshold: f32,
         variants: bool,
-        outcome: Result<Vec<Vec<usize>>, String>,
+        outcome: Result<Vec<dupes::Group>, String>,
         seconds: f64,
     },
     /// The variants were described: how many photos failed, or why it stopped.
@@ -696,7 +694,7 @@ impl Executor {
                 threshold,
                 variants,
             } => self.find_duplicates(threshold, variants),
-            Command::RemoveFiles { groups } => self.remove_files(&groups),
+            Command::RemoveFiles { matches } => self.remove_files(&matches),
             Command::UndoCleanup => self.undo_cleanup(),
         }
     }
@@ -914,7 +912,7 @@ impl Executor {
         serial: u64,
         threshold: f32,
         variants: bool,
-        outcome: Result<Vec<Vec<usize>>, String>,
+        outcome: Result<Vec<dupes::Group>, String>,
         seconds: f64,
     ) {
         if serial != self.library_serial {
@@ -928,15 +926,13 @@ impl Executor {
         let outcome = outcome.map(|groups| {
             groups
                 .into_iter()
-                .map(|rows| {
-                    let keeper = dupes::suggest_keeper(&rows, entries);
-                    DuplicateGroup {
-                        keeper: rows.iter().position(|&r| r == keeper).unwrap_or(0),
-                        photos: rows
-                            .iter()
-                            .map(|&r| photo(&library.index, &entries[r]))
-                            .collect(),
-                    }
+                .map(|group| DuplicateGroup {
+                    photos: group
+                        .members()
+                        .iter()
+                        .map(|m| photo(&library.index, &entries[m.row]))
+                        .collect(),
+                    group,
                 })
                 .collect()
         });
@@ -947,40 +943,28 @@ impl Executor {
         });
     }
 
-    /// Moves each group's extras away through [`Journal::remove`], which checks every
+    /// Moves the verified copies away through [`Journal::remove`], which checks every
     /// file and its keeper on disk first. Only photos of the library, as indexed.
-    fn remove_files(&mut self, groups: &[RemoveGroup]) {
+    fn remove_files(&mut self, matches: &[VerifiedMatch]) {
         let Some(library) = &self.library else { return };
         let index = &library.index;
-        let by_path: HashMap<PathBuf, &Entry> = index
+        let indexed: HashSet<Indexed> = index
             .entries
             .iter()
-            .map(|e| (index.absolute(e), e))
+            .map(|e| Indexed::from_entry(index, e))
             .collect();
-        let indexed = |path: &PathBuf| by_path.get(path).map(|e| Indexed::from_entry(index, e));
-        let mut removals = Vec::new();
-        let mut unknown = Vec::new();
-        for group in groups {
-            let Some(keeper) = indexed(&group.keeper) else {
-                unknown.extend(group.extras.iter().cloned());
-                continue;
-            };
-            let mut extras = Vec::new();
-            for path in &group.extras {
-                match indexed(path) {
-                    Some(file) => extras.push(file),
-                    None => unknown.push(path.clone()),
-                }
-            }
-            removals.push(Removal { keeper, extras });
-        }
+        let (known, unknown): (Vec<VerifiedMatch>, Vec<VerifiedMatch>) = matches
+            .iter()
+            .cloned()
+            .partition(|m| indexed.contains(m.file()) && indexed.contains(m.keeper()));
         let journal = Journal::new(self.cleanup.journal.clone());
-        match journal.remove(&removals, &self.cleanup.destination) {
+        match journal.remove(&known, &self.cleanup.destination) {
             Ok(mut report) => {
-                report.skipped.extend(unknown.into_iter().map(|path| {
+                report.skipped.extend(unknown.into_iter().map(|m| {
                     index::Failure::new(
-                        path,
-                        "it (or its keeper) is not in the library's index any more: it stays",
+                        m.file().path.clone(),
+                        "it (or its keeper) is not in the library's index as it was verified: \
+                         it stays",
                     )
                 }));
                 self.cleanup_done(report, false)
@@ -1597,7 +1581,7 @@ struct DuplicatesJob {
 }
 
 impl DuplicatesJob {
-    fn run(self, stop: &AtomicBool) -> Result<Vec<Vec<usize>>, String> {
+    fn run(self, stop: &AtomicBool) -> Result<Vec<dupes::Group>, String> {
         let finish = |index: &Index| {
             Database::from_index(index, self.whitening.as_ref()).map_err(|e| e.to_string())
         };
@@ -1612,19 +1596,15 @@ impl DuplicatesJob {
             let cached = dupes::update_variants(&self.index, &self.index_path, None, &unused, stop)
                 .map_err(|e| e.to_string())?;
             for (variant, aligned) in cached.aligned {
-                let limit = match variant {
-                    Variant::QuarterTurn => {
-                        dupes::Thresholds::calibrated(self.index.provenance.pooling).turned
-                    }
-                    Variant::Enlarged => self.threshold,
-                };
-                others.push((finish(&aligned)?, limit));
+                others.push((variant, finish(&aligned)?));
             }
         }
         if stop.load(Ordering::Relaxed) {
             return Err(dupes::GroupingError::Stopped.to_string());
         }
-        let across: Vec<(&[f32], f32)> = others.iter().map(|(o, t)| (o.rows(), *t)).collect();
+        let views: Vec<(Variant, &[f32])> = others.iter().map(|(v, o)| (*v, o.rows())).collect();
+        let rule = dupes::Rule::calibrated(self.index.provenance.pooling, self.variants)
+            .with_threshold(self.threshold);
         self.sink
             .forward_progress(Stage::Grouping, |progress| {
                 let control = dupes::Control {
@@ -1632,7 +1612,7 @@ impl DuplicatesJob {
                     progress: Some(progress),
                     ..dupes::Control::unattended()
                 };
-                dupes::find_groups(db.rows(), db.dim(), self.threshold, &across, &control)
+                dupes::find(&self.index, db.rows(), db.dim(), &views, rule, &control)
             })
             .map_err(|e| e.to_string())
     }

@@ -160,6 +160,28 @@ pub struct Entry {
     pub raw: Vec<f32>,
 }
 
+/// A file as it was indexed; it is moved only if it still is this file.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Indexed {
+    pub path: PathBuf,
+    pub size: u64,
+    pub mtime_ns: i128,
+    /// Device and inode when indexed.
+    pub file: FileId,
+}
+
+impl Indexed {
+    /// An index entry as the clean-up needs it.
+    pub fn from_entry(index: &Index, entry: &Entry) -> Self {
+        Self {
+            path: index.absolute(entry),
+            size: entry.size,
+            mtime_ns: entry.mtime_ns,
+            file: entry.file,
+        }
+    }
+}
+
 /// An index: where it came from and its entries, sorted by path.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Index {

@@ -34,6 +34,54 @@ pub fn shared() -> Option<PathBuf> {
     }
 }
 
+/// The duplicate finder's evidence that each of `copies` (files in `library`) is a copy
+/// of `keeper`, found by the finder itself on descriptors made equal, so that clean-up
+/// tests about files (not pictures) get the only thing the clean-up accepts.
+pub fn verified_copies(
+    library: &Path,
+    keeper: &str,
+    copies: &[&str],
+) -> Vec<lookalike::dupes::VerifiedMatch> {
+    use lookalike::index::{Entry, Index, Provenance};
+    let mut index = Index::new(
+        library.to_path_buf(),
+        Provenance {
+            model_sha256: "ab".repeat(32),
+            max_side: 1024,
+            network: lookalike::model::Network::Vgg16,
+            pooling: lookalike::pooling::Pooling::Rmac,
+        },
+    );
+    for (i, name) in std::iter::once(keeper)
+        .chain(copies.iter().copied())
+        .enumerate()
+    {
+        let (meta, file) = lookalike::safefs::stat(&library.join(name)).unwrap();
+        index.entries.push(Entry {
+            path: name.into(),
+            size: meta.len(),
+            mtime_ns: lookalike::index::mtime_ns(&meta),
+            file,
+            via_link: false,
+            // The keeper is the largest photo, so the finder keeps it.
+            width: if i == 0 { 2000 } else { 1000 },
+            height: 1000,
+            feature_map: [1, 1],
+            raw: Vec::new(),
+        });
+    }
+    let dim = 4;
+    let rows: Vec<f32> = index
+        .entries
+        .iter()
+        .flat_map(|_| [1.0, 0.0, 0.0, 0.0])
+        .collect();
+    let rule = lookalike::dupes::Rule::calibrated(lookalike::pooling::Pooling::Rmac, false);
+    let control = lookalike::dupes::Control::unattended();
+    let groups = lookalike::dupes::find(&index, &rows, dim, &[], rule, &control).unwrap();
+    groups.iter().flat_map(|g| g.matches(|_| true)).collect()
+}
+
 /// The real VGG16 weights in `../shared`.
 pub fn shared_model(shared: &std::path::Path) -> PathBuf {
     shared.join("models/vgg16_imagenet_features.safetensors")

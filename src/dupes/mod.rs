@@ -1,7 +1,14 @@
-//! Near-duplicate groups: every pair of descriptors closer than a cosine-distance
-//! threshold, joined transitively (union-find). All pairs are found exactly, without an
-//! N x N matrix in memory: similarities are computed a block of rows at a time as one
-//! SGEMM against the whole database.
+//! Near duplicates: candidate pairs of descriptors closer than a cosine-distance
+//! threshold, found exactly without an N x N matrix in memory (similarities are
+//! computed a block of rows at a time as one SGEMM against the whole database), then
+//! verified and grouped around keepers without chains ([`groups`]); the turned and
+//! enlarged variants that find rotated and downscaled copies, cached beside the index.
+
+mod groups;
+
+pub use groups::{
+    Check, Group, Member, Rule, Scores, VerifiedMatch, Verifier, View, find, keeper_order, scores,
+};
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,53 +21,6 @@ use crate::descriptor::{Describer, DescriberOptions};
 use crate::error::Result;
 use crate::imaging;
 use crate::index::{Entry, Failure, Index, Progress};
-use crate::pooling::Pooling;
-
-/// The duplicate finder's cosine-distance thresholds for descriptors of one pooling,
-/// whitened with the shipped instance whitening (512-d, power 1), calibrated on
-/// `neardup-dev` (README, "Duplicates: calibration").
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Thresholds {
-    /// Without variants: the highest recall at pairwise precision >= 0.95.
-    pub plain: f32,
-    /// With the turned and enlarged copies (the default).
-    pub with_variants: f32,
-    /// Pairs found by turning one photo a quarter turn must be closer than this.
-    pub turned: f32,
-}
-
-impl Thresholds {
-    /// The calibrated thresholds for `pooling` (SPoC's for GeM and CroW, which no
-    /// whitening ships for: pass thresholds with them).
-    pub fn calibrated(pooling: Pooling) -> Self {
-        match pooling {
-            // Recall 0.966 at precision 0.982 with both variants; true turned copies
-            // measured under 0.1, the first false pair above 0.35.
-            Pooling::Spoc | Pooling::Gem | Pooling::Crow => Self {
-                plain: 0.47,
-                with_variants: 0.46,
-                turned: 0.2,
-            },
-            // Recall 0.988 at precision 0.994 with both variants (the best F1; SPoC:
-            // 0.966 at 0.982), 0.658 at 0.967 without (SPoC: 0.627 at 0.962); any
-            // turned threshold from 0.1 to 0.35 gives the same groups.
-            Pooling::Rmac => Self {
-                plain: 0.54,
-                with_variants: 0.48,
-                turned: 0.2,
-            },
-        }
-    }
-
-    /// The main threshold, with or without variants.
-    pub fn main(self, variants: bool) -> f32 {
-        if variants {
-            self.with_variants
-        } else {
-            self.plain
-        }
-    }
-}
 
 /// Rows per similarity block: memory is `BLOCK_ROWS x N` floats.
 const BLOCK_ROWS: usize = 512;
@@ -158,7 +118,9 @@ pub struct Pair {
 /// All pairs `a < b` of L2-normalised rows (`n x dim`, row-major) whose cosine distance
 /// `1 - a·b` is below `threshold`, sorted by `(a, b)`.
 pub fn close_pairs(rows: &[f32], dim: usize, threshold: f32) -> Vec<Pair> {
-    without_limits(|control, progress| close_pairs_within(rows, dim, threshold, control, progress))
+    without_limits(|control, progress| {
+        pairs_and_neighbourhood(rows, dim, threshold, control, progress).map(|(p, _)| p)
+    })
 }
 
 /// Runs a pair search with no stop request, no progress and no pair limit.
@@ -173,43 +135,74 @@ fn without_limits(
     search(&control, (&done, 0)).unwrap_or_default()
 }
 
-fn close_pairs_within(
+/// How many nearest neighbours of each photo the verification looks at.
+pub const NEIGHBOURS: usize = 32;
+
+/// Each photo's [`NEIGHBOURS`] nearest other photos, nearest first: `(distance, row)`,
+/// padded with `(infinity, usize::MAX)` in a library smaller than that.
+pub(crate) type Neighbourhood = Vec<[(f32, usize); NEIGHBOURS]>;
+
+/// [`close_pairs`], and every row's [`Neighbourhood`].
+pub(crate) fn pairs_and_neighbourhood(
     rows: &[f32],
     dim: usize,
     threshold: f32,
     control: &Control,
     progress: (&AtomicUsize, usize),
-) -> Result<Vec<Pair>, GroupingError> {
+) -> Result<(Vec<Pair>, Neighbourhood), GroupingError> {
     let n = rows.len().checked_div(dim).unwrap_or(0);
+    let blocks = std::sync::Mutex::new(Vec::new());
     let mut pairs = pairs_by_block(n, control, threshold, progress, |block, limit| {
         let start = block * BLOCK_ROWS;
         let m = BLOCK_ROWS.min(n - start);
         let lhs = &rows[start * dim..(start + m) * dim];
-        // Only columns after the block's first row can pair with it (a < b).
-        let cols = n - start;
-        let rhs = &rows[start * dim..];
-        let mut sims = vec![0.0f32; m * cols];
-        similarity_block(&mut sims, lhs, rhs, m, cols, dim);
+        let mut sims = vec![0.0f32; m * n];
+        similarity_block(&mut sims, lhs, rows, m, n, dim);
         let mut found = Vec::new();
+        let mut near = Vec::with_capacity(m);
+        let mut others = Vec::with_capacity(n);
         for i in 0..m {
-            for j in (i + 1)..cols {
-                let distance = 1.0 - sims[i * cols + j];
-                if distance < threshold {
-                    found.push(Pair {
-                        a: start + i,
-                        b: start + j,
-                        distance,
-                    });
+            let row = start + i;
+            let sims = &sims[i * n..(i + 1) * n];
+            others.clear();
+            others.extend(
+                sims.iter()
+                    .enumerate()
+                    .filter(|&(j, _)| j != row)
+                    .map(|(j, s)| (1.0 - s, j)),
+            );
+            let by_distance = |x: &(f32, usize), y: &(f32, usize)| x.0.total_cmp(&y.0);
+            if others.len() > NEIGHBOURS {
+                others.select_nth_unstable_by(NEIGHBOURS, by_distance);
+                others.truncate(NEIGHBOURS);
+            }
+            others.sort_unstable_by(by_distance);
+            let mut nearest = [(f32::INFINITY, usize::MAX); NEIGHBOURS];
+            nearest[..others.len()].copy_from_slice(&others);
+            near.push(nearest);
+            if found.len() <= limit {
+                for (j, s) in sims.iter().enumerate().skip(row + 1) {
+                    let distance = 1.0 - s;
+                    if distance < threshold {
+                        found.push(Pair {
+                            a: row,
+                            b: j,
+                            distance,
+                        });
+                    }
                 }
             }
-            if found.len() > limit {
-                break;
-            }
+        }
+        if let Ok(mut blocks) = blocks.lock() {
+            blocks.push((block, near));
         }
         found
     })?;
     pairs.sort_by_key(|p| (p.a, p.b));
-    Ok(pairs)
+    let mut blocks = blocks.into_inner().unwrap_or_else(|e| e.into_inner());
+    blocks.sort_by_key(|(block, _)| *block);
+    let neighbourhood = blocks.into_iter().flat_map(|(_, near)| near).collect();
+    Ok((pairs, neighbourhood))
 }
 
 /// Pairs between two sets of L2-normalised rows describing the same photos in another
@@ -575,79 +568,12 @@ impl UnionFind {
     }
 }
 
-/// Groups of near-duplicate rows: pairs under `threshold`, plus pairs between each
-/// variant's rows (lined up with `rows`) and `rows` under that variant's own threshold.
-/// Stops early on `control.stop`, and with [`GroupingError::TooManyPairs`] rather than
-/// keep more than `control.max_pairs` pairs.
-pub fn find_groups(
-    rows: &[f32],
-    dim: usize,
-    threshold: f32,
-    variants: &[(&[f32], f32)],
-    control: &Control,
-) -> Result<Vec<Vec<usize>>, GroupingError> {
-    let n = rows.len().checked_div(dim).unwrap_or(0);
-    let total = n.div_ceil(BLOCK_ROWS) * (1 + variants.len());
-    if let Some(progress) = control.progress {
-        let _ = progress.try_send(Progress::Planned {
-            to_describe: total,
-            unchanged: 0,
-            removed: 0,
-        });
-    }
-    let done = AtomicUsize::new(0);
-    let mut pairs = close_pairs_within(rows, dim, threshold, control, (&done, total))?;
-    for (other, limit) in variants {
-        let across = close_pairs_across_within(other, rows, dim, *limit, control, (&done, total))?;
-        pairs.extend(across);
-        if pairs.len() > control.max_pairs {
-            return Err(GroupingError::TooManyPairs {
-                limit: control.max_pairs,
-                threshold,
-            });
-        }
-    }
-    pairs.sort_by_key(|p| (p.a, p.b));
-    pairs.dedup_by_key(|p| (p.a, p.b));
-    Ok(group_pairs(n, &pairs))
-}
-
-/// Groups of two or more rows connected by `pairs`, each sorted, largest groups first
-/// (then by first row).
-pub fn group_pairs(n: usize, pairs: &[Pair]) -> Vec<Vec<usize>> {
-    let mut sets = UnionFind::new(n);
-    for p in pairs {
-        sets.union(p.a, p.b);
-    }
-    let mut by_root: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
-    for row in 0..n {
-        let root = sets.find(row);
-        by_root.entry(root).or_default().push(row);
-    }
-    let mut groups: Vec<Vec<usize>> = by_root.into_values().filter(|g| g.len() > 1).collect();
-    groups.sort_by(|a, b| b.len().cmp(&a.len()).then(a[0].cmp(&b[0])));
-    groups
-}
-
-/// The file to keep in a group: a real file in the library (not reached through a
-/// symbolic link), then a camera RAW (never trashed in favour of a JPEG made from it),
-/// then the highest resolution, then the largest file, then the oldest.
+/// The file to keep among `group`: the best by [`keeper_order`].
 pub fn suggest_keeper(group: &[usize], entries: &[Entry]) -> usize {
     group
         .iter()
         .copied()
-        .max_by(|&a, &b| {
-            let (ea, eb) = (&entries[a], &entries[b]);
-            let pixels = |e: &Entry| u64::from(e.width) * u64::from(e.height);
-            let raw = |e: &Entry| crate::raw::is_raw(std::path::Path::new(&e.path));
-            eb.via_link
-                .cmp(&ea.via_link)
-                .then(raw(ea).cmp(&raw(eb)))
-                .then(pixels(ea).cmp(&pixels(eb)))
-                .then(ea.size.cmp(&eb.size))
-                .then(eb.mtime_ns.cmp(&ea.mtime_ns))
-                .then(b.cmp(&a))
-        })
+        .max_by(|&a, &b| keeper_order(a, b, entries))
         .unwrap_or(0)
 }
 
@@ -737,6 +663,7 @@ pub fn pairwise_precision_recall(groups: &[Vec<usize>], truth: &[Option<u32>]) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pooling::Pooling;
     use crate::safefs::FileId;
 
     /// A square photo of `w` pixels and `size` bytes (its own file: inode `size`).
@@ -844,27 +771,133 @@ mod tests {
         assert!(found.contains(&(0, 650)) && found.contains(&(649, 1299)));
     }
 
+    /// An index of `rows.len()` photos, the first the largest (the best keeper).
+    fn library(n: usize) -> Index {
+        let mut index = Index::new(
+            PathBuf::from("/photos"),
+            crate::index::Provenance {
+                model_sha256: "ab".repeat(32),
+                max_side: 1024,
+                network: crate::model::Network::Vgg16,
+                pooling: Pooling::Rmac,
+            },
+        );
+        index.entries = (0..n)
+            .map(|i| {
+                photo(
+                    &format!("p{i:04}.jpg"),
+                    1000 - i as u32 % 1000,
+                    10 + i as u64,
+                )
+            })
+            .collect();
+        index
+    }
+
+    /// `n` random unit rows in `dim` dimensions (a fixed generator): unrelated photos.
+    fn unrelated(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
+        let mut state = seed;
+        (0..n)
+            .map(|_| {
+                let v: Vec<f32> = (0..dim)
+                    .map(|_| {
+                        state = state
+                            .wrapping_mul(6364136223846793005)
+                            .wrapping_add(1442695040888963407);
+                        ((state >> 33) as f32 / (1u64 << 31) as f32) - 0.5
+                    })
+                    .collect();
+                unit(&v)
+            })
+            .collect()
+    }
+
+    /// `v` moved towards `w` by `t` (then normalised).
+    fn towards(v: &[f32], w: &[f32], t: f32) -> Vec<f32> {
+        unit(
+            &v.iter()
+                .zip(w)
+                .map(|(a, b)| a * (1.0 - t) + b * t)
+                .collect::<Vec<_>>(),
+        )
+    }
+
     #[test]
-    fn groups_transitively_and_scores_pairs() {
-        let pairs = [
-            Pair {
-                a: 0,
-                b: 1,
-                distance: 0.1,
-            },
-            Pair {
-                a: 1,
-                b: 2,
-                distance: 0.1,
-            },
-            Pair {
-                a: 4,
-                b: 5,
-                distance: 0.1,
-            },
-        ];
-        let groups = group_pairs(7, &pairs);
-        assert_eq!(groups, vec![vec![0, 1, 2], vec![4, 5]]);
+    fn a_chain_never_reaches_the_keeper() {
+        let dim = 256;
+        let mut rows = unrelated(40, dim, 7);
+        // 0 <- 1 <- 2: 1 is close to 0, 2 close to 1, 2 far from 0.
+        rows[1] = towards(&rows[0], &rows[30], 0.6);
+        rows[2] = towards(&rows[1], &rows[31], 0.6);
+        let index = library(rows.len());
+        let flat = rows.concat();
+        let rule = Rule {
+            threshold: 0.5,
+            turned: 0.2,
+            spin: 1.0,
+            ratio: 0.6,
+            crowd: 1,
+        };
+        let distance = |a: usize, b: usize| {
+            1.0 - rows[a]
+                .iter()
+                .zip(&rows[b])
+                .map(|(x, y)| x * y)
+                .sum::<f32>()
+        };
+        assert!(distance(0, 1) < 0.47 && distance(1, 2) < 0.47, "a chain");
+        assert!(distance(0, 2) > rule.threshold, "the far end");
+        let groups = find(&index, &flat, dim, &[], rule, &Control::unattended()).unwrap();
+        let rows_of = |g: &Group| -> Vec<usize> {
+            std::iter::once(g.keeper())
+                .chain(g.copies())
+                .map(|i| g.members()[i].row)
+                .collect()
+        };
+        // Every proposed copy was verified with its keeper directly.
+        for g in &groups {
+            for i in g.copies() {
+                assert!(g.check(i, g.keeper()).verified);
+            }
+            let keeper = &g.members()[g.keeper()].file;
+            assert!(
+                g.matches(|_| true)
+                    .iter()
+                    .all(|m| m.keeper() == keeper && m.file() != keeper)
+            );
+        }
+        let all: Vec<Vec<usize>> = groups.iter().map(rows_of).collect();
+        // 2 is never a copy of keeper 0: it is only similar (verified with 1).
+        let first = &groups[0];
+        assert_eq!(first.members()[first.keeper()].row, 0);
+        assert_eq!(rows_of(first), [0, 1], "{all:?}");
+        let similar: Vec<usize> = first.similar().map(|i| first.members()[i].row).collect();
+        assert!(similar.contains(&2), "{similar:?}");
+        // Keeping 1 instead: 0 is its copy; 2 was not taken for this group, so it stays
+        // similar, never a copy, whoever is kept.
+
+        let mut rekeyed = first.clone();
+        assert!(rekeyed.set_keeper(1));
+        assert_eq!(
+            rekeyed
+                .copies()
+                .map(|i| rekeyed.members()[i].row)
+                .collect::<Vec<_>>(),
+            [0]
+        );
+        assert!(
+            !rekeyed.set_keeper(2),
+            "a similar photo cannot be the keeper"
+        );
+        let truth: Vec<Option<u32>> = (0..rows.len()).map(|r| (r < 2).then_some(0)).collect();
+        let s = scores(&groups, &truth);
+        assert_eq!((s.proposed, s.wrong), (1, 0));
+        assert_eq!(s.move_recall, 1.0);
+    }
+
+    #[test]
+    fn scores_pairs() {
+        let groups = [vec![0, 1, 2], vec![4, 5]];
         // Truth: {0,1,2,3} and {4,5}; 6 alone. Predicted pairs: 3 + 1, all correct;
         // true pairs: 6 + 1.
         let truth = [Some(0), Some(0), Some(0), Some(0), Some(1), Some(1), None];
@@ -925,7 +958,15 @@ mod tests {
             max_pairs: 10_000,
             ..Control::unattended()
         };
-        let error = find_groups(&rows, dim, 1.0, &[], &control).unwrap_err();
+        let rule = |threshold| Rule {
+            threshold,
+            turned: 0.2,
+            spin: 1.0,
+            ratio: 1.0,
+            crowd: 0,
+        };
+        let index = library(2000);
+        let error = find(&index, &rows, dim, &[], rule(1.0), &control).unwrap_err();
         assert_eq!(
             error,
             GroupingError::TooManyPairs {
@@ -934,17 +975,19 @@ mod tests {
             }
         );
         assert!(error.to_string().contains("lower it"));
-        // Under the limit the same call groups them all.
+        // Under the limit the same call groups them all around the best keeper.
         let control = Control::unattended();
-        let groups = find_groups(&rows[..100 * dim], dim, 1.0, &[], &control).unwrap();
-        assert_eq!(groups, vec![(0..100).collect::<Vec<_>>()]);
+        let small = library(100);
+        let groups = find(&small, &rows[..100 * dim], dim, &[], rule(1.0), &control).unwrap();
+        assert_eq!(groups.len(), 1);
+        assert_eq!(groups[0].copies().count(), 99);
         // A stop request ends it.
         let stop = AtomicBool::new(true);
         let control = Control {
             stop: &stop,
             ..Control::unattended()
         };
-        let error = find_groups(&rows, dim, 0.5, &[], &control).unwrap_err();
+        let error = find(&index, &rows, dim, &[], rule(0.5), &control).unwrap_err();
         assert_eq!(error, GroupingError::Stopped);
     }
 }

@@ -1,0 +1,662 @@
+//! Duplicate groups you can trust: every photo proposed for removal matched its group's
+//! keeper directly, and the match was verified against the photos around it.
+//!
+//! 1. **Candidates**: every pair closer than the rule's threshold, as the photos are or
+//!    through a turned or enlarged view (blocked SGEMM, [`super::pairs_by_block`]).
+//! 2. **Verification** ([`Verifier::check`]): a pair at distance `d` is a copy only if
+//!    it is closer than each photo's own scale: `d <= spin x` the distance between the
+//!    photo and itself turned a quarter turn (which indexing describes anyway, for turned
+//!    copies). Turning a photo of things (a face, a street, a bird) moves its descriptor
+//!    far; a picture of stuff (paper, sky, a studio backdrop, a gradient, flat art) looks
+//!    about the same turned, and its descriptor is as near every picture of that kind:
+//!    such pictures must be much closer to count as copies. Photos with no turned view
+//!    described yet fall back to the photos around them: at most `crowd` others between
+//!    `d` and `d / ratio` around either (a ratio test, as Lowe's test and CSLS do).
+//! 3. **Groups without chains**: photos are taken best keeper first
+//!    ([`keeper_order`]); each keeper's group is the photos not yet taken that passed
+//!    verification *with the keeper itself*. A photo that passed only with one of its
+//!    copies is shown beside the group as similar, never as a copy.
+//!
+//! The evidence that a file may go is a [`VerifiedMatch`], which only [`Group`] (made
+//! here) constructs; the clean-up accepts nothing else.
+
+use std::cmp::Ordering as CmpOrdering;
+use std::sync::atomic::AtomicUsize;
+
+use super::{Control, GroupingError, Pair, UnionFind, Variant, close_pairs_across_within};
+
+use crate::index::{Entry, Index, Indexed};
+use crate::pooling::Pooling;
+
+/// What makes a pair of photos copies of each other (cosine distances between
+/// descriptors whitened with the shipped instance whitening, 512-d, power 1). Calibrated
+/// on half of neardup-dev's originals and distinct-dev (README, "Duplicates").
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rule {
+    /// A pair farther apart than this is never a copy.
+    pub threshold: f32,
+    /// A pair found by turning one photo a quarter turn must be closer than this.
+    pub turned: f32,
+    /// A pair at distance `d` is a copy only if `d <= spin x` each photo's distance to
+    /// itself turned a quarter turn.
+    pub spin: f32,
+    /// Without a turned view: a pair at distance `d` is a copy only if, around either
+    /// photo, at most `crowd` other photos lie between `d` and `d / ratio`.
+    pub ratio: f32,
+    pub crowd: usize,
+}
+
+impl Rule {
+    /// The calibrated rule for descriptors of `pooling`, with or without the turned and
+    /// enlarged views (SPoC's for GeM and CroW, which no whitening ships for).
+    pub fn calibrated(pooling: Pooling, variants: bool) -> Self {
+        let threshold = match (pooling, variants) {
+            (Pooling::Rmac, true) => 0.48,
+            (Pooling::Rmac, false) => 0.54,
+            (_, true) => 0.46,
+            (_, false) => 0.47,
+        };
+        Self {
+            threshold,
+            turned: 0.2,
+            spin: 1.0,
+            ratio: 0.6,
+            crowd: 2,
+        }
+    }
+
+    /// This rule with another main threshold.
+    pub fn with_threshold(self, threshold: f32) -> Self {
+        Self { threshold, ..self }
+    }
+}
+
+/// How the two photos of a pair were compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum View {
+    /// As they are.
+    AsIs,
+    /// One of them turned a quarter turn.
+    Turned,
+    /// One of them (a small photo) enlarged twice.
+    Enlarged,
+}
+
+impl View {
+    fn of(variant: Variant) -> Self {
+        match variant {
+            Variant::QuarterTurn => Self::Turned,
+            Variant::Enlarged => Self::Enlarged,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::AsIs => "as is",
+            Self::Turned => "turned",
+            Self::Enlarged => "enlarged",
+        }
+    }
+}
+
+/// The verification of one pair: the evidence and its verdict.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Check {
+    /// Cosine distance between the two photos, in `view`.
+    pub distance: f32,
+    pub view: View,
+    /// The distance limit the view had (the rule's threshold, or the turned one).
+    pub limit: f32,
+    /// The smaller of the two photos' distances to themselves turned a quarter turn
+    /// (`None` when one has no turned view), and the rule's factor on it.
+    pub spin: Option<f32>,
+    pub spin_limit: f32,
+    /// Without `spin`: other photos between `distance` and `distance / ratio` around the
+    /// more crowded of the two (as many as were looked at when all of those were).
+    pub crowd: usize,
+    pub ratio: f32,
+    pub crowd_limit: usize,
+    /// Closer than `limit`, and closer than `spin_limit x spin` (or, without a spin,
+    /// `crowd` at most `crowd_limit`).
+    pub verified: bool,
+}
+
+impl Check {
+    /// One line saying why the pair is, or is not, a copy.
+    pub fn why(&self) -> String {
+        let verdict = if self.verified {
+            "a copy"
+        } else if self.distance >= self.limit {
+            "not a copy: too far apart"
+        } else if self.spin.is_some() {
+            "not a copy: a picture that looks alike turned (texture, sky, flat art) must be closer"
+        } else {
+            "not a copy: other photos are about as close"
+        };
+        let scale = match self.spin {
+            Some(spin) => format!(
+                "each is {spin:.3} from itself turned (at most {:.3} allowed)",
+                spin * self.spin_limit
+            ),
+            None => format!(
+                "{} other photos within {:.3} (at most {})",
+                self.crowd,
+                self.distance / self.ratio,
+                self.crowd_limit
+            ),
+        };
+        format!(
+            "{verdict}: distance {:.3} {} (limit {:.2}); {scale}",
+            self.distance,
+            self.view.name(),
+            self.limit,
+        )
+    }
+}
+
+/// Checks pairs of photos of one library: its descriptors (L2-normalised rows), the
+/// turned and enlarged views lined up with them, and each photo's neighbourhood.
+pub struct Verifier<'a> {
+    rows: &'a [f32],
+    dim: usize,
+    views: Vec<(View, &'a [f32])>,
+    neighbourhood: super::Neighbourhood,
+    rule: Rule,
+}
+
+impl<'a> Verifier<'a> {
+    /// The evidence for the pair `(a, b)`: the view that verifies it, or, when none
+    /// does, the closest view.
+    pub fn check(&self, a: usize, b: usize) -> Check {
+        let spin = self.spin(a).zip(self.spin(b)).map(|(x, y)| x.min(y));
+        let checks = self.distances(a, b).map(|(view, distance, limit)| {
+            let crowd = match spin {
+                Some(_) => 0,
+                None => self.crowd(a, b, distance).max(self.crowd(b, a, distance)),
+            };
+            let stands_out = match spin {
+                Some(spin) => distance <= self.rule.spin * spin,
+                None => crowd <= self.rule.crowd,
+            };
+            Check {
+                distance,
+                view,
+                limit,
+                spin,
+                spin_limit: self.rule.spin,
+                crowd,
+                ratio: self.rule.ratio,
+                crowd_limit: self.rule.crowd,
+                verified: distance < limit && stands_out,
+            }
+        });
+        checks
+            .min_by(|x, y| {
+                y.verified
+                    .cmp(&x.verified)
+                    .then(x.distance.total_cmp(&y.distance))
+            })
+            .expect("the plain view is always there")
+    }
+
+    /// How far photo `x` is from itself turned a quarter turn; `None` without a turned
+    /// view of it (a photo whose turned view is not described yet has its own row there).
+    fn spin(&self, x: usize) -> Option<f32> {
+        let (_, turned) = self.views.iter().find(|(v, _)| *v == View::Turned)?;
+        let range = x * self.dim..(x + 1) * self.dim;
+        let spin = 1.0 - dot(&self.rows[range.clone()], &turned[range]);
+        (spin > 1e-6).then_some(spin)
+    }
+
+    /// The cosine distance of `a` and `b` as they are and through each view (either
+    /// photo turned or enlarged), with the view's threshold.
+    fn distances(&self, a: usize, b: usize) -> impl Iterator<Item = (View, f32, f32)> + '_ {
+        let row = move |rows: &'a [f32], i: usize| &rows[i * self.dim..(i + 1) * self.dim];
+        let plain = 1.0 - dot(row(self.rows, a), row(self.rows, b));
+        let views = self.views.iter().map(move |&(view, other)| {
+            let d = (1.0 - dot(row(other, a), row(self.rows, b)))
+                .min(1.0 - dot(row(self.rows, a), row(other, b)));
+            let limit = match view {
+                View::Turned => self.rule.turned,
+                _ => self.rule.threshold,
+            };
+            (view, d, limit)
+        });
+        std::iter::once((View::AsIs, plain, self.rule.threshold)).chain(views)
+    }
+
+    /// Other photos between `distance` and `distance / ratio` from `a` that are not as
+    /// close to `b` as `a` is (those are copies of both, not a crowd); all the neighbours
+    /// looked at when even the farthest of them is that close.
+    fn crowd(&self, a: usize, b: usize, distance: f32) -> usize {
+        let near = &self.neighbourhood[a];
+        let outer = distance / self.rule.ratio.max(f32::MIN_POSITIVE);
+        if outer <= distance.max(0.0) + 1e-6 {
+            return 0;
+        }
+        if near[near.len() - 1].0 <= outer {
+            return near.len();
+        }
+        let closest = |x: usize| {
+            self.distances(x, b)
+                .map(|(_, d, _)| d)
+                .fold(f32::INFINITY, f32::min)
+        };
+        near.iter()
+            .filter(|&&(d, x)| x != b && d > distance && d <= outer && closest(x) > distance)
+            .count()
+    }
+}
+
+fn dot(x: &[f32], y: &[f32]) -> f32 {
+    x.iter().zip(y).map(|(a, b)| a * b).sum()
+}
+
+/// A photo of a group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Member {
+    /// Its row in the index.
+    pub row: usize,
+    /// The file as it was indexed (what the clean-up checks on disk).
+    pub file: Indexed,
+}
+
+/// A group of copies around a keeper, with the photos similar to them beside it.
+///
+/// `members[..star]` were taken for this group: the keeper first found and the photos
+/// verified with it; only they can be its keeper. `members[star..]` are similar (verified
+/// with a member, not with the keeper found): never copies, whoever is kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    members: Vec<Member>,
+    star: usize,
+    keeper: usize,
+    /// `checks[i * n + j]`: the verification of members `i` and `j`.
+    checks: Vec<Check>,
+}
+
+impl Group {
+    pub fn members(&self) -> &[Member] {
+        &self.members
+    }
+
+    /// Index into [`Self::members`] of the photo kept.
+    pub fn keeper(&self) -> usize {
+        self.keeper
+    }
+
+    pub fn check(&self, i: usize, j: usize) -> &Check {
+        &self.checks[i * self.members.len() + j]
+    }
+
+    /// Whether member `i` is a verified copy of the keeper: it may be proposed for removal.
+    pub fn is_copy(&self, i: usize) -> bool {
+        i < self.star && i != self.keeper && self.check(i, self.keeper).verified
+    }
+
+    /// Whether member `i` may become the keeper (one of the photos taken for this group).
+    pub fn may_keep(&self, i: usize) -> bool {
+        i < self.star
+    }
+
+    /// The verified copies of the keeper.
+    pub fn copies(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.members.len()).filter(|&i| self.is_copy(i))
+    }
+
+    /// The members shown apart: similar to a copy, not verified with the photo kept.
+    pub fn similar(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.members.len()).filter(|&i| i != self.keeper && !self.is_copy(i))
+    }
+
+    /// Keeps member `i` instead (one that [`Self::may_keep`]): every member is then a
+    /// copy only if its own check with `i` verified it; the others become similar.
+    pub fn set_keeper(&mut self, i: usize) -> bool {
+        let allowed = self.may_keep(i);
+        if allowed {
+            self.keeper = i;
+        }
+        allowed
+    }
+
+    /// A group of files at `paths` (the first `star` taken for it, the first one kept)
+    /// whose verified pairs are `verified`, for unit tests of the views that show groups.
+    #[cfg(test)]
+    pub(crate) fn for_test(paths: &[&str], star: usize, verified: &[(usize, usize)]) -> Self {
+        let n = paths.len();
+        let members = paths
+            .iter()
+            .enumerate()
+            .map(|(row, path)| Member {
+                row,
+                file: Indexed {
+                    path: path.into(),
+                    size: 1,
+                    mtime_ns: 0,
+                    file: crate::safefs::FileId {
+                        device: 1,
+                        inode: row as u64,
+                    },
+                },
+            })
+            .collect();
+        let checks = (0..n * n)
+            .map(|k| {
+                let (i, j) = (k / n, k % n);
+                let ok = verified.contains(&(i, j)) || verified.contains(&(j, i));
+                Check {
+                    distance: if ok { 0.1 } else { 0.4 },
+                    view: View::AsIs,
+                    limit: 0.48,
+                    spin: Some(0.6),
+                    spin_limit: 1.0,
+                    crowd: 0,
+                    ratio: 0.6,
+                    crowd_limit: 2,
+                    verified: ok,
+                }
+            })
+            .collect();
+        Self {
+            members,
+            star,
+            keeper: 0,
+            checks,
+        }
+    }
+
+    /// The evidence that lets the clean-up move the copies `wanted` picks (the others,
+    /// the keeper and the similar photos are never in it).
+    pub fn matches(&self, wanted: impl Fn(usize) -> bool) -> Vec<VerifiedMatch> {
+        self.copies()
+            .filter(|&i| wanted(i))
+            .map(|i| VerifiedMatch {
+                file: self.members[i].file.clone(),
+                keeper: self.members[self.keeper].file.clone(),
+                check: *self.check(i, self.keeper),
+            })
+            .collect()
+    }
+}
+
+/// The evidence that `file` is a copy of `keeper`: they passed verification together.
+/// Only [`Group::matches`] makes one; [`crate::cleanup`] moves nothing without it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedMatch {
+    file: Indexed,
+    keeper: Indexed,
+    check: Check,
+}
+
+impl VerifiedMatch {
+    /// The copy that may go.
+    pub fn file(&self) -> &Indexed {
+        &self.file
+    }
+
+    /// The photo that stays.
+    pub fn keeper(&self) -> &Indexed {
+        &self.keeper
+    }
+
+    pub fn check(&self) -> &Check {
+        &self.check
+    }
+
+    /// A match taken as verified, for the clean-up's own unit tests.
+    #[cfg(test)]
+    pub(crate) fn assumed(file: Indexed, keeper: Indexed) -> Self {
+        let check = Check {
+            distance: 0.0,
+            view: View::AsIs,
+            limit: 1.0,
+            spin: None,
+            spin_limit: 1.0,
+            crowd: 0,
+            ratio: 1.0,
+            crowd_limit: 0,
+            verified: true,
+        };
+        Self {
+            file,
+            keeper,
+            check,
+        }
+    }
+}
+
+/// The most similar photos shown beside one group.
+const MAX_SIMILAR: usize = 12;
+
+/// The duplicate groups of `index`, whose descriptors are `rows` (L2-normalised, `dim`
+/// wide, lined up with its entries) with the `views` (turned or enlarged descriptors,
+/// lined up too): candidates under `rule`'s thresholds, verified, grouped around
+/// keepers without chains, largest groups first. Stops early on `control.stop`, and
+/// with [`GroupingError::TooManyPairs`] rather than keep more than `control.max_pairs`
+/// candidates.
+pub fn find(
+    index: &Index,
+    rows: &[f32],
+    dim: usize,
+    views: &[(Variant, &[f32])],
+    rule: Rule,
+    control: &Control,
+) -> Result<Vec<Group>, GroupingError> {
+    let n = rows.len().checked_div(dim).unwrap_or(0);
+    assert_eq!(n, index.entries.len(), "one row per entry");
+    let (verifier, pairs) = Verifier::new(rows, dim, views, rule, control)?;
+    Ok(group_verified(index, &verifier, &pairs))
+}
+
+impl<'a> Verifier<'a> {
+    /// The verifier of a library's descriptors (`rows`, L2-normalised, `dim` wide) with
+    /// its `views` lined up with them, and the candidate pairs to verify: every pair
+    /// closer than `rule`'s thresholds as the photos are or through a view, sorted.
+    pub fn new(
+        rows: &'a [f32],
+        dim: usize,
+        views: &[(Variant, &'a [f32])],
+        rule: Rule,
+        control: &Control,
+    ) -> Result<(Self, Vec<Pair>), GroupingError> {
+        let n = rows.len().checked_div(dim).unwrap_or(0);
+        let total = n.div_ceil(super::BLOCK_ROWS) * (1 + views.len());
+        if let Some(progress) = control.progress {
+            let _ = progress.try_send(crate::index::Progress::Planned {
+                to_describe: total,
+                unchanged: 0,
+                removed: 0,
+            });
+        }
+        let done = AtomicUsize::new(0);
+        let (mut pairs, neighbourhood) =
+            super::pairs_and_neighbourhood(rows, dim, rule.threshold, control, (&done, total))?;
+        for &(variant, other) in views {
+            let limit = match variant {
+                Variant::QuarterTurn => rule.turned,
+                Variant::Enlarged => rule.threshold,
+            };
+            pairs.extend(close_pairs_across_within(
+                other,
+                rows,
+                dim,
+                limit,
+                control,
+                (&done, total),
+            )?);
+            if pairs.len() > control.max_pairs {
+                return Err(GroupingError::TooManyPairs {
+                    limit: control.max_pairs,
+                    threshold: rule.threshold,
+                });
+            }
+        }
+        pairs.sort_by_key(|p| (p.a, p.b));
+        pairs.dedup_by_key(|p| (p.a, p.b));
+        let verifier = Verifier {
+            rows,
+            dim,
+            views: views.iter().map(|&(v, r)| (View::of(v), r)).collect(),
+            neighbourhood,
+            rule,
+        };
+        Ok((verifier, pairs))
+    }
+}
+
+/// Groups around keepers from the candidate `pairs` that `verifier` verifies.
+fn group_verified(index: &Index, verifier: &Verifier, pairs: &[Pair]) -> Vec<Group> {
+    let n = index.entries.len();
+    let mut verified: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut sets = UnionFind::new(n);
+    for p in pairs {
+        if verifier.check(p.a, p.b).verified {
+            verified[p.a].push(p.b);
+            verified[p.b].push(p.a);
+            sets.union(p.a, p.b);
+        }
+    }
+    // Best keeper first: the best file, and among files of one quality (the same
+    // resolution, both real files, neither a RAW) the one most photos are verified
+    // copies of (an original, rather than one of its edits).
+    let mut order: Vec<usize> = (0..n).filter(|&r| !verified[r].is_empty()).collect();
+    let quality = |r: usize| {
+        let e = &index.entries[r];
+        let raw = crate::raw::is_raw(std::path::Path::new(&e.path));
+        (!e.via_link, raw, u64::from(e.width) * u64::from(e.height))
+    };
+    order.sort_by(|&a, &b| {
+        quality(b)
+            .cmp(&quality(a))
+            .then(verified[b].len().cmp(&verified[a].len()))
+            .then(keeper_order(b, a, &index.entries))
+    });
+    let mut taken = vec![false; n];
+    let mut groups = Vec::new();
+    for &keeper in &order {
+        if taken[keeper] {
+            continue;
+        }
+        let mut star: Vec<usize> = verified[keeper]
+            .iter()
+            .copied()
+            .filter(|&r| !taken[r])
+            .collect();
+        if star.is_empty() {
+            continue;
+        }
+        star.sort_unstable();
+        star.insert(0, keeper);
+        for &r in &star {
+            taken[r] = true;
+        }
+        // Similar: verified with a member, not a member; the closest first.
+        let mut similar: Vec<(f32, usize)> = Vec::new();
+        for &member in &star {
+            for &other in &verified[member] {
+                if !star.contains(&other) && !similar.iter().any(|&(_, s)| s == other) {
+                    similar.push((verifier.check(keeper, other).distance, other));
+                }
+            }
+        }
+        similar.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+        similar.truncate(MAX_SIMILAR);
+        let rows: Vec<usize> = star
+            .iter()
+            .copied()
+            .chain(similar.iter().map(|&(_, r)| r))
+            .collect();
+        let checks = rows
+            .iter()
+            .flat_map(|&a| rows.iter().map(move |&b| verifier.check(a, b)))
+            .collect();
+        groups.push(Group {
+            members: rows
+                .iter()
+                .map(|&row| Member {
+                    row,
+                    file: Indexed::from_entry(index, &index.entries[row]),
+                })
+                .collect(),
+            star: star.len(),
+            keeper: 0,
+            checks,
+        });
+    }
+    groups.sort_by(|a, b| {
+        b.star
+            .cmp(&a.star)
+            .then(a.members[0].row.cmp(&b.members[0].row))
+    });
+    groups
+}
+
+/// Which of two photos is the better keeper (`Greater`: `a`): a real file in the
+/// library (not reached through a symbolic link), then a camera RAW (never trashed in
+/// favour of a JPEG made from it), then the highest resolution, then the largest file,
+/// then the oldest, then the first row.
+pub fn keeper_order(a: usize, b: usize, entries: &[Entry]) -> CmpOrdering {
+    let (ea, eb) = (&entries[a], &entries[b]);
+    let pixels = |e: &Entry| u64::from(e.width) * u64::from(e.height);
+    let raw = |e: &Entry| crate::raw::is_raw(std::path::Path::new(&e.path));
+    eb.via_link
+        .cmp(&ea.via_link)
+        .then(raw(ea).cmp(&raw(eb)))
+        .then(pixels(ea).cmp(&pixels(eb)))
+        .then(ea.size.cmp(&eb.size))
+        .then(eb.mtime_ns.cmp(&ea.mtime_ns))
+        .then(b.cmp(&a))
+}
+
+/// Pairwise precision and recall of `groups` (their copies and keepers: what would be
+/// merged) against true groups, and move precision and recall: of the copies proposed
+/// for removal, how many are true copies of their keeper, and of all true copies (every
+/// member of a true group but one), how many are proposed. `truth[row]` is the row's
+/// true group label, `None` for a photo with no copy.
+pub fn scores(groups: &[Group], truth: &[Option<u32>]) -> Scores {
+    let same = |a: usize, b: usize| truth[a].is_some() && truth[a] == truth[b];
+    let clusters: Vec<Vec<usize>> = groups
+        .iter()
+        .map(|g| {
+            std::iter::once(g.keeper)
+                .chain(g.copies())
+                .map(|i| g.members[i].row)
+                .collect()
+        })
+        .collect();
+    let (precision, recall) = super::pairwise_precision_recall(&clusters, truth);
+    let mut sizes: std::collections::HashMap<u32, usize> = Default::default();
+    for label in truth.iter().flatten() {
+        *sizes.entry(*label).or_default() += 1;
+    }
+    let true_copies: usize = sizes.values().map(|s| s - 1).sum();
+    let (mut proposed, mut correct) = (0, 0);
+    for g in groups {
+        let keeper = g.members[g.keeper].row;
+        for i in g.copies() {
+            proposed += 1;
+            correct += usize::from(same(g.members[i].row, keeper));
+        }
+    }
+    let ratio = |a: usize, b: usize| if b == 0 { 1.0 } else { a as f64 / b as f64 };
+    Scores {
+        pairwise_precision: precision,
+        pairwise_recall: recall,
+        proposed,
+        wrong: proposed - correct,
+        move_precision: ratio(correct, proposed),
+        move_recall: ratio(correct, true_copies),
+    }
+}
+
+/// How well groups match the truth ([`scores`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scores {
+    pub pairwise_precision: f64,
+    pub pairwise_recall: f64,
+    /// Files proposed for removal, and how many of them are not copies of their keeper.
+    pub proposed: usize,
+    pub wrong: usize,
+    pub move_precision: f64,
+    pub move_recall: f64,
+}
