@@ -303,8 +303,9 @@ fn a_chain_never_proposes_its_far_end() {
     assert!(ab < threshold && bc < threshold, "no chain: {ab} {bc}");
     assert!(ac > ab && ac > bc, "C is not the far end: {ac}");
 
-    // Joined through B without verification, C would go with A (the old behaviour):
-    // a threshold above A-C, every pair under it verified.
+    // Every pair under the threshold taken as verified, at a threshold between the
+    // chain's links and its ends: the old union of close pairs put C in A's group. Now C
+    // is only shown as similar to a copy; A's group proposes B alone.
     let dupes = |extra: &[&str]| {
         let mut args = vec!["dupes", "--json", "--index", index.to_str().unwrap()];
         args.extend(extra);
@@ -312,22 +313,20 @@ fn a_chain_never_proposes_its_far_end() {
         assert_eq!(code, Some(0), "{stderr}");
         json
     };
-    let loose = format!("{:.3}", ac + 0.01);
-    let json = dupes(&[
-        "--threshold",
-        &loose,
-        "--verify-ratio",
-        "1",
-        "--crowd",
-        "1000",
-    ]);
+    let between = format!("{:.3}", (ab.max(bc) + ac) / 2.0);
+    let json = dupes(&["--threshold", &between, "--verify-spin", "100"]);
     let groups = proposed(&json);
     assert!(
-        groups
-            .iter()
-            .any(|(k, copies)| k == "a.jpg" && copies.contains(&"c.jpg".to_string())),
+        groups.contains(&("a.jpg".to_string(), vec!["b.jpg".to_string()])),
         "{json}"
     );
+    let similar: Vec<&str> = json["groups"][0]["similar"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(similar.iter().any(|p| p.ends_with("c.jpg")), "{json}");
 
     // With the defaults: never C under keeper A; every copy verified with its keeper.
     let json = dupes(&[]);
@@ -374,4 +373,133 @@ fn a_chain_never_proposes_its_far_end() {
     let keeps_a = proposed(&json).iter().any(|(k, _)| k == "a.jpg");
     assert!(!(keeps_a && moved.contains(&"c.jpg".to_string())), "{json}");
     assert!(!moved.contains(&"a.jpg".to_string()), "{json}");
+}
+
+/// Issue 23: distinct real pictures (distinct-dev: photos and artworks, no copies) that
+/// a loose threshold alone would pair are rejected by verification, and a group of
+/// copies whose keeper the user changes is verified again against the new keeper.
+#[test]
+fn verification_rejects_distinct_pictures_and_a_new_keeper_re_verifies() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let model = common::shared_model(&shared);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("library");
+    std::fs::create_dir_all(&dir).unwrap();
+    let distinct = shared.join("data/distinct-dev");
+    for entry in std::fs::read_dir(&distinct).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+    }
+    // One photo and its two halves: both halves are copies of the photo, not of each
+    // other.
+    let photo = image::open(distinct.join("Wine_by_Jakkub_Mede.jpg"))
+        .unwrap()
+        .to_rgb8();
+    let (w, h) = photo.dimensions();
+    let part = |x| image::imageops::crop_imm(&photo, x, 0, w / 2, h).to_image();
+    part(0).save(dir.join("left.jpg")).unwrap();
+    part(w - w / 2).save(dir.join("right.jpg")).unwrap();
+    let index_path = tmp.path().join("library.lkidx");
+    let (code, _, stderr) = common::index_json(&model, &dir, &index_path, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+
+    let index = lookalike::index::Index::load(&index_path).unwrap();
+    let p = &index.provenance;
+    let whitening = lookalike::Intent::Instance
+        .shipped_whitening(p.pooling, &p.model_sha256, None)
+        .unwrap();
+    let db = lookalike::search::Database::from_index(&index, Some(&whitening)).unwrap();
+    let (never, _) = (std::sync::atomic::AtomicBool::new(false), ());
+    let (unused, _) = std::sync::mpsc::sync_channel(1);
+    let variants =
+        lookalike::dupes::update_variants(&index, &index_path, None, &unused, &never).unwrap();
+    let views_db: Vec<_> = variants
+        .aligned
+        .iter()
+        .map(|(v, i)| {
+            (
+                *v,
+                lookalike::search::Database::from_index(i, Some(&whitening)).unwrap(),
+            )
+        })
+        .collect();
+    let views: Vec<_> = views_db.iter().map(|(v, d)| (*v, d.rows())).collect();
+    let control = lookalike::dupes::Control::unattended();
+    let name = |g: &lookalike::dupes::Group, i: usize| {
+        g.members()[i]
+            .file
+            .path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned()
+    };
+    let find =
+        |rule| lookalike::dupes::find(&index, db.rows(), db.dim(), &views, rule, &control).unwrap();
+    let calibrated = lookalike::dupes::Rule::calibrated(p.pooling, true);
+
+    // A threshold loose enough to pair distinct pictures, without verification: groups of
+    // different pictures. With verification, at that threshold: none of them.
+    let loose = lookalike::dupes::Rule {
+        threshold: 0.7,
+        spin: 100.0,
+        ..calibrated
+    };
+    let unverified = find(loose);
+    let distinct_pairs = |groups: &[lookalike::dupes::Group]| -> usize {
+        groups
+            .iter()
+            .map(|g| {
+                g.copies()
+                    .filter(|&i| !(name(g, i).contains("left") || name(g, i).contains("right")))
+                    .count()
+            })
+            .sum()
+    };
+    assert!(
+        distinct_pairs(&unverified) > 0,
+        "the threshold alone pairs nothing"
+    );
+    let verified = find(lookalike::dupes::Rule {
+        threshold: 0.7,
+        ..calibrated
+    });
+    assert_eq!(distinct_pairs(&verified), 0, "{verified:?}");
+    // With the calibrated rule: exactly the photo and its two halves.
+    let groups = find(calibrated);
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    let mut group = groups[0].clone();
+    assert_eq!(name(&group, group.keeper()), "Wine_by_Jakkub_Mede.jpg");
+    let mut copies: Vec<String> = group.copies().map(|i| name(&group, i)).collect();
+    copies.sort();
+    assert_eq!(copies, ["left.jpg", "right.jpg"]);
+    // Keeping the left half instead: the right half is verified against it again, and
+    // is not its copy (they share nothing): it becomes similar, never moved.
+    let left = (0..group.members().len())
+        .find(|&i| name(&group, i) == "left.jpg")
+        .unwrap();
+    let right_with_left = *group.check(
+        (0..group.members().len())
+            .find(|&i| name(&group, i) == "right.jpg")
+            .unwrap(),
+        left,
+    );
+    assert!(group.set_keeper(left));
+    let copies: Vec<String> = group.copies().map(|i| name(&group, i)).collect();
+    assert!(
+        copies.contains(&"Wine_by_Jakkub_Mede.jpg".to_string()),
+        "{copies:?}"
+    );
+    assert_eq!(
+        copies.contains(&"right.jpg".to_string()),
+        right_with_left.verified
+    );
+    assert!(!right_with_left.verified, "{right_with_left:?}");
+    let similar: Vec<String> = group.similar().map(|i| name(&group, i)).collect();
+    assert_eq!(similar, ["right.jpg"]);
+    let moved: Vec<_> = group.matches(|_| true);
+    assert!(moved.iter().all(|m| m.keeper().path.ends_with("left.jpg")));
+    assert!(!moved.iter().any(|m| m.file().path.ends_with("right.jpg")));
 }

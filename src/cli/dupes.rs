@@ -27,20 +27,20 @@ pub(super) struct DupesArgs {
     index: PathBuf,
     /// Pairs farther apart than this cosine distance are never duplicates (default,
     /// calibrated with the shipped 512-d full whitening: R-MAC 0.48 with the turned and
-    /// enlarged copies, 0.54 without; an SPoC index 0.46 and 0.47).
+    /// enlarged copies, 0.52 without; an SPoC index 0.46 and 0.47).
     #[arg(long)]
     threshold: Option<f32>,
     /// Verification: a pair at distance d is a copy only if d <= S x each photo's
-    /// distance to itself turned a quarter turn: pictures that look alike turned
-    /// (textures, skies, backdrops, flat art) must be that much closer.
+    /// distance to itself turned a quarter turn (default 1.1): pictures that look alike
+    /// turned (textures, skies, backdrops, flat art) must be that much closer.
     #[arg(long, value_name = "S")]
     verify_spin: Option<f32>,
     /// Verification of photos with no turned view (--no-variants): a pair at distance d
     /// is a copy only if, around either photo, at most --crowd other photos lie between
-    /// d and d / R.
+    /// d and d / R (default 0.6).
     #[arg(long, value_name = "R")]
     verify_ratio: Option<f32>,
-    /// With --verify-ratio: how many other photos may lie that close.
+    /// With --verify-ratio: how many other photos may lie that close (default 4).
     #[arg(long, value_name = "N")]
     crowd: Option<usize>,
     /// Whitening applied to the descriptors first (default: the one that ships with
