@@ -127,8 +127,9 @@ fn the_only_way_out_of_the_library_is_the_checked_trash_or_a_no_replace_move() {
     assert_eq!(shipped.matches("trash::delete(").count(), 1);
     assert!(shipped.contains("trash_on_own_disk(from)?;\n            trash::delete(from)"));
     assert!(shipped.contains("safefs::move_no_replace(from, target)"));
-    // Every move goes through the keeper check first.
-    assert!(shipped.contains("may_move(&removal.keeper, file).and_then"));
+    // Every move goes through the keeper check first, on a verified match.
+    assert!(shipped.contains("may_move(found, &keepers).and_then"));
+    assert!(shipped.contains("pub fn remove(&self, matches: &[VerifiedMatch]"));
     // The journal is appended to, never rewritten.
     assert!(shipped.contains(".append(true)"));
     // No copy-then-delete fallback across disks.

@@ -383,7 +383,15 @@ impl Group {
 }
 
 /// The evidence that `file` is a copy of `keeper`: they passed verification together.
-/// Only [`Group::matches`] makes one; [`crate::cleanup`] moves nothing without it.
+/// Only [`Group::matches`] makes one; [`crate::cleanup`] moves nothing without it. Code
+/// outside the finder cannot forge one:
+///
+/// ```compile_fail
+/// # fn forge(file: lookalike::index::Indexed, keeper: lookalike::index::Indexed,
+/// #     check: lookalike::dupes::Check) -> lookalike::dupes::VerifiedMatch {
+/// lookalike::dupes::VerifiedMatch { file, keeper, check } // private fields: no
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct VerifiedMatch {
     file: Indexed,

@@ -889,10 +889,19 @@ mod tests {
             !rekeyed.set_keeper(2),
             "a similar photo cannot be the keeper"
         );
-        let truth: Vec<Option<u32>> = (0..rows.len()).map(|r| (r < 2).then_some(0)).collect();
-        let s = scores(&groups, &truth);
-        assert_eq!((s.proposed, s.wrong), (1, 0));
-        assert_eq!(s.move_recall, 1.0);
+    }
+
+    #[test]
+    fn scores_what_would_move() {
+        // Keeper 0 with copies 1 and 2 (2 is no true copy), 3 only similar; truth:
+        // {0, 1, 3} and {2, 4}.
+        let group = Group::for_test(&["a", "b", "c", "d"], 3, &[(0, 1), (0, 2), (1, 3)]);
+        let truth = [Some(0), Some(0), Some(1), Some(0), Some(1)];
+        let s = scores(&[group], &truth);
+        assert_eq!((s.proposed, s.wrong), (2, 1));
+        assert_eq!(s.move_precision, 0.5);
+        // True copies: 2 of {0, 1, 3}, 1 of {2, 4}; 1 moved right.
+        assert!((s.move_recall - 1.0 / 3.0).abs() < 1e-12);
     }
 
     #[test]
