@@ -78,13 +78,19 @@ impl Set {
         }
     }
 
-    fn find(&self, whitening: &Whitening, rule: Rule) -> (Vec<dupes::Group>, f64) {
+    /// The final descriptors of the photos and of their views.
+    fn databases(&self, whitening: &Whitening) -> (Database, Vec<(Variant, Database)>) {
         let db = Database::from_index(&self.index, Some(whitening)).unwrap();
-        let views: Vec<(Variant, Database)> = self
+        let views = self
             .views
             .iter()
             .map(|(v, i)| (*v, Database::from_index(i, Some(whitening)).unwrap()))
             .collect();
+        (db, views)
+    }
+
+    fn find(&self, whitening: &Whitening, rule: Rule) -> (Vec<dupes::Group>, f64) {
+        let (db, views) = self.databases(whitening);
         let rows: Vec<(Variant, &[f32])> = views.iter().map(|(v, d)| (*v, d.rows())).collect();
         let started = Instant::now();
         let groups = dupes::find(
@@ -150,12 +156,7 @@ fn report(set: &Set, whitening: &Whitening, rule: Rule) {
 
 /// `--dump`: every candidate pair under a loose rule, with its evidence, as TSV.
 fn dump(set: &Set, whitening: &Whitening) {
-    let db = Database::from_index(&set.index, Some(whitening)).unwrap();
-    let views: Vec<(Variant, Database)> = set
-        .views
-        .iter()
-        .map(|(v, i)| (*v, Database::from_index(i, Some(whitening)).unwrap()))
-        .collect();
+    let (db, views) = set.databases(whitening);
     let rows: Vec<(Variant, &[f32])> = views.iter().map(|(v, d)| (*v, d.rows())).collect();
     let control = Control::unattended();
     let rule = |ratio| Rule {

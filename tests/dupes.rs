@@ -207,6 +207,23 @@ fn rotations_match_copies_turned_a_quarter_turn() {
     assert_eq!(run(&[]).len(), 1);
 }
 
+/// `dir` made a library of distinct-dev's pictures (but `except`); distinct-dev's folder.
+fn distinct_library(
+    shared: &std::path::Path,
+    dir: &std::path::Path,
+    except: Option<&str>,
+) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let distinct = shared.join("data/distinct-dev");
+    for entry in std::fs::read_dir(&distinct).unwrap() {
+        let path = entry.unwrap().path();
+        if except.is_none_or(|name| !path.ends_with(name)) {
+            std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    distinct
+}
+
 /// Final descriptors (shipped whitening) of the index at `index`, by file name.
 fn descriptors(index: &std::path::Path) -> std::collections::HashMap<String, Vec<f32>> {
     let index = lookalike::index::Index::load(index).unwrap();
@@ -265,16 +282,9 @@ fn a_chain_never_proposes_its_far_end() {
     let model = common::shared_model(&shared);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("library");
-    std::fs::create_dir_all(&dir).unwrap();
-    let distinct = shared.join("data/distinct-dev");
     let source = "Kleiber_by_Lukas_Baubkus.jpg";
     // The other distinct pictures around them, as a library has.
-    for entry in std::fs::read_dir(&distinct).unwrap() {
-        let path = entry.unwrap().path();
-        if !path.ends_with(source) {
-            std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
-        }
-    }
+    let distinct = distinct_library(&shared, &dir, Some(source));
     let a = image::open(distinct.join(source)).unwrap().to_rgb8();
     let crop = |img: &image::RgbImage, keep: f32, right: bool| {
         let (w, h) = img.dimensions();
@@ -386,12 +396,7 @@ fn verification_rejects_distinct_pictures_and_a_new_keeper_re_verifies() {
     let model = common::shared_model(&shared);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("library");
-    std::fs::create_dir_all(&dir).unwrap();
-    let distinct = shared.join("data/distinct-dev");
-    for entry in std::fs::read_dir(&distinct).unwrap() {
-        let path = entry.unwrap().path();
-        std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
-    }
+    let distinct = distinct_library(&shared, &dir, None);
     // One photo and its two halves: both halves are copies of the photo, not of each
     // other.
     let photo = image::open(distinct.join("Wine_by_Jakkub_Mede.jpg"))

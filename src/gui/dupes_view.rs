@@ -301,19 +301,15 @@ impl DupesView {
             .collect();
         let similar: Vec<usize> = group.group.similar().collect();
         egui::ScrollArea::vertical().show(ui, |ui| {
-            egui::ScrollArea::horizontal()
-                .id_salt("copies")
-                .show(ui, |ui| {
-                    ui.horizontal_top(|ui| {
-                        for &i in &copies {
-                            ui.vertical(|ui| {
-                                ui.set_width(CARD);
-                                let photo = &group.photos[i];
-                                self.card(ui, thumbs, &group, i, photo, &mut wanted, &mut action);
-                            });
-                        }
-                    });
-                });
+            self.card_row(
+                ui,
+                thumbs,
+                &group,
+                &copies,
+                "copies",
+                &mut wanted,
+                &mut action,
+            );
             if !similar.is_empty() {
                 ui.separator();
                 ui.label(RichText::new("Similar to a copy, not to the photo kept").strong())
@@ -321,31 +317,43 @@ impl DupesView {
                         "These photos matched one of the copies but not the photo kept: \
                          they are never selected or moved with this group.",
                     );
-                egui::ScrollArea::horizontal()
-                    .id_salt("similar")
-                    .show(ui, |ui| {
-                        ui.horizontal_top(|ui| {
-                            for &i in &similar {
-                                ui.vertical(|ui| {
-                                    ui.set_width(CARD);
-                                    let photo = &group.photos[i];
-                                    self.card(
-                                        ui,
-                                        thumbs,
-                                        &group,
-                                        i,
-                                        photo,
-                                        &mut wanted,
-                                        &mut action,
-                                    );
-                                });
-                            }
-                        });
-                    });
+                self.card_row(
+                    ui,
+                    thumbs,
+                    &group,
+                    &similar,
+                    "similar",
+                    &mut wanted,
+                    &mut action,
+                );
             }
         });
         thumbs.want(wanted);
         action
+    }
+
+    /// One row of cards (scrolled sideways): the photos `members` of `group`.
+    #[allow(clippy::too_many_arguments)]
+    fn card_row(
+        &mut self,
+        ui: &mut egui::Ui,
+        thumbs: &mut Thumbnails,
+        group: &DuplicateGroup,
+        members: &[usize],
+        id: &str,
+        wanted: &mut Vec<PathBuf>,
+        action: &mut Option<DupesAction>,
+    ) {
+        egui::ScrollArea::horizontal().id_salt(id).show(ui, |ui| {
+            ui.horizontal_top(|ui| {
+                for &i in members {
+                    ui.vertical(|ui| {
+                        ui.set_width(CARD);
+                        self.card(ui, thumbs, group, i, &group.photos[i], wanted, action);
+                    });
+                }
+            });
+        });
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -523,7 +531,7 @@ mod tests {
         assert!(
             view.removal()
                 .iter()
-                .all(|m| m.keeper().path == PathBuf::from("a"))
+                .all(|m| m.keeper().path == std::path::Path::new("a"))
         );
 
         // A chain: b is a copy of a, c of b only. Keeping a, c is similar, never moved.
@@ -567,7 +575,7 @@ mod tests {
         assert!(
             view.removal()
                 .iter()
-                .all(|m| m.keeper().path == PathBuf::from("/p/IMG_1.CR3"))
+                .all(|m| m.keeper().path == std::path::Path::new("/p/IMG_1.CR3"))
         );
         assert_eq!(view.wanted_search(1), None);
         assert_eq!(
