@@ -208,7 +208,7 @@ impl<'a> Verifier<'a> {
         let (_, turned) = self.views.iter().find(|(v, _)| *v == View::Turned)?;
         let range = x * self.dim..(x + 1) * self.dim;
         let spin = 1.0 - dot(&self.rows[range.clone()], &turned[range]);
-        (spin > 1e-6).then_some(spin)
+        (spin > SPIN_KNOWN).then_some(spin)
     }
 
     /// The cosine distance of `a` and `b` as they are and through each view (either
@@ -232,7 +232,10 @@ impl<'a> Verifier<'a> {
     /// close to `b` as `a` is (those are copies of both, not a crowd); all the neighbours
     /// looked at when even the farthest of them is that close.
     fn crowd(&self, a: usize, b: usize, distance: f32) -> usize {
-        let near = &self.neighbourhood[a];
+        let Some(near) = self.neighbourhood.get(a) else {
+            // Not computed (every photo had a turned view): never taken as evidence.
+            return usize::MAX;
+        };
         let outer = distance / self.rule.ratio.max(f32::MIN_POSITIVE);
         if outer <= distance.max(0.0) + 1e-6 {
             return 0;
@@ -250,6 +253,10 @@ impl<'a> Verifier<'a> {
             .count()
     }
 }
+
+/// A photo whose turned row is its own (no turned view described yet) is at distance 0
+/// from it: under this, there is no spin to read.
+const SPIN_KNOWN: f32 = 1e-6;
 
 fn dot(x: &[f32], y: &[f32]) -> f32 {
     x.iter().zip(y).map(|(a, b)| a * b).sum()
@@ -480,8 +487,22 @@ impl<'a> Verifier<'a> {
             });
         }
         let done = AtomicUsize::new(0);
-        let (mut pairs, neighbourhood) =
-            super::pairs_and_neighbourhood(rows, dim, rule.threshold, control, (&done, total))?;
+        // The photos around each photo serve only photos with no turned view.
+        let spin_for_all = views.iter().any(|&(variant, turned)| {
+            variant == Variant::QuarterTurn
+                && (0..n).all(|x| {
+                    let range = x * dim..(x + 1) * dim;
+                    1.0 - dot(&rows[range.clone()], &turned[range]) > SPIN_KNOWN
+                })
+        });
+        let (mut pairs, neighbourhood) = super::pairs_and_neighbourhood(
+            rows,
+            dim,
+            rule.threshold,
+            !spin_for_all,
+            control,
+            (&done, total),
+        )?;
         for &(variant, other) in views {
             let limit = match variant {
                 Variant::QuarterTurn => rule.turned,

@@ -119,7 +119,7 @@ pub struct Pair {
 /// `1 - a·b` is below `threshold`, sorted by `(a, b)`.
 pub fn close_pairs(rows: &[f32], dim: usize, threshold: f32) -> Vec<Pair> {
     without_limits(|control, progress| {
-        pairs_and_neighbourhood(rows, dim, threshold, control, progress).map(|(p, _)| p)
+        pairs_and_neighbourhood(rows, dim, threshold, false, control, progress).map(|(p, _)| p)
     })
 }
 
@@ -142,11 +142,13 @@ pub const NEIGHBOURS: usize = 32;
 /// padded with `(infinity, usize::MAX)` in a library smaller than that.
 pub(crate) type Neighbourhood = Vec<[(f32, usize); NEIGHBOURS]>;
 
-/// [`close_pairs`], and every row's [`Neighbourhood`].
+/// [`close_pairs`], and with `neighbours` every row's [`Neighbourhood`] (which takes the
+/// whole square of similarities instead of its upper half; empty without).
 pub(crate) fn pairs_and_neighbourhood(
     rows: &[f32],
     dim: usize,
     threshold: f32,
+    neighbours: bool,
     control: &Control,
     progress: (&AtomicUsize, usize),
 ) -> Result<(Vec<Pair>, Neighbourhood), GroupingError> {
@@ -156,37 +158,43 @@ pub(crate) fn pairs_and_neighbourhood(
         let start = block * BLOCK_ROWS;
         let m = BLOCK_ROWS.min(n - start);
         let lhs = &rows[start * dim..(start + m) * dim];
-        let mut sims = vec![0.0f32; m * n];
-        similarity_block(&mut sims, lhs, rows, m, n, dim);
+        // Without neighbours, only columns from the block's first row on can pair with it
+        // (a < b).
+        let first = if neighbours { 0 } else { start };
+        let cols = n - first;
+        let mut sims = vec![0.0f32; m * cols];
+        similarity_block(&mut sims, lhs, &rows[first * dim..], m, cols, dim);
         let mut found = Vec::new();
-        let mut near = Vec::with_capacity(m);
-        let mut others = Vec::with_capacity(n);
+        let mut near = Vec::new();
+        let mut others = Vec::new();
         for i in 0..m {
             let row = start + i;
-            let sims = &sims[i * n..(i + 1) * n];
-            others.clear();
-            others.extend(
-                sims.iter()
-                    .enumerate()
-                    .filter(|&(j, _)| j != row)
-                    .map(|(j, s)| (1.0 - s, j)),
-            );
-            let by_distance = |x: &(f32, usize), y: &(f32, usize)| x.0.total_cmp(&y.0);
-            if others.len() > NEIGHBOURS {
-                others.select_nth_unstable_by(NEIGHBOURS, by_distance);
-                others.truncate(NEIGHBOURS);
+            let sims = &sims[i * cols..(i + 1) * cols];
+            if neighbours {
+                others.clear();
+                others.extend(
+                    sims.iter()
+                        .enumerate()
+                        .filter(|&(j, _)| j != row)
+                        .map(|(j, s)| (1.0 - s, j)),
+                );
+                let by_distance = |x: &(f32, usize), y: &(f32, usize)| x.0.total_cmp(&y.0);
+                if others.len() > NEIGHBOURS {
+                    others.select_nth_unstable_by(NEIGHBOURS, by_distance);
+                    others.truncate(NEIGHBOURS);
+                }
+                others.sort_unstable_by(by_distance);
+                let mut nearest = [(f32::INFINITY, usize::MAX); NEIGHBOURS];
+                nearest[..others.len()].copy_from_slice(&others);
+                near.push(nearest);
             }
-            others.sort_unstable_by(by_distance);
-            let mut nearest = [(f32::INFINITY, usize::MAX); NEIGHBOURS];
-            nearest[..others.len()].copy_from_slice(&others);
-            near.push(nearest);
             if found.len() <= limit {
-                for (j, s) in sims.iter().enumerate().skip(row + 1) {
+                for (j, s) in sims.iter().enumerate().skip(row + 1 - first) {
                     let distance = 1.0 - s;
                     if distance < threshold {
                         found.push(Pair {
                             a: row,
-                            b: j,
+                            b: first + j,
                             distance,
                         });
                     }
