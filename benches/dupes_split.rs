@@ -154,6 +154,33 @@ fn report(set: &Set, whitening: &Whitening, rule: Rule) {
     );
 }
 
+/// The `share` quantile of `unwhitened / whitened distance` over the true copies of
+/// `set` compared as they are (candidate pairs under the calibrated threshold, not
+/// identical), rounded up to 0.01.
+fn unwhitened_factor(set: &Set, whitening: &Whitening, share: f64) -> f32 {
+    let (db, _) = set.databases(whitening);
+    let rule = Rule::calibrated(set.index.provenance.pooling, true);
+    let control = Control::unattended();
+    let (_, pairs) = dupes::Verifier::new(db.rows(), db.dim(), &[], rule, &control).unwrap();
+    let unit = |r: usize| {
+        let raw = &set.index.entries[r].raw;
+        let norm = raw.iter().map(|x| x * x).sum::<f32>().sqrt();
+        raw.iter().map(|x| x / norm).collect::<Vec<f32>>()
+    };
+    let mut ratios: Vec<f32> = pairs
+        .iter()
+        .filter(|p| p.distance > 0.01)
+        .filter(|p| set.truth[p.a].is_some() && set.truth[p.a] == set.truth[p.b])
+        .map(|p| {
+            let (x, y) = (unit(p.a), unit(p.b));
+            (1.0 - x.iter().zip(&y).map(|(a, b)| a * b).sum::<f32>()) / p.distance
+        })
+        .collect();
+    ratios.sort_by(f32::total_cmp);
+    let at = ((ratios.len() as f64 * share) as usize).min(ratios.len().saturating_sub(1));
+    (ratios.get(at).copied().unwrap_or(1.0) * 100.0).ceil() / 100.0
+}
+
 /// `--dump`: every candidate pair under a loose rule, with its evidence, as TSV.
 fn dump(set: &Set, whitening: &Whitening) {
     let (db, views) = set.databases(whitening);
@@ -163,6 +190,7 @@ fn dump(set: &Set, whitening: &Whitening) {
         threshold: 0.6,
         turned: 0.2,
         spin: 1.0,
+        raw: f32::INFINITY,
         ratio,
         crowd: 0,
     };
@@ -255,33 +283,35 @@ fn main() {
         return;
     }
 
-    // With the turned and enlarged views (the default): the threshold and the spin
-    // factor; without them (`--no-variants`): the threshold and the crowd test.
+    // The unwhitened factor keeps 99% of the true copies compared as they are (on the
+    // even half, under the threshold); then with the turned and enlarged views (the
+    // default): the threshold and the spin factor; without them (`--no-variants`): the
+    // threshold and the crowd test.
+    let raw = unwhitened_factor(&calibration, &whitening, 0.99);
+    println!("unwhitened factor (99% of the even half's true copies as they are): {raw:.2}");
     let base = Rule::calibrated(provenance.pooling, true);
     let plain_base = Rule::calibrated(provenance.pooling, false);
     let mut grid = Vec::new();
     for threshold in [0.44, 0.48, 0.52, 0.56, 0.60] {
         for spin in [0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2] {
-            grid.push((
-                true,
-                Rule {
-                    threshold,
-                    spin,
-                    ..base
-                },
-            ));
+            let rule = Rule {
+                threshold,
+                spin,
+                raw,
+                ..base
+            };
+            grid.push((true, rule));
         }
-        for ratio in [0.4, 0.5, 0.6, 0.7] {
-            for crowd in [0, 1, 2, 4] {
-                grid.push((
-                    false,
-                    Rule {
-                        threshold,
-                        ratio,
-                        crowd,
-                        ..plain_base
-                    },
-                ));
+        for ratio in [0.5, 0.6, 0.7] {
+            for crowd in [2, 4] {
+                let rule = Rule {
+                    threshold,
+                    ratio,
+                    crowd,
+                    raw,
+                    ..plain_base
+                };
+                grid.push((false, rule));
             }
         }
     }
@@ -300,9 +330,10 @@ fn main() {
         let (wrong_groups, _) = distinct.find(&whitening, rule);
         let proposed: usize = wrong_groups.iter().map(|g| g.copies().count()).sum();
         println!(
-            "{views} {:.2} {:.1} {:.1} {} | {} {} {:.4} {:.4} | {proposed}",
+            "{views} {:.2} {:.1} {:.1} {:.1} {} | {} {} {:.4} {:.4} | {proposed}",
             rule.threshold,
             rule.spin,
+            rule.raw,
             rule.ratio,
             rule.crowd,
             s.proposed,

@@ -324,7 +324,14 @@ fn a_chain_never_proposes_its_far_end() {
         json
     };
     let between = format!("{:.3}", (ab.max(bc) + ac) / 2.0);
-    let json = dupes(&["--threshold", &between, "--verify-spin", "100"]);
+    let json = dupes(&[
+        "--threshold",
+        &between,
+        "--verify-spin",
+        "100",
+        "--verify-raw",
+        "100",
+    ]);
     let groups = proposed(&json);
     assert!(
         groups.contains(&("a.jpg".to_string(), vec!["b.jpg".to_string()])),
@@ -450,6 +457,7 @@ fn verification_rejects_distinct_pictures_and_a_new_keeper_re_verifies() {
     let loose = lookalike::dupes::Rule {
         threshold: 0.7,
         spin: 100.0,
+        raw: f32::INFINITY,
         ..calibrated
     };
     let unverified = find(loose);

@@ -35,6 +35,11 @@ pub(super) struct DupesArgs {
     /// turned (textures, skies, backdrops, flat art) must be that much closer.
     #[arg(long, value_name = "S")]
     verify_spin: Option<f32>,
+    /// Verification: a pair compared as it is must be at most F x as far apart in the
+    /// unwhitened descriptors as in the whitened ones (default 0.75): copies differ in
+    /// detail, different pictures in what they show.
+    #[arg(long, value_name = "F")]
+    verify_raw: Option<f32>,
     /// Verification of photos with no turned view (--no-variants): a pair at distance d
     /// is a copy only if, around either photo, at most --crowd other photos lie between
     /// d and d / R (default 0.6).
@@ -138,6 +143,7 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
         threshold: args.threshold.unwrap_or(calibrated.threshold),
         turned: args.turned_threshold.unwrap_or(calibrated.turned),
         spin: args.verify_spin.unwrap_or(calibrated.spin),
+        raw: args.verify_raw.unwrap_or(calibrated.raw),
         ratio: args.verify_ratio.unwrap_or(calibrated.ratio),
         crowd: args.crowd.unwrap_or(calibrated.crowd),
     };
@@ -203,6 +209,7 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
                 "threshold": rule.threshold,
                 "turned": rule.turned,
                 "spin": rule.spin,
+                "raw": rule.raw,
                 "ratio": rule.ratio,
                 "crowd": rule.crowd,
             },
@@ -379,6 +386,7 @@ fn group_json(index: &Index, group: &Group) -> serde_json::Value {
                 "view": check.view.name(),
                 "distance": check.distance,
                 "spin": check.spin,
+                "raw": check.raw,
                 "crowd": check.crowd,
                 "verified": check.verified,
                 "why": check.why(),

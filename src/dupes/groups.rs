@@ -40,6 +40,11 @@ pub struct Rule {
     /// A pair at distance `d` is a copy only if `d <= spin x` each photo's distance to
     /// itself turned a quarter turn.
     pub spin: f32,
+    /// A pair compared as it is must differ where copies differ: its distance between
+    /// the unwhitened descriptors at most `raw` x its (whitened) distance. Whitening
+    /// magnifies the weak directions in which a copy differs from its original (noise,
+    /// compression, small shifts); two different pictures differ in the strong ones too.
+    pub raw: f32,
     /// Without a turned view: a pair at distance `d` is a copy only if, around either
     /// photo, at most `crowd` other photos lie between `d` and `d / ratio`.
     pub ratio: f32,
@@ -63,8 +68,17 @@ impl Rule {
             threshold,
             turned: 0.2,
             spin: 1.1,
+            raw: RAW_LIMIT,
             ratio: 0.6,
             crowd: 4,
+        }
+    }
+
+    /// This rule without the unwhitened test (`raw` infinite).
+    pub fn without_raw(self) -> Self {
+        Self {
+            raw: f32::INFINITY,
+            ..self
         }
     }
 
@@ -114,23 +128,36 @@ pub struct Check {
     /// (`None` when one has no turned view), and the rule's factor on it.
     pub spin: Option<f32>,
     pub spin_limit: f32,
+    /// As it is: the cosine distance of the unwhitened descriptors (`None` through a
+    /// view, or without them), and the rule's factor on `distance`.
+    pub raw: Option<f32>,
+    pub raw_limit: f32,
     /// Without `spin`: other photos between `distance` and `distance / ratio` around the
     /// more crowded of the two (as many as were looked at when all of those were).
     pub crowd: usize,
     pub ratio: f32,
     pub crowd_limit: usize,
-    /// Closer than `limit`, and closer than `spin_limit x spin` (or, without a spin,
-    /// `crowd` at most `crowd_limit`).
+    /// Closer than `limit`, closer than `spin_limit x spin` (or, without a spin, `crowd`
+    /// at most `crowd_limit`), and `raw` at most `raw_limit x distance`.
     pub verified: bool,
 }
 
 impl Check {
+    /// Whether the unwhitened descriptors agree with the pair being a copy (see
+    /// [`Rule::raw`]); near-identical pairs always do.
+    pub fn raw_agrees(&self) -> bool {
+        self.raw
+            .is_none_or(|raw| raw <= self.raw_limit * self.distance + RAW_TOLERANCE)
+    }
+
     /// One line saying why the pair is, or is not, a copy.
     pub fn why(&self) -> String {
         let verdict = if self.verified {
             "a copy"
         } else if self.distance >= self.limit {
             "not a copy: too far apart"
+        } else if !self.raw_agrees() {
+            "not a copy: they differ in what the pictures show, not only in detail"
         } else if self.spin.is_some() {
             "not a copy: a picture that looks alike turned (texture, sky, flat art) must be closer"
         } else {
@@ -148,8 +175,15 @@ impl Check {
                 self.crowd_limit
             ),
         };
+        let raw = match self.raw {
+            Some(raw) => format!(
+                "; unwhitened {raw:.3} (at most {:.3})",
+                self.raw_limit * self.distance + RAW_TOLERANCE
+            ),
+            None => String::new(),
+        };
         format!(
-            "{verdict}: distance {:.3} {} (limit {:.2}); {scale}",
+            "{verdict}: distance {:.3} {} (limit {:.2}); {scale}{raw}",
             self.distance,
             self.view.name(),
             self.limit,
@@ -162,6 +196,8 @@ impl Check {
 pub struct Verifier<'a> {
     rows: &'a [f32],
     dim: usize,
+    /// The unwhitened descriptors, L2-normalised, and their width (`find` sets them).
+    raw: Option<(Vec<f32>, usize)>,
     views: Vec<(View, &'a [f32])>,
     neighbourhood: super::Neighbourhood,
     rule: Rule,
@@ -181,17 +217,25 @@ impl<'a> Verifier<'a> {
                 Some(spin) => distance <= self.rule.spin * spin,
                 None => crowd <= self.rule.crowd,
             };
-            Check {
+            let raw = match view {
+                View::AsIs => self.raw_distance(a, b),
+                _ => None,
+            };
+            let mut check = Check {
                 distance,
                 view,
                 limit,
                 spin,
                 spin_limit: self.rule.spin,
+                raw,
+                raw_limit: self.rule.raw,
                 crowd,
                 ratio: self.rule.ratio,
                 crowd_limit: self.rule.crowd,
-                verified: distance < limit && stands_out,
-            }
+                verified: false,
+            };
+            check.verified = distance < limit && stands_out && check.raw_agrees();
+            check
         });
         checks
             .min_by(|x, y| {
@@ -200,6 +244,12 @@ impl<'a> Verifier<'a> {
                     .then(x.distance.total_cmp(&y.distance))
             })
             .expect("the plain view is always there")
+    }
+
+    /// The cosine distance of `a` and `b`'s unwhitened descriptors, when known.
+    fn raw_distance(&self, a: usize, b: usize) -> Option<f32> {
+        let (raw, dim) = self.raw.as_ref()?;
+        Some(1.0 - dot(&raw[a * dim..(a + 1) * dim], &raw[b * dim..(b + 1) * dim]))
     }
 
     /// How far photo `x` is from itself turned a quarter turn; `None` without a turned
@@ -216,14 +266,22 @@ impl<'a> Verifier<'a> {
     fn distances(&self, a: usize, b: usize) -> impl Iterator<Item = (View, f32, f32)> + '_ {
         let row = move |rows: &'a [f32], i: usize| &rows[i * self.dim..(i + 1) * self.dim];
         let plain = 1.0 - dot(row(self.rows, a), row(self.rows, b));
-        let views = self.views.iter().map(move |&(view, other)| {
-            let d = (1.0 - dot(row(other, a), row(self.rows, b)))
-                .min(1.0 - dot(row(self.rows, a), row(other, b)));
+        // Only a photo the view was described for: the others have their own row there.
+        let seen = move |other: &'a [f32], x: usize| {
+            1.0 - dot(row(other, x), row(self.rows, x)) > SPIN_KNOWN
+        };
+        let views = self.views.iter().filter_map(move |&(view, other)| {
+            let from_a = seen(other, a).then(|| 1.0 - dot(row(other, a), row(self.rows, b)));
+            let from_b = seen(other, b).then(|| 1.0 - dot(row(self.rows, a), row(other, b)));
+            let d = match (from_a, from_b) {
+                (Some(x), Some(y)) => x.min(y),
+                (x, y) => x.or(y)?,
+            };
             let limit = match view {
                 View::Turned => self.rule.turned,
                 _ => self.rule.threshold,
             };
-            (view, d, limit)
+            Some((view, d, limit))
         });
         std::iter::once((View::AsIs, plain, self.rule.threshold)).chain(views)
     }
@@ -252,6 +310,34 @@ impl<'a> Verifier<'a> {
             .filter(|&&(d, x)| x != b && d > distance && d <= outer && closest(x) > distance)
             .count()
     }
+}
+
+/// The factor of [`Rule::raw`]: 99% of the true copies of neardup-dev's even half
+/// compared as they are are within it (`benches/dupes_split.rs`).
+const RAW_LIMIT: f32 = 0.75;
+
+/// Unwhitened distances this small are the same picture whatever the whitened one.
+const RAW_TOLERANCE: f32 = 0.005;
+
+/// The index's raw descriptors, L2-normalised, and their width; `None` when some entry
+/// has none (or another width).
+fn unwhitened(index: &Index) -> Option<(Vec<f32>, usize)> {
+    let dim = index.entries.first()?.raw.len();
+    if dim == 0 || index.entries.iter().any(|e| e.raw.len() != dim) {
+        return None;
+    }
+    let mut rows = Vec::with_capacity(index.entries.len() * dim);
+    for e in &index.entries {
+        let norm = e
+            .raw
+            .iter()
+            .map(|x| x * x)
+            .sum::<f32>()
+            .sqrt()
+            .max(f32::MIN_POSITIVE);
+        rows.extend(e.raw.iter().map(|x| x / norm));
+    }
+    Some((rows, dim))
 }
 
 /// A photo whose turned row is its own (no turned view described yet) is at distance 0
@@ -360,6 +446,8 @@ impl Group {
                     limit: 0.48,
                     spin: Some(0.6),
                     spin_limit: 1.0,
+                    raw: None,
+                    raw_limit: 0.7,
                     crowd: 0,
                     ratio: 0.6,
                     crowd_limit: 2,
@@ -430,6 +518,8 @@ impl VerifiedMatch {
             limit: 1.0,
             spin: None,
             spin_limit: 1.0,
+            raw: None,
+            raw_limit: 1.0,
             crowd: 0,
             ratio: 1.0,
             crowd_limit: 0,
@@ -462,7 +552,8 @@ pub fn find(
 ) -> Result<Vec<Group>, GroupingError> {
     let n = rows.len().checked_div(dim).unwrap_or(0);
     assert_eq!(n, index.entries.len(), "one row per entry");
-    let (verifier, pairs) = Verifier::new(rows, dim, views, rule, control)?;
+    let (mut verifier, pairs) = Verifier::new(rows, dim, views, rule, control)?;
+    verifier.raw = unwhitened(index);
     Ok(group_verified(index, &verifier, &pairs))
 }
 
@@ -528,6 +619,7 @@ impl<'a> Verifier<'a> {
         let verifier = Verifier {
             rows,
             dim,
+            raw: None,
             views: views.iter().map(|&(v, r)| (View::of(v), r)).collect(),
             neighbourhood,
             rule,

@@ -843,6 +843,7 @@ mod tests {
             threshold: 0.5,
             turned: 0.2,
             spin: 1.0,
+            raw: f32::INFINITY,
             ratio: 0.6,
             crowd: 1,
         };
@@ -979,6 +980,7 @@ mod tests {
             threshold,
             turned: 0.2,
             spin: 1.0,
+            raw: f32::INFINITY,
             ratio: 1.0,
             crowd: 0,
         };
