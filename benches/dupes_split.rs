@@ -154,6 +154,19 @@ fn report(set: &Set, whitening: &Whitening, rule: Rule) {
     );
 }
 
+/// The cosine distance between two photos' unwhitened (L2-normalised raw) descriptors.
+fn unwhitened_distance(set: &Set) -> impl Fn(usize, usize) -> f32 {
+    let raw = Database::from_index(&set.index, None).unwrap();
+    move |a, b| {
+        let (dim, rows) = (raw.dim(), raw.rows());
+        1.0 - rows[a * dim..(a + 1) * dim]
+            .iter()
+            .zip(&rows[b * dim..(b + 1) * dim])
+            .map(|(p, q)| p * q)
+            .sum::<f32>()
+    }
+}
+
 /// The `share` quantile of `unwhitened / whitened distance` over the true copies of
 /// `set` compared as they are (candidate pairs under the calibrated threshold, not
 /// identical), rounded up to 0.01.
@@ -162,19 +175,12 @@ fn unwhitened_factor(set: &Set, whitening: &Whitening, share: f64) -> f32 {
     let rule = Rule::calibrated(set.index.provenance.pooling, true);
     let control = Control::unattended();
     let (_, pairs) = dupes::Verifier::new(db.rows(), db.dim(), &[], rule, &control).unwrap();
-    let unit = |r: usize| {
-        let raw = &set.index.entries[r].raw;
-        let norm = raw.iter().map(|x| x * x).sum::<f32>().sqrt();
-        raw.iter().map(|x| x / norm).collect::<Vec<f32>>()
-    };
+    let raw_distance = unwhitened_distance(set);
     let mut ratios: Vec<f32> = pairs
         .iter()
         .filter(|p| p.distance > 0.01)
         .filter(|p| set.truth[p.a].is_some() && set.truth[p.a] == set.truth[p.b])
-        .map(|p| {
-            let (x, y) = (unit(p.a), unit(p.b));
-            (1.0 - x.iter().zip(&y).map(|(a, b)| a * b).sum::<f32>()) / p.distance
-        })
+        .map(|p| raw_distance(p.a, p.b) / p.distance)
         .collect();
     ratios.sort_by(f32::total_cmp);
     let at = ((ratios.len() as f64 * share) as usize).min(ratios.len().saturating_sub(1));
@@ -207,10 +213,7 @@ fn dump(set: &Set, whitening: &Whitening) {
             .sum::<f32>()
             .sqrt()
     };
-    let raw_distance = |a: usize, b: usize| {
-        let (x, y) = (&set.index.entries[a].raw, &set.index.entries[b].raw);
-        1.0 - x.iter().zip(y).map(|(p, q)| p * q).sum::<f32>() / (norm(a) * norm(b))
-    };
+    let raw_distance = unwhitened_distance(set);
     let name = |r: usize| {
         set.index.entries[r]
             .path

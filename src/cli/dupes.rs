@@ -14,7 +14,7 @@ use super::{intent_whitening, load_weights};
 use crate::backend::BackendChoice;
 use crate::cleanup::{self, Destination, Journal, Place, Report};
 use crate::descriptor::{Describer, DescriberOptions};
-use crate::dupes::{self, Control, Group, Rule, Variant, raw_jpeg_pair, update_variants};
+use crate::dupes::{self, Control, Group, Rule, Variant, update_variants};
 use crate::index::{Index, Provenance};
 use crate::intent::Intent;
 use crate::model::NetworkWeights;
@@ -190,7 +190,7 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
         Some(destination) => {
             let matches: Vec<_> = groups
                 .iter()
-                .flat_map(|group| all_but_the_keeper(group, args.remove_raw_jpegs))
+                .flat_map(|group| group.all_but_the_keeper(args.remove_raw_jpegs))
                 .collect();
             Some(if args.dry_run {
                 cleanup::plan(&matches, destination)
@@ -356,16 +356,6 @@ fn print_report(report: &Report, verb: &str) {
 }
 
 const CSV_HEADER: &str = "group,path,keeper,width,height,size,distance\n";
-
-/// The verified copies of `group`'s keeper that "all but the keeper" moves: by default
-/// not the JPEG a camera wrote beside a RAW that is kept (the pair is one photo).
-fn all_but_the_keeper(group: &Group, remove_raw_jpegs: bool) -> Vec<dupes::VerifiedMatch> {
-    let keeper = &group.members()[group.keeper()].file.path;
-    group.matches(|i| {
-        let path = &group.members()[i].file.path;
-        remove_raw_jpegs || !raw_jpeg_pair(&path.to_string_lossy(), &keeper.to_string_lossy())
-    })
-}
 
 /// One group as `--json` prints it: the keeper, its verified copies and the similar
 /// photos, each with its distance to the keeper and the verification's evidence.

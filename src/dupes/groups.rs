@@ -23,7 +23,7 @@
 use std::cmp::Ordering as CmpOrdering;
 use std::sync::atomic::AtomicUsize;
 
-use super::{Control, GroupingError, Pair, UnionFind, Variant, close_pairs_across_within};
+use super::{Control, GroupingError, Pair, Variant, close_pairs_across_within};
 
 use crate::index::{Entry, Index, Indexed};
 use crate::pooling::Pooling;
@@ -71,14 +71,6 @@ impl Rule {
             raw: RAW_LIMIT,
             ratio: 0.6,
             crowd: 4,
-        }
-    }
-
-    /// This rule without the unwhitened test (`raw` infinite).
-    pub fn without_raw(self) -> Self {
-        Self {
-            raw: f32::INFINITY,
-            ..self
         }
     }
 
@@ -256,8 +248,7 @@ impl<'a> Verifier<'a> {
     /// view of it (a photo whose turned view is not described yet has its own row there).
     fn spin(&self, x: usize) -> Option<f32> {
         let (_, turned) = self.views.iter().find(|(v, _)| *v == View::Turned)?;
-        let range = x * self.dim..(x + 1) * self.dim;
-        let spin = 1.0 - dot(&self.rows[range.clone()], &turned[range]);
+        let spin = view_distance(self.rows, turned, self.dim, x);
         (spin > SPIN_KNOWN).then_some(spin)
     }
 
@@ -268,7 +259,7 @@ impl<'a> Verifier<'a> {
         let plain = 1.0 - dot(row(self.rows, a), row(self.rows, b));
         // Only a photo the view was described for: the others have their own row there.
         let seen = move |other: &'a [f32], x: usize| {
-            1.0 - dot(row(other, x), row(self.rows, x)) > SPIN_KNOWN
+            view_distance(self.rows, other, self.dim, x) > SPIN_KNOWN
         };
         let views = self.views.iter().filter_map(move |&(view, other)| {
             let from_a = seen(other, a).then(|| 1.0 - dot(row(other, a), row(self.rows, b)));
@@ -326,23 +317,24 @@ fn unwhitened(index: &Index) -> Option<(Vec<f32>, usize)> {
     if dim == 0 || index.entries.iter().any(|e| e.raw.len() != dim) {
         return None;
     }
-    let mut rows = Vec::with_capacity(index.entries.len() * dim);
-    for e in &index.entries {
-        let norm = e
-            .raw
-            .iter()
-            .map(|x| x * x)
-            .sum::<f32>()
-            .sqrt()
-            .max(f32::MIN_POSITIVE);
-        rows.extend(e.raw.iter().map(|x| x / norm));
-    }
+    let rows = index
+        .entries
+        .iter()
+        .flat_map(|e| crate::descriptor::finish_descriptor(&e.raw, None))
+        .collect();
     Some((rows, dim))
 }
 
 /// A photo whose turned row is its own (no turned view described yet) is at distance 0
 /// from it: under this, there is no spin to read.
 const SPIN_KNOWN: f32 = 1e-6;
+
+/// The cosine distance between photo `x` in `rows` and in `view` (its turned or
+/// enlarged descriptor; 0 where the view holds its own row).
+fn view_distance(rows: &[f32], view: &[f32], dim: usize, x: usize) -> f32 {
+    let range = x * dim..(x + 1) * dim;
+    1.0 - dot(&rows[range.clone()], &view[range])
+}
 
 fn dot(x: &[f32], y: &[f32]) -> f32 {
     x.iter().zip(y).map(|(a, b)| a * b).sum()
@@ -475,6 +467,17 @@ impl Group {
             })
             .collect()
     }
+
+    /// "All but the keeper": the matches of every copy, but by default not the JPEG a
+    /// camera wrote beside a RAW that is kept (the pair is one photo); with
+    /// `remove_raw_jpegs` ("keep RAW, remove the JPEG copies") that JPEG too.
+    pub fn all_but_the_keeper(&self, remove_raw_jpegs: bool) -> Vec<VerifiedMatch> {
+        let keeper = self.members[self.keeper].file.path.to_string_lossy();
+        self.matches(|i| {
+            let path = self.members[i].file.path.to_string_lossy();
+            remove_raw_jpegs || !super::raw_jpeg_pair(&path, &keeper)
+        })
+    }
 }
 
 /// The evidence that `file` is a copy of `keeper`: they passed verification together.
@@ -581,10 +584,7 @@ impl<'a> Verifier<'a> {
         // The photos around each photo serve only photos with no turned view.
         let spin_for_all = views.iter().any(|&(variant, turned)| {
             variant == Variant::QuarterTurn
-                && (0..n).all(|x| {
-                    let range = x * dim..(x + 1) * dim;
-                    1.0 - dot(&rows[range.clone()], &turned[range]) > SPIN_KNOWN
-                })
+                && (0..n).all(|x| view_distance(rows, turned, dim, x) > SPIN_KNOWN)
         });
         let (mut pairs, neighbourhood) = super::pairs_and_neighbourhood(
             rows,
@@ -632,23 +632,17 @@ impl<'a> Verifier<'a> {
 fn group_verified(index: &Index, verifier: &Verifier, pairs: &[Pair]) -> Vec<Group> {
     let n = index.entries.len();
     let mut verified: Vec<Vec<usize>> = vec![Vec::new(); n];
-    let mut sets = UnionFind::new(n);
     for p in pairs {
         if verifier.check(p.a, p.b).verified {
             verified[p.a].push(p.b);
             verified[p.b].push(p.a);
-            sets.union(p.a, p.b);
         }
     }
     // Best keeper first: the best file, and among files of one quality (the same
     // resolution, both real files, neither a RAW) the one most photos are verified
     // copies of (an original, rather than one of its edits).
     let mut order: Vec<usize> = (0..n).filter(|&r| !verified[r].is_empty()).collect();
-    let quality = |r: usize| {
-        let e = &index.entries[r];
-        let raw = crate::raw::is_raw(std::path::Path::new(&e.path));
-        (!e.via_link, raw, u64::from(e.width) * u64::from(e.height))
-    };
+    let quality = |r: usize| quality(&index.entries[r]);
     order.sort_by(|&a, &b| {
         quality(b)
             .cmp(&quality(a))
@@ -715,18 +709,20 @@ fn group_verified(index: &Index, verifier: &Verifier, pairs: &[Pair]) -> Vec<Gro
     groups
 }
 
-/// Which of two photos is the better keeper (`Greater`: `a`): a real file in the
-/// library (not reached through a symbolic link), then a camera RAW (never trashed in
-/// favour of a JPEG made from it), then the highest resolution, then the largest file,
-/// then the oldest, then the first row.
+/// How good a file is to keep, best greatest: a real file in the library (not reached
+/// through a symbolic link), then a camera RAW (never trashed in favour of a JPEG made
+/// from it), then the highest resolution.
+fn quality(e: &Entry) -> (bool, bool, u64) {
+    let raw = crate::raw::is_raw(std::path::Path::new(&e.path));
+    (!e.via_link, raw, u64::from(e.width) * u64::from(e.height))
+}
+
+/// Which of two photos is the better keeper (`Greater`: `a`): the better
+/// [`quality`], then the largest file, then the oldest, then the first row.
 pub fn keeper_order(a: usize, b: usize, entries: &[Entry]) -> CmpOrdering {
     let (ea, eb) = (&entries[a], &entries[b]);
-    let pixels = |e: &Entry| u64::from(e.width) * u64::from(e.height);
-    let raw = |e: &Entry| crate::raw::is_raw(std::path::Path::new(&e.path));
-    eb.via_link
-        .cmp(&ea.via_link)
-        .then(raw(ea).cmp(&raw(eb)))
-        .then(pixels(ea).cmp(&pixels(eb)))
+    quality(ea)
+        .cmp(&quality(eb))
         .then(ea.size.cmp(&eb.size))
         .then(eb.mtime_ns.cmp(&ea.mtime_ns))
         .then(b.cmp(&a))

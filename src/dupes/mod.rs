@@ -541,50 +541,6 @@ fn similarity_block(sims: &mut [f32], lhs: &[f32], rhs: &[f32], m: usize, cols: 
     }
 }
 
-/// Disjoint sets with path halving and union by size.
-struct UnionFind {
-    parent: Vec<usize>,
-    size: Vec<usize>,
-}
-
-impl UnionFind {
-    fn new(n: usize) -> Self {
-        Self {
-            parent: (0..n).collect(),
-            size: vec![1; n],
-        }
-    }
-
-    fn find(&mut self, mut x: usize) -> usize {
-        while self.parent[x] != x {
-            self.parent[x] = self.parent[self.parent[x]];
-            x = self.parent[x];
-        }
-        x
-    }
-
-    fn union(&mut self, a: usize, b: usize) {
-        let (mut a, mut b) = (self.find(a), self.find(b));
-        if a == b {
-            return;
-        }
-        if self.size[a] < self.size[b] {
-            std::mem::swap(&mut a, &mut b);
-        }
-        self.parent[b] = a;
-        self.size[a] += self.size[b];
-    }
-}
-
-/// The file to keep among `group`: the best by [`keeper_order`].
-pub fn suggest_keeper(group: &[usize], entries: &[Entry]) -> usize {
-    group
-        .iter()
-        .copied()
-        .max_by(|&a, &b| keeper_order(a, b, entries))
-        .unwrap_or(0)
-}
-
 /// Whether two index paths are a RAW + JPEG pair: the same shot written twice by the
 /// camera (same folder, same name, one a RAW file and the other not).
 pub fn raw_jpeg_pair(a: &str, b: &str) -> bool {
@@ -625,25 +581,6 @@ pub fn raw_jpeg_siblings(entries: &[Entry]) -> HashMap<usize, usize> {
         }
     }
     siblings
-}
-
-/// The rows of `group` that may be removed with `keeper` kept. By default a JPEG whose
-/// RAW is the keeper stays (the pair is one photo); with `remove_raw_jpegs` (the
-/// explicit "keep RAW, remove the JPEG copies") it goes too.
-pub fn removable(
-    group: &[usize],
-    keeper: usize,
-    entries: &[Entry],
-    remove_raw_jpegs: bool,
-) -> Vec<usize> {
-    group
-        .iter()
-        .copied()
-        .filter(|&row| row != keeper)
-        .filter(|&row| {
-            remove_raw_jpegs || !raw_jpeg_pair(&entries[row].path, &entries[keeper].path)
-        })
-        .collect()
 }
 
 /// Pairwise precision and recall of `groups` against true groups (`truth[row]` is the
@@ -936,6 +873,13 @@ mod tests {
             entry(200, 3, 9),
             entry(200, 3, 2),
         ];
+        // The best keeper of `rows`.
+        let suggest_keeper = |rows: &[usize], entries: &[Entry]| {
+            rows.iter()
+                .copied()
+                .max_by(|&a, &b| keeper_order(a, b, entries))
+                .unwrap()
+        };
         assert_eq!(suggest_keeper(&[0, 1, 2, 3], &entries), 3);
         assert_eq!(suggest_keeper(&[0, 1], &entries), 1);
         // A path through a symbolic link is never preferred to a real file.
@@ -956,13 +900,25 @@ mod tests {
             entry("trip/IMG_1.CR3", 1620, 2),
             entry("export/IMG_1.jpg", 4000, 7),
         ];
-        let keeper = suggest_keeper(&[0, 1, 2], &entries);
+        let keeper = (0..3)
+            .max_by(|&a, &b| keeper_order(a, b, &entries))
+            .unwrap();
         assert_eq!(keeper, 1, "the RAW is kept");
         assert!(raw_jpeg_pair("trip/IMG_1.JPG", "trip/IMG_1.CR3"));
         assert!(!raw_jpeg_pair("export/IMG_1.jpg", "trip/IMG_1.CR3"));
         assert!(!raw_jpeg_pair("trip/IMG_1.JPG", "trip/IMG_1.jpeg"));
-        assert_eq!(removable(&[0, 1, 2], keeper, &entries, false), [2]);
-        assert_eq!(removable(&[0, 1, 2], keeper, &entries, true), [0, 2]);
+        let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
+        let mut group = Group::for_test(&paths, 3, &[(0, 1), (0, 2), (1, 2)]);
+        assert!(group.set_keeper(keeper));
+        let moved = |remove_raw_jpegs| -> Vec<String> {
+            group
+                .all_but_the_keeper(remove_raw_jpegs)
+                .iter()
+                .map(|m| m.file().path.display().to_string())
+                .collect()
+        };
+        assert_eq!(moved(false), ["export/IMG_1.jpg"]);
+        assert_eq!(moved(true), ["trip/IMG_1.JPG", "export/IMG_1.jpg"]);
         // The app shows the camera's pair as one photo: the JPEG's row points at its RAW.
         assert_eq!(raw_jpeg_siblings(&entries), HashMap::from([(0, 1)]));
     }
