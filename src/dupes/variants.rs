@@ -1,0 +1,288 @@
+//! The turned and enlarged variants of a library's photos: described the index's way
+//! (indexing's last pass, or `dupes` for what is missing), cached beside the index, lined
+//! up with its entries for the duplicate finder, and handed to search as views.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
+
+use crate::descriptor::{Describer, DescriberOptions};
+use crate::error::Result;
+use crate::imaging;
+use crate::index::{Entry, Failure, Index, Progress};
+
+/// Photos smaller than this (longer side, pixels) also get an [`Variant::Enlarged`]
+/// descriptor: a 112-pixel export of a 224-pixel photo gives only a 7 x 7 conv5_3 map.
+pub const ENLARGE_BELOW: u32 = 224;
+
+/// Another way to look at a photo, to match copies the plain descriptor misses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// Turned a quarter turn clockwise: matches copies turned by 90 or 270 degrees.
+    QuarterTurn,
+    /// Small photos enlarged 2x: matches downscaled exports at their original's scale.
+    Enlarged,
+}
+
+impl Variant {
+    pub const ALL: [Self; 2] = [Self::QuarterTurn, Self::Enlarged];
+
+    /// Whether this photo has the variant (others keep their own descriptor).
+    pub fn applies(self, entry: &Entry) -> bool {
+        match self {
+            Self::QuarterTurn => true,
+            Self::Enlarged => entry.width.max(entry.height) < ENLARGE_BELOW,
+        }
+    }
+
+    fn transform(self, rgb: &image::RgbImage) -> image::RgbImage {
+        match self {
+            Self::QuarterTurn => image::imageops::rotate90(rgb),
+            Self::Enlarged => image::imageops::resize(
+                rgb,
+                rgb.width() * 2,
+                rgb.height() * 2,
+                image::imageops::FilterType::Triangle,
+            ),
+        }
+    }
+
+    /// Extension of the cache file beside the index.
+    pub fn cache_extension(self) -> &'static str {
+        match self {
+            Self::QuarterTurn => "rot90",
+            Self::Enlarged => "x2",
+        }
+    }
+}
+
+/// Descriptors of a [`Variant`] of every photo.
+#[derive(Debug)]
+pub struct Variants {
+    /// Lines up with the index's entries: the variant's raw SPoC, or the photo's own
+    /// where there is none (it then matches only as it is).
+    pub aligned: Index,
+    /// Only the photos really described: what to keep for next time.
+    pub cache: Index,
+    pub failures: Vec<Failure>,
+    /// Photos the variant applies to that are still not in `cache` (not described:
+    /// no describer, a stop request, or a failure).
+    pub missing: usize,
+}
+
+/// The raw descriptor of `variant` of every photo of `index` it applies to. Entries of
+/// `cached` (an earlier [`Variants::cache`]) are reused when path, size and
+/// modification time match, so only new photos go through the network (none without a
+/// `describer`: the cache alone). A photo that cannot be read is reported; a stop
+/// request ends early.
+pub fn describe_variants(
+    index: &Index,
+    variant: Variant,
+    cached: Option<&Index>,
+    describer: Option<&Describer>,
+    progress: &SyncSender<Progress>,
+    stop: &AtomicBool,
+) -> Variants {
+    // Described the index's way (image size, pooling), whatever the caller's options:
+    // the variants are compared with the index's own descriptors.
+    let describer =
+        describer.map(|d| d.with_options(DescriberOptions::for_index(&index.provenance)));
+    let describer = describer.as_ref();
+    let known: HashMap<(&str, u64, i128), &Entry> = cached
+        .filter(|c| c.provenance == index.provenance)
+        .map(|c| {
+            c.entries
+                .iter()
+                .map(|e| ((e.path.as_str(), e.size, e.mtime_ns), e))
+                .collect()
+        })
+        .unwrap_or_default();
+    let earlier = |e: &Entry| known.get(&(e.path.as_str(), e.size, e.mtime_ns)).copied();
+    let to_describe = match describer {
+        Some(_) => index
+            .entries
+            .iter()
+            .filter(|e| variant.applies(e) && earlier(e).is_none())
+            .count(),
+        None => 0,
+    };
+    let _ = progress.try_send(Progress::Planned {
+        to_describe,
+        unchanged: index.entries.len() - to_describe,
+        removed: 0,
+    });
+    let mut failures = Vec::new();
+    let mut done = 0;
+    let mut missing = 0;
+    let mut aligned = Index::new(index.root.clone(), index.provenance.clone());
+    let mut cache = Index::new(index.root.clone(), index.provenance.clone());
+    for entry in &index.entries {
+        if let Some(hit) = earlier(entry) {
+            aligned.entries.push(hit.clone());
+            cache.entries.push(hit.clone());
+            continue;
+        }
+        let mut turned = None;
+        if let Some(describer) = describer
+            && variant.applies(entry)
+            && !stop.load(Ordering::Relaxed)
+        {
+            let file = index.absolute(entry);
+            let described = crate::isolate::per_file(&file, || {
+                let image = imaging::load(&file, &describer.options().load)?;
+                let rgb = variant.transform(&image.rgb);
+                describer.spoc(&imaging::LoadedImage { rgb, ..image })
+            });
+            match described {
+                Ok(spoc) => {
+                    turned = Some(Entry {
+                        raw: spoc.raw,
+                        ..entry.clone()
+                    })
+                }
+                Err(error) => {
+                    let mut failure = Failure::from(error);
+                    failure.path = file.clone();
+                    let _ = progress.try_send(Progress::Failed(failure.clone()));
+                    failures.push(failure);
+                }
+            }
+            done += 1;
+            let _ = progress.try_send(Progress::Step {
+                done,
+                total: to_describe,
+                path: file,
+            });
+        }
+        match turned {
+            Some(turned) => {
+                cache.entries.push(turned.clone());
+                aligned.entries.push(turned);
+            }
+            None => {
+                missing += usize::from(variant.applies(entry));
+                aligned.entries.push(entry.clone());
+            }
+        }
+    }
+    Variants {
+        aligned,
+        cache,
+        failures,
+        missing,
+    }
+}
+
+/// Where the cache of `variant` lives for the index at `index_path`: beside it.
+pub fn variant_cache_path(index_path: &Path, variant: Variant) -> PathBuf {
+    index_path.with_extension(variant.cache_extension())
+}
+
+/// A variant and its descriptors, lined up with the index's entries.
+pub type Aligned = (Variant, Index);
+
+/// What [`update_variants`] leaves: both variants lined up with the index, the photos
+/// that could not be described, and how many photos still lack a variant.
+#[derive(Debug)]
+pub struct VariantsUpdate {
+    pub aligned: Vec<Aligned>,
+    pub failures: Vec<Failure>,
+    pub missing: usize,
+}
+
+/// Both variants of the index at `index_path`, lined up with its entries: the cached
+/// ones reused, the missing ones described with `describer` (with `None`, the cache
+/// alone: photos not described yet match only as they are), the caches saved. This is
+/// the last stage of indexing, so that the duplicate finder has them ready.
+pub fn update_variants(
+    index: &Index,
+    index_path: &Path,
+    describer: Option<&Describer>,
+    progress: &SyncSender<Progress>,
+    stop: &AtomicBool,
+) -> Result<VariantsUpdate> {
+    let mut update = VariantsUpdate {
+        aligned: Vec::new(),
+        failures: Vec::new(),
+        missing: 0,
+    };
+    for variant in Variant::ALL {
+        let cache_path = variant_cache_path(index_path, variant);
+        let cached = Index::load(&cache_path).ok();
+        let result = describe_variants(index, variant, cached.as_ref(), describer, progress, stop);
+        if describer.is_some() {
+            result.cache.save(&cache_path)?;
+        }
+        update.failures.extend(result.failures);
+        update.missing += result.missing;
+        update.aligned.push((variant, result.aligned));
+    }
+    Ok(update)
+}
+
+/// Adds the variants `wanted` picks (lined up with `index`, as [`update_variants`]
+/// gives them) to `db` as views of their photos, so that search finds a photo's turned
+/// and downscaled copies too. Whether turned views were added: then the query must be
+/// turned as well ([`crate::Describer::describe_views`]), since a photo's own view is
+/// turned one way only.
+pub fn add_views(
+    db: &mut crate::search::Database,
+    index: &Index,
+    aligned: &[Aligned],
+    whitening: Option<&crate::whiten::Whitening>,
+    wanted: impl Fn(Variant) -> bool,
+) -> Result<bool> {
+    let mut turned = false;
+    for (variant, aligned) in aligned.iter().filter(|(v, _)| wanted(*v)) {
+        let before = db.view_count();
+        db.add_index_views(index, aligned, whitening)?;
+        turned |= *variant == Variant::QuarterTurn && db.view_count() > before;
+    }
+    Ok(turned)
+}
+
+/// [`add_views`] of every variant cached beside the index at `index_path` (indexing's
+/// last stage describes them; photos described since have none yet): nothing is
+/// described here. Whether turned views were added.
+pub fn add_cached_views(
+    db: &mut crate::search::Database,
+    index: &Index,
+    index_path: &Path,
+    whitening: Option<&crate::whiten::Whitening>,
+) -> Result<bool> {
+    let (unused, _) = std::sync::mpsc::sync_channel(1);
+    let never = AtomicBool::new(false);
+    let cached = update_variants(index, index_path, None, &unused, &never)?;
+    add_views(db, index, &cached.aligned, whitening, |_| true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::safefs::FileId;
+
+    #[test]
+    fn only_small_photos_are_enlarged_and_every_photo_is_turned() {
+        let entry = |width, height| Entry {
+            path: "p.jpg".into(),
+            size: 1,
+            mtime_ns: 0,
+            file: FileId {
+                device: 1,
+                inode: 1,
+            },
+            via_link: false,
+            width,
+            height,
+            feature_map: [1, 1],
+            raw: Vec::new(),
+        };
+        assert!(Variant::Enlarged.applies(&entry(112, 80)));
+        assert!(!Variant::Enlarged.applies(&entry(224, 100)));
+        assert!(Variant::QuarterTurn.applies(&entry(4000, 3000)));
+        let rgb = image::RgbImage::new(112, 80);
+        assert_eq!(Variant::Enlarged.transform(&rgb).dimensions(), (224, 160));
+        assert_eq!(Variant::QuarterTurn.transform(&rgb).dimensions(), (80, 112));
+    }
+}
