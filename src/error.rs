@@ -87,6 +87,25 @@ pub enum Error {
     #[error("{}: {reason}", path.display())]
     Refused { path: PathBuf, reason: String },
 
+    /// Most of a library's photos are gone since it was indexed; their descriptions are
+    /// kept until the user says to forget them.
+    #[error(
+        "{}: {missing} of the {entries} photos indexed are not there now (is its drive \
+         connected? was the folder moved?); their descriptions are kept. Connect the drive \
+         and try again, or, if they are gone for good, run again with --forget-missing \
+         (in the app: Forget missing photos)",
+        root.display()
+    )]
+    PhotosMissing {
+        root: PathBuf,
+        missing: usize,
+        entries: usize,
+    },
+
+    /// Another process holds the lock of this file (an index, the undo journal).
+    #[error("{}: {reason}", path.display())]
+    Busy { path: PathBuf, reason: String },
+
     #[error("{}: crashed while reading or describing it ({reason}); the run went on without it", path.display())]
     Crashed { path: PathBuf, reason: String },
 

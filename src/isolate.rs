@@ -115,6 +115,21 @@ pub fn inject_delay(folder: &str, delay: std::time::Duration) {
     }
 }
 
+/// Test hook for a clean-up that a test interrupts half-way: each move waits this many
+/// milliseconds (`LOOKALIKE_TEST_MOVE_DELAY_MS`; unset in normal use).
+pub fn injected_move_delay() {
+    static DELAY: OnceLock<Option<std::time::Duration>> = OnceLock::new();
+    let delay = DELAY.get_or_init(|| {
+        std::env::var("LOOKALIKE_TEST_MOVE_DELAY_MS")
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .map(std::time::Duration::from_millis)
+    });
+    if let Some(delay) = delay {
+        std::thread::sleep(*delay);
+    }
+}
+
 /// Waits as the test hook says for `path` (see [`inject_delay`]).
 pub fn injected_delay(path: &Path) {
     let delay = delay_target().lock().ok().and_then(|target| {

@@ -217,6 +217,67 @@ pub fn remove_own_temp(tmp: &Path) {
     let _ = std::fs::remove_file(tmp);
 }
 
+/// Creates `path` as a new file holding `bytes`, fsynced; fails if anything is there
+/// (a record of ours, such as the trash's `.trashinfo`, that must not take another's name).
+pub fn create_new_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+/// Removes a `.trashinfo` record in a trash's `info/` folder, written by
+/// [`create_new_file`] for a photo that is back in the library (or never left): the
+/// trash's record of it, never a photo.
+pub fn remove_own_trash_record(info: &Path) {
+    let is_record = info.extension().is_some_and(|e| e == "trashinfo")
+        && info
+            .parent()
+            .and_then(Path::file_name)
+            .is_some_and(|n| n == "info");
+    if is_record {
+        let _ = std::fs::remove_file(info);
+    }
+}
+
+/// An advisory lock on a file, held while this value lives (and by the system until
+/// the process ends, whatever way it ends): one writer at a time.
+#[derive(Debug)]
+pub struct Lock {
+    _file: std::fs::File,
+}
+
+/// Takes the lock of `path` (`.<name>.lock` beside it, our own file, created if
+/// needed) without waiting: another process holding it is [`Error::Busy`], naming
+/// `what` is locked.
+pub fn lock(path: &Path, what: &str) -> Result<Lock> {
+    let dir = folder_of(path);
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::Invalid(format!("{} is not a file path", path.display())))?;
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    let lock_path = dir.join(format!(".{}.lock", name.to_string_lossy()));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| Error::io(&lock_path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Lock { _file: file }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy {
+            path: path.to_path_buf(),
+            reason: format!(
+                "another lookalike (the app or a command) is writing {what} now; \
+                 wait for it to finish, then try again"
+            ),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&lock_path, e)),
+    }
+}
+
 /// Moves `from` to `to` atomically, failing with `AlreadyExists` rather than replace a
 /// file that is at `to`, even one that appeared a moment before. Linux and macOS have an
 /// atomic no-replace rename (`renameat2(RENAME_NOREPLACE)`, `renameatx_np(RENAME_EXCL)`);

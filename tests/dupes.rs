@@ -390,6 +390,31 @@ fn a_chain_never_proposes_its_far_end() {
     let keeps_a = proposed(&json).iter().any(|(k, _)| k == "a.jpg");
     assert!(!(keeps_a && moved.contains(&"c.jpg".to_string())), "{json}");
     assert!(!moved.contains(&"a.jpg".to_string()), "{json}");
+
+    // Issue 24: for real, at the threshold where the chain holds, `dupes --trash` moves
+    // B (a verified copy of A) and never C, the far end.
+    let home = tmp.path().join("home");
+    let journal = tmp.path().join("journal.jsonl");
+    let words = [
+        "dupes",
+        "--json",
+        "--trash",
+        "--threshold",
+        &between,
+        "--verify-spin",
+        "100",
+        "--verify-raw",
+        "100",
+        "--index",
+        index.to_str().unwrap(),
+        "--journal",
+        journal.to_str().unwrap(),
+    ];
+    let args: Vec<&std::ffi::OsStr> = words.iter().map(std::ffi::OsStr::new).collect();
+    let (code, json, stderr) = common::lookalike_in_home(&home, &args);
+    assert_eq!(code, Some(0), "{stderr}\n{json}");
+    assert!(!dir.join("b.jpg").exists(), "B was not moved: {json}");
+    assert!(dir.join("a.jpg").exists() && dir.join("c.jpg").exists(), "{json}");
 }
 
 /// Issue 23: distinct real pictures (distinct-dev: photos and artworks, no copies) that

@@ -33,10 +33,10 @@ const FILE_CHANGING: [&str; 16] = [
 
 /// The one module allowed to change files, and what else may, where.
 const ALLOWED: [(&str, &str); 2] = [
-    // The journal is appended to (never rewritten), and the trash is reached from here
-    // only (after the keeper check, see below).
-    ("src/cleanup.rs", "OpenOptions"),
-    ("src/cleanup.rs", "trash::delete"),
+    // The journal is appended to (never rewritten), and the system trash of Windows and
+    // macOS is reached from here only (after the keeper check, see below).
+    ("src/cleanup/mod.rs", "OpenOptions"),
+    ("src/cleanup/trash.rs", "trash::delete"),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -112,24 +112,38 @@ fn safefs_removes_only_its_own_temporary_files_and_the_name_a_hard_link_replaced
         .filter(|(file, _, code)| file == "src/safefs.rs" && code.contains("remove_file("))
         .map(|(_, _, code)| code)
         .collect();
-    assert_eq!(removals.len(), 2, "{removals:?}");
-    // One removes our temporary file; the other drops a file's old name right after it
-    // got its new one as a hard link (the no-replace move): the file itself stays.
+    assert_eq!(removals.len(), 3, "{removals:?}");
+    // One removes our temporary file; one the trash's record of a photo that is back
+    // (only a `.trashinfo` in an `info/` folder); the last drops a file's old name right
+    // after it got its new one as a hard link (the no-replace move): the file stays.
     assert!(removals.iter().any(|c| c.contains("remove_file(tmp)")));
+    assert!(removals.iter().any(|c| c.contains("remove_file(info)")));
     let text = std::fs::read_to_string(repo().join("src/safefs.rs")).unwrap();
+    assert!(text.contains(
+        "let is_record = info.extension().is_some_and(|e| e == \"trashinfo\")"
+    ));
     assert!(text.contains("std::fs::hard_link(from, to)?;\n    std::fs::remove_file(from)"));
 }
 
 #[test]
 fn the_only_way_out_of_the_library_is_the_checked_trash_or_a_no_replace_move() {
-    let text = std::fs::read_to_string(repo().join("src/cleanup.rs")).unwrap();
-    let shipped = text.split("#[cfg(test)]").next().unwrap();
-    assert_eq!(shipped.matches("trash::delete(").count(), 1);
-    assert!(shipped.contains("trash_on_own_disk(from)?;\n            trash::delete(from)"));
+    let shipped = |file: &str| {
+        let text = std::fs::read_to_string(repo().join(file)).unwrap();
+        text.split("#[cfg(test)]").next().unwrap().to_string()
+    };
+    let (shipped, trash) = (shipped("src/cleanup/mod.rs"), shipped("src/cleanup/trash.rs"));
+    // Into the trash by a no-replace rename only (the freedesktop.org trash of the file's
+    // own file system); the `trash` crate only where the system keeps a trash per volume.
+    assert!(trash.contains("safefs::move_no_replace(path, &trashed.file)"));
+    assert_eq!(trash.matches("trash::delete(").count(), 1);
+    assert!(trash.contains(
+        "#[cfg(not(all(unix, not(target_os = \"macos\"))))]\npub fn system_trash"
+    ));
+    assert!(!trash.contains("std::fs::copy(") && !trash.contains("io::copy("));
     assert!(shipped.contains("safefs::move_no_replace(from, target)"));
     // Every move goes through the keeper check first, on a verified match.
     assert!(shipped.contains("may_move(found, &keepers).and_then"));
-    assert!(shipped.contains("pub fn remove(&self, matches: &[VerifiedMatch]"));
+    assert!(shipped.contains("pub fn remove(\n        &self,\n        matches: &[VerifiedMatch],"));
     // The journal is appended to, never rewritten.
     assert!(shipped.contains(".append(true)"));
     // No copy-then-delete fallback across disks.
@@ -161,9 +175,8 @@ fn writes_and_moves_never_replace_a_users_file() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
 }
 
-/// The `trash` crate moves a file on another disk than the home trash into that disk's
-/// own trash folder when it can, and otherwise copies it and deletes the original;
-/// lookalike makes sure it never comes to that (`cleanup::trash_on_own_disk`). Here:
+/// A file on another disk than the home trash goes into that disk's own trash folder
+/// by a rename, never copied (`cleanup::trash`). Here:
 /// a photo on another file system (`/dev/shm`, a tmpfs) goes to the trash on that file
 /// system, as the same file (same inode: renamed, not copied), and comes back.
 #[cfg(target_os = "linux")]
@@ -197,7 +210,11 @@ fn the_trash_never_copies_a_photo_across_disks() {
     // The user's home trash is on another disk than /dev/shm: the file must go to the
     // trash folder of its own disk, never be copied to the home trash.
     let journal = Journal::new(home.path().join("journal.jsonl"));
-    let report = journal.remove(&removal, &Destination::Trash).unwrap();
+    let never = std::sync::atomic::AtomicBool::new(false);
+    let quiet = std::sync::mpsc::sync_channel(1).0;
+    let report = journal
+        .remove(&removal, &Destination::Trash, &quiet, &never)
+        .unwrap();
     assert_eq!(report.moved.len(), 1, "{report:?}");
     assert!(!copy.exists() && keeper.exists());
     // In the trash of the photo's own disk, as the same file; nothing in the home trash.

@@ -222,3 +222,246 @@ fn a_file_that_crashes_the_decoder_is_reported_and_the_run_goes_on() {
         assert!(stderr.contains("o022.jpg"), "{stderr}");
     }
 }
+
+/// `lookalike index --json --backend cpu --no-variants --model MODEL [extra] DIR` with a
+/// private home (its default index folder and trash).
+fn index_in_home(
+    home: &Path,
+    model: &Path,
+    dir: &Path,
+    extra: &[&str],
+) -> (Option<i32>, serde_json::Value, String) {
+    let mut args: Vec<&OsStr> = ["index", "--json", "--backend", "cpu", "--no-variants"]
+        .iter()
+        .map(OsStr::new)
+        .collect();
+    args.extend(["--model".as_ref(), model.as_os_str()]);
+    args.extend(extra.iter().map(OsStr::new));
+    args.push(dir.as_os_str());
+    common::lookalike_in_home(home, &args)
+}
+
+/// Issue 24: a drive that is not connected (the folder missing), an empty mount point,
+/// then the same files mounted at another path: no description is lost, none is made
+/// again, and the index follows the library to its new path.
+#[test]
+fn a_library_on_a_drive_that_comes_and_goes_keeps_its_descriptions() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let model = common::shared_model(&shared);
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let mount = tmp.path().join("media/card");
+    common::neardup_library(&shared, &mount, |n| n.starts_with("o02"), 0);
+    let (code, first, stderr) = index_in_home(&home, &model, &mount, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let photos = first["entries"].as_u64().unwrap();
+    assert!(photos >= 9, "{first}");
+    let index = PathBuf::from(first["index"].as_str().unwrap());
+    let before = std::fs::read(&index).unwrap();
+
+    // The drive is not connected: its folder is gone.
+    let unplugged = tmp.path().join("unplugged");
+    std::fs::rename(&mount, &unplugged).unwrap();
+    let (code, _, stderr) = index_in_home(&home, &model, &mount, &[]);
+    assert_ne!(code, Some(0), "{stderr}");
+    assert_eq!(std::fs::read(&index).unwrap(), before, "the index changed");
+    // An empty mount point where it was: asked, not dropped.
+    std::fs::create_dir_all(&mount).unwrap();
+    let (code, _, stderr) = index_in_home(&home, &model, &mount, &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("are not there now"), "{stderr}");
+    assert!(stderr.contains("--forget-missing"), "{stderr}");
+    assert_eq!(std::fs::read(&index).unwrap(), before, "the index changed");
+
+    // The same files mounted elsewhere (another path, hence another default index
+    // name): the index follows them and nothing is described again.
+    let elsewhere = tmp.path().join("run/media/card");
+    std::fs::create_dir_all(elsewhere.parent().unwrap()).unwrap();
+    std::fs::rename(&unplugged, &elsewhere).unwrap();
+    let (code, moved, stderr) = index_in_home(&home, &model, &elsewhere, &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(moved["indexed"], 0, "{moved}\n{stderr}");
+    assert_eq!(moved["unchanged"].as_u64(), Some(photos), "{moved}");
+    assert!(moved["moved_from"].is_string(), "{moved}");
+    assert!(stderr.contains("was indexed at another path"), "{stderr}");
+    assert_ne!(moved["index"], first["index"]);
+    assert!(!index.exists(), "the old name was moved, not copied");
+
+    // Told to forget them, it does: the empty mount point is a library of none.
+    let (code, _, stderr) = index_in_home(&home, &model, &mount, &["--forget-missing"]);
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+/// Issue 24: two writers on one index: the second is refused with a clear message
+/// while the first holds it, and the index is not touched.
+#[test]
+fn a_second_writer_on_an_index_is_refused() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let model = common::shared_model(&shared);
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("library");
+    common::neardup_library(&shared, &dir, |n| n.starts_with("o03"), 0);
+    let index = tmp.path().join("i.lkidx");
+    let (code, _, stderr) = common::index_json(&model, &dir, &index, &["--no-variants"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let before = std::fs::read(&index).unwrap();
+    std::fs::write(dir.join("new.jpg"), std::fs::read(dir.join("o030.jpg")).unwrap()).unwrap();
+    {
+        // Another process (the app, another `index`) is writing it.
+        let _held = lookalike::safefs::lock(&index, "this index").unwrap();
+        let args: Vec<&OsStr> = vec![
+            "index".as_ref(),
+            "--backend".as_ref(),
+            "cpu".as_ref(),
+            "--no-variants".as_ref(),
+            "--model".as_ref(),
+            model.as_os_str(),
+            "--index".as_ref(),
+            index.as_os_str(),
+            dir.as_os_str(),
+        ];
+        let (code, _, stderr) = common::lookalike_with_env(&args, &[]);
+        assert_eq!(code, Some(1), "{stderr}");
+        assert!(stderr.contains("another lookalike"), "{stderr}");
+        assert_eq!(std::fs::read(&index).unwrap(), before);
+    }
+    let (code, summary, stderr) = common::index_json(&model, &dir, &index, &["--no-variants"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(summary["indexed"], 1, "{summary}");
+}
+
+/// A library of one photo and three byte-identical copies of it, indexed.
+fn photo_and_copies(shared: &Path, tmp: &Path) -> (PathBuf, PathBuf) {
+    let model = common::shared_model(shared);
+    let dir = tmp.join("library");
+    common::neardup_library(shared, &dir, |n| n == "o040.jpg" || n == "o050.jpg", 3);
+    for copy in ["copy1.jpg", "copy2.jpg", "copy3.jpg"] {
+        std::fs::copy(dir.join("o040.jpg"), dir.join(copy)).unwrap();
+    }
+    let index = tmp.join("i.lkidx");
+    let (code, _, stderr) = common::index_json(&model, &dir, &index, &["--no-variants"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    (dir, index)
+}
+
+/// The files of `dir` now.
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+/// Issue 24: `--move-to` a folder on another file system (a tmpfs) refuses rather than
+/// copy: every photo stays, each refusal names the file.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_move_to_another_file_system_is_refused_not_copied() {
+    use std::os::unix::fs::MetadataExt;
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir_in("/dev/shm").expect("/dev/shm, a second file system");
+    let device = |p: &Path| std::fs::metadata(p).unwrap().dev();
+    assert_ne!(device(other.path()), device(tmp.path()), "/dev/shm is no other disk");
+    let (dir, index) = photo_and_copies(&shared, tmp.path());
+    let before = names(&dir);
+    let journal = tmp.path().join("journal.jsonl");
+    let args: Vec<&OsStr> = vec![
+        "dupes".as_ref(),
+        "--json".as_ref(),
+        "--no-variants".as_ref(),
+        "--threshold".as_ref(),
+        "0.05".as_ref(),
+        "--index".as_ref(),
+        index.as_os_str(),
+        "--journal".as_ref(),
+        journal.as_os_str(),
+        "--move-to".as_ref(),
+        other.path().as_os_str(),
+    ];
+    let (code, json, stderr) = common::lookalike_with_env(&args, &[]);
+    assert_eq!(code, Some(2), "{stderr}\n{json}");
+    let skipped = json["actions"]["report"]["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 3, "{json}");
+    assert!(
+        skipped
+            .iter()
+            .all(|s| s["reason"].as_str().unwrap().contains("would copy it")),
+        "{json}"
+    );
+    assert_eq!(names(&dir), before);
+    assert_eq!(std::fs::read_dir(other.path()).unwrap().count(), 0);
+}
+
+/// Issue 24: Ctrl-C (SIGINT) during `dupes --trash` stops it between two files: what
+/// moved is in the journal and comes back with `undo`, the rest never moved.
+#[test]
+fn ctrl_c_stops_a_clean_up_between_two_files() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir, index) = photo_and_copies(&shared, tmp.path());
+    let before = names(&dir);
+    let home = tmp.path().join("home");
+    let journal = tmp.path().join("journal.jsonl");
+    let data = home.join(".local/share");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lookalike"))
+        .args(["dupes", "--json", "--no-variants", "--trash"])
+        .args(["--threshold", "0.05", "--index"])
+        .arg(&index)
+        .arg("--journal")
+        .arg(&journal)
+        .env("HOME", &home)
+        .env("XDG_DATA_HOME", &data)
+        .env("LOOKALIKE_TEST_MOVE_DELAY_MS", "1500")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the first file has moved, Ctrl-C.
+    let started = std::time::Instant::now();
+    while !std::fs::read_to_string(&journal).is_ok_and(|j| j.contains("\"moved\"")) {
+        assert!(started.elapsed().as_secs() < 120, "no file moved");
+        if let Some(status) = child.try_wait().unwrap() {
+            let output = child.wait_with_output().unwrap();
+            panic!(
+                "it ended ({status}) before a file moved: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let report = &json["actions"]["report"];
+    assert_eq!(report["stopped"], true, "{json}");
+    let moved = report["moved"].as_array().unwrap().len();
+    assert!((1..3).contains(&moved), "{json}");
+    assert_eq!(names(&dir).len(), before.len() - moved, "{json}");
+
+    let undo: Vec<&OsStr> = vec![
+        "undo".as_ref(),
+        "--json".as_ref(),
+        "--journal".as_ref(),
+        journal.as_os_str(),
+    ];
+    let (code, _, stderr) = common::lookalike_in_home(&home, &undo);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(names(&dir), before);
+}

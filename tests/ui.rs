@@ -345,7 +345,9 @@ fn search_a_folder_by_box_with_query_expansion_and_another_metric() {
 /// original, where without the views it ranks below unrelated photos (o088's turned
 /// copy ranks 1,786th of neardup-dev's 2,479 without them).
 /// A library indexed before R-MAC became the default (SPoC) is described again when the
-/// app opens it, the app says why, and the index it leaves is R-MAC's.
+/// app opens it, the app says why, and the SPoC index is kept as it was (issue 24: the
+/// app never replaces an index; each setting has its own file). An index of the app's
+/// that cannot be read is moved aside, kept, and the app says so.
 #[test]
 fn a_library_indexed_with_spoc_is_described_again_with_r_mac() {
     use lookalike::index::{Index, index_file_name};
@@ -376,16 +378,44 @@ fn a_library_indexed_with_spoc_is_described_again_with_r_mac() {
         Pooling::Spoc
     );
 
+    let spoc_bytes = std::fs::read(&index).unwrap();
     let harness = indexed_library(tmp.path(), &shared, &library, 4);
     let notices = harness.state().notices().join("\n");
     assert!(
         notices.contains("described with SPoC before; describing them again with R-MAC"),
         "{notices}"
     );
+    assert_eq!(std::fs::read(&index).unwrap(), spoc_bytes, "the SPoC index changed");
+    let indexes = |what: &str| -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(index.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().contains(what))
+            .collect()
+    };
+    let rmac: Vec<_> = indexes("-rmac-")
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "lkidx"))
+        .collect();
+    assert_eq!(rmac.len(), 1, "{rmac:?}");
     assert_eq!(
-        Index::read_provenance(&index).unwrap().pooling,
+        Index::read_provenance(&rmac[0]).unwrap().pooling,
         Pooling::Rmac
     );
+    drop(harness);
+
+    // A newer format (or a corrupt file) where the app's index is: kept aside, said.
+    let mut newer = b"LKALIDX\n".to_vec();
+    newer.extend_from_slice(&99u32.to_le_bytes());
+    newer.extend_from_slice(b"a body this build cannot read");
+    std::fs::write(&rmac[0], &newer).unwrap();
+    let harness = indexed_library(tmp.path(), &shared, &library, 4);
+    let notices = harness.state().notices().join("\n");
+    assert!(notices.contains("could not be read"), "{notices}");
+    let aside = indexes(".unreadable-");
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    assert_eq!(std::fs::read(&aside[0]).unwrap(), newer);
+    assert_eq!(std::fs::read(&index).unwrap(), spoc_bytes);
 }
 
 #[test]

@@ -195,7 +195,13 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
             Some(if args.dry_run {
                 cleanup::plan(&matches, destination)
             } else {
-                journal(args.journal.as_deref())?.remove(&matches, destination)?
+                // A progress bar; Ctrl-C stops it between two files, the journal
+                // consistent.
+                let journal = journal(args.journal.as_deref())?;
+                super::with_progress(|progress, stop| {
+                    journal.remove(&matches, destination, progress, stop)
+                })
+                .context("the clean-up thread crashed")??
             })
         }
     };
@@ -251,7 +257,9 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let failed = report.as_ref().is_some_and(|r| !r.skipped.is_empty());
-    Ok(if failed {
+    Ok(if report.as_ref().is_some_and(|r| r.stopped) {
+        ExitCode::from(super::EXIT_INTERRUPTED)
+    } else if failed {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
@@ -346,12 +354,19 @@ fn print_report(report: &Report, verb: &str) {
     for moved in &report.moved {
         let to = match &moved.to {
             Place::Trash => "the trash".to_string(),
+            Place::Trashed(trashed) => trashed.file.display().to_string(),
             Place::File(path) => path.display().to_string(),
         };
         eprintln!("{verb}: {} -> {to}", moved.from.display());
     }
     for skipped in &report.skipped {
         eprintln!("left alone: {}: {}", skipped.path.display(), skipped.reason);
+    }
+    if report.stopped {
+        eprintln!(
+            "interrupted: stopped after {} files; the rest stayed where they are",
+            report.moved.len()
+        );
     }
 }
 

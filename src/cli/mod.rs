@@ -189,6 +189,11 @@ struct IndexArgs {
     /// Ignore an existing index and describe everything again.
     #[arg(long)]
     rebuild: bool,
+    /// Drop the descriptions of photos that are gone even when most of the library is
+    /// (by default they are kept and the run stops: a drive not connected, an empty
+    /// mount point, a folder moved).
+    #[arg(long)]
+    forget_missing: bool,
     /// Save progress at least this often (seconds), so an interrupted run resumes.
     #[arg(long, default_value_t = 30.0)]
     checkpoint_secs: f64,
@@ -395,21 +400,38 @@ fn describe(args: DescribeArgs) -> anyhow::Result<ExitCode> {
 /// Exit status of `index` when it finished but some files failed.
 const EXIT_SOME_FAILED: u8 = 2;
 /// Exit status of `index` when it was interrupted (what was done is saved).
-const EXIT_INTERRUPTED: u8 = 130;
+pub(super) const EXIT_INTERRUPTED: u8 = 130;
 
 fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
-    let index_path = match args.index {
-        Some(path) => path,
-        None => index::default_index_path(&args.dir)
-            .context("no per-user data directory on this system; pass --index")?,
-    };
     let weights = args.engine.weights()?;
     let provenance = args.engine.provenance(&weights);
+    let index_path = match args.index {
+        Some(path) => path,
+        None => {
+            let path = index::default_index_path(&args.dir)
+                .context("no per-user data directory on this system; pass --index")?;
+            // A library found at another path (a drive mounted elsewhere) keeps its
+            // descriptions: its index follows it.
+            if let Some(dir) = path.parent()
+                && let Some(old) =
+                    index::adopt_moved(dir, &args.dir, &provenance, &path, &VARIANT_CACHES)?
+            {
+                eprintln!(
+                    "{} was indexed at another path: its index {} is now {}",
+                    args.dir.display(),
+                    old.display(),
+                    path.display()
+                );
+            }
+            path
+        }
+    };
     let describer = args.engine.describer_with(&weights, None)?;
     let mut options = index::IndexOptions::new(args.dir.clone(), index_path.clone());
     options.scan.include_hidden = args.hidden;
     options.scan.follow_links = args.follow_links;
     options.rebuild = args.rebuild;
+    options.forget_missing = args.forget_missing;
     options.checkpoint_every = std::time::Duration::try_from_secs_f64(args.checkpoint_secs)
         .context("--checkpoint-secs must be a non-negative number")?;
 
@@ -436,6 +458,13 @@ fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
+    if let Some(moved) = &summary.moved_from {
+        eprintln!(
+            "the library was at {}: its descriptions are kept for {}",
+            moved.display(),
+            args.dir.display()
+        );
+    }
     for failure in &summary.failed {
         eprintln!("failed: {}: {}", failure.path.display(), failure.reason);
     }
@@ -480,6 +509,12 @@ fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
         ExitCode::from(EXIT_SOME_FAILED)
     })
 }
+
+/// The extensions of the caches kept beside an index (the duplicate finder's variants).
+const VARIANT_CACHES: [&str; 2] = [
+    crate::dupes::Variant::QuarterTurn.cache_extension(),
+    crate::dupes::Variant::Enlarged.cache_extension(),
+];
 
 /// The process's Ctrl-C flag: the handler is installed once (a process can have only
 /// one) and every run watches the same flag.
@@ -547,7 +582,8 @@ fn show_progress(rx: &std::sync::mpsc::Receiver<index::Progress>) {
                     "{to_describe} to describe, {unchanged} unchanged, {removed} removed"
                 ));
             }
-            Progress::Step { done, path, .. } => {
+            Progress::Step { done, total, path } => {
+                bar.set_length(total as u64);
                 bar.set_position(done as u64);
                 bar.set_message(
                     path.file_name()
@@ -651,7 +687,7 @@ fn cached_index(
     let path = cache_path(provenance, describer.options().pooling, dir, cache)?;
     let mut options = index::IndexOptions::new(dir.to_path_buf(), path);
     // The cache belongs to us: start it afresh if the model changed rather than refuse.
-    options.replace_incompatible = true;
+    options.unreadable = index::Unreadable::Replace;
     let (index, summary) = run_indexing(describer, provenance, options)
         .with_context(|| format!("describing {}", dir.display()))?;
     for failure in &summary.failed {

@@ -49,7 +49,7 @@ impl Variant {
     }
 
     /// Extension of the cache file beside the index.
-    pub fn cache_extension(self) -> &'static str {
+    pub const fn cache_extension(self) -> &'static str {
         match self {
             Self::QuarterTurn => "rot90",
             Self::Enlarged => "x2",

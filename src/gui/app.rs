@@ -172,6 +172,9 @@ pub struct LookalikeApp {
     held_by_pointer: bool,
     /// The duplicate search in progress (it may run while indexing goes on).
     grouping: Option<IndexingView>,
+    /// The library whose photos are mostly gone (a drive not connected): `(folder,
+    /// missing, indexed)`, until the user forgets them or keeps them.
+    missing_photos: Option<(PathBuf, usize, usize)>,
     /// Indexing's last stage (the turned and small photos) has ended for this library.
     variants_ready: bool,
     /// The whitening the executor was last asked for.
@@ -253,6 +256,7 @@ impl LookalikeApp {
             results_rect: None,
             held_by_pointer: false,
             grouping: None,
+            missing_photos: None,
             variants_ready: false,
             applied_whitening: None,
             pending_folder: None,
@@ -282,6 +286,12 @@ impl LookalikeApp {
 
     /// Opens a library folder: indexing starts in the background.
     pub fn open_folder(&mut self, folder: PathBuf) {
+        self.open_folder_with(folder, false);
+    }
+
+    /// Opens a library folder; with `forget_missing`, the descriptions of photos that
+    /// are gone are dropped even when most of the library is (the user said so).
+    fn open_folder_with(&mut self, folder: PathBuf, forget_missing: bool) {
         if !folder.is_dir() {
             self.notice(format!("{} is not a folder", folder.display()));
             return;
@@ -296,10 +306,12 @@ impl LookalikeApp {
         self.indexing = Some(IndexingView::new(folder.clone(), Stage::Library));
         let whitening = self.whitening_request();
         self.applied_whitening = Some(whitening.clone());
+        self.missing_photos = None;
         self.worker.send(Command::OpenLibrary {
             folder,
             max_side: self.settings.max_side,
             whitening,
+            forget_missing,
         });
     }
 
@@ -522,13 +534,13 @@ impl LookalikeApp {
             Event::Indexing { stage, progress } => {
                 let folder = self.library.as_ref().map(|l| l.folder.clone());
                 let view = match stage {
-                    Stage::Grouping => &mut self.grouping,
+                    Stage::Grouping | Stage::CleaningUp => &mut self.grouping,
                     _ => &mut self.indexing,
                 };
                 // The variants and the duplicate search are not started from a folder:
                 // show them all the same.
                 if view.is_none()
-                    && matches!(stage, Stage::Variants | Stage::Grouping)
+                    && matches!(stage, Stage::Variants | Stage::Grouping | Stage::CleaningUp)
                     && let Some(folder) = folder
                 {
                     *view = Some(IndexingView::new(folder, stage));
@@ -662,6 +674,8 @@ impl LookalikeApp {
                     .set_outcome(outcome, threshold, self.library_generation, seconds);
             }
             Event::Cleanup { report, undo } => {
+                self.grouping = None;
+                self.dupes.cleaning = false;
                 let (verb, place) = if undo {
                     ("Restored", "")
                 } else {
@@ -670,7 +684,15 @@ impl LookalikeApp {
                         " to the trash (Undo last clean-up brings them back)",
                     )
                 };
-                self.notice(format!("{verb} {} files{place}", report.moved.len()));
+                let stopped = if report.stopped {
+                    "Stopped: the rest stayed where they are. "
+                } else {
+                    ""
+                };
+                self.notice(format!(
+                    "{stopped}{verb} {} files{place}",
+                    report.moved.len()
+                ));
                 for skipped in report.skipped {
                     self.notice(format!(
                         "Left alone: {}: {}",
@@ -678,6 +700,16 @@ impl LookalikeApp {
                         skipped.reason
                     ));
                 }
+            }
+            Event::PhotosMissing {
+                folder,
+                missing,
+                entries,
+            } => self.missing_photos = Some((folder, missing, entries)),
+            Event::CleanupFailed(message) => {
+                self.grouping = None;
+                self.dupes.cleaning = false;
+                self.notice(message);
             }
             Event::Notice(message) => self.notice(message),
         }
@@ -934,6 +966,28 @@ impl LookalikeApp {
     }
 
     fn notices_bar(&mut self, ui: &mut egui::Ui) {
+        if let Some((folder, missing, entries)) = self.missing_photos.clone() {
+            ui.horizontal(|ui| {
+                ui.label(
+                    RichText::new(format!(
+                        "{missing} of the {entries} photos of {} are not there now: is its \
+                         drive connected? Their descriptions are kept.",
+                        folder.display()
+                    ))
+                    .color(ui.visuals().warn_fg_color),
+                );
+                if ui.button("Try again").clicked() {
+                    self.open_folder(folder.clone());
+                }
+                if ui
+                    .button("Forget missing photos")
+                    .on_hover_text("They are gone for good: drop their descriptions")
+                    .clicked()
+                {
+                    self.open_folder_with(folder.clone(), true);
+                }
+            });
+        }
         let mut dismissed = None;
         for (i, message) in self.notices.iter().enumerate() {
             ui.horizontal(|ui| {
@@ -1587,7 +1641,16 @@ impl LookalikeApp {
                     variants,
                 });
             }
-            DupesAction::Remove(matches) => self.worker.send(Command::RemoveFiles { matches }),
+            DupesAction::Remove(matches) => {
+                if let Some(library) = &self.library {
+                    self.grouping = Some(IndexingView::new(
+                        library.folder.clone(),
+                        Stage::CleaningUp,
+                    ));
+                }
+                self.dupes.cleaning = true;
+                self.worker.send(Command::RemoveFiles { matches });
+            }
             DupesAction::Undo => self.worker.send(Command::UndoCleanup),
             DupesAction::Compare(a, b) => {
                 for path in [&a, &b] {
@@ -1879,6 +1942,7 @@ fn progress_row(ui: &mut egui::Ui, view: &IndexingView) -> bool {
         Stage::WhiteningFolder => "Indexing the whitening folder",
         Stage::Variants => "Describing turned and small photos (for duplicates)",
         Stage::Grouping => "Looking for duplicates",
+        Stage::CleaningUp => "Moving copies to the trash",
     };
     let (fraction, counts) = match view.total {
         Some(total) if total > 0 => (
@@ -1906,7 +1970,7 @@ fn progress_row(ui: &mut egui::Ui, view: &IndexingView) -> bool {
             .desired_width(320.0)
             .text(format!("{what} {}: {counts}", file_name(&view.folder))),
     );
-    if view.stage == Stage::Grouping {
+    if matches!(view.stage, Stage::Grouping | Stage::CleaningUp) {
         ui.label(eta.trim_start_matches(", "));
     } else {
         ui.label(format!("{rate:.1} images/s{eta}"));

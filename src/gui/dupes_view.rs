@@ -47,6 +47,8 @@ pub struct DupesView {
     found_for: Option<(f32, bool, u64)>,
     seconds: f64,
     pub busy: bool,
+    /// A clean-up is under way: nothing more can be moved until it ends.
+    pub cleaning: bool,
 }
 
 impl Default for DupesView {
@@ -71,6 +73,7 @@ impl DupesView {
             found_for: None,
             seconds: 0.0,
             busy: false,
+            cleaning: false,
         }
     }
 
@@ -223,7 +226,10 @@ impl DupesView {
             ui.label(format!("{groups} group{plural}, {files} photos"))
                 .on_hover_text(format!("found in {:.2} s", self.seconds));
             ui.separator();
-            if ui.button("Undo last clean-up").clicked() {
+            if ui
+                .add_enabled(!self.cleaning, egui::Button::new("Undo last clean-up"))
+                .clicked()
+            {
                 action = Some(DupesAction::Undo);
             }
         });
@@ -279,12 +285,17 @@ impl DupesView {
             }
             let removal = self.removal();
             let count = removal.len();
+            // Not while the groups are found again (what is on screen may be stale) or
+            // a clean-up runs.
             if ui
                 .add_enabled(
-                    count > 0,
+                    count > 0 && !self.busy && !self.cleaning,
                     egui::Button::new(format!("Move {count} to the trash")),
                 )
                 .on_hover_text("Nothing is deleted: Undo brings the files back")
+                .on_disabled_hover_text(
+                    "Wait until the duplicates are found again (or the clean-up ends)",
+                )
                 .clicked()
             {
                 self.selected.clear();

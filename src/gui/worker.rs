@@ -54,6 +54,9 @@ pub enum Command {
         folder: PathBuf,
         max_side: u32,
         whitening: WhiteningRequest,
+        /// Drop the descriptions of photos that are gone, even most of the library (the
+        /// user said so after [`Event::PhotosMissing`]).
+        forget_missing: bool,
     },
     CancelIndexing,
     /// Stop the duplicate search in progress.
@@ -120,6 +123,8 @@ pub enum Stage {
     Variants,
     /// Comparing every photo with every other (blocks of rows).
     Grouping,
+    /// Moving the chosen copies to the trash (or the clean-up folder).
+    CleaningUp,
 }
 
 /// What the executor tells the UI.
@@ -197,11 +202,23 @@ pub enum Event {
     VariantsEnded {
         outcome: Result<usize, String>,
     },
-    /// A clean-up (or its undo) ran; the library is being refreshed.
+    /// A clean-up (or its undo) ran, or was stopped (`report.stopped`); the library is
+    /// being refreshed.
     Cleanup {
         report: Report,
         undo: bool,
     },
+    /// Most of the library's photos are gone since it was indexed (a drive not
+    /// connected, a folder moved): their descriptions are kept until the user says to
+    /// forget them.
+    PhotosMissing {
+        folder: PathBuf,
+        missing: usize,
+        entries: usize,
+    },
+    /// A clean-up could not start or go on (nothing more was moved); the message names
+    /// the file or the journal.
+    CleanupFailed(String),
     /// Something worth telling the user that is not tied to one request.
     Notice(String),
 }
@@ -473,6 +490,8 @@ enum JobKind {
     Duplicates {
         threshold: f32,
     },
+    /// Moving verified copies away (Cancel stops it between two files).
+    Cleanup,
     Download,
 }
 
@@ -493,6 +512,8 @@ enum JobOutcome {
     },
     /// The variants were described: how many photos failed, or why it stopped.
     Variants(Result<usize, String>),
+    /// A clean-up ran (or was stopped: see the report).
+    Cleanup(crate::Result<Report>),
     /// It reported by other means.
     Finished,
     /// It panicked: the job ends with this message.
@@ -504,14 +525,14 @@ enum JobOutcome {
 enum Slot {
     /// Indexing, its variants, or a download.
     Indexing,
-    /// The duplicate search.
+    /// The duplicate search, or a clean-up of what it found.
     Grouping,
 }
 
 impl Slot {
     fn of(kind: &JobKind) -> Self {
         match kind {
-            JobKind::Duplicates { .. } => Self::Grouping,
+            JobKind::Duplicates { .. } | JobKind::Cleanup => Self::Grouping,
             _ => Self::Indexing,
         }
     }
@@ -642,7 +663,8 @@ impl Executor {
                 folder,
                 max_side,
                 whitening,
-            } => self.open_library(folder, max_side, whitening),
+                forget_missing,
+            } => self.open_library(folder, max_side, whitening, forget_missing),
             Command::CancelIndexing => {
                 if let Some(job) = &self.indexing {
                     job.stop.store(true, Ordering::Relaxed);
@@ -749,6 +771,7 @@ impl Executor {
             JobKind::Indexing { .. } => "indexer",
             JobKind::Variants => "variants",
             JobKind::Duplicates { .. } => "duplicates",
+            JobKind::Cleanup => "cleanup",
             JobKind::Download => "download",
         };
         let spawned = std::thread::Builder::new()
@@ -784,7 +807,7 @@ impl Executor {
         if let Some(job) = self.slot(slot).take() {
             job.stop.store(true, Ordering::Relaxed);
             let _ = job.thread.join();
-            if let JobKind::Duplicates { .. } | JobKind::Variants = job.kind {
+            if let JobKind::Duplicates { .. } | JobKind::Variants | JobKind::Cleanup = job.kind {
                 self.job_failed(&job.kind, "stopped".into());
             }
         }
@@ -806,6 +829,7 @@ impl Executor {
                 threshold: *threshold,
                 seconds: 0.0,
             }),
+            JobKind::Cleanup => self.sink.send(Event::CleanupFailed(message)),
             JobKind::Download => self.sink.send(Event::DownloadFailed(message)),
         }
     }
@@ -840,6 +864,10 @@ impl Executor {
                 outcome,
                 seconds,
             } => self.duplicates_found(library, threshold, variants, outcome, seconds),
+            JobOutcome::Cleanup(Ok(report)) => self.cleanup_done(report, false),
+            JobOutcome::Cleanup(Err(error)) => self
+                .sink
+                .send(Event::CleanupFailed(format!("clean-up stopped: {error}"))),
             JobOutcome::Finished => {}
             JobOutcome::Crashed(message) => {
                 self.job_failed(&job.kind, format!("internal error: {message}"))
@@ -867,7 +895,7 @@ impl Executor {
             .then(|| Arc::clone(&library.database));
         let job = DuplicatesJob {
             index: library.index.clone(),
-            index_path: self.library_index_path(&library.index.root),
+            index_path: self.library_index_path(&library.index),
             database,
             whitening,
             variants,
@@ -902,8 +930,8 @@ impl Executor {
     }
 
     /// Where the app keeps the index of the library folder `root`.
-    fn library_index_path(&self, root: &Path) -> PathBuf {
-        self.index_dir.join(app_index_name(root, self.network, ""))
+    fn library_index_path(&self, index: &Index) -> PathBuf {
+        index::library_index_path(&self.index_dir, &index.root, &index.provenance, "")
     }
 
     /// Turns the rows the job grouped into photos with suggested keepers for the UI.
@@ -944,9 +972,13 @@ impl Executor {
     }
 
     /// Moves the verified copies away through [`Journal::remove`], which checks every
-    /// file and its keeper on disk first. Only photos of the library, as indexed.
+    /// file and its keeper on disk first, as a job (Cancel stops it between two files).
+    /// Only photos of the library, as indexed.
     fn remove_files(&mut self, matches: &[VerifiedMatch]) {
-        let Some(library) = &self.library else { return };
+        let Some(library) = &self.library else {
+            self.job_failed(&JobKind::Cleanup, "no library is open".into());
+            return;
+        };
         let index = &library.index;
         let indexed: HashSet<Indexed> = index
             .entries
@@ -958,8 +990,13 @@ impl Executor {
             .cloned()
             .partition(|m| indexed.contains(m.file()) && indexed.contains(m.keeper()));
         let journal = Journal::new(self.cleanup.journal.clone());
-        match journal.remove(&known, &self.cleanup.destination) {
-            Ok(mut report) => {
+        let destination = self.cleanup.destination.clone();
+        let sink = self.sink.clone();
+        self.start_job(JobKind::Cleanup, move |stop, _| {
+            let removed = sink.forward_progress(Stage::CleaningUp, |progress| {
+                journal.remove(&known, &destination, progress, stop)
+            });
+            JobOutcome::Cleanup(removed.map(|mut report| {
                 report.skipped.extend(unknown.into_iter().map(|m| {
                     index::Failure::new(
                         m.file().path.clone(),
@@ -967,12 +1004,9 @@ impl Executor {
                          it stays",
                     )
                 }));
-                self.cleanup_done(report, false)
-            }
-            Err(error) => self
-                .sink
-                .send(Event::Notice(format!("clean-up stopped: {error}"))),
-        }
+                report
+            }))
+        });
     }
 
     fn undo_cleanup(&mut self) {
@@ -986,7 +1020,7 @@ impl Executor {
             Ok(None) => self.sink.send(Event::Notice("nothing to undo".into())),
             Err(error) => self
                 .sink
-                .send(Event::Notice(format!("undo stopped: {error}"))),
+                .send(Event::CleanupFailed(format!("undo stopped: {error}"))),
         }
     }
 
@@ -997,7 +1031,7 @@ impl Executor {
             let folder = library.index.root.clone();
             let max_side = library.index.provenance.max_side;
             let request = library.request.clone();
-            self.open_library(folder, max_side, request);
+            self.open_library(folder, max_side, request, false);
         }
     }
 
@@ -1079,7 +1113,13 @@ impl Executor {
         }
     }
 
-    fn open_library(&mut self, folder: PathBuf, max_side: u32, whitening: WhiteningRequest) {
+    fn open_library(
+        &mut self,
+        folder: PathBuf,
+        max_side: u32,
+        whitening: WhiteningRequest,
+        forget_missing: bool,
+    ) {
         self.stop_job(Slot::Indexing);
         let Some(describer) = &self.describer else {
             self.sink.send(Event::IndexingEnded {
@@ -1096,6 +1136,7 @@ impl Executor {
             provenance,
             index_dir: self.index_dir.clone(),
             sink: self.sink.clone(),
+            forget_missing,
         };
         let own = self.own.clone();
         self.growing = Some((whitening.clone(), max_side));
@@ -1142,11 +1183,23 @@ impl Executor {
                     self.describe_variants();
                 }
             }
-            Err(error) => self.sink.send(Event::IndexingEnded {
-                folder,
-                outcome: Err(format!("{error:#}")),
-                variants_follow: false,
-            }),
+            Err(error) => {
+                if let Some(&crate::Error::PhotosMissing {
+                    missing, entries, ..
+                }) = error.downcast_ref::<crate::Error>()
+                {
+                    self.sink.send(Event::PhotosMissing {
+                        folder: folder.clone(),
+                        missing,
+                        entries,
+                    });
+                }
+                self.sink.send(Event::IndexingEnded {
+                    folder,
+                    outcome: Err(format!("{error:#}")),
+                    variants_follow: false,
+                })
+            }
         }
     }
 
@@ -1164,7 +1217,7 @@ impl Executor {
         // `update_variants` describes them the index's way (size, pooling) itself.
         let describer = describer.clone();
         let index = library.index.clone();
-        let index_path = self.library_index_path(&index.root);
+        let index_path = self.library_index_path(&index);
         let sink = self.sink.clone();
         self.start_job(JobKind::Variants, move |stop, _| {
             let described = sink.forward_progress(Stage::Variants, |progress| {
@@ -1304,7 +1357,7 @@ impl Executor {
             let folder = library.index.root.clone();
             let max_side = library.index.provenance.max_side;
             self.library = Some(library);
-            self.open_library(folder, max_side, request);
+            self.open_library(folder, max_side, request, false);
             return;
         }
         self.install_library(library.index, &request);
@@ -1428,7 +1481,7 @@ impl Executor {
         if !request.views {
             return Ok((database, false));
         }
-        let index_path = self.library_index_path(&index.root);
+        let index_path = self.library_index_path(index);
         let turned = dupes::add_cached_views(&mut database, index, &index_path, whitening)?;
         Ok((database, turned))
     }
@@ -1629,12 +1682,19 @@ fn app_index_name(folder: &Path, network: Network, suffix: &str) -> String {
     index::index_file_name(folder, &format!("{network}{suffix}"))
 }
 
+/// The extensions of the caches kept beside an index (the duplicate finder's variants).
+const VARIANT_CACHES: [&str; 2] = [
+    dupes::Variant::QuarterTurn.cache_extension(),
+    dupes::Variant::Enlarged.cache_extension(),
+];
+
 /// One indexing run: the library, then the whitening folder if one is chosen.
 struct IndexJob {
     describer: Describer,
     provenance: Provenance,
     index_dir: PathBuf,
     sink: EventSink,
+    forget_missing: bool,
 }
 
 impl IndexJob {
@@ -1677,12 +1737,24 @@ impl IndexJob {
         crate::isolate::injected_fault(folder);
         std::fs::create_dir_all(&self.index_dir)
             .with_context(|| format!("creating {}", self.index_dir.display()))?;
-        let name = app_index_name(folder, self.provenance.network, suffix);
-        let index_path = self.index_dir.join(name);
-        self.tell_if_described_again(folder, &index_path);
+        let index_path =
+            index::library_index_path(&self.index_dir, folder, &self.provenance, suffix);
+        // A library found at another path (a drive mounted elsewhere) keeps its index.
+        let adopted = index::adopt_moved(
+            &self.index_dir,
+            folder,
+            &self.provenance,
+            &index_path,
+            &VARIANT_CACHES,
+        )
+        .with_context(|| format!("keeping the index of {}", folder.display()))?;
+        if adopted.is_none() && !index_path.exists() {
+            self.tell_if_described_again(folder, suffix);
+        }
         let mut options = IndexOptions::new(folder.to_path_buf(), index_path);
-        // The index belongs to the app: another model or image size means start afresh.
-        options.replace_incompatible = true;
+        // Never replaced: an index the app cannot read is moved aside, and said so.
+        options.unreadable = index::Unreadable::SetAside;
+        options.forget_missing = self.forget_missing;
         let updated = self.sink.forward_progress(stage, |progress| {
             index::update_index_live(
                 &self.describer,
@@ -1693,23 +1765,47 @@ impl IndexJob {
                 live,
             )
         });
-        updated.with_context(|| format!("indexing {}", folder.display()))
+        let (index, summary) =
+            updated.with_context(|| format!("indexing {}", folder.display()))?;
+        if let Some(aside) = &summary.set_aside {
+            self.sink.send(Event::Notice(format!(
+                "{} could not be read ({}); it is kept as {} and the folder is described \
+                 again",
+                aside.from.display(),
+                aside.reason,
+                aside.to.display()
+            )));
+        }
+        if let Some(was) = &summary.moved_from {
+            self.sink.send(Event::Notice(format!(
+                "{} was indexed at {}: its descriptions are kept",
+                folder.display(),
+                was.display()
+            )));
+        }
+        Ok((index, summary))
     }
 
-    /// Says why every photo is to be described when the folder's index was pooled
-    /// otherwise (a library indexed before R-MAC became the default).
-    fn tell_if_described_again(&self, folder: &Path, index_path: &Path) {
-        let Ok(before) = Index::read_provenance(index_path) else {
+    /// Says why every photo is to be described when the folder's index was made with
+    /// other settings (a library indexed before R-MAC became the default): that index
+    /// is kept as it is, and a new one made beside it.
+    fn tell_if_described_again(&self, folder: &Path, suffix: &str) {
+        let legacy = self
+            .index_dir
+            .join(app_index_name(folder, self.provenance.network, suffix));
+        let Ok(before) = Index::read_provenance(&legacy) else {
             return;
         };
         let now = self.provenance.pooling;
         if before.pooling != now && before.network == self.provenance.network {
             self.sink.send(Event::Notice(format!(
                 "{}: its photos were described with {} before; describing them again \
-                 with {}, which finds more (you can search while it runs)",
+                 with {}, which finds more (you can search while it runs; the {} index \
+                 is kept)",
                 folder.display(),
                 before.pooling.title(),
-                now.title()
+                now.title(),
+                before.pooling.title()
             )));
         }
     }

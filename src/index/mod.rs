@@ -19,8 +19,8 @@ mod update;
 
 pub use scan::{SameFile, ScanOptions, ScanOutcome, Scanned, mtime_ns, scan_folder};
 pub use update::{
-    Failure, FailureKind, IndexOptions, IndexSummary, Partial, Progress, update_index,
-    update_index_live,
+    Failure, FailureKind, IndexOptions, IndexSummary, MissingPhotos, Partial, Progress, SetAside,
+    Unreadable, update_index, update_index_live,
 };
 
 use std::path::{Path, PathBuf};
@@ -225,6 +225,11 @@ impl Index {
     /// and provenance come before the entries): what an index was made with, without
     /// loading a large one.
     pub fn read_provenance(path: &Path) -> Result<Provenance> {
+        Self::read_head(path).map(|(_, provenance)| provenance)
+    }
+
+    /// The folder and provenance of the index at `path`, read from its first bytes.
+    pub fn read_head(path: &Path) -> Result<(PathBuf, Provenance)> {
         use std::io::Read;
         let mut head = Vec::new();
         std::fs::File::open(path)
@@ -234,13 +239,13 @@ impl Index {
         let corrupt_here = |e| corrupt(path, e);
         match version {
             FORMAT_VERSION => postcard::take_from_bytes::<(PathBuf, Provenance)>(body)
-                .map(|((_, provenance), _)| provenance)
+                .map(|(head, _)| head)
                 .map_err(corrupt_here),
             3 => postcard::take_from_bytes::<(PathBuf, ProvenanceV3)>(body)
-                .map(|((_, old), _)| old.into())
+                .map(|((root, old), _)| (root, old.into()))
                 .map_err(corrupt_here),
             2 => postcard::take_from_bytes::<(PathBuf, ProvenanceV2)>(body)
-                .map(|((_, old), _)| old.into())
+                .map(|((root, old), _)| (root, old.into()))
                 .map_err(corrupt_here),
             version => Err(unknown_version(path, version)),
         }
@@ -334,6 +339,95 @@ fn unknown_version(path: &Path, version: u32) -> Error {
              {FORMAT_VERSION}; rebuild it with `lookalike index DIR --rebuild`"
         ),
     }
+}
+
+/// Whether the library `index` was made for is now at `root` (a drive mounted at
+/// another path, a folder moved): nearly all of a sample of its photos are under
+/// `root` with the same size and modification time, and most are no longer where
+/// they were.
+pub fn moved_here(index: &Index, root: &Path) -> bool {
+    let step = index.entries.len().div_ceil(64).max(1);
+    let sample: Vec<&Entry> = index.entries.iter().step_by(step).collect();
+    let same = |dir: &Path, e: &Entry| {
+        std::fs::metadata(dir.join(e.path.as_str()))
+            .is_ok_and(|m| m.len() == e.size && scan::mtime_ns(&m) == e.mtime_ns)
+    };
+    let here = sample.iter().filter(|e| same(root, e)).count();
+    let there = sample.iter().filter(|e| same(&index.root, e)).count();
+    !sample.is_empty() && 10 * here >= 9 * sample.len() && 2 * there < sample.len()
+}
+
+/// Where the app keeps the index of `root` made with `provenance` in `dir`: a file of
+/// its own for every setting that changes the descriptors (network, pooling, image
+/// size, weights), so that no setting ever replaces another's index. An index at the
+/// name of before 2026-12 (`<name>-<hash>[-network].lkidx`, also the command line's
+/// default) is used as it is when it was made with these settings.
+pub fn library_index_path(
+    dir: &Path,
+    root: &Path,
+    provenance: &Provenance,
+    suffix: &str,
+) -> PathBuf {
+    let network = match provenance.network {
+        Network::Vgg16 => String::new(),
+        other => format!("-{other}"),
+    };
+    let legacy = dir.join(index_file_name(root, &format!("{network}{suffix}")));
+    let current = Index::read_head(&legacy).ok();
+    if current.is_some_and(|(_, made)| &made == provenance) {
+        return legacy;
+    }
+    let settings = format!(
+        "{network}-{}-{}-{}{suffix}",
+        provenance.pooling,
+        provenance.max_side,
+        provenance.model_sha256.get(..8).unwrap_or_default()
+    );
+    dir.join(index_file_name(root, &settings))
+}
+
+/// An index in `dir` made with `provenance` for a library now found at `root` (see
+/// [`moved_here`]), whose own folder is gone: the descriptions to keep when a drive
+/// comes back at another path.
+pub fn find_moved(dir: &Path, root: &Path, provenance: &Provenance) -> Option<PathBuf> {
+    let root = root.canonicalize().ok()?;
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| path.extension().is_some_and(|e| e == "lkidx"))
+        .filter(|path| {
+            Index::read_head(path)
+                .is_ok_and(|(was, made)| &made == provenance && was != root)
+        })
+        .find(|path| Index::load(path).is_ok_and(|index| moved_here(&index, &root)))
+}
+
+/// When there is no index at `to` yet and [`find_moved`] finds the library's index in
+/// `dir` under its old folder's name, moves it to `to` (with its cache files beside it,
+/// of the extensions `sidecars`), renamed, never copied or replaced; the next update
+/// takes the new folder as its root. Returns the index's old path.
+pub fn adopt_moved(
+    dir: &Path,
+    root: &Path,
+    provenance: &Provenance,
+    to: &Path,
+    sidecars: &[&str],
+) -> Result<Option<PathBuf>> {
+    if to.exists() {
+        return Ok(None);
+    }
+    let Some(found) = find_moved(dir, root, provenance) else {
+        return Ok(None);
+    };
+    safefs::move_no_replace(&found, to).map_err(|e| Error::io(&found, e))?;
+    for ext in sidecars {
+        let (from, to) = (found.with_extension(ext), to.with_extension(ext));
+        if from.exists() {
+            // A cache: if it cannot follow, it is made again.
+            let _ = safefs::move_no_replace(&from, &to);
+        }
+    }
+    Ok(Some(found))
 }
 
 /// Default index file for a folder: `<data dir>/indexes/<name>-<hash>.lkidx`.

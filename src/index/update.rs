@@ -94,9 +94,12 @@ pub struct IndexOptions {
     pub scan: ScanOptions,
     /// Ignore an existing index and describe everything again.
     pub rebuild: bool,
-    /// Start afresh, instead of refusing, when the existing index is unreadable or was
-    /// made with another model or max side (for caches that belong to the program).
-    pub replace_incompatible: bool,
+    /// What to do when the file at `index_path` cannot be read as an index of these
+    /// settings (corrupt, a newer format, another model or image size).
+    pub unreadable: Unreadable,
+    /// Drop the entries of photos that are gone even when most of the library is (see
+    /// [`MissingPhotos`]): the user said so.
+    pub forget_missing: bool,
     /// Save the index at least this often while describing.
     pub checkpoint_every: Duration,
     /// Threads decoding and resizing images while the network runs.
@@ -112,13 +115,51 @@ impl IndexOptions {
             index_path,
             scan: ScanOptions::default(),
             rebuild: false,
-            replace_incompatible: false,
+            unreadable: Unreadable::Refuse,
+            forget_missing: false,
             checkpoint_every: Duration::from_secs(30),
             decode_threads: std::thread::available_parallelism()
                 .map_or(1, |n| (n.get() / 2).max(1)),
             publish_every: Duration::from_secs(1),
         }
     }
+}
+
+/// What a run does with an existing file it cannot use as its index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unreadable {
+    /// Stop with an error that says why (the command line: the user decides).
+    Refuse,
+    /// Move it aside, keeping every byte (`<name>.unreadable-<time>.lkidx`), say so in
+    /// the summary, and start a new index (the app).
+    SetAside,
+    /// Start afresh over it: only for caches the program can remake (evaluation).
+    Replace,
+}
+
+/// A library whose photos are mostly gone since the last run: a drive not connected,
+/// an empty mount point, a folder moved. Their descriptions are kept unless the run is
+/// told to forget them ([`IndexOptions::forget_missing`]): all of them gone, or more
+/// than half of them and at least [`MissingPhotos::MANY`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MissingPhotos;
+
+impl MissingPhotos {
+    /// Below this many, describing them again costs little: they are dropped.
+    pub const MANY: usize = 100;
+
+    /// Whether `missing` of `entries` indexed photos gone needs the user's word.
+    pub fn needs_asking(missing: usize, entries: usize) -> bool {
+        missing > 0 && (missing == entries || (2 * missing > entries && missing >= Self::MANY))
+    }
+}
+
+/// An index file that could not be read as this run's index, moved aside.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SetAside {
+    pub from: PathBuf,
+    pub to: PathBuf,
+    pub reason: String,
 }
 
 /// Typed progress of a run, sent with `try_send`: a slow receiver misses updates, it
@@ -162,6 +203,11 @@ pub struct IndexSummary {
     pub stopped: bool,
     /// Images in the index now.
     pub entries: usize,
+    /// The file that was at the index's path and could not be read, moved aside.
+    pub set_aside: Option<SetAside>,
+    /// The folder the index was made for, when the library was found under this new
+    /// path (a drive mounted elsewhere, a folder moved): its descriptions were kept.
+    pub moved_from: Option<PathBuf>,
 }
 
 /// What a run has so far, for a caller that shows and searches the library before the
@@ -214,7 +260,9 @@ pub fn update_index_live(
         .root
         .canonicalize()
         .map_err(|e| Error::io(&options.root, e))?;
-    let previous = load_previous(options, &root, provenance)?;
+    // One writer at a time: the app and the command line on one index.
+    let _lock = crate::safefs::lock(&options.index_path, "this index")?;
+    let (previous, set_aside, moved_from) = load_previous(options, &root, provenance)?;
     // Refuse at once, not after hours of work, to write over a file that is no index.
     crate::safefs::check_replaceable(
         &options.index_path,
@@ -236,6 +284,13 @@ pub fn update_index_live(
         return Ok((previous, summary));
     }
     let plan = Plan::new(previous.entries, scan.found);
+    if !options.forget_missing && MissingPhotos::needs_asking(plan.removed, plan.previous) {
+        return Err(Error::PhotosMissing {
+            root,
+            missing: plan.removed,
+            entries: plan.previous,
+        });
+    }
     let _ = progress.try_send(Progress::Planned {
         to_describe: plan.work.len(),
         unchanged: plan.kept.len(),
@@ -355,36 +410,77 @@ pub fn update_index_live(
         seconds: started.elapsed().as_secs_f64(),
         stopped: stop.load(Ordering::Relaxed),
         entries: index.entries.len(),
+        set_aside,
+        moved_from,
     };
     Ok((index, summary))
 }
 
-/// The existing index for this folder, or an empty one.
-fn load_previous(options: &IndexOptions, root: &Path, provenance: &Provenance) -> Result<Index> {
+/// The existing index for this folder, or an empty one; the file set aside, if one
+/// could not be read (see [`Unreadable`]); the folder it was made for, if the library
+/// was found moved here.
+fn load_previous(
+    options: &IndexOptions,
+    root: &Path,
+    provenance: &Provenance,
+) -> Result<(Index, Option<SetAside>, Option<PathBuf>)> {
     let path = &options.index_path;
     let fresh = || Index::new(root.to_path_buf(), provenance.clone());
     if options.rebuild || !path.exists() {
-        return Ok(fresh());
+        return Ok((fresh(), None, None));
     }
-    let index = match Index::load(path).and_then(|index| {
+    let mut index = match Index::load(path).and_then(|index| {
         index.check_provenance(path, provenance)?;
         Ok(index)
     }) {
         Ok(index) => index,
-        Err(_) if options.replace_incompatible => return Ok(fresh()),
-        Err(error) => return Err(error),
+        // A file that could not be read now (permissions, a drive gone) may read next
+        // time: never set aside or replaced.
+        Err(error @ Error::Io { .. }) => return Err(error),
+        Err(error) => match options.unreadable {
+            Unreadable::Refuse => return Err(error),
+            Unreadable::Replace => return Ok((fresh(), None, None)),
+            Unreadable::SetAside => {
+                let to = set_aside(path)?;
+                let reason = match error {
+                    Error::Index { reason, .. } => reason,
+                    other => other.to_string(),
+                };
+                let kept = SetAside {
+                    from: path.clone(),
+                    to,
+                    reason,
+                };
+                return Ok((fresh(), Some(kept), None));
+            }
+        },
     };
-    if index.root != root {
-        return Err(Error::Index {
-            path: path.clone(),
-            reason: format!(
-                "belongs to the folder {}, not {}; choose another --index",
-                index.root.display(),
-                root.display()
-            ),
-        });
+    if index.root == root {
+        return Ok((index, None, None));
     }
-    Ok(index)
+    if super::moved_here(&index, root) {
+        let from = std::mem::replace(&mut index.root, root.to_path_buf());
+        return Ok((index, None, Some(from)));
+    }
+    Err(Error::Index {
+        path: path.clone(),
+        reason: format!(
+            "belongs to the folder {}, not {}; choose another --index",
+            index.root.display(),
+            root.display()
+        ),
+    })
+}
+
+/// Moves the index file at `path` aside, keeping it: `<stem>.unreadable-<time>.lkidx`.
+fn set_aside(path: &Path) -> Result<PathBuf> {
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    let time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let to = path.with_file_name(format!("{stem}.unreadable-{time}.lkidx"));
+    crate::safefs::move_no_replace(path, &to).map_err(|e| Error::io(path, e))?;
+    Ok(to)
 }
 
 fn save_sorted(index: &mut Index, path: &Path) -> Result<()> {
@@ -394,30 +490,37 @@ fn save_sorted(index: &mut Index, path: &Path) -> Result<()> {
 
 /// What a run has to do.
 struct Plan {
-    /// Entries whose file is unchanged (same size, modification time and identity).
+    /// Entries whose file is unchanged (same path, size, modification time and inode).
     kept: Vec<Entry>,
     /// Files to describe (new or changed).
     work: Vec<Scanned>,
     /// Entries whose file is gone.
     removed: usize,
+    /// Entries the index had.
+    previous: usize,
 }
 
 impl Plan {
     fn new(previous: Vec<Entry>, scanned: Vec<Scanned>) -> Self {
+        let count = previous.len();
         let mut old: HashMap<String, Entry> =
             previous.into_iter().map(|e| (e.path.clone(), e)).collect();
         let mut kept = Vec::new();
         let mut work = Vec::new();
         for file in scanned {
             match old.remove(&file.relative) {
+                // The device number is not part of a file's identity across runs: a
+                // remount (USB disks, NFS, SMB, btrfs) gives the same files another.
                 Some(entry)
                     if entry.size == file.size
                         && entry.mtime_ns == file.mtime_ns
-                        && entry.file == file.file =>
+                        && entry.file.inode == file.file.inode =>
                 {
-                    // The path may now go through a link, or no longer: keep it current.
+                    // The path may now go through a link, or no longer, and the device
+                    // number may have changed: keep them current.
                     kept.push(Entry {
                         via_link: file.via_link,
+                        file: file.file,
                         ..entry
                     })
                 }
@@ -428,6 +531,7 @@ impl Plan {
             kept,
             work,
             removed: old.len(),
+            previous: count,
         }
     }
 }
@@ -496,5 +600,42 @@ mod tests {
         let work: Vec<_> = plan.work.iter().map(|s| s.relative.as_str()).collect();
         assert_eq!(work, ["b", "c", "d", "new"]);
         assert_eq!(plan.removed, 1);
+    }
+
+    #[test]
+    fn a_remount_with_another_device_number_is_the_same_library() {
+        let remounted = FileId {
+            device: 77,
+            inode: 1,
+        };
+        let plan = Plan::new(
+            vec![entry("a", 1, 1), entry("b", 1, 1)],
+            vec![
+                Scanned {
+                    file: remounted,
+                    ..scanned("a", 1, 1)
+                },
+                // Another file under the same name and size and time: described again.
+                Scanned {
+                    file: FileId {
+                        device: 77,
+                        inode: 9,
+                    },
+                    ..scanned("b", 1, 1)
+                },
+            ],
+        );
+        assert_eq!(plan.kept.len(), 1);
+        assert_eq!(plan.kept[0].file, remounted, "the device of this run is kept");
+        assert_eq!(plan.work.len(), 1);
+    }
+
+    #[test]
+    fn most_of_a_library_gone_is_asked_a_few_photos_are_not() {
+        assert!(MissingPhotos::needs_asking(3, 3), "all gone");
+        assert!(MissingPhotos::needs_asking(600, 1000));
+        assert!(!MissingPhotos::needs_asking(400, 1000));
+        assert!(!MissingPhotos::needs_asking(60, 100), "cheap to describe again");
+        assert!(!MissingPhotos::needs_asking(0, 0));
     }
 }

@@ -10,23 +10,34 @@
 //!
 //! Every move is written to an undo journal (one JSON object per line, fsynced) *before*
 //! it happens and again once it has, so a batch can be undone later, even after a crash
-//! in between. The journal is only ever appended to (never rewritten): a crash can cut
-//! its last line short, which the reader skips, and cannot lose the lines before it.
-//! Moves never replace a file ([`safefs::move_no_replace`]); the trash is used only
-//! when it is on the file's own disk, so no file is ever copied and then deleted.
-//! Nothing in this crate deletes a user's file: `tests/no_permanent_delete.rs` checks
-//! the sources for it.
+//! in between. Each record names the file's exact new place and its identity (size,
+//! modification time, inode), so undo brings back that file and no other. The journal
+//! is only ever appended to (never rewritten): a crash can cut its last line short,
+//! which the reader skips and the next append closes, so it cannot lose another line.
+//! One process at a time writes it (an advisory lock), so batch numbers are never
+//! shared. A batch can be stopped between two files.
+//!
+//! Moves are renames only and never replace a file ([`safefs::move_no_replace`]): into
+//! a folder on the same file system, or into the trash of the file's own file system
+//! ([`trash`]); a move that would have to copy is refused, so no file is ever copied
+//! and then deleted. Nothing in this crate deletes a user's file:
+//! `tests/no_permanent_delete.rs` checks the sources for it.
+
+mod trash;
 
 use std::fs::OpenOptions;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
 
 use serde::{Deserialize, Serialize};
 
+pub use self::trash::Trashed;
 pub use crate::dupes::VerifiedMatch;
 use crate::error::{Error, Result};
 pub use crate::index::Indexed;
-use crate::index::{Failure, mtime_ns};
+use crate::index::{Failure, Progress, mtime_ns};
 use crate::safefs::{self, FileId};
 
 /// Where removed files go.
@@ -44,29 +55,70 @@ pub enum Destination {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "lowercase")]
 enum Record {
-    /// About to move `from`.
+    /// About to move `from`, the file `file` (absent in journals of before 2026-12).
     Intent {
         batch: u64,
         from: PathBuf,
         to: Place,
+        #[serde(default)]
+        file: Option<Identity>,
     },
     /// `from` is now at `to`.
     Moved {
         batch: u64,
         from: PathBuf,
         to: Place,
+        #[serde(default)]
+        file: Option<Identity>,
     },
     /// `from` is back.
     Restored { batch: u64, from: PathBuf },
+}
+
+/// What makes a moved file itself, recorded before it moves: undo brings it back only
+/// if the file at its new place is still this one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Identity {
+    pub size: u64,
+    /// Nanoseconds since the Unix epoch (an `i64` holds them until 2262; the journal's
+    /// tagged records cannot hold an `i128`).
+    pub mtime_ns: i64,
+    pub inode: u64,
+}
+
+impl Identity {
+    fn of(path: &Path) -> std::result::Result<Self, String> {
+        let (meta, id) = safefs::stat(path).map_err(|e| format!("cannot read it: {e}"))?;
+        Ok(Self {
+            size: meta.len(),
+            mtime_ns: i64::try_from(mtime_ns(&meta)).unwrap_or(i64::MAX),
+            inode: id.inode,
+        })
+    }
 }
 
 /// Where one file went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Place {
+    /// The system trash, its place in it not known (Windows, macOS, and journals
+    /// written before 2026-12).
     Trash,
+    /// The freedesktop.org trash: the file and its record there.
+    Trashed(Trashed),
     /// The file's new full path.
     File(PathBuf),
+}
+
+impl Place {
+    /// Where the file now is, if known.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Self::Trash => None,
+            Self::Trashed(trashed) => Some(&trashed.file),
+            Self::File(path) => Some(path),
+        }
+    }
 }
 
 /// A file that was moved.
@@ -84,6 +136,8 @@ pub struct Report {
     pub moved: Vec<Moved>,
     /// Files left alone, and why.
     pub skipped: Vec<Failure>,
+    /// The stop flag ended the batch between two files (the rest stayed).
+    pub stopped: bool,
 }
 
 /// The undo journal: an append-only file of JSON lines.
@@ -130,15 +184,32 @@ impl Journal {
         }
         let mut file = OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .open(&self.path)
             .map_err(|e| Error::io(&self.path, e))?;
         let mut line = serde_json::to_string(record)
             .map_err(|e| Error::Invalid(format!("journal record: {e}")))?;
         line.push('\n');
+        // A last line cut short by a crash is closed first, so this record starts a
+        // line of its own (the reader skips the torn one).
+        let mut last = [b'\n'];
+        if file.metadata().map_err(|e| Error::io(&self.path, e))?.len() > 0 {
+            file.seek(SeekFrom::End(-1))
+                .and_then(|_| file.read_exact(&mut last))
+                .map_err(|e| Error::io(&self.path, e))?;
+        }
+        if last[0] != b'\n' {
+            line.insert(0, '\n');
+        }
         file.write_all(line.as_bytes())
             .and_then(|()| file.sync_data())
             .map_err(|e| Error::io(&self.path, e))
+    }
+
+    /// The journal's lock, held for a whole batch or undo: one writer at a time.
+    fn lock(&self) -> Result<safefs::Lock> {
+        safefs::lock(&self.path, "the undo journal")
     }
 
     fn next_batch(&self) -> Result<u64> {
@@ -150,25 +221,48 @@ impl Journal {
         let records = self.records()?;
         Ok(outstanding(&records)
             .iter()
-            .map(|(batch, _, _)| *batch)
+            .map(|(batch, ..)| *batch)
             .max())
     }
 
     /// Moves the copy of each verified match to `destination`, journaling each move.
     /// Right before each move, [`may_move`] checks the file and its keeper on disk; a
     /// file that fails the check, or cannot be moved, stays where it is and is reported.
-    pub fn remove(&self, matches: &[VerifiedMatch], destination: &Destination) -> Result<Report> {
+    /// Each file is a [`Progress::Step`]; `stop` ends the batch between two files (the
+    /// report says so). The journal is locked for the whole batch: another process gets
+    /// [`Error::Busy`].
+    pub fn remove(
+        &self,
+        matches: &[VerifiedMatch],
+        destination: &Destination,
+        progress: &SyncSender<Progress>,
+        stop: &AtomicBool,
+    ) -> Result<Report> {
+        let _lock = self.lock()?;
         let batch = self.next_batch()?;
         let mut report = Report {
             batch,
             ..Report::default()
         };
         let keepers = keepers(matches);
-        for found in matches {
+        for (done, found) in matches.iter().enumerate() {
+            if stop.load(Ordering::Relaxed) {
+                report.stopped = true;
+                break;
+            }
             let file = found.file();
-            let checked = may_move(found, &keepers).and_then(|()| place_for(file, destination));
-            let to = match checked {
-                Ok(to) => to,
+            let _ = progress.try_send(Progress::Step {
+                done,
+                total: matches.len(),
+                path: file.path.clone(),
+            });
+            crate::isolate::injected_move_delay();
+            let checked = may_move(found, &keepers).and_then(|()| {
+                let identity = Identity::of(&file.path)?;
+                Ok((reserve(file, destination)?, identity))
+            });
+            let (to, identity) = match checked {
+                Ok(checked) => checked,
                 Err(reason) => {
                     report.skipped.push(Failure::new(file.path.clone(), reason));
                     continue;
@@ -179,6 +273,7 @@ impl Journal {
                 batch,
                 from: from.clone(),
                 to: to.clone(),
+                file: Some(identity),
             })?;
             match move_away(&from, &to) {
                 Ok(()) => {
@@ -186,6 +281,7 @@ impl Journal {
                         batch,
                         from: from.clone(),
                         to: to.clone(),
+                        file: Some(identity),
                     })?;
                     report.moved.push(Moved { from, to });
                 }
@@ -198,16 +294,17 @@ impl Journal {
     /// Undoes batch `batch`: every file it moved comes back to its place. Files whose
     /// place is taken again are left where they are and reported.
     pub fn undo(&self, batch: u64) -> Result<Report> {
+        let _lock = self.lock()?;
         let records = self.records()?;
         let mut report = Report {
             batch,
             ..Report::default()
         };
-        for (_, from, to) in outstanding(&records)
+        for (_, from, to, identity) in outstanding(&records)
             .into_iter()
-            .filter(|(b, _, _)| *b == batch)
+            .filter(|(b, ..)| *b == batch)
         {
-            match restore(&from, &to) {
+            match restore(&from, &to, identity) {
                 Ok(()) => {
                     self.append(&Record::Restored {
                         batch,
@@ -228,7 +325,7 @@ pub fn plan(matches: &[VerifiedMatch], destination: &Destination) -> Report {
     let keepers = keepers(matches);
     for found in matches {
         let file = found.file();
-        match may_move(found, &keepers).and_then(|()| place_for(file, destination)) {
+        match may_move(found, &keepers).and_then(|()| preview(file, destination)) {
             Ok(to) => report.moved.push(Moved {
                 from: file.path.clone(),
                 to,
@@ -316,38 +413,58 @@ fn batch_of(record: &Record) -> u64 {
     }
 }
 
-/// Moves that happened and were not undone: `(batch, from, to)`. An intent without its
-/// "moved" line (a crash in between) counts when the file is gone from its place.
-fn outstanding(records: &[Record]) -> Vec<(u64, PathBuf, Place)> {
-    let mut open: Vec<(u64, PathBuf, Place, bool)> = Vec::new();
+/// A move that happened and was not undone: batch, from, to, the file's identity.
+type Outstanding = (u64, PathBuf, Place, Option<Identity>);
+
+/// Moves that happened and were not undone. An intent without its "moved" line (a
+/// crash in between) counts when the file is gone from its place.
+fn outstanding(records: &[Record]) -> Vec<Outstanding> {
+    let mut open: Vec<(Outstanding, bool)> = Vec::new();
     for record in records {
         match record {
-            Record::Intent { batch, from, to } => {
-                open.push((*batch, from.clone(), to.clone(), false));
+            Record::Intent {
+                batch,
+                from,
+                to,
+                file,
+            } => {
+                open.push(((*batch, from.clone(), to.clone(), *file), false));
             }
             Record::Moved { batch, from, .. } => {
                 if let Some(entry) = open
                     .iter_mut()
                     .rev()
-                    .find(|e| e.0 == *batch && &e.1 == from)
+                    .find(|(e, _)| e.0 == *batch && &e.1 == from)
                 {
-                    entry.3 = true;
+                    entry.1 = true;
                 }
             }
             Record::Restored { batch, from } => {
-                open.retain(|e| !(e.0 == *batch && &e.1 == from));
+                open.retain(|(e, _)| !(e.0 == *batch && &e.1 == from));
             }
         }
     }
     open.into_iter()
-        .filter(|(_, from, _, moved)| *moved || !from.exists())
-        .map(|(batch, from, to, _)| (batch, from, to))
+        .filter(|((_, from, ..), moved)| *moved || !from.exists())
+        .map(|(entry, _)| entry)
         .collect()
 }
 
-/// Where `file` would go (after [`may_move`] said it may).
-fn place_for(file: &Indexed, destination: &Destination) -> std::result::Result<Place, String> {
+/// Where `file` would go, touching nothing (the dry run).
+fn preview(file: &Indexed, destination: &Destination) -> std::result::Result<Place, String> {
     match destination {
+        Destination::Trash => Ok(Place::Trash),
+        Destination::Folder(folder) => free_name(folder, &file.path).map(Place::File),
+    }
+}
+
+/// Where `file` goes (after [`may_move`] said it may): a free name in the folder, or a
+/// place in the trash of its own file system, whose record is written now.
+fn reserve(file: &Indexed, destination: &Destination) -> std::result::Result<Place, String> {
+    match destination {
+        #[cfg(all(unix, not(target_os = "macos")))]
+        Destination::Trash => trash::reserve(&file.path).map(Place::Trashed),
+        #[cfg(not(all(unix, not(target_os = "macos"))))]
         Destination::Trash => Ok(Place::Trash),
         Destination::Folder(folder) => free_name(folder, &file.path).map(Place::File),
     }
@@ -389,13 +506,13 @@ fn free_name(folder: &Path, file: &Path) -> std::result::Result<PathBuf, String>
 
 fn move_away(from: &Path, to: &Place) -> std::result::Result<(), String> {
     match to {
-        Place::Trash => {
-            trash_on_own_disk(from)?;
-            trash::delete(from).map_err(|e| format!("could not move it to the trash: {e}"))
-        }
+        #[cfg(all(unix, not(target_os = "macos")))]
+        Place::Trashed(trashed) => trash::finish(from, trashed),
+        #[cfg(not(all(unix, not(target_os = "macos"))))]
+        Place::Trash => trash::system_trash(from),
         // A rename never loses the file: it is here or there, and never replaces
-        // another. Across disks it fails, and the user is asked for a folder on the
-        // same disk instead.
+        // another. Across file systems it fails, and the user is asked for a folder
+        // on the same one instead.
         Place::File(target) => safefs::move_no_replace(from, target).map_err(|e| {
             if e.kind() == std::io::ErrorKind::AlreadyExists {
                 format!(
@@ -404,113 +521,80 @@ fn move_away(from: &Path, to: &Place) -> std::result::Result<(), String> {
                 )
             } else {
                 format!(
-                    "could not move it to {} ({e}); choose a folder on the same disk",
+                    "could not move it to {} ({e}): a move there would copy it, so it \
+                     stays; choose a folder on the same disk",
                     target.display()
                 )
             }
         }),
+        #[allow(unreachable_patterns)]
+        _ => Err("this system has no such trash".into()),
     }
 }
 
-fn restore(from: &Path, to: &Place) -> std::result::Result<(), String> {
+/// Brings back the file moved from `from` to `to`, only if `from` is free and the file
+/// at `to` is still the one that was moved (`identity`, when the journal has it).
+fn restore(
+    from: &Path,
+    to: &Place,
+    identity: Option<Identity>,
+) -> std::result::Result<(), String> {
     if from.exists() {
         return Err("its place is taken by another file; it was left where it is".into());
     }
-    match to {
-        Place::File(moved) => safefs::move_no_replace(moved, from)
-            .map_err(|e| format!("could not move {} back: {e}", moved.display())),
-        Place::Trash => restore_from_trash(from),
-    }
-}
-
-/// The freedesktop.org trash of the home folder is on one disk; for a file on another
-/// disk the `trash` crate uses that disk's own trash folder (`$topdir/.Trash-$uid`), and
-/// only when it cannot does it fall back to the home trash by copying the file and
-/// deleting the original. lookalike never lets it come to that: the file's own disk
-/// must hold the trash it goes to (the home trash, or `.Trash-$uid` at the top of its
-/// disk, made here as file managers make it); otherwise the file stays and is reported.
-#[cfg(all(unix, not(target_os = "macos")))]
-fn trash_on_own_disk(path: &Path) -> std::result::Result<(), String> {
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
-    let device = |p: &Path| {
-        p.ancestors()
-            .find_map(|a| std::fs::metadata(a).ok())
-            .map(|m| m.dev())
-    };
-    let here = std::fs::metadata(path)
-        .map_err(|e| format!("cannot read it: {e}"))?
-        .dev();
-    let home_trash = directories::BaseDirs::new().map(|dirs| dirs.data_dir().join("Trash"));
-    if home_trash.as_deref().and_then(device) == Some(here) {
-        return Ok(());
-    }
-    // The top of this file's disk: its highest ancestor on the same device.
-    let real = path
-        .canonicalize()
-        .map_err(|e| format!("cannot read it: {e}"))?;
-    let topdir = real
-        .ancestors()
-        .skip(1)
-        .take_while(|a| device(a) == Some(here))
-        .last()
-        .unwrap_or(Path::new("/"));
-    let uid = rustix::process::getuid().as_raw();
-    let own = topdir.join(format!(".Trash-{uid}"));
-    let made = ["files", "info"].iter().try_for_each(|sub| {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(own.join(sub))
-    });
-    match made {
-        Ok(()) if device(&own.join("files")) == Some(here) => Ok(()),
-        _ => Err(format!(
-            "it is on another disk than your trash, and lookalike cannot make a trash \
-             folder on its disk ({}); the trash would copy it and delete the original, \
-             so it stays: use --move-to a folder on the same disk",
-            own.display()
+    let same = |moved: &Path| match identity {
+        Some(identity) if Identity::of(moved)? != identity => Err(format!(
+            "the file at {} is not the one that was moved (replaced or changed since); \
+             it was left where it is",
+            moved.display()
         )),
+        _ => Ok(()),
+    };
+    match to {
+        Place::File(moved) => {
+            same(moved)?;
+            safefs::move_no_replace(moved, from)
+                .map_err(|e| format!("could not move {} back: {e}", moved.display()))
+        }
+        #[cfg(all(unix, not(target_os = "macos")))]
+        Place::Trashed(trashed) => {
+            same(&trashed.file)?;
+            trash::take_back(trashed, from)
+        }
+        Place::Trash => restore_from_trash(from),
+        #[allow(unreachable_patterns)]
+        _ => Err("this system has no such trash".into()),
     }
 }
 
-/// Windows and macOS keep a trash on every disk themselves.
-#[cfg(not(all(unix, not(target_os = "macos"))))]
-fn trash_on_own_disk(_path: &Path) -> std::result::Result<(), String> {
-    Ok(())
-}
-
-// The trash crate can list and restore items on Windows and freedesktop.org desktops
-// (Linux, the BSDs); macOS keeps that to the Finder.
-#[cfg(not(target_os = "macos"))]
+/// A file an older journal sent to the trash without recording where: brought back
+/// only if exactly one trashed file came from its path.
+#[cfg(all(unix, not(target_os = "macos")))]
 fn restore_from_trash(from: &Path) -> std::result::Result<(), String> {
-    let items = trash::os_limited::list().map_err(|e| format!("could not read the trash: {e}"))?;
-    // The trash records the path with its folder resolved (links included).
-    let resolved = from
-        .parent()
-        .and_then(|dir| dir.canonicalize().ok())
-        .zip(from.file_name())
-        .map(|(dir, name)| dir.join(name));
-    // The newest trashed file that came from this path.
-    let item = items
-        .into_iter()
-        .filter(|item| {
-            let origin = item.original_path();
-            origin == from || Some(&origin) == resolved.as_ref()
-        })
-        .max_by_key(|item| item.time_deleted)
-        .ok_or("it is no longer in the trash (was the trash emptied?)")?;
-    trash::os_limited::restore_all([item])
-        .map_err(|e| format!("could not restore it from the trash: {e}"))
+    match trash::find_by_origin(from).as_slice() {
+        [one] => trash::take_back(one, from),
+        [] => Err("it is no longer in the trash (was the trash emptied?)".into()),
+        _ => Err("several files from this path are in the trash and the journal does not \
+                  say which one it moved: restore it with your file manager"
+            .into()),
+    }
 }
 
-#[cfg(target_os = "macos")]
+#[cfg(not(all(unix, not(target_os = "macos"))))]
 fn restore_from_trash(_from: &Path) -> std::result::Result<(), String> {
-    Err("macOS does not let programs restore from the trash: use the Finder's Put Back".into())
+    Err("restore it from the system trash (the Recycle Bin or the Finder's Put Back)".into())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    static NEVER: AtomicBool = AtomicBool::new(false);
+
+    /// A progress channel nobody reads (updates are offered, never waited on).
+    fn quiet() -> SyncSender<Progress> {
+        std::sync::mpsc::sync_channel(1).0
+    }
 
     fn indexed(path: &Path) -> Indexed {
         let (meta, file) = safefs::stat(path).unwrap();
@@ -558,7 +642,7 @@ mod tests {
         assert_eq!(dry.moved.len(), 2);
         assert!(copy.exists() && other.exists(), "a dry run moves nothing");
 
-        let report = journal.remove(&removals, &destination).unwrap();
+        let report = journal.remove(&removals, &destination, &quiet(), &NEVER).unwrap();
         assert_eq!(report.moved.len(), 2, "{report:?}");
         assert!(!copy.exists() && !other.exists() && keeper.exists());
         assert_eq!(std::fs::read(bin.join("copy (2).jpg")).unwrap(), b"photo");
@@ -579,7 +663,7 @@ mod tests {
         changed.size += 1;
         let removal = VerifiedMatch::assumed(changed, indexed(&keeper));
         let report = journal
-            .remove(&[removal], &Destination::Folder(bin))
+            .remove(&[removal], &Destination::Folder(bin), &quiet(), &NEVER)
             .unwrap();
         assert!(report.moved.is_empty());
         assert!(
@@ -631,7 +715,7 @@ mod tests {
                 let dry = plan(std::slice::from_ref(&removal), &destination);
                 assert!(dry.moved.is_empty(), "{what}: {dry:?}");
                 let report = journal
-                    .remove(std::slice::from_ref(&removal), &destination)
+                    .remove(std::slice::from_ref(&removal), &destination, &quiet(), &NEVER)
                     .unwrap();
                 assert!(report.moved.is_empty(), "{what}: {report:?}");
                 assert!(
@@ -649,7 +733,7 @@ mod tests {
         let alias = keeper.with_file_name("alias.jpg");
         std::fs::hard_link(&keeper, &alias).unwrap();
         let report = journal
-            .remove(&group(&keeper, &[&alias]), &Destination::Folder(bin))
+            .remove(&group(&keeper, &[&alias]), &Destination::Folder(bin), &quiet(), &NEVER)
             .unwrap();
         assert!(report.moved.is_empty(), "{report:?}");
         assert!(report.skipped[0].reason.contains("same file"), "{report:?}");
@@ -682,10 +766,119 @@ mod tests {
                 batch: 7,
                 from: photo.clone(),
                 to: Place::File(moved.clone()),
+                file: None,
             })
             .unwrap();
         assert_eq!(journal.last_undoable().unwrap(), Some(7));
         journal.undo(7).unwrap();
         assert_eq!(std::fs::read(&photo).unwrap(), b"pixels");
+    }
+
+    #[test]
+    fn a_torn_last_line_loses_no_record_of_the_next_batch() {
+        let (_dir, keeper, copy, bin, journal) = library();
+        let other = copy.with_file_name("other.jpg");
+        std::fs::write(&other, b"photo b").unwrap();
+        // A batch that was killed while writing its first record.
+        std::fs::write(journal.path(), br#"{"event":"intent","batch":1,"from":"/x/a.jp"#)
+            .unwrap();
+        let removals = group(&keeper, &[&copy, &other]);
+        let destination = Destination::Folder(bin);
+        let report = journal
+            .remove(&removals, &destination, &quiet(), &NEVER)
+            .unwrap();
+        assert_eq!(report.moved.len(), 2, "{report:?}");
+        // Both intents and both moves read back: the torn line took nothing with it.
+        let records = journal.records().unwrap();
+        assert_eq!(records.len(), 4, "{records:?}");
+        assert!(records.iter().all(|r| batch_of(r) == report.batch));
+        assert_eq!(journal.undo(report.batch).unwrap().moved.len(), 2);
+        assert!(copy.exists() && other.exists());
+    }
+
+    #[test]
+    fn undo_brings_back_only_the_file_it_moved() {
+        // The place is taken again: nothing is replaced.
+        let (_dir, keeper, copy, bin, journal) = library();
+        let destination = Destination::Folder(bin.clone());
+        let report = journal
+            .remove(&group(&keeper, &[&copy]), &destination, &quiet(), &NEVER)
+            .unwrap();
+        std::fs::write(&copy, b"a new photo under the old name").unwrap();
+        let undone = journal.undo(report.batch).unwrap();
+        assert!(undone.moved.is_empty(), "{undone:?}");
+        assert!(undone.skipped[0].reason.contains("taken"), "{undone:?}");
+        assert_eq!(std::fs::read(&copy).unwrap(), b"a new photo under the old name");
+        assert_eq!(std::fs::read(bin.join("copy.jpg")).unwrap(), b"photo");
+
+        // The moved file was replaced at its new place: that other file stays there.
+        let (_dir, keeper, copy, bin, journal) = library();
+        let report = journal
+            .remove(
+                &group(&keeper, &[&copy]),
+                &Destination::Folder(bin.clone()),
+                &quiet(),
+                &NEVER,
+            )
+            .unwrap();
+        let moved = bin.join("copy.jpg");
+        std::fs::rename(&moved, bin.join("elsewhere.jpg")).unwrap();
+        std::fs::write(&moved, b"someone else's file").unwrap();
+        let undone = journal.undo(report.batch).unwrap();
+        assert!(undone.moved.is_empty(), "{undone:?}");
+        assert!(
+            undone.skipped[0].reason.contains("not the one that was moved"),
+            "{undone:?}"
+        );
+        assert!(!copy.exists());
+        assert_eq!(std::fs::read(&moved).unwrap(), b"someone else's file");
+    }
+
+    #[test]
+    fn one_batch_at_a_time_and_a_stopped_batch_moves_nothing_more() {
+        let (_dir, keeper, copy, bin, journal) = library();
+        let removals = group(&keeper, &[&copy]);
+        let destination = Destination::Folder(bin);
+        // Another process is writing the journal: refused, nothing moved.
+        let held = journal.lock().unwrap();
+        let other = std::thread::scope(|scope| {
+            scope
+                .spawn(|| journal.remove(&removals, &destination, &quiet(), &NEVER))
+                .join()
+                .unwrap()
+        });
+        // Locks of one process are per open file: a second open file of this process
+        // conflicts like another process would.
+        assert!(matches!(other, Err(Error::Busy { .. })), "{other:?}");
+        drop(held);
+        assert!(copy.exists());
+        // Stopped before the first file: the report says so, the file stays.
+        let stop = AtomicBool::new(true);
+        let report = journal
+            .remove(&removals, &destination, &quiet(), &stop)
+            .unwrap();
+        assert!(report.stopped && report.moved.is_empty(), "{report:?}");
+        assert!(copy.exists());
+    }
+
+    #[test]
+    fn journals_of_the_previous_format_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::new(dir.path().join("journal.jsonl"));
+        std::fs::write(
+            journal.path(),
+            concat!(
+                r#"{"event":"intent","batch":4,"from":"/gone/a.jpg","to":"trash"}"#,
+                "\n",
+                r#"{"event":"moved","batch":4,"from":"/gone/a.jpg","to":"trash"}"#,
+                "\n",
+                r#"{"event":"intent","batch":5,"from":"/gone/b.jpg","to":{"file":"/bin/b.jpg"}}"#,
+                "\n",
+            ),
+        )
+        .unwrap();
+        assert_eq!(journal.records().unwrap().len(), 3);
+        assert_eq!(journal.last_undoable().unwrap(), Some(5));
+        assert_eq!(journal.next_batch().unwrap(), 6);
     }
 }
