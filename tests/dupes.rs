@@ -414,7 +414,10 @@ fn a_chain_never_proposes_its_far_end() {
     let (code, json, stderr) = common::lookalike_in_home(&home, &args);
     assert_eq!(code, Some(0), "{stderr}\n{json}");
     assert!(!dir.join("b.jpg").exists(), "B was not moved: {json}");
-    assert!(dir.join("a.jpg").exists() && dir.join("c.jpg").exists(), "{json}");
+    assert!(
+        dir.join("a.jpg").exists() && dir.join("c.jpg").exists(),
+        "{json}"
+    );
 }
 
 /// Issue 23: distinct real pictures (distinct-dev: photos and artworks, no copies) that

@@ -119,9 +119,7 @@ fn safefs_removes_only_its_own_temporary_files_and_the_name_a_hard_link_replaced
     assert!(removals.iter().any(|c| c.contains("remove_file(tmp)")));
     assert!(removals.iter().any(|c| c.contains("remove_file(info)")));
     let text = std::fs::read_to_string(repo().join("src/safefs.rs")).unwrap();
-    assert!(text.contains(
-        "let is_record = info.extension().is_some_and(|e| e == \"trashinfo\")"
-    ));
+    assert!(text.contains("let is_record = info.extension().is_some_and(|e| e == \"trashinfo\")"));
     assert!(text.contains("std::fs::hard_link(from, to)?;\n    std::fs::remove_file(from)"));
 }
 
@@ -131,14 +129,17 @@ fn the_only_way_out_of_the_library_is_the_checked_trash_or_a_no_replace_move() {
         let text = std::fs::read_to_string(repo().join(file)).unwrap();
         text.split("#[cfg(test)]").next().unwrap().to_string()
     };
-    let (shipped, trash) = (shipped("src/cleanup/mod.rs"), shipped("src/cleanup/trash.rs"));
+    let (shipped, trash) = (
+        shipped("src/cleanup/mod.rs"),
+        shipped("src/cleanup/trash.rs"),
+    );
     // Into the trash by a no-replace rename only (the freedesktop.org trash of the file's
     // own file system); the `trash` crate only where the system keeps a trash per volume.
     assert!(trash.contains("safefs::move_no_replace(path, &trashed.file)"));
     assert_eq!(trash.matches("trash::delete(").count(), 1);
-    assert!(trash.contains(
-        "#[cfg(not(all(unix, not(target_os = \"macos\"))))]\npub fn system_trash"
-    ));
+    assert!(
+        trash.contains("#[cfg(not(all(unix, not(target_os = \"macos\"))))]\npub fn system_trash")
+    );
     assert!(!trash.contains("std::fs::copy(") && !trash.contains("io::copy("));
     assert!(shipped.contains("safefs::move_no_replace(from, target)"));
     // Every move goes through the keeper check first, on a verified match.

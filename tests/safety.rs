@@ -309,7 +309,11 @@ fn a_second_writer_on_an_index_is_refused() {
     let (code, _, stderr) = common::index_json(&model, &dir, &index, &["--no-variants"]);
     assert_eq!(code, Some(0), "{stderr}");
     let before = std::fs::read(&index).unwrap();
-    std::fs::write(dir.join("new.jpg"), std::fs::read(dir.join("o030.jpg")).unwrap()).unwrap();
+    std::fs::write(
+        dir.join("new.jpg"),
+        std::fs::read(dir.join("o030.jpg")).unwrap(),
+    )
+    .unwrap();
     {
         // Another process (the app, another `index`) is writing it.
         let _held = lookalike::safefs::lock(&index, "this index").unwrap();
@@ -370,7 +374,11 @@ fn a_move_to_another_file_system_is_refused_not_copied() {
     let tmp = tempfile::tempdir().unwrap();
     let other = tempfile::tempdir_in("/dev/shm").expect("/dev/shm, a second file system");
     let device = |p: &Path| std::fs::metadata(p).unwrap().dev();
-    assert_ne!(device(other.path()), device(tmp.path()), "/dev/shm is no other disk");
+    assert_ne!(
+        device(other.path()),
+        device(tmp.path()),
+        "/dev/shm is no other disk"
+    );
     let (dir, index) = photo_and_copies(&shared, tmp.path());
     let before = names(&dir);
     let journal = tmp.path().join("journal.jsonl");

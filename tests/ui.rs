@@ -385,7 +385,11 @@ fn a_library_indexed_with_spoc_is_described_again_with_r_mac() {
         notices.contains("described with SPoC before; describing them again with R-MAC"),
         "{notices}"
     );
-    assert_eq!(std::fs::read(&index).unwrap(), spoc_bytes, "the SPoC index changed");
+    assert_eq!(
+        std::fs::read(&index).unwrap(),
+        spoc_bytes,
+        "the SPoC index changed"
+    );
     let indexes = |what: &str| -> Vec<std::path::PathBuf> {
         std::fs::read_dir(index.parent().unwrap())
             .unwrap()

@@ -219,10 +219,7 @@ impl Journal {
     /// The newest batch with files still moved away, if any.
     pub fn last_undoable(&self) -> Result<Option<u64>> {
         let records = self.records()?;
-        Ok(outstanding(&records)
-            .iter()
-            .map(|(batch, ..)| *batch)
-            .max())
+        Ok(outstanding(&records).iter().map(|(batch, ..)| *batch).max())
     }
 
     /// Moves the copy of each verified match to `destination`, journaling each move.
@@ -534,11 +531,7 @@ fn move_away(from: &Path, to: &Place) -> std::result::Result<(), String> {
 
 /// Brings back the file moved from `from` to `to`, only if `from` is free and the file
 /// at `to` is still the one that was moved (`identity`, when the journal has it).
-fn restore(
-    from: &Path,
-    to: &Place,
-    identity: Option<Identity>,
-) -> std::result::Result<(), String> {
+fn restore(from: &Path, to: &Place, identity: Option<Identity>) -> std::result::Result<(), String> {
     if from.exists() {
         return Err("its place is taken by another file; it was left where it is".into());
     }
@@ -574,9 +567,11 @@ fn restore_from_trash(from: &Path) -> std::result::Result<(), String> {
     match trash::find_by_origin(from).as_slice() {
         [one] => trash::take_back(one, from),
         [] => Err("it is no longer in the trash (was the trash emptied?)".into()),
-        _ => Err("several files from this path are in the trash and the journal does not \
+        _ => Err(
+            "several files from this path are in the trash and the journal does not \
                   say which one it moved: restore it with your file manager"
-            .into()),
+                .into(),
+        ),
     }
 }
 
@@ -642,7 +637,9 @@ mod tests {
         assert_eq!(dry.moved.len(), 2);
         assert!(copy.exists() && other.exists(), "a dry run moves nothing");
 
-        let report = journal.remove(&removals, &destination, &quiet(), &NEVER).unwrap();
+        let report = journal
+            .remove(&removals, &destination, &quiet(), &NEVER)
+            .unwrap();
         assert_eq!(report.moved.len(), 2, "{report:?}");
         assert!(!copy.exists() && !other.exists() && keeper.exists());
         assert_eq!(std::fs::read(bin.join("copy (2).jpg")).unwrap(), b"photo");
@@ -715,7 +712,12 @@ mod tests {
                 let dry = plan(std::slice::from_ref(&removal), &destination);
                 assert!(dry.moved.is_empty(), "{what}: {dry:?}");
                 let report = journal
-                    .remove(std::slice::from_ref(&removal), &destination, &quiet(), &NEVER)
+                    .remove(
+                        std::slice::from_ref(&removal),
+                        &destination,
+                        &quiet(),
+                        &NEVER,
+                    )
                     .unwrap();
                 assert!(report.moved.is_empty(), "{what}: {report:?}");
                 assert!(
@@ -733,7 +735,12 @@ mod tests {
         let alias = keeper.with_file_name("alias.jpg");
         std::fs::hard_link(&keeper, &alias).unwrap();
         let report = journal
-            .remove(&group(&keeper, &[&alias]), &Destination::Folder(bin), &quiet(), &NEVER)
+            .remove(
+                &group(&keeper, &[&alias]),
+                &Destination::Folder(bin),
+                &quiet(),
+                &NEVER,
+            )
             .unwrap();
         assert!(report.moved.is_empty(), "{report:?}");
         assert!(report.skipped[0].reason.contains("same file"), "{report:?}");
@@ -780,8 +787,11 @@ mod tests {
         let other = copy.with_file_name("other.jpg");
         std::fs::write(&other, b"photo b").unwrap();
         // A batch that was killed while writing its first record.
-        std::fs::write(journal.path(), br#"{"event":"intent","batch":1,"from":"/x/a.jp"#)
-            .unwrap();
+        std::fs::write(
+            journal.path(),
+            br#"{"event":"intent","batch":1,"from":"/x/a.jp"#,
+        )
+        .unwrap();
         let removals = group(&keeper, &[&copy, &other]);
         let destination = Destination::Folder(bin);
         let report = journal
@@ -808,7 +818,10 @@ mod tests {
         let undone = journal.undo(report.batch).unwrap();
         assert!(undone.moved.is_empty(), "{undone:?}");
         assert!(undone.skipped[0].reason.contains("taken"), "{undone:?}");
-        assert_eq!(std::fs::read(&copy).unwrap(), b"a new photo under the old name");
+        assert_eq!(
+            std::fs::read(&copy).unwrap(),
+            b"a new photo under the old name"
+        );
         assert_eq!(std::fs::read(bin.join("copy.jpg")).unwrap(), b"photo");
 
         // The moved file was replaced at its new place: that other file stays there.
@@ -827,7 +840,9 @@ mod tests {
         let undone = journal.undo(report.batch).unwrap();
         assert!(undone.moved.is_empty(), "{undone:?}");
         assert!(
-            undone.skipped[0].reason.contains("not the one that was moved"),
+            undone.skipped[0]
+                .reason
+                .contains("not the one that was moved"),
             "{undone:?}"
         );
         assert!(!copy.exists());

@@ -1643,10 +1643,8 @@ impl LookalikeApp {
             }
             DupesAction::Remove(matches) => {
                 if let Some(library) = &self.library {
-                    self.grouping = Some(IndexingView::new(
-                        library.folder.clone(),
-                        Stage::CleaningUp,
-                    ));
+                    self.grouping =
+                        Some(IndexingView::new(library.folder.clone(), Stage::CleaningUp));
                 }
                 self.dupes.cleaning = true;
                 self.worker.send(Command::RemoveFiles { matches });

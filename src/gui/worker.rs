@@ -1765,8 +1765,7 @@ impl IndexJob {
                 live,
             )
         });
-        let (index, summary) =
-            updated.with_context(|| format!("indexing {}", folder.display()))?;
+        let (index, summary) = updated.with_context(|| format!("indexing {}", folder.display()))?;
         if let Some(aside) = &summary.set_aside {
             self.sink.send(Event::Notice(format!(
                 "{} could not be read ({}); it is kept as {} and the folder is described \

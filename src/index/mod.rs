@@ -396,8 +396,7 @@ pub fn find_moved(dir: &Path, root: &Path, provenance: &Provenance) -> Option<Pa
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.extension().is_some_and(|e| e == "lkidx"))
         .filter(|path| {
-            Index::read_head(path)
-                .is_ok_and(|(was, made)| &made == provenance && was != root)
+            Index::read_head(path).is_ok_and(|(was, made)| &made == provenance && was != root)
         })
         .find(|path| Index::load(path).is_ok_and(|index| moved_here(&index, &root)))
 }

@@ -626,7 +626,10 @@ mod tests {
             ],
         );
         assert_eq!(plan.kept.len(), 1);
-        assert_eq!(plan.kept[0].file, remounted, "the device of this run is kept");
+        assert_eq!(
+            plan.kept[0].file, remounted,
+            "the device of this run is kept"
+        );
         assert_eq!(plan.work.len(), 1);
     }
 
@@ -635,7 +638,10 @@ mod tests {
         assert!(MissingPhotos::needs_asking(3, 3), "all gone");
         assert!(MissingPhotos::needs_asking(600, 1000));
         assert!(!MissingPhotos::needs_asking(400, 1000));
-        assert!(!MissingPhotos::needs_asking(60, 100), "cheap to describe again");
+        assert!(
+            !MissingPhotos::needs_asking(60, 100),
+            "cheap to describe again"
+        );
         assert!(!MissingPhotos::needs_asking(0, 0));
     }
 }
