@@ -324,14 +324,15 @@ fn a_chain_never_proposes_its_far_end() {
         json
     };
     let between = format!("{:.3}", (ab.max(bc) + ac) / 2.0);
-    let json = dupes(&[
+    let loose = [
         "--threshold",
         &between,
         "--verify-spin",
         "100",
         "--verify-raw",
         "100",
-    ]);
+    ];
+    let json = dupes(&loose);
     let groups = proposed(&json);
     assert!(
         groups.contains(&("a.jpg".to_string(), vec!["b.jpg".to_string()])),
@@ -395,21 +396,14 @@ fn a_chain_never_proposes_its_far_end() {
     // B (a verified copy of A) and never C, the far end.
     let home = tmp.path().join("home");
     let journal = tmp.path().join("journal.jsonl");
-    let words = [
-        "dupes",
-        "--json",
-        "--trash",
-        "--threshold",
-        &between,
-        "--verify-spin",
-        "100",
-        "--verify-raw",
-        "100",
+    let mut words = vec!["dupes", "--json", "--trash"];
+    words.extend(loose);
+    words.extend([
         "--index",
         index.to_str().unwrap(),
         "--journal",
         journal.to_str().unwrap(),
-    ];
+    ]);
     let args: Vec<&std::ffi::OsStr> = words.iter().map(std::ffi::OsStr::new).collect();
     let (code, json, stderr) = common::lookalike_in_home(&home, &args);
     assert_eq!(code, Some(0), "{stderr}\n{json}");
