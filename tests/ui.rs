@@ -422,6 +422,58 @@ fn a_library_indexed_with_spoc_is_described_again_with_r_mac() {
     assert_eq!(std::fs::read(&index).unwrap(), spoc_bytes);
 }
 
+/// Issue 24: a library on a drive that is not connected (an empty mount point where it
+/// was) keeps its descriptions: the app asks, and drops them only when told to.
+#[test]
+fn a_library_whose_photos_are_gone_is_asked_about_not_dropped() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let library = tmp.path().join("library");
+    common::neardup_library(
+        &shared,
+        &library,
+        |n| ["o010.jpg", "o088.jpg"].contains(&n),
+        2,
+    );
+    let harness = indexed_library(tmp.path(), &shared, &library, 4);
+    drop(harness);
+    let indexes = tmp.path().join("indexes");
+    let saved = |dir: &Path| -> Vec<Vec<u8>> {
+        let mut all: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "lkidx"))
+            .map(|p| std::fs::read(p).unwrap())
+            .collect();
+        all.sort();
+        all
+    };
+    let before = saved(&indexes);
+    std::fs::rename(&library, tmp.path().join("unplugged")).unwrap();
+    std::fs::create_dir(&library).unwrap();
+
+    let mut harness = app(tmp.path(), Some(common::shared_model(&shared)));
+    run_until(&mut harness, "the network", model_ready);
+    harness.state_mut().open_folder(library.clone());
+    run_until(&mut harness, "the question", |app| {
+        app.missing_photos().is_some()
+    });
+    assert_eq!(harness.state().missing_photos().unwrap().1, 4);
+    assert_eq!(
+        saved(&indexes),
+        before,
+        "an index changed before the user said"
+    );
+    harness.run_steps(2);
+    harness.get_by_label("Forget missing photos").click();
+    harness.run_steps(2);
+    run_until(&mut harness, "an empty library", |app| {
+        !app.is_indexing() && app.library_len() == Some(0) && app.missing_photos().is_none()
+    });
+}
+
 #[test]
 fn a_turned_copy_ranks_right_after_its_original() {
     let Some(shared) = common::shared() else {

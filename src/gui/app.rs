@@ -462,6 +462,12 @@ impl LookalikeApp {
     }
 
     /// Messages shown to the user.
+    /// The library whose photos are mostly gone, as the app asks about it: `(folder,
+    /// missing, indexed)`.
+    pub fn missing_photos(&self) -> Option<&(PathBuf, usize, usize)> {
+        self.missing_photos.as_ref()
+    }
+
     pub fn notices(&self) -> &[String] {
         &self.notices
     }
