@@ -116,16 +116,18 @@ pub fn write_atomically(path: &Path, bytes: &[u8], replace: Replace) -> Result<(
 /// `.<name>.tmp<pid>` beside `path`, its folder created: where a file is written before
 /// it is placed.
 pub fn temp_path(path: &Path) -> Result<PathBuf> {
+    hidden_beside(path, &format!(".tmp{}", std::process::id()))
+}
+
+/// `.<name><suffix>` beside `path`, its folder created: a file of ours that goes with
+/// `path` (its temporary file, its lock).
+fn hidden_beside(path: &Path, suffix: &str) -> Result<PathBuf> {
     let dir = folder_of(path);
     let name = path
         .file_name()
         .ok_or_else(|| Error::Invalid(format!("{} is not a file path", path.display())))?;
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    Ok(dir.join(format!(
-        ".{}.tmp{}",
-        name.to_string_lossy(),
-        std::process::id()
-    )))
+    Ok(dir.join(format!(".{}{suffix}", name.to_string_lossy())))
 }
 
 fn folder_of(path: &Path) -> PathBuf {
@@ -253,12 +255,7 @@ pub struct Lock {
 /// needed) without waiting: another process holding it is [`Error::Busy`], naming
 /// `what` is locked.
 pub fn lock(path: &Path, what: &str) -> Result<Lock> {
-    let dir = folder_of(path);
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::Invalid(format!("{} is not a file path", path.display())))?;
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    let lock_path = dir.join(format!(".{}.lock", name.to_string_lossy()));
+    let lock_path = hidden_beside(path, ".lock")?;
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)

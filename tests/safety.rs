@@ -328,8 +328,7 @@ fn a_second_writer_on_an_index_is_refused() {
             index.as_os_str(),
             dir.as_os_str(),
         ];
-        let (code, _, stderr) = common::lookalike_with_env(&args, &[]);
-        assert_eq!(code, Some(1), "{stderr}");
+        let stderr = common::lookalike_fails(&args);
         assert!(stderr.contains("another lookalike"), "{stderr}");
         assert_eq!(std::fs::read(&index).unwrap(), before);
     }

@@ -340,10 +340,6 @@ fn search_a_folder_by_box_with_query_expansion_and_another_metric() {
     assert_eq!(lookalike::guard::violations(), 1);
 }
 
-/// The app searches through the photos' turned views with the query turned too (the
-/// "same scene or object" intent): a copy turned a quarter ranks right after its
-/// original, where without the views it ranks below unrelated photos (o088's turned
-/// copy ranks 1,786th of neardup-dev's 2,479 without them).
 /// A library indexed before R-MAC became the default (SPoC) is described again when the
 /// app opens it, the app says why, and the SPoC index is kept as it was (issue 24: the
 /// app never replaces an index; each setting has its own file). An index of the app's
@@ -474,6 +470,10 @@ fn a_library_whose_photos_are_gone_is_asked_about_not_dropped() {
     });
 }
 
+/// The app searches through the photos' turned views with the query turned too (the
+/// "same scene or object" intent): a copy turned a quarter ranks right after its
+/// original, where without the views it ranks below unrelated photos (o088's turned
+/// copy ranks 1,786th of neardup-dev's 2,479 without them).
 #[test]
 fn a_turned_copy_ranks_right_after_its_original() {
     let Some(shared) = common::shared() else {

@@ -87,13 +87,23 @@ pub struct Identity {
 }
 
 impl Identity {
+    fn new(size: u64, mtime_ns: i128, inode: u64) -> Self {
+        Self {
+            size,
+            mtime_ns: i64::try_from(mtime_ns).unwrap_or(i64::MAX),
+            inode,
+        }
+    }
+
+    /// The identity of the file at `path` now.
     fn of(path: &Path) -> std::result::Result<Self, String> {
         let (meta, id) = safefs::stat(path).map_err(|e| format!("cannot read it: {e}"))?;
-        Ok(Self {
-            size: meta.len(),
-            mtime_ns: i64::try_from(mtime_ns(&meta)).unwrap_or(i64::MAX),
-            inode: id.inode,
-        })
+        Ok(Self::new(meta.len(), mtime_ns(&meta), id.inode))
+    }
+
+    /// The identity of a file as indexed (what [`may_move`] has just found on disk).
+    fn indexed(file: &Indexed) -> Self {
+        Self::new(file.size, file.mtime_ns, file.file.inode)
     }
 }
 
@@ -108,17 +118,6 @@ pub enum Place {
     Trashed(Trashed),
     /// The file's new full path.
     File(PathBuf),
-}
-
-impl Place {
-    /// Where the file now is, if known.
-    pub fn path(&self) -> Option<&Path> {
-        match self {
-            Self::Trash => None,
-            Self::Trashed(trashed) => Some(&trashed.file),
-            Self::File(path) => Some(path),
-        }
-    }
 }
 
 /// A file that was moved.
@@ -254,12 +253,11 @@ impl Journal {
                 path: file.path.clone(),
             });
             crate::isolate::injected_move_delay();
-            let checked = may_move(found, &keepers).and_then(|()| {
-                let identity = Identity::of(&file.path)?;
-                Ok((reserve(file, destination)?, identity))
-            });
-            let (to, identity) = match checked {
-                Ok(checked) => checked,
+            // `may_move` found the file on disk as it was indexed: that is its identity.
+            let identity = Identity::indexed(file);
+            let checked = may_move(found, &keepers).and_then(|()| reserve(file, destination));
+            let to = match checked {
+                Ok(to) => to,
                 Err(reason) => {
                     report.skipped.push(Failure::new(file.path.clone(), reason));
                     continue;
@@ -510,19 +508,17 @@ fn move_away(from: &Path, to: &Place) -> std::result::Result<(), String> {
         // A rename never loses the file: it is here or there, and never replaces
         // another. Across file systems it fails, and the user is asked for a folder
         // on the same one instead.
-        Place::File(target) => safefs::move_no_replace(from, target).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                format!(
-                    "a file appeared at {} meanwhile; nothing was replaced",
-                    target.display()
-                )
-            } else {
-                format!(
-                    "could not move it to {} ({e}): a move there would copy it, so it \
-                     stays; choose a folder on the same disk",
-                    target.display()
-                )
-            }
+        Place::File(target) => safefs::move_no_replace(from, target).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => format!(
+                "a file appeared at {} meanwhile; nothing was replaced",
+                target.display()
+            ),
+            std::io::ErrorKind::CrossesDevices => format!(
+                "{} is on another file system: a move there would copy it, so it stays; \
+                 choose a folder on the same disk",
+                target.display()
+            ),
+            _ => format!("could not move it to {} ({e})", target.display()),
         }),
         #[allow(unreachable_patterns)]
         _ => Err("this system has no such trash".into()),

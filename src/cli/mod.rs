@@ -413,8 +413,13 @@ fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
             // A library found at another path (a drive mounted elsewhere) keeps its
             // descriptions: its index follows it.
             if let Some(dir) = path.parent()
-                && let Some(old) =
-                    index::adopt_moved(dir, &args.dir, &provenance, &path, &VARIANT_CACHES)?
+                && let Some(old) = index::adopt_moved(
+                    dir,
+                    &args.dir,
+                    &provenance,
+                    &path,
+                    &crate::dupes::CACHE_EXTENSIONS,
+                )?
             {
                 eprintln!(
                     "{} was indexed at another path: its index {} is now {}",
@@ -509,12 +514,6 @@ fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
         ExitCode::from(EXIT_SOME_FAILED)
     })
 }
-
-/// The extensions of the caches kept beside an index (the duplicate finder's variants).
-const VARIANT_CACHES: [&str; 2] = [
-    crate::dupes::Variant::QuarterTurn.cache_extension(),
-    crate::dupes::Variant::Enlarged.cache_extension(),
-];
 
 /// The process's Ctrl-C flag: the handler is installed once (a process can have only
 /// one) and every run watches the same flag.

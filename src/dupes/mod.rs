@@ -11,8 +11,8 @@ pub use groups::{
     Check, Group, Member, Rule, Scores, VerifiedMatch, Verifier, View, find, keeper_order, scores,
 };
 pub use variants::{
-    Aligned, ENLARGE_BELOW, Variant, Variants, VariantsUpdate, add_cached_views, add_views,
-    describe_variants, update_variants, variant_cache_path,
+    Aligned, CACHE_EXTENSIONS, ENLARGE_BELOW, Variant, Variants, VariantsUpdate, add_cached_views,
+    add_views, describe_variants, update_variants, variant_cache_path,
 };
 
 use std::collections::HashMap;

@@ -174,6 +174,13 @@ pub fn describe_variants(
     }
 }
 
+/// The extensions of the variants' caches beside an index (what follows an index when
+/// it is moved, see [`crate::index::adopt_moved`]).
+pub const CACHE_EXTENSIONS: [&str; 2] = [
+    Variant::QuarterTurn.cache_extension(),
+    Variant::Enlarged.cache_extension(),
+];
+
 /// Where the cache of `variant` lives for the index at `index_path`: beside it.
 pub fn variant_cache_path(index_path: &Path, variant: Variant) -> PathBuf {
     index_path.with_extension(variant.cache_extension())

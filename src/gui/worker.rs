@@ -1671,23 +1671,6 @@ impl DuplicatesJob {
     }
 }
 
-/// The file name of the app's index of `folder` made by `network`: one per network, so
-/// switching networks and back does not describe the folder again (VGG16's keeps the
-/// name it had before GoogLeNet).
-fn app_index_name(folder: &Path, network: Network, suffix: &str) -> String {
-    let network = match network {
-        Network::Vgg16 => String::new(),
-        other => format!("-{other}"),
-    };
-    index::index_file_name(folder, &format!("{network}{suffix}"))
-}
-
-/// The extensions of the caches kept beside an index (the duplicate finder's variants).
-const VARIANT_CACHES: [&str; 2] = [
-    dupes::Variant::QuarterTurn.cache_extension(),
-    dupes::Variant::Enlarged.cache_extension(),
-];
-
 /// One indexing run: the library, then the whitening folder if one is chosen.
 struct IndexJob {
     describer: Describer,
@@ -1745,7 +1728,7 @@ impl IndexJob {
             folder,
             &self.provenance,
             &index_path,
-            &VARIANT_CACHES,
+            &dupes::CACHE_EXTENSIONS,
         )
         .with_context(|| format!("keeping the index of {}", folder.display()))?;
         if adopted.is_none() && !index_path.exists() {
@@ -1789,9 +1772,11 @@ impl IndexJob {
     /// other settings (a library indexed before R-MAC became the default): that index
     /// is kept as it is, and a new one made beside it.
     fn tell_if_described_again(&self, folder: &Path, suffix: &str) {
-        let legacy = self
-            .index_dir
-            .join(app_index_name(folder, self.provenance.network, suffix));
+        let legacy = self.index_dir.join(index::legacy_index_name(
+            folder,
+            self.provenance.network,
+            suffix,
+        ));
         let Ok(before) = Index::read_provenance(&legacy) else {
             return;
         };

@@ -368,22 +368,33 @@ pub fn library_index_path(
     provenance: &Provenance,
     suffix: &str,
 ) -> PathBuf {
-    let network = match provenance.network {
-        Network::Vgg16 => String::new(),
-        other => format!("-{other}"),
-    };
-    let legacy = dir.join(index_file_name(root, &format!("{network}{suffix}")));
+    let legacy = dir.join(legacy_index_name(root, provenance.network, suffix));
     let current = Index::read_head(&legacy).ok();
     if current.is_some_and(|(_, made)| &made == provenance) {
         return legacy;
     }
     let settings = format!(
-        "{network}-{}-{}-{}{suffix}",
+        "{}-{}-{}-{}{suffix}",
+        network_tag(provenance.network),
         provenance.pooling,
         provenance.max_side,
         provenance.model_sha256.get(..8).unwrap_or_default()
     );
     dir.join(index_file_name(root, &settings))
+}
+
+/// The app's index name of before 2026-12 (`<name>-<hash>[-network].lkidx`): one per
+/// network, VGG16's without a tag (the command line's default name too).
+pub fn legacy_index_name(root: &Path, network: Network, suffix: &str) -> String {
+    index_file_name(root, &format!("{}{suffix}", network_tag(network)))
+}
+
+/// `-<network>` in an index's name; none for VGG16, whose names came first.
+fn network_tag(network: Network) -> String {
+    match network {
+        Network::Vgg16 => String::new(),
+        other => format!("-{other}"),
+    }
 }
 
 /// An index in `dir` made with `provenance` for a library now found at `root` (see
