@@ -42,8 +42,8 @@ mod freedesktop {
     use crate::safefs;
     use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 
-    /// The trash folder for a file on device `device`, made if needed.
-    fn trash_for(path: &Path, device: u64) -> Result<PathBuf, String> {
+    /// The trash folder for a file in `folder` on device `device`, made if needed.
+    fn trash_for(folder: &Path, device: u64) -> Result<PathBuf, String> {
         let device_of = |p: &Path| {
             p.ancestors()
                 .find_map(|a| std::fs::metadata(a).ok())
@@ -53,13 +53,13 @@ mod freedesktop {
         let trash = match home {
             Some(home) if device_of(&home) == Some(device) => home,
             _ => {
-                // The top of this file's file system: its highest ancestor on the device.
-                let real = path
+                // The top of this file's file system: the highest of its folders on the
+                // device (the folder itself when it is the top).
+                let real = folder
                     .canonicalize()
-                    .map_err(|e| format!("cannot read it: {e}"))?;
+                    .map_err(|e| format!("cannot read its folder: {e}"))?;
                 let topdir = real
                     .ancestors()
-                    .skip(1)
                     .take_while(|a| device_of(a) == Some(device))
                     .last()
                     .unwrap_or(Path::new("/"));
@@ -89,7 +89,7 @@ mod freedesktop {
     /// photo itself is moved by [`finish`], after the journal has the intent.
     pub fn reserve(path: &Path) -> Result<Trashed, String> {
         let meta = std::fs::symlink_metadata(path).map_err(|e| format!("cannot read it: {e}"))?;
-        let trash = trash_for(path, meta.dev())?;
+        let trash = trash_for(folder_of(path), meta.dev())?;
         let name = path
             .file_name()
             .ok_or("it has no file name")?
@@ -125,7 +125,7 @@ mod freedesktop {
     pub fn finish(path: &Path, trashed: &Trashed) -> Result<(), String> {
         safefs::move_no_replace(path, &trashed.file).map_err(|e| {
             safefs::remove_own_trash_record(&trashed.info);
-            if e.raw_os_error() == Some(rustix::io::Errno::XDEV.raw_os_error()) {
+            if e.kind() == std::io::ErrorKind::CrossesDevices {
                 format!(
                     "the trash ({}) is on another file system than it (a bind mount or a \
                      subvolume): a move there would copy it, so it stays; use --move-to a \
@@ -152,13 +152,11 @@ mod freedesktop {
     /// The trashed files whose record says they came from `from`, in the trashes it
     /// could be in (for journals written before the exact place was recorded).
     pub fn find_by_origin(from: &Path) -> Vec<Trashed> {
-        let Ok(meta) = from
-            .parent()
-            .map_or(Err(std::io::ErrorKind::NotFound.into()), std::fs::metadata)
-        else {
+        let folder = folder_of(from);
+        let Ok(meta) = std::fs::metadata(folder) else {
             return Vec::new();
         };
-        let Ok(trash) = trash_for(from.parent().unwrap_or(from), meta.dev()) else {
+        let Ok(trash) = trash_for(folder, meta.dev()) else {
             return Vec::new();
         };
         let wanted = format!("Path={}", url_path(from));
@@ -178,6 +176,14 @@ mod freedesktop {
             .collect()
     }
 
+    /// The folder `path` is in.
+    fn folder_of(path: &Path) -> &Path {
+        match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        }
+    }
+
     /// The absolute path as the trash spec wants it: percent-encoded bytes.
     fn url_path(path: &Path) -> String {
         use std::os::unix::ffi::OsStrExt;
@@ -195,6 +201,23 @@ mod freedesktop {
     #[cfg(test)]
     mod tests {
         use super::*;
+
+        /// A photo right at the top of its file system (here `/dev/shm`, a tmpfs) is in
+        /// that file system's trash, and a journal that did not record where finds it
+        /// there (its folder is the top, not an ancestor of it).
+        #[test]
+        fn a_photo_at_the_top_of_its_file_system_is_found_in_its_trash() {
+            let photo = Path::new("/dev/shm")
+                .join(format!("lookalike-trash-test-{}.jpg", std::process::id()));
+            std::fs::write(&photo, b"photo").expect("/dev/shm, a file system of its own");
+            let trashed = reserve(&photo).unwrap();
+            finish(&photo, &trashed).unwrap();
+            assert!(trashed.file.starts_with("/dev/shm/"), "{trashed:?}");
+            assert_eq!(find_by_origin(&photo), vec![trashed.clone()]);
+            take_back(&trashed, &photo).unwrap();
+            assert_eq!(std::fs::read(&photo).unwrap(), b"photo");
+            std::fs::remove_file(&photo).unwrap();
+        }
 
         #[test]
         fn paths_are_percent_encoded() {
