@@ -23,19 +23,20 @@
 //! and then deleted. Nothing in this crate deletes a user's file:
 //! `tests/no_permanent_delete.rs` checks the sources for it.
 
+mod journal;
 mod trash;
 
-use std::fs::OpenOptions;
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 
 use serde::{Deserialize, Serialize};
 
+pub use self::journal::Journal;
+use self::journal::{Identity, Record, outstanding};
 pub use self::trash::Trashed;
 pub use crate::dupes::VerifiedMatch;
-use crate::error::{Error, Result};
+use crate::error::Result;
 pub use crate::index::Indexed;
 use crate::index::{Failure, Progress, mtime_ns};
 use crate::safefs::{self, FileId};
@@ -49,62 +50,6 @@ pub enum Destination {
     Trash,
     /// Moved into this folder (same disk: a rename, never a copy-and-delete).
     Folder(PathBuf),
-}
-
-/// One line of the journal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "lowercase")]
-enum Record {
-    /// About to move `from`, the file `file` (absent in journals of before 2026-12).
-    Intent {
-        batch: u64,
-        from: PathBuf,
-        to: Place,
-        #[serde(default)]
-        file: Option<Identity>,
-    },
-    /// `from` is now at `to`.
-    Moved {
-        batch: u64,
-        from: PathBuf,
-        to: Place,
-        #[serde(default)]
-        file: Option<Identity>,
-    },
-    /// `from` is back.
-    Restored { batch: u64, from: PathBuf },
-}
-
-/// What makes a moved file itself, recorded before it moves: undo brings it back only
-/// if the file at its new place is still this one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Identity {
-    pub size: u64,
-    /// Nanoseconds since the Unix epoch (an `i64` holds them until 2262; the journal's
-    /// tagged records cannot hold an `i128`).
-    pub mtime_ns: i64,
-    pub inode: u64,
-}
-
-impl Identity {
-    fn new(size: u64, mtime_ns: i128, inode: u64) -> Self {
-        Self {
-            size,
-            mtime_ns: i64::try_from(mtime_ns).unwrap_or(i64::MAX),
-            inode,
-        }
-    }
-
-    /// The identity of the file at `path` now.
-    fn of(path: &Path) -> std::result::Result<Self, String> {
-        let (meta, id) = safefs::stat(path).map_err(|e| format!("cannot read it: {e}"))?;
-        Ok(Self::new(meta.len(), mtime_ns(&meta), id.inode))
-    }
-
-    /// The identity of a file as indexed (what [`may_move`] has just found on disk).
-    fn indexed(file: &Indexed) -> Self {
-        Self::new(file.size, file.mtime_ns, file.file.inode)
-    }
 }
 
 /// Where one file went.
@@ -139,94 +84,13 @@ pub struct Report {
     pub stopped: bool,
 }
 
-/// The undo journal: an append-only file of JSON lines.
-#[derive(Debug, Clone)]
-pub struct Journal {
-    path: PathBuf,
-}
-
 impl Journal {
-    pub fn new(path: PathBuf) -> Self {
-        Self { path }
-    }
-
-    /// `<data dir>/undo-journal.jsonl`.
-    pub fn default_path() -> Option<PathBuf> {
-        directories::ProjectDirs::from("", "", "lookalike")
-            .map(|dirs| dirs.data_dir().join("undo-journal.jsonl"))
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn records(&self) -> Result<Vec<Record>> {
-        let file = match std::fs::File::open(&self.path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io(&self.path, e)),
-        };
-        let mut records = Vec::new();
-        for line in BufReader::new(file).lines() {
-            let line = line.map_err(|e| Error::io(&self.path, e))?;
-            // A line cut short by a crash is the last one; the rest is still good.
-            if let Ok(record) = serde_json::from_str(&line) {
-                records.push(record);
-            }
-        }
-        Ok(records)
-    }
-
-    fn append(&self, record: &Record) -> Result<()> {
-        if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        }
-        let mut file = OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(&self.path)
-            .map_err(|e| Error::io(&self.path, e))?;
-        let mut line = serde_json::to_string(record)
-            .map_err(|e| Error::Invalid(format!("journal record: {e}")))?;
-        line.push('\n');
-        // A last line cut short by a crash is closed first, so this record starts a
-        // line of its own (the reader skips the torn one).
-        let mut last = [b'\n'];
-        if file.metadata().map_err(|e| Error::io(&self.path, e))?.len() > 0 {
-            file.seek(SeekFrom::End(-1))
-                .and_then(|_| file.read_exact(&mut last))
-                .map_err(|e| Error::io(&self.path, e))?;
-        }
-        if last[0] != b'\n' {
-            line.insert(0, '\n');
-        }
-        file.write_all(line.as_bytes())
-            .and_then(|()| file.sync_data())
-            .map_err(|e| Error::io(&self.path, e))
-    }
-
-    /// The journal's lock, held for a whole batch or undo: one writer at a time.
-    fn lock(&self) -> Result<safefs::Lock> {
-        safefs::lock(&self.path, "the undo journal")
-    }
-
-    fn next_batch(&self) -> Result<u64> {
-        Ok(self.records()?.iter().map(batch_of).max().unwrap_or(0) + 1)
-    }
-
-    /// The newest batch with files still moved away, if any.
-    pub fn last_undoable(&self) -> Result<Option<u64>> {
-        let records = self.records()?;
-        Ok(outstanding(&records).iter().map(|(batch, ..)| *batch).max())
-    }
-
     /// Moves the copy of each verified match to `destination`, journaling each move.
     /// Right before each move, [`may_move`] checks the file and its keeper on disk; a
     /// file that fails the check, or cannot be moved, stays where it is and is reported.
     /// Each file is a [`Progress::Step`]; `stop` ends the batch between two files (the
     /// report says so). The journal is locked for the whole batch: another process gets
-    /// [`Error::Busy`].
+    /// [`crate::Error::Busy`].
     pub fn remove(
         &self,
         matches: &[VerifiedMatch],
@@ -400,51 +264,6 @@ pub fn may_move(
     Ok(())
 }
 
-fn batch_of(record: &Record) -> u64 {
-    match record {
-        Record::Intent { batch, .. }
-        | Record::Moved { batch, .. }
-        | Record::Restored { batch, .. } => *batch,
-    }
-}
-
-/// A move that happened and was not undone: batch, from, to, the file's identity.
-type Outstanding = (u64, PathBuf, Place, Option<Identity>);
-
-/// Moves that happened and were not undone. An intent without its "moved" line (a
-/// crash in between) counts when the file is gone from its place.
-fn outstanding(records: &[Record]) -> Vec<Outstanding> {
-    let mut open: Vec<(Outstanding, bool)> = Vec::new();
-    for record in records {
-        match record {
-            Record::Intent {
-                batch,
-                from,
-                to,
-                file,
-            } => {
-                open.push(((*batch, from.clone(), to.clone(), *file), false));
-            }
-            Record::Moved { batch, from, .. } => {
-                if let Some(entry) = open
-                    .iter_mut()
-                    .rev()
-                    .find(|(e, _)| e.0 == *batch && &e.1 == from)
-                {
-                    entry.1 = true;
-                }
-            }
-            Record::Restored { batch, from } => {
-                open.retain(|(e, _)| !(e.0 == *batch && &e.1 == from));
-            }
-        }
-    }
-    open.into_iter()
-        .filter(|((_, from, ..), moved)| *moved || !from.exists())
-        .map(|(entry, _)| entry)
-        .collect()
-}
-
 /// Where `file` would go, touching nothing (the dry run).
 fn preview(file: &Indexed, destination: &Destination) -> std::result::Result<Place, String> {
     match destination {
@@ -578,7 +397,9 @@ fn restore_from_trash(_from: &Path) -> std::result::Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    use super::journal::batch_of;
     use super::*;
+    use crate::error::Error;
 
     static NEVER: AtomicBool = AtomicBool::new(false);
 
@@ -870,26 +691,5 @@ mod tests {
             .unwrap();
         assert!(report.stopped && report.moved.is_empty(), "{report:?}");
         assert!(copy.exists());
-    }
-
-    #[test]
-    fn journals_of_the_previous_format_still_read() {
-        let dir = tempfile::tempdir().unwrap();
-        let journal = Journal::new(dir.path().join("journal.jsonl"));
-        std::fs::write(
-            journal.path(),
-            concat!(
-                r#"{"event":"intent","batch":4,"from":"/gone/a.jpg","to":"trash"}"#,
-                "\n",
-                r#"{"event":"moved","batch":4,"from":"/gone/a.jpg","to":"trash"}"#,
-                "\n",
-                r#"{"event":"intent","batch":5,"from":"/gone/b.jpg","to":{"file":"/bin/b.jpg"}}"#,
-                "\n",
-            ),
-        )
-        .unwrap();
-        assert_eq!(journal.records().unwrap().len(), 3);
-        assert_eq!(journal.last_undoable().unwrap(), Some(5));
-        assert_eq!(journal.next_batch().unwrap(), 6);
     }
 }
