@@ -33,6 +33,27 @@ fn assert_every_photo_kept(shared: &Path, dir: &Path, moved: &[PathBuf]) {
     }
 }
 
+/// `lookalike index FLAGS --model MODEL --index INDEX DIR`, as arguments.
+fn index_args<'a>(
+    flags: &[&'a str],
+    model: &'a Path,
+    index: &'a Path,
+    dir: &'a Path,
+) -> Vec<&'a OsStr> {
+    let mut args: Vec<&OsStr> = std::iter::once("index")
+        .chain(flags.iter().copied())
+        .map(OsStr::new)
+        .collect();
+    args.extend([
+        OsStr::new("--model"),
+        model.as_os_str(),
+        OsStr::new("--index"),
+        index.as_os_str(),
+        dir.as_os_str(),
+    ]);
+    args
+}
+
 fn moved_paths(json: &serde_json::Value) -> Vec<PathBuf> {
     json["actions"]["report"]["moved"]
         .as_array()
@@ -166,15 +187,7 @@ fn index_refuses_to_replace_a_file_that_is_not_an_index() {
     let photo = dir.join("real/o023.jpg");
     let before = std::fs::read(&photo).unwrap();
     let model = common::shared_model(&shared);
-    let args: Vec<&OsStr> = vec![
-        "index".as_ref(),
-        "--rebuild".as_ref(),
-        "--model".as_ref(),
-        model.as_os_str(),
-        "--index".as_ref(),
-        photo.as_os_str(),
-        dir.as_os_str(),
-    ];
+    let args = index_args(&["--rebuild"], &model, &photo, &dir);
     let (code, _, stderr) = common::lookalike_with_env(&args, &[]);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("did not write"), "{stderr}");
@@ -190,17 +203,7 @@ fn a_file_that_crashes_the_decoder_is_reported_and_the_run_goes_on() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = common::linked_library(&shared, tmp.path());
     let index = tmp.path().join("i.lkidx");
-    let args: Vec<&OsStr> = vec![
-        "index".as_ref(),
-        "--json".as_ref(),
-        "--backend".as_ref(),
-        "cpu".as_ref(),
-        "--model".as_ref(),
-        model.as_os_str(),
-        "--index".as_ref(),
-        index.as_os_str(),
-        dir.as_os_str(),
-    ];
+    let args = index_args(&["--json", "--backend", "cpu"], &model, &index, &dir);
     // Twice: the second run meets the same file again and survives it again.
     for run in 0..2 {
         let (code, summary, stderr) =
@@ -317,17 +320,7 @@ fn a_second_writer_on_an_index_is_refused() {
     {
         // Another process (the app, another `index`) is writing it.
         let _held = lookalike::safefs::lock(&index, "this index").unwrap();
-        let args: Vec<&OsStr> = vec![
-            "index".as_ref(),
-            "--backend".as_ref(),
-            "cpu".as_ref(),
-            "--no-variants".as_ref(),
-            "--model".as_ref(),
-            model.as_os_str(),
-            "--index".as_ref(),
-            index.as_os_str(),
-            dir.as_os_str(),
-        ];
+        let args = index_args(&["--backend", "cpu", "--no-variants"], &model, &index, &dir);
         let stderr = common::lookalike_fails(&args);
         assert!(stderr.contains("another lookalike"), "{stderr}");
         assert_eq!(std::fs::read(&index).unwrap(), before);
