@@ -4,7 +4,9 @@
 #
 #   OUT/distinct/  one picture per artwork or photo, no two copies of each other: graphic
 #                  art, gradients and low-poly art, paper textures (studio-backdrop-like),
-#                  skies and landscapes, screenshots of this app. Any group found is wrong.
+#                  skies and landscapes, screenshots of this app, scikit-image's test
+#                  photos and textures (a stereo pair among them: one scene from two
+#                  viewpoints, not a copy). Any group found is wrong.
 #   OUT/report/    the user report of issue 23 rebuilt: 12 high-resolution wallpaper
 #                  artworks as shipped, and 12 photos each saved as JPEG, HEIC and AVIF
 #                  (the only true copies: 12 triples).
@@ -33,7 +35,7 @@ im=/usr/bin/convert
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 packages=(plasma-workspace-wallpapers gnome-backgrounds mate-backgrounds ukui-wallpapers
-  mypaint-data-extras lomiri-wallpapers desktop-base sway-backgrounds)
+  mypaint-data-extras lomiri-wallpapers desktop-base sway-backgrounds python3-skimage)
 (cd "$work" && apt-get download "${packages[@]}" >/dev/null 2>&1)
 for deb in "$work"/*.deb; do dpkg-deb -x "$deb" "$work/root"; done
 r="$work/root/usr/share"
@@ -88,9 +90,14 @@ for f in "$r"/backgrounds/*.jpg "$r"/backgrounds/*.png; do
   *) put "$f" "ukui-$(basename "${f%.*}")" ;;
   esac
 done
-# MyPaint: paper and canvas textures (the studio-backdrop case: smooth, alike).
+# MyPaint: paper and canvas textures (the studio-backdrop case: smooth, alike), one of
+# each family: MyPaint ships some scans again recoloured, turned or rescaled, which are
+# copies (grey levels correlated over the whole picture: SketchPaper-02 with SketchPaper
+# 0.87, mamurk_a_2 with mamurk_a_1 0.94, mamurk_b_1 with mamurk_a_1 mirrored and turned
+# 0.80, mamurk_e_2 with mamurk_e_1 at its size 0.84; distinct textures: about 0).
 for f in "$r"/mypaint/backgrounds/*/*.png; do
   name="$(basename "${f%.*}")"
+  case "$name" in "HR_SketchPaper 02" | mamurk_a_2 | mamurk_b_1 | mamurk_e_2) continue ;; esac
   put "$f" "mypaint-${name// /-}"
 done
 # Debian's desktop themes: each theme's wallpaper once (not its lock screen or the
@@ -102,6 +109,14 @@ for theme in "$r"/desktop-base/*-theme; do
   [ -f "$svg" ] && put "$svg" "debian-$name"
 done
 put "$r/backgrounds/sway/Sway_Wallpaper_Blue_1920x1080.png" sway-blue
+# scikit-image's test pictures: photos (a stereo pair of one motorcycle, the left and the
+# right eye's view), micrographs, the moon, a page of text, textures of brick, grass and
+# gravel.
+for name in astronaut brick camera cell chelsea clock_motion coffee coins grass gravel \
+  hubble_deep_field ihc moon motorcycle_left motorcycle_right page retina rocket; do
+  f="$(ls "$work"/root/usr/lib/python3/dist-packages/skimage/data/"$name".* | head -1)"
+  put "$f" "skimage-$name"
+done
 # Screenshots: this app's own windows, as its UI tests drew them.
 for f in "$repo"/tests/snapshots/*.png; do
   case "$f" in *.diff.png | *.old.png | *.new.png) continue ;; esac

@@ -211,6 +211,7 @@ fn duplicate_groups_20k(bencher: Bencher) {
             rows,
             DIM,
             &[],
+            &[],
             rule,
             &lookalike::dupes::Control::unattended(),
         )
@@ -249,6 +250,7 @@ fn duplicate_groups_20k_with_variants(bencher: Bencher) {
             rows,
             DIM,
             &[(lookalike::dupes::Variant::QuarterTurn, rows.as_slice())],
+            &[],
             rule,
             &lookalike::dupes::Control::unattended(),
         )

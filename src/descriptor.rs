@@ -215,6 +215,26 @@ pub fn finish_descriptor(raw: &[f32], whitening: Option<&Whitening>) -> Vec<f32>
     v
 }
 
+/// The dot product of two equally long vectors, summed in eight lanes (which the
+/// compiler turns into vector instructions; a plain sum must keep its order and stays
+/// one multiply-add at a time).
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..8 {
+            lanes[i] += x[i] * y[i];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
 /// Scales `v` to unit Euclidean length; an all-zero vector stays zero.
 pub fn l2_normalize(v: &mut [f32]) {
     let norm = v

@@ -240,7 +240,7 @@ impl Whitening {
         let centred: Vec<f32> = x.iter().zip(&self.mean).map(|(a, m)| a - m).collect();
         self.projection
             .chunks_exact(self.mean.len())
-            .map(|row| row.iter().zip(&centred).map(|(p, c)| p * c).sum())
+            .map(|row| crate::descriptor::dot(row, &centred))
             .collect()
     }
 

@@ -14,7 +14,7 @@ use super::{intent_whitening, load_weights};
 use crate::backend::BackendChoice;
 use crate::cleanup::{self, Destination, Journal, Place, Report};
 use crate::descriptor::{Describer, DescriberOptions};
-use crate::dupes::{self, Control, Group, Rule, Variant, update_variants};
+use crate::dupes::{self, Control, Group, Rule, Thumbnail, Variant, update_variants};
 use crate::index::{Index, Provenance};
 use crate::intent::Intent;
 use crate::model::NetworkWeights;
@@ -48,6 +48,12 @@ pub(super) struct DupesArgs {
     /// With --verify-ratio: how many other photos may lie that close (default 4).
     #[arg(long, value_name = "N")]
     crowd: Option<usize>,
+    /// Verify with the descriptors alone, not with the photos' thumbnails (made once,
+    /// cached beside the index in `<index>.px`; by default a pair whose thumbnails
+    /// both exist must agree in fine detail at its best alignment, and may then be
+    /// 0.16 farther apart than --threshold, 0.04 with --no-variants).
+    #[arg(long)]
+    no_pixels: bool,
     /// Whitening applied to the descriptors first (default: the one that ships with
     /// lookalike, 512-d, fully whitened, as the thresholds were calibrated).
     #[arg(long, conflicts_with = "no_whiten")]
@@ -139,13 +145,18 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
         weights.as_ref(),
     )?;
     let calibrated = Rule::calibrated(index.provenance.pooling, rotations || enlarge);
+    let calibrated = match args.threshold {
+        Some(threshold) => calibrated.with_threshold(threshold),
+        None => calibrated,
+    };
     let rule = Rule {
-        threshold: args.threshold.unwrap_or(calibrated.threshold),
+        threshold: calibrated.threshold,
         turned: args.turned_threshold.unwrap_or(calibrated.turned),
         spin: args.verify_spin.unwrap_or(calibrated.spin),
         raw: args.verify_raw.unwrap_or(calibrated.raw),
         ratio: args.verify_ratio.unwrap_or(calibrated.ratio),
         crowd: args.crowd.unwrap_or(calibrated.crowd),
+        pixels: calibrated.pixels.filter(|_| !args.no_pixels),
     };
     if args.threshold.is_none() && whitening.is_none() {
         eprintln!(
@@ -173,8 +184,20 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
         stop: super::interrupt_flag(),
         ..Control::unattended()
     };
-    let groups = dupes::find(&index, db.rows(), db.dim(), &views, rule, &control)
-        .with_context(|| format!("grouping the photos of {}", args.index.display()))?;
+    let thumbnails = match rule.pixels {
+        Some(_) => thumbnails_of(&args.index, &index)?,
+        None => Vec::new(),
+    };
+    let groups = dupes::find(
+        &index,
+        db.rows(),
+        db.dim(),
+        &views,
+        &thumbnails,
+        rule,
+        &control,
+    )
+    .with_context(|| format!("grouping the photos of {}", args.index.display()))?;
     let seconds = started.elapsed().as_secs_f64();
 
     if let Some(csv) = &args.csv {
@@ -218,6 +241,12 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
                 "raw": rule.raw,
                 "ratio": rule.ratio,
                 "crowd": rule.crowd,
+                "pixels": rule.pixels.map(|p| json!({
+                    "threshold": p.threshold,
+                    "spin": p.spin,
+                    "detail": p.detail,
+                    "cells": p.cells,
+                })),
             },
             "seconds": seconds,
         });
@@ -294,6 +323,30 @@ pub(super) fn undo(args: UndoArgs) -> anyhow::Result<ExitCode> {
 /// The turned and enlarged variants of the index's photos, lined up with its entries:
 /// from the caches beside the index (which `index` fills), the missing ones described
 /// now and cached.
+/// The thumbnails of the photos of the index at `index_path`: cached beside it (by
+/// `index`), the missing ones made now (a small decode per photo) and cached.
+fn thumbnails_of(index_path: &Path, index: &Index) -> anyhow::Result<Vec<Option<Thumbnail>>> {
+    let made = super::with_progress(|progress, stop| {
+        dupes::update_thumbnails(
+            index,
+            index_path,
+            Some(crate::imaging::DEFAULT_MAX_PIXELS),
+            progress,
+            stop,
+        )
+    })
+    .ok_or_else(|| anyhow::anyhow!("the thread making the photos' thumbnails crashed"))?
+    .context("making the photos' thumbnails")?;
+    for failure in &made.failures {
+        eprintln!(
+            "no thumbnail: {}: {}",
+            failure.path.display(),
+            failure.reason
+        );
+    }
+    Ok(made.aligned)
+}
+
 fn variants_of(
     args: &DupesArgs,
     index: &Index,
@@ -393,6 +446,7 @@ fn group_json(index: &Index, group: &Group) -> serde_json::Value {
                 "spin": check.spin,
                 "raw": check.raw,
                 "crowd": check.crowd,
+                "pixels": check.pixels,
                 "verified": check.verified,
                 "why": check.why(),
             });

@@ -23,6 +23,10 @@
 use std::cmp::Ordering as CmpOrdering;
 use std::sync::atomic::AtomicUsize;
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use super::pixels::{PixelMatch, Thumbnail, Turn};
 use super::{Control, GroupingError, Pair, Variant, close_pairs_across_within};
 
 use crate::index::{Entry, Index, Indexed};
@@ -49,6 +53,24 @@ pub struct Rule {
     /// photo, at most `crowd` other photos lie between `d` and `d / ratio`.
     pub ratio: f32,
     pub crowd: usize,
+    /// What a pair of photos that both have a thumbnail must show instead (`None`:
+    /// thumbnails are not used).
+    pub pixels: Option<PixelRule>,
+}
+
+/// The rule for a pair whose two photos have their thumbnails ([`super::pixels`]):
+/// the pixels confirm a copy, so the descriptors may be farther apart.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PixelRule {
+    /// The distance limit as the photos are and through an enlarged view.
+    pub threshold: f32,
+    /// The factor on each photo's spin (see [`Rule::spin`]).
+    pub spin: f32,
+    /// At their best alignment, the correlation of the two thumbnails' fine detail must
+    /// be at least this ([`PixelMatch::detail`]), and in the third worst of 3 x 3 cells
+    /// at least `cells`.
+    pub detail: f32,
+    pub cells: f32,
 }
 
 impl Rule {
@@ -64,6 +86,15 @@ impl Rule {
             (_, true) => 0.46,
             (_, false) => 0.47,
         };
+        // With thumbnails: chosen the same way, on the same photos, at move precision
+        // >= 0.995 (the strictest of the rules with the most recall). Without the turned
+        // view there is no spin (the crowd test instead) and a looser limit finds no more.
+        let pixels = (pooling == Pooling::Rmac).then_some(PixelRule {
+            threshold: if variants { 0.64 } else { 0.56 },
+            spin: 1.5,
+            detail: 0.45,
+            cells: 0.4,
+        });
         Self {
             threshold,
             turned: 0.2,
@@ -71,12 +102,27 @@ impl Rule {
             raw: RAW_LIMIT,
             ratio: 0.6,
             crowd: 4,
+            pixels,
         }
     }
 
-    /// This rule with another main threshold.
+    /// The loosest distance limit of the rule: candidates are the pairs under it.
+    pub fn candidates(&self) -> f32 {
+        self.pixels
+            .map_or(self.threshold, |p| p.threshold.max(self.threshold))
+    }
+
+    /// This rule with another main threshold (the thumbnails' limit moves with it).
     pub fn with_threshold(self, threshold: f32) -> Self {
-        Self { threshold, ..self }
+        let pixels = self.pixels.map(|p| PixelRule {
+            threshold: p.threshold + (threshold - self.threshold),
+            ..p
+        });
+        Self {
+            threshold,
+            pixels,
+            ..self
+        }
     }
 }
 
@@ -129,8 +175,13 @@ pub struct Check {
     pub crowd: usize,
     pub ratio: f32,
     pub crowd_limit: usize,
+    /// Both photos have a thumbnail: how they agree, and the detail and cells limits.
+    pub pixels: Option<PixelMatch>,
+    pub detail_limit: f32,
+    pub cells_limit: f32,
     /// Closer than `limit`, closer than `spin_limit x spin` (or, without a spin, `crowd`
-    /// at most `crowd_limit`), and `raw` at most `raw_limit x distance`.
+    /// at most `crowd_limit`), `raw` at most `raw_limit x distance`, and with
+    /// thumbnails, their detail agreeing (at least `detail_limit` and `cells_limit`).
     pub verified: bool,
 }
 
@@ -150,6 +201,8 @@ impl Check {
             "not a copy: too far apart"
         } else if !self.raw_agrees() {
             "not a copy: they differ in what the pictures show, not only in detail"
+        } else if !self.pixels_agree() {
+            "not a copy: their pixels do not agree in detail, wherever they are laid over each other"
         } else if self.spin.is_some() {
             "not a copy: a picture that looks alike turned (texture, sky, flat art) must be closer"
         } else {
@@ -174,12 +227,30 @@ impl Check {
             ),
             None => String::new(),
         };
+        let pixels = match self.pixels {
+            Some(p) => format!(
+                "; pixels: detail {:.2} (at least {:.2}), cells {:.2} (at least {:.2}), \
+                 overlap {:.0}% of the side",
+                p.detail,
+                self.detail_limit,
+                p.cells,
+                self.cells_limit,
+                p.scale * 100.0
+            ),
+            None => String::new(),
+        };
         format!(
-            "{verdict}: distance {:.3} {} (limit {:.2}); {scale}{raw}",
+            "{verdict}: distance {:.3} {} (limit {:.2}); {scale}{raw}{pixels}",
             self.distance,
             self.view.name(),
             self.limit,
         )
+    }
+
+    /// Whether the thumbnails agree in detail (or were not compared).
+    pub fn pixels_agree(&self) -> bool {
+        self.pixels
+            .is_none_or(|p| p.detail >= self.detail_limit && p.cells >= self.cells_limit)
     }
 }
 
@@ -193,6 +264,9 @@ pub struct Verifier<'a> {
     views: Vec<(View, &'a [f32])>,
     neighbourhood: super::Neighbourhood,
     rule: Rule,
+    /// Each photo's thumbnail, when it has one, and the comparisons made so far.
+    thumbnails: &'a [Option<Thumbnail>],
+    compared: Mutex<HashMap<(usize, usize, Turn), PixelMatch>>,
 }
 
 impl<'a> Verifier<'a> {
@@ -200,13 +274,22 @@ impl<'a> Verifier<'a> {
     /// does, the closest view.
     pub fn check(&self, a: usize, b: usize) -> Check {
         let spin = self.spin(a).zip(self.spin(b)).map(|(x, y)| x.min(y));
+        let pixel_rule = self
+            .rule
+            .pixels
+            .filter(|_| self.thumbnail(a).is_some() && self.thumbnail(b).is_some());
         let checks = self.distances(a, b).map(|(view, distance, limit)| {
+            let (limit, spin_limit) = match (pixel_rule, view) {
+                (Some(p), View::AsIs | View::Enlarged) => (p.threshold, p.spin),
+                (Some(p), View::Turned) => (limit, p.spin),
+                (None, _) => (limit, self.rule.spin),
+            };
             let crowd = match spin {
                 Some(_) => 0,
                 None => self.crowd(a, b, distance).max(self.crowd(b, a, distance)),
             };
             let stands_out = match spin {
-                Some(spin) => distance <= self.rule.spin * spin,
+                Some(spin) => distance <= spin_limit * spin,
                 None => crowd <= self.rule.crowd,
             };
             let raw = match view {
@@ -218,15 +301,22 @@ impl<'a> Verifier<'a> {
                 view,
                 limit,
                 spin,
-                spin_limit: self.rule.spin,
+                spin_limit,
                 raw,
                 raw_limit: self.rule.raw,
                 crowd,
                 ratio: self.rule.ratio,
                 crowd_limit: self.rule.crowd,
+                pixels: None,
+                detail_limit: pixel_rule.map_or(0.0, |p| p.detail),
+                cells_limit: pixel_rule.map_or(0.0, |p| p.cells),
                 verified: false,
             };
             check.verified = distance < limit && stands_out && check.raw_agrees();
+            if check.verified && pixel_rule.is_some() {
+                check.pixels = self.compare(a, b, view);
+                check.verified = check.pixels_agree();
+            }
             check
         });
         checks
@@ -236,6 +326,36 @@ impl<'a> Verifier<'a> {
                     .then(x.distance.total_cmp(&y.distance))
             })
             .expect("the plain view is always there")
+    }
+
+    fn thumbnail(&self, x: usize) -> Option<&Thumbnail> {
+        self.thumbnails.get(x)?.as_ref()
+    }
+
+    /// How the thumbnails of `a` and `b` agree, compared the way `view` matched them
+    /// (remembered: groups ask again).
+    fn compare(&self, a: usize, b: usize, view: View) -> Option<PixelMatch> {
+        let turn = match view {
+            View::Turned => Turn::Quarter,
+            _ => Turn::None,
+        };
+        let key = (a.min(b), a.max(b), turn);
+        if let Some(known) = self.compared.lock().ok()?.get(&key) {
+            return Some(*known);
+        }
+        let rule = self.rule.pixels?;
+        let accept = |m: &PixelMatch| m.detail >= rule.detail && m.cells >= rule.cells;
+        let found = super::pixels::compare(self.thumbnail(a)?, self.thumbnail(b)?, turn, &accept);
+        self.compared.lock().ok()?.insert(key, found);
+        Some(found)
+    }
+
+    /// Compares the thumbnails of every pair of `pairs` that needs it, on all cores.
+    fn compare_all(&self, pairs: &[Pair]) {
+        use rayon::prelude::*;
+        pairs.par_iter().for_each(|p| {
+            self.check(p.a, p.b);
+        });
     }
 
     /// The cosine distance of `a` and `b`'s unwhitened descriptors, when known.
@@ -443,6 +563,9 @@ impl Group {
                     crowd: 0,
                     ratio: 0.6,
                     crowd_limit: 2,
+                    pixels: None,
+                    detail_limit: 0.0,
+                    cells_limit: 0.0,
                     verified: ok,
                 }
             })
@@ -526,6 +649,9 @@ impl VerifiedMatch {
             crowd: 0,
             ratio: 1.0,
             crowd_limit: 0,
+            pixels: None,
+            detail_limit: 0.0,
+            cells_limit: 0.0,
             verified: true,
         };
         Self {
@@ -550,6 +676,7 @@ pub fn find(
     rows: &[f32],
     dim: usize,
     views: &[(Variant, &[f32])],
+    thumbnails: &[Option<Thumbnail>],
     rule: Rule,
     control: &Control,
 ) -> Result<Vec<Group>, GroupingError> {
@@ -557,6 +684,11 @@ pub fn find(
     assert_eq!(n, index.entries.len(), "one row per entry");
     let (mut verifier, pairs) = Verifier::new(rows, dim, views, rule, control)?;
     verifier.raw = unwhitened(index);
+    verifier.thumbnails = thumbnails;
+    verifier.compare_all(&pairs);
+    if control.stop.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(GroupingError::Stopped);
+    }
     Ok(group_verified(index, &verifier, &pairs))
 }
 
@@ -589,7 +721,7 @@ impl<'a> Verifier<'a> {
         let (mut pairs, neighbourhood) = super::pairs_and_neighbourhood(
             rows,
             dim,
-            rule.threshold,
+            rule.candidates(),
             !spin_for_all,
             control,
             (&done, total),
@@ -597,7 +729,7 @@ impl<'a> Verifier<'a> {
         for &(variant, other) in views {
             let limit = match variant {
                 Variant::QuarterTurn => rule.turned,
-                Variant::Enlarged => rule.threshold,
+                Variant::Enlarged => rule.candidates(),
             };
             pairs.extend(close_pairs_across_within(
                 other,
@@ -610,7 +742,7 @@ impl<'a> Verifier<'a> {
             if pairs.len() > control.max_pairs {
                 return Err(GroupingError::TooManyPairs {
                     limit: control.max_pairs,
-                    threshold: rule.threshold,
+                    threshold: rule.candidates(),
                 });
             }
         }
@@ -623,6 +755,8 @@ impl<'a> Verifier<'a> {
             views: views.iter().map(|&(v, r)| (View::of(v), r)).collect(),
             neighbourhood,
             rule,
+            thumbnails: &[],
+            compared: Mutex::default(),
         };
         Ok((verifier, pairs))
     }
@@ -632,21 +766,29 @@ impl<'a> Verifier<'a> {
 fn group_verified(index: &Index, verifier: &Verifier, pairs: &[Pair]) -> Vec<Group> {
     let n = index.entries.len();
     let mut verified: Vec<Vec<usize>> = vec![Vec::new(); n];
+    // How close each photo is to the photos verified with it: the sum of their
+    // similarities (1 - distance).
+    let mut closeness = vec![0.0f32; n];
     for p in pairs {
-        if verifier.check(p.a, p.b).verified {
+        let check = verifier.check(p.a, p.b);
+        if check.verified {
             verified[p.a].push(p.b);
             verified[p.b].push(p.a);
+            closeness[p.a] += 1.0 - check.distance;
+            closeness[p.b] += 1.0 - check.distance;
         }
     }
     // Best keeper first: the best file, and among files of one quality (the same
-    // resolution, both real files, neither a RAW) the one most photos are verified
-    // copies of (an original, rather than one of its edits).
+    // resolution, both real files, neither a RAW) the one closest to the photos
+    // verified with it: an original sits amid its edits, each of which moved away from
+    // it its own way (a blurred copy may be verified with as many photos, by its
+    // pixels, but from farther away).
     let mut order: Vec<usize> = (0..n).filter(|&r| !verified[r].is_empty()).collect();
     let quality = |r: usize| quality(&index.entries[r]);
     order.sort_by(|&a, &b| {
         quality(b)
             .cmp(&quality(a))
-            .then(verified[b].len().cmp(&verified[a].len()))
+            .then(closeness[b].total_cmp(&closeness[a]))
             .then(keeper_order(b, a, &index.entries))
     });
     let mut taken = vec![false; n];

@@ -5,10 +5,15 @@
 //! enlarged variants that find rotated and downscaled copies, cached beside the index.
 
 mod groups;
+mod pixels;
 mod variants;
 
 pub use groups::{
-    Check, Group, Member, Rule, Scores, VerifiedMatch, Verifier, View, find, keeper_order, scores,
+    Check, Group, Member, PixelRule, Rule, Scores, VerifiedMatch, Verifier, View, find,
+    keeper_order, scores,
+};
+pub use pixels::{
+    PixelMatch, Thumbnail, Thumbnails, Turn, compare as compare_thumbnails, update_thumbnails,
 };
 pub use variants::{
     Aligned, CACHE_EXTENSIONS, ENLARGE_BELOW, Variant, Variants, VariantsUpdate, add_cached_views,
@@ -518,6 +523,7 @@ mod tests {
             raw: f32::INFINITY,
             ratio: 0.6,
             crowd: 1,
+            pixels: None,
         };
         let distance = |a: usize, b: usize| {
             1.0 - rows[a]
@@ -528,7 +534,7 @@ mod tests {
         };
         assert!(distance(0, 1) < 0.47 && distance(1, 2) < 0.47, "a chain");
         assert!(distance(0, 2) > rule.threshold, "the far end");
-        let groups = find(&index, &flat, dim, &[], rule, &Control::unattended()).unwrap();
+        let groups = find(&index, &flat, dim, &[], &[], rule, &Control::unattended()).unwrap();
         let rows_of = |g: &Group| -> Vec<usize> {
             std::iter::once(g.keeper())
                 .chain(g.copies())
@@ -674,9 +680,10 @@ mod tests {
             raw: f32::INFINITY,
             ratio: 1.0,
             crowd: 0,
+            pixels: None,
         };
         let index = library(2000);
-        let error = find(&index, &rows, dim, &[], rule(1.0), &control).unwrap_err();
+        let error = find(&index, &rows, dim, &[], &[], rule(1.0), &control).unwrap_err();
         assert_eq!(
             error,
             GroupingError::TooManyPairs {
@@ -688,7 +695,16 @@ mod tests {
         // Under the limit the same call groups them all around the best keeper.
         let control = Control::unattended();
         let small = library(100);
-        let groups = find(&small, &rows[..100 * dim], dim, &[], rule(1.0), &control).unwrap();
+        let groups = find(
+            &small,
+            &rows[..100 * dim],
+            dim,
+            &[],
+            &[],
+            rule(1.0),
+            &control,
+        )
+        .unwrap();
         assert_eq!(groups.len(), 1);
         assert_eq!(groups[0].copies().count(), 99);
         // A stop request ends it.
@@ -697,7 +713,7 @@ mod tests {
             stop: &stop,
             ..Control::unattended()
         };
-        let error = find(&index, &rows, dim, &[], rule(0.5), &control).unwrap_err();
+        let error = find(&index, &rows, dim, &[], &[], rule(0.5), &control).unwrap_err();
         assert_eq!(error, GroupingError::Stopped);
     }
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::SyncSender;
 
+use super::pixels::{Thumbnail, update_thumbnails};
 use crate::descriptor::{Describer, DescriberOptions};
 use crate::error::Result;
 use crate::imaging;
@@ -176,9 +177,10 @@ pub fn describe_variants(
 
 /// The extensions of the variants' caches beside an index (what follows an index when
 /// it is moved, see [`crate::index::adopt_moved`]).
-pub const CACHE_EXTENSIONS: [&str; 2] = [
+pub const CACHE_EXTENSIONS: [&str; 3] = [
     Variant::QuarterTurn.cache_extension(),
     Variant::Enlarged.cache_extension(),
+    super::pixels::CACHE_EXTENSION,
 ];
 
 /// Where the cache of `variant` lives for the index at `index_path`: beside it.
@@ -189,19 +191,22 @@ pub fn variant_cache_path(index_path: &Path, variant: Variant) -> PathBuf {
 /// A variant and its descriptors, lined up with the index's entries.
 pub type Aligned = (Variant, Index);
 
-/// What [`update_variants`] leaves: both variants lined up with the index, the photos
-/// that could not be described, and how many photos still lack a variant.
+/// What [`update_variants`] leaves: both variants lined up with the index, the photos'
+/// thumbnails (lined up too), the photos that could not be described, and how many
+/// photos still lack a variant.
 #[derive(Debug)]
 pub struct VariantsUpdate {
     pub aligned: Vec<Aligned>,
+    pub thumbnails: Vec<Option<Thumbnail>>,
     pub failures: Vec<Failure>,
     pub missing: usize,
 }
 
 /// Both variants of the index at `index_path`, lined up with its entries: the cached
 /// ones reused, the missing ones described with `describer` (with `None`, the cache
-/// alone: photos not described yet match only as they are), the caches saved. This is
-/// the last stage of indexing, so that the duplicate finder has them ready.
+/// alone: photos not described yet match only as they are), the caches saved; and the
+/// photos' thumbnails the same way (made from the photos when there is a `describer`).
+/// This is the last stage of indexing, so that the duplicate finder has them ready.
 pub fn update_variants(
     index: &Index,
     index_path: &Path,
@@ -211,6 +216,7 @@ pub fn update_variants(
 ) -> Result<VariantsUpdate> {
     let mut update = VariantsUpdate {
         aligned: Vec::new(),
+        thumbnails: Vec::new(),
         failures: Vec::new(),
         missing: 0,
     };
@@ -225,6 +231,15 @@ pub fn update_variants(
         update.missing += result.missing;
         update.aligned.push((variant, result.aligned));
     }
+    let make = describer.map(|d| d.options().load.max_pixels);
+    let thumbnails = update_thumbnails(index, index_path, make, progress, stop)?;
+    // A photo that cannot be read is reported once.
+    for failure in thumbnails.failures {
+        if !update.failures.iter().any(|f| f.path == failure.path) {
+            update.failures.push(failure);
+        }
+    }
+    update.thumbnails = thumbnails.aligned;
     Ok(update)
 }
 

@@ -1642,16 +1642,18 @@ impl DuplicatesJob {
             Some(db) => Arc::clone(db),
             None => Arc::new(finish(&self.index)?),
         };
+        // Only what is cached: indexing describes the variants and makes the
+        // thumbnails, never this job.
+        let (unused, _) = sync_channel(1);
+        let cached = dupes::update_variants(&self.index, &self.index_path, None, &unused, stop)
+            .map_err(|e| e.to_string())?;
         let mut others = Vec::new();
         if self.variants {
-            // Only what is cached: indexing describes the variants, never this job.
-            let (unused, _) = sync_channel(1);
-            let cached = dupes::update_variants(&self.index, &self.index_path, None, &unused, stop)
-                .map_err(|e| e.to_string())?;
             for (variant, aligned) in cached.aligned {
                 others.push((variant, finish(&aligned)?));
             }
         }
+        let thumbnails = cached.thumbnails;
         if stop.load(Ordering::Relaxed) {
             return Err(dupes::GroupingError::Stopped.to_string());
         }
@@ -1665,7 +1667,15 @@ impl DuplicatesJob {
                     progress: Some(progress),
                     ..dupes::Control::unattended()
                 };
-                dupes::find(&self.index, db.rows(), db.dim(), &views, rule, &control)
+                dupes::find(
+                    &self.index,
+                    db.rows(),
+                    db.dim(),
+                    &views,
+                    &thumbnails,
+                    rule,
+                    &control,
+                )
             })
             .map_err(|e| e.to_string())
     }

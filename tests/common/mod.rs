@@ -78,7 +78,7 @@ pub fn verified_copies(
         .collect();
     let rule = lookalike::dupes::Rule::calibrated(lookalike::pooling::Pooling::Rmac, false);
     let control = lookalike::dupes::Control::unattended();
-    let groups = lookalike::dupes::find(&index, &rows, dim, &[], rule, &control).unwrap();
+    let groups = lookalike::dupes::find(&index, &rows, dim, &[], &[], rule, &control).unwrap();
     groups.iter().flat_map(|g| g.matches(|_| true)).collect()
 }
 
