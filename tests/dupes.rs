@@ -269,6 +269,15 @@ fn proposed(json: &serde_json::Value) -> Vec<(String, Vec<String>)> {
         .collect()
 }
 
+/// `lookalike dupes --json --index INDEX EXTRA...`, which must succeed.
+fn dupes_json(index: &std::path::Path, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["dupes", "--json", "--index", index.to_str().unwrap()];
+    args.extend(extra);
+    let (code, json, stderr) = common::lookalike_json(&args);
+    assert_eq!(code, Some(0), "{stderr}");
+    json
+}
+
 /// Issue 23: a chain of real pictures, A (a photo), B (a crop of A) and C (a crop of
 /// B): B is close to A and C close to B, but C is not close to A. Before, the groups
 /// were unions of close pairs, so C joined A's group and "all but the keeper" moved it.
@@ -316,13 +325,7 @@ fn a_chain_never_proposes_its_far_end() {
     // Every pair under the threshold taken as verified, at a threshold between the
     // chain's links and its ends: the old union of close pairs put C in A's group. Now C
     // is only shown as similar to a copy; A's group proposes B alone.
-    let dupes = |extra: &[&str]| {
-        let mut args = vec!["dupes", "--json", "--index", index.to_str().unwrap()];
-        args.extend(extra);
-        let (code, json, stderr) = common::lookalike_json(&args);
-        assert_eq!(code, Some(0), "{stderr}");
-        json
-    };
+    let dupes = |extra: &[&str]| dupes_json(&index, extra);
     let between = format!("{:.3}", (ab.max(bc) + ac) / 2.0);
     let loose = [
         "--threshold",
@@ -601,13 +604,7 @@ fn thumbnails_find_a_blurred_copy_and_an_off_centre_crop() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(index.with_extension("px").exists(), "no thumbnails cached");
 
-    let dupes = |extra: &[&str]| {
-        let mut args = vec!["dupes", "--json", "--index", index.to_str().unwrap()];
-        args.extend(extra);
-        let (code, json, stderr) = common::lookalike_json(&args);
-        assert_eq!(code, Some(0), "{stderr}");
-        json
-    };
+    let dupes = |extra: &[&str]| dupes_json(&index, extra);
     let json = dupes(&[]);
     let mut groups = proposed(&json);
     groups.sort();

@@ -11,9 +11,14 @@
 //!    about the same turned, and its descriptor is as near every picture of that kind:
 //!    such pictures must be much closer to count as copies. Photos with no turned view
 //!    described yet fall back to the photos around them: at most `crowd` others between
-//!    `d` and `d / ratio` around either (a ratio test, as Lowe's test and CSLS do).
-//! 3. **Groups without chains**: photos are taken best keeper first
-//!    ([`keeper_order`]); each keeper's group is the photos not yet taken that passed
+//!    `d` and `d / ratio` around either (a ratio test, as Lowe's test and CSLS do). Compared
+//!    as they are, the unwhitened descriptors must differ less than the whitened ones
+//!    (`raw`). When both photos have their thumbnail ([`super::pixels`]), their fine
+//!    detail must also agree at their best alignment ([`PixelRule`]); the pixels then
+//!    allow a looser distance, which finds blurred copies and off-centre crops.
+//! 3. **Groups without chains**: photos are taken best keeper first (the best file, then
+//!    the one closest to the photos verified with it, then [`keeper_order`]); each
+//!    keeper's group is the photos not yet taken that passed
 //!    verification *with the keeper itself*. A photo that passed only with one of its
 //!    copies is shown beside the group as similar, never as a copy.
 //!
@@ -350,11 +355,14 @@ impl<'a> Verifier<'a> {
         Some(found)
     }
 
-    /// Compares the thumbnails of every pair of `pairs` that needs it, on all cores.
-    fn compare_all(&self, pairs: &[Pair]) {
+    /// Compares the thumbnails of every pair of `pairs` that needs it, on all cores,
+    /// until `stop` is set.
+    fn compare_all(&self, pairs: &[Pair], stop: &std::sync::atomic::AtomicBool) {
         use rayon::prelude::*;
         pairs.par_iter().for_each(|p| {
-            self.check(p.a, p.b);
+            if !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                self.check(p.a, p.b);
+            }
         });
     }
 
@@ -685,7 +693,7 @@ pub fn find(
     let (mut verifier, pairs) = Verifier::new(rows, dim, views, rule, control)?;
     verifier.raw = unwhitened(index);
     verifier.thumbnails = thumbnails;
-    verifier.compare_all(&pairs);
+    verifier.compare_all(&pairs, control.stop);
     if control.stop.load(std::sync::atomic::Ordering::Relaxed) {
         return Err(GroupingError::Stopped);
     }

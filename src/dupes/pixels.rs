@@ -15,9 +15,8 @@ use std::sync::mpsc::SyncSender;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::index::{Entry, Failure, Index, Progress};
-use crate::safefs::{self, Replace};
 
 /// Longer side of a thumbnail, in pixels.
 pub const SIDE: u32 = 48;
@@ -524,15 +523,7 @@ fn read_cache(path: &Path) -> Vec<Stored> {
 }
 
 fn write_cache(path: &Path, stored: &[Stored]) -> Result<()> {
-    let body = postcard::to_stdvec(stored).map_err(|e| Error::Index {
-        path: path.to_path_buf(),
-        reason: format!("cannot serialise: {e}"),
-    })?;
-    let mut bytes = Vec::with_capacity(MAGIC.len() + 4 + body.len());
-    bytes.extend_from_slice(MAGIC);
-    bytes.extend_from_slice(&VERSION.to_le_bytes());
-    bytes.extend_from_slice(&body);
-    safefs::write_atomically(path, &bytes, Replace::IfStartsWith(MAGIC))
+    crate::index::save_framed(path, MAGIC, VERSION, stored)
 }
 
 /// Every photo's thumbnail, lined up with the index's entries (`None`: not made yet).

@@ -254,15 +254,7 @@ impl Index {
     /// Writes the index atomically (temporary file, fsync, rename); refuses to replace a
     /// file that is not a lookalike index.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let body = postcard::to_stdvec(self).map_err(|e| Error::Index {
-            path: path.to_path_buf(),
-            reason: format!("cannot serialise: {e}"),
-        })?;
-        let mut bytes = Vec::with_capacity(MAGIC.len() + 4 + body.len());
-        bytes.extend_from_slice(MAGIC);
-        bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        bytes.extend_from_slice(&body);
-        safefs::write_atomically(path, &bytes, Replace::IfStartsWith(MAGIC))
+        save_framed(path, MAGIC, FORMAT_VERSION, self)
     }
 
     /// Checks that this index was made with `provenance`.
@@ -475,6 +467,26 @@ pub fn index_file_name(root: &Path, suffix: &str) -> String {
         })
         .collect();
     format!("{name}-{tag}{suffix}.lkidx")
+}
+
+/// Writes `value` to `path` as our files are framed: `magic`, a little-endian `u32`
+/// `version`, then the value (postcard), atomically; a file there is replaced only if it
+/// starts with `magic` (one of ours).
+pub(crate) fn save_framed<T: serde::Serialize + ?Sized>(
+    path: &Path,
+    magic: &'static [u8],
+    version: u32,
+    value: &T,
+) -> Result<()> {
+    let body = postcard::to_stdvec(value).map_err(|e| Error::Index {
+        path: path.to_path_buf(),
+        reason: format!("cannot serialise: {e}"),
+    })?;
+    let mut bytes = Vec::with_capacity(magic.len() + 4 + body.len());
+    bytes.extend_from_slice(magic);
+    bytes.extend_from_slice(&version.to_le_bytes());
+    bytes.extend_from_slice(&body);
+    safefs::write_atomically(path, &bytes, Replace::IfStartsWith(magic))
 }
 
 #[cfg(test)]
