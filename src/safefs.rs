@@ -71,7 +71,7 @@ pub enum Replace {
     Never,
     /// Only a file whose first bytes are these (one of our own formats).
     IfStartsWith(&'static [u8]),
-    /// Only a file this check accepts (given its first 4 KiB).
+    /// Only a file this check accepts (given its first bytes, up to 256 KiB).
     IfOurs(fn(&[u8]) -> bool),
     /// Anything: only for files in the program's own cache folders.
     OwnCache,
@@ -176,13 +176,11 @@ pub fn check_replaceable(path: &Path, replace: Replace) -> Result<bool> {
     }
 }
 
-/// Whether `head` starts like a safetensors file (a little-endian header length, then
-/// its JSON header): what the weights and whitening files are.
-pub fn looks_like_safetensors(head: &[u8]) -> bool {
-    head.len() > 9 && head[8] == b'{'
-}
+/// How much of an existing file [`Replace::IfOurs`] is shown: enough for the header of
+/// any of our files (a GoogLeNet weights file's JSON header is about 20 KB).
+const HEAD_BYTES: u64 = 256 * 1024;
 
-/// The first 4 KiB of the file at `path`, or `None` if there is none.
+/// The first [`HEAD_BYTES`] of the file at `path`, or `None` if there is none.
 fn existing_head(path: &Path) -> Result<Option<Vec<u8>>> {
     use std::io::Read;
     match std::fs::symlink_metadata(path) {
@@ -196,9 +194,9 @@ fn existing_head(path: &Path) -> Result<Option<Vec<u8>>> {
         }
         Ok(_) => {}
     }
-    let mut head = Vec::with_capacity(4096);
+    let mut head = Vec::new();
     std::fs::File::open(path)
-        .and_then(|f| f.take(4096).read_to_end(&mut head))
+        .and_then(|f| f.take(HEAD_BYTES).read_to_end(&mut head))
         .map_err(|e| Error::io(path, e))?;
     Ok(Some(head))
 }

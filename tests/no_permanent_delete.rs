@@ -164,7 +164,7 @@ fn writes_and_moves_never_replace_a_users_file() {
     for replace in [
         Replace::Never,
         Replace::IfStartsWith(b"LKALIDX\n"),
-        Replace::IfOurs(lookalike::safefs::looks_like_safetensors),
+        Replace::IfOurs(lookalike::model::is_our_safetensors),
     ] {
         assert!(write_atomically(&photo, b"not a photo", replace).is_err());
     }

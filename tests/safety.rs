@@ -194,6 +194,75 @@ fn index_refuses_to_replace_a_file_that_is_not_an_index() {
     assert_eq!(std::fs::read(&photo).unwrap(), before);
 }
 
+/// Issue 25: `whiten learn -o` and `model import -o` replace only one of our own files.
+/// Someone else's safetensors file (its header parses, its ninth byte is `{`, its
+/// metadata names none of our formats) survives both byte for byte, with a message
+/// naming it; a file of ours at the same name is replaced, so the refusal is not the
+/// command failing for another reason.
+#[test]
+fn a_foreign_safetensors_file_survives_both_output_commands() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let photos = tmp.path().join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    for n in 0..6 {
+        let name = format!("o00{n}.jpg");
+        std::fs::copy(
+            shared.join("data/neardup-dev/jpg").join(&name),
+            photos.join(&name),
+        )
+        .unwrap();
+    }
+    let header = br#"{"__metadata__":{"name":"my own embeddings"},"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#;
+    let mut foreign = (header.len() as u64).to_le_bytes().to_vec();
+    foreign.extend_from_slice(header);
+    foreign.extend_from_slice(&[0; 4]);
+    assert_eq!(foreign[8], b'{');
+
+    let model = common::shared_model(&shared);
+    let learn = |output: &Path| -> Vec<std::ffi::OsString> {
+        let mut args: Vec<std::ffi::OsString> = ["whiten", "learn", "--dim", "2", "--model"]
+            .map(Into::into)
+            .to_vec();
+        args.extend([model.clone().into(), photos.clone().into(), "-o".into()]);
+        args.push(output.into());
+        args
+    };
+    let import = |output: &Path| -> Vec<std::ffi::OsString> {
+        let input = shared.join("models/googlenet_random_test.pth");
+        vec![
+            "model".into(),
+            "import".into(),
+            input.into(),
+            "-o".into(),
+            output.into(),
+        ]
+    };
+    type Command<'a> = &'a dyn Fn(&Path) -> Vec<std::ffi::OsString>;
+    let commands: [(&str, Command); 2] = [("whiten learn", &learn), ("model import", &import)];
+    for (what, command) in commands {
+        let theirs = tmp.path().join(format!("{what}-theirs.safetensors"));
+        std::fs::write(&theirs, &foreign).unwrap();
+        let stderr = common::lookalike_fails(command(&theirs));
+        assert!(stderr.contains("did not write"), "{what}: {stderr}");
+        assert!(
+            stderr.contains(&*theirs.to_string_lossy()),
+            "{what}: {stderr}"
+        );
+        assert_eq!(std::fs::read(&theirs).unwrap(), foreign, "{what}");
+        // Ours is written, then replaced.
+        let ours = tmp.path().join(format!("{what}-ours.safetensors"));
+        for _ in 0..2 {
+            let args = command(&ours);
+            let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+            let (code, _, stderr) = common::lookalike_with_env(&args, &[]);
+            assert_eq!(code, Some(0), "{what}: {stderr}");
+        }
+    }
+}
+
 #[test]
 fn a_file_that_crashes_the_decoder_is_reported_and_the_run_goes_on() {
     let Some(shared) = common::shared() else {

@@ -209,7 +209,7 @@ impl Index {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         let (version, body) = split_header(path, &bytes)?;
         let corrupt_here = |e| corrupt(path, e);
-        match version {
+        let index: Self = match version {
             FORMAT_VERSION => postcard::from_bytes(body).map_err(corrupt_here),
             3 => postcard::from_bytes::<IndexV3>(body)
                 .map(Index::from)
@@ -218,6 +218,31 @@ impl Index {
                 .map(Index::from)
                 .map_err(corrupt_here),
             version => Err(unknown_version(path, version)),
+        }?;
+        index.check_paths(path)?;
+        Ok(index)
+    }
+
+    /// Refuses an index whose entries' paths could lead out of its folder: each must be
+    /// relative, with no `..` (nor a root or drive), as scanning writes them. A crafted
+    /// or damaged index cannot make lookalike read, move or show a file elsewhere.
+    fn check_paths(&self, path: &Path) -> Result<()> {
+        use std::path::Component;
+        let escapes = |entry: &Entry| {
+            entry.path.is_empty()
+                || Path::new(&entry.path)
+                    .components()
+                    .any(|c| !matches!(c, Component::Normal(_) | Component::CurDir))
+        };
+        match self.entries.iter().find(|e| escapes(e)) {
+            None => Ok(()),
+            Some(entry) => Err(Error::Index {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "corrupt index: the entry {:?} is not a path inside the library",
+                    entry.path
+                ),
+            }),
         }
     }
 
@@ -542,6 +567,28 @@ mod tests {
         std::fs::write(&path, b"hello").unwrap();
         let message = Index::load(&path).unwrap_err().to_string();
         assert!(message.contains("not a lookalike index"), "{message}");
+    }
+
+    /// Issue 25: an entry whose path leads out of the library (absolute, `..`, empty)
+    /// makes the index unreadable, never a file elsewhere to read, show or move.
+    #[test]
+    fn refuses_entry_paths_outside_the_library() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("i.lkidx");
+        for bad in ["/etc/passwd", "../elsewhere.jpg", "a/../../b.jpg", ""] {
+            let mut index = sample();
+            index.entries[0].path = bad.into();
+            index.save(&path).unwrap();
+            let message = Index::load(&path).unwrap_err().to_string();
+            assert!(
+                message.contains("not a path inside the library"),
+                "{bad}: {message}"
+            );
+        }
+        let mut index = sample();
+        index.entries[0].path = "2024/./holiday..jpg".into();
+        index.save(&path).unwrap();
+        assert!(Index::load(&path).is_ok());
     }
 
     #[test]

@@ -70,7 +70,7 @@ pub fn import_keras_h5(input: &Path, output: &Path) -> Result<Vgg16Weights> {
         .to_metadata()
         .into_iter()
         .collect();
-    metadata.insert("architecture".into(), "vgg16-features".into());
+    metadata.insert("architecture".into(), super::VGG16_ARCHITECTURE.into());
     metadata.insert(
         "key_layout".into(),
         "torchvision vgg16 'features.N.weight' (OIHW) / 'features.N.bias'".into(),

@@ -272,10 +272,74 @@ pub(crate) fn write_safetensors(
         .collect::<Result<Vec<_>>>()?;
     let bytes = safetensors::serialize(views, Some(metadata))
         .map_err(|e| Error::Invalid(format!("cannot serialise {}: {e}", path.display())))?;
-    // Only ever replaces a safetensors file (an earlier conversion or whitening).
+    // Only ever replaces one of our files (an earlier conversion or whitening).
     crate::safefs::write_atomically(
         path,
         &bytes,
-        crate::safefs::Replace::IfOurs(crate::safefs::looks_like_safetensors),
+        crate::safefs::Replace::IfOurs(is_our_safetensors),
     )
+}
+
+/// The `architecture` metadata value of a VGG16 weights file (its conv layers).
+pub const VGG16_ARCHITECTURE: &str = "vgg16-features";
+
+/// Whether `head` (the first bytes of a file) is one of our safetensors files: its whole
+/// JSON header is there and its metadata names one of our formats (weights: an
+/// `architecture` this build reads; a whitening, and any later format: a `format` named
+/// `lookalike-...`). Someone else's safetensors file (another model, a dataset) is not.
+pub fn is_our_safetensors(head: &[u8]) -> bool {
+    let Some((length, rest)) = head.split_first_chunk::<8>() else {
+        return false;
+    };
+    let Some(header) = usize::try_from(u64::from_le_bytes(*length))
+        .ok()
+        .and_then(|n| rest.get(..n))
+    else {
+        return false;
+    };
+    let Ok(header) = serde_json::from_slice::<serde_json::Value>(header) else {
+        return false;
+    };
+    let metadata = &header["__metadata__"];
+    let architecture = metadata["architecture"].as_str();
+    matches!(
+        architecture,
+        Some(VGG16_ARCHITECTURE | googlenet::GOOGLENET_ARCHITECTURE)
+    ) || metadata["format"]
+        .as_str()
+        .is_some_and(|format| format.starts_with("lookalike-"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_our_safetensors_files_may_be_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, key: &str, value: &str| {
+            let path = dir.path().join(name);
+            let metadata = HashMap::from([(key.to_string(), value.to_string())]);
+            write_safetensors(&path, &[("x".into(), vec![1], vec![1.0])], metadata).unwrap();
+            std::fs::read(&path).unwrap()
+        };
+        let vgg16 = file("vgg16.safetensors", "architecture", VGG16_ARCHITECTURE);
+        assert!(is_our_safetensors(&vgg16));
+        assert!(is_our_safetensors(&file(
+            "whitening.safetensors",
+            "format",
+            "lookalike-whitening"
+        )));
+        // Someone else's: a safetensors file all the same (its ninth byte is `{`).
+        let theirs = file("theirs.safetensors", "architecture", "bert");
+        assert_eq!(theirs[8], b'{');
+        assert!(!is_our_safetensors(&theirs));
+        assert!(!is_our_safetensors(&file("t2.safetensors", "format", "pt")));
+        // A header cut short, a length pointing past the end, no header at all.
+        assert!(!is_our_safetensors(&vgg16[..30]));
+        let mut long = vgg16.clone();
+        long[..8].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(!is_our_safetensors(&long));
+        assert!(!is_our_safetensors(b"{}"));
+    }
 }
