@@ -57,7 +57,7 @@ pub fn largest_preview(bytes: &[u8]) -> Result<Preview, String> {
         let tiff = Tiff::new(bytes, 0).ok_or("not a TIFF-based RAW file (unknown header)")?;
         tiff_previews(&tiff)
     };
-    let best = candidates
+    let best = measured(candidates)
         .into_iter()
         .filter_map(|range| {
             let (width, height) = jpeg_size(bytes.get(range.clone())?)?;
@@ -83,6 +83,25 @@ pub fn largest_preview(bytes: &[u8]) -> Result<Preview, String> {
         ),
     }
 }
+
+/// The preview candidates worth measuring: each distinct range once (hostile or corrupt
+/// files repeat one pointer thousands of times), the [`MAX_CANDIDATES`] longest (real
+/// RAW files hold two to five previews).
+fn measured(mut candidates: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    candidates.sort_by_key(|r| (r.start, r.end));
+    candidates.dedup();
+    candidates.sort_by_key(|r| std::cmp::Reverse(r.len()));
+    candidates.truncate(MAX_CANDIDATES);
+    candidates
+}
+
+/// The most preview candidates measured in one file.
+const MAX_CANDIDATES: usize = 32;
+
+/// The most IFDs, and IFD entries in all, read from one file: real RAW files have a few
+/// dozen IFDs of a few hundred entries; a crafted one may chain 65,535-entry IFDs.
+const MAX_IFDS: usize = 256;
+const MAX_FIELDS: usize = 65_536;
 
 /// A TIFF structure inside `bytes` whose offsets count from `base`.
 struct Tiff<'a> {
@@ -222,14 +241,20 @@ fn tiff_previews(tiff: &Tiff) -> (Vec<Range<usize>>, Option<u16>) {
     let mut candidates = Vec::new();
     let mut queue = vec![tiff.first_ifd];
     let mut seen = std::collections::HashSet::new();
+    let mut fields_read = 0;
     while let Some(offset) = queue.pop() {
-        // Offsets repeat in corrupt or hostile files: visit each IFD once, 256 at most.
-        if offset == 0 || !seen.insert(offset) || seen.len() > 256 {
+        // Offsets repeat in corrupt or hostile files: visit each IFD once, and at most
+        // MAX_IFDS of them and MAX_FIELDS entries in all.
+        if offset == 0 || !seen.insert(offset) || seen.len() > MAX_IFDS {
             continue;
         }
         let Some((fields, next)) = tiff.ifd(offset) else {
             continue;
         };
+        fields_read += fields.len();
+        if fields_read > MAX_FIELDS {
+            break;
+        }
         queue.push(next);
         let get = |tag| fields.iter().find(|f| f.tag == tag);
         for field in &fields {
@@ -419,6 +444,44 @@ mod tests {
         ] {
             assert!(largest_preview(bytes).is_err());
         }
+        // Issue 25: thousands of pointers to one preview, behind which a frame header
+        // comes only after 200,000 segments, and IFDs chained with 65,535 entries each:
+        // bounded work (each preview measured once, the walk capped).
+        let mut jpeg = vec![0xFF, 0xD8];
+        for _ in 0..200_000 {
+            jpeg.extend_from_slice(&[0xFF, 0xFE, 0, 2]);
+        }
+        jpeg.extend_from_slice(&jpeg_header(1024, 768, 0xC0)[2..]);
+        let entries = 65_535u16;
+        let ifd_bytes = 2 + 12 * usize::from(entries) + 4;
+        let ifds = 8;
+        let jpeg_at = 8 + ifds * ifd_bytes;
+        let mut crafted = b"II*\0\x08\0\0\0".to_vec();
+        for i in 0..ifds {
+            crafted.extend_from_slice(&entries.to_le_bytes());
+            for _ in 0..entries {
+                crafted.extend_from_slice(&0x9999u16.to_le_bytes());
+                crafted.extend_from_slice(&7u16.to_le_bytes());
+                crafted.extend_from_slice(&(jpeg.len() as u32).to_le_bytes());
+                crafted.extend_from_slice(&(jpeg_at as u32).to_le_bytes());
+            }
+            let next = if i + 1 < ifds {
+                8 + (i + 1) * ifd_bytes
+            } else {
+                0
+            };
+            crafted.extend_from_slice(&(next as u32).to_le_bytes());
+        }
+        crafted.extend_from_slice(&jpeg);
+        let started = std::time::Instant::now();
+        let preview = largest_preview(&crafted).unwrap();
+        assert_eq!((preview.width, preview.height), (1024, 768));
+        assert!(
+            started.elapsed().as_secs_f64() < 1.0,
+            "{:?}",
+            started.elapsed()
+        );
+
         // An IFD that points at itself is visited once.
         let mut looped = b"II*\0\x08\0\0\0\x01\0".to_vec();
         looped.extend_from_slice(&SUB_IFDS.to_le_bytes());
