@@ -135,7 +135,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<LoadedImage> {
 /// Returns the size of the oriented original and the image.
 pub fn decode_for_side(path: &Path, max_pixels: u64, side: u32) -> Result<(u32, u32, RgbImage)> {
     crate::isolate::injected_fault(path);
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = read_photo(path)?;
     let (jpeg, orientation) = if crate::raw::is_raw(path) {
         let preview = raw_preview(path, &bytes)?;
         (&bytes[preview.range.clone()], preview.orientation)
@@ -237,8 +237,44 @@ pub fn resize_rgb(image: &RgbImage, width: u32, height: u32) -> RgbImage {
 /// RAW's own orientation (see [`crate::raw`]).
 pub fn decode_file(path: &Path, max_pixels: u64) -> Result<RgbImage> {
     crate::isolate::injected_fault(path);
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let bytes = read_photo(path)?;
     decode_bytes(path, &bytes, max_pixels)
+}
+
+/// The most bytes of one photo lookalike reads (a 100-megapixel 16-bit TIFF is about
+/// 600 MB; a RAW file under 200 MB): a larger file is that photo's failure, never a
+/// read that fills the memory.
+pub const MAX_PHOTO_BYTES: u64 = 1 << 30;
+
+/// The bytes of the photo at `path`, at most [`MAX_PHOTO_BYTES`] (checked before
+/// reading, and while reading, for a file that grows meanwhile).
+pub fn read_photo(path: &Path) -> Result<Vec<u8>> {
+    read_capped(path, MAX_PHOTO_BYTES)
+}
+
+fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let too_large = |size: u64| Error::Decode {
+        path: path.to_path_buf(),
+        reason: format!(
+            "{} MB, over the {} MB lookalike reads of one photo",
+            size >> 20,
+            cap >> 20
+        ),
+    };
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let size = file.metadata().map_err(|e| Error::io(path, e))?.len();
+    if size > cap {
+        return Err(too_large(size));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(cap + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > cap {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 /// As [`decode_file`], for the file's bytes already read.
@@ -462,6 +498,19 @@ pub fn has_image_extension(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 25: a photo larger than the cap is that photo's failure, named, before it
+    /// is read.
+    #[test]
+    fn a_photo_over_the_size_cap_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge.jpg");
+        std::fs::write(&path, vec![0u8; 3 << 20]).unwrap();
+        let message = read_capped(&path, 2 << 20).unwrap_err().to_string();
+        assert!(message.contains("over the 2 MB"), "{message}");
+        assert!(message.contains("huge.jpg"), "{message}");
+        assert_eq!(read_capped(&path, 4 << 20).unwrap().len(), 3 << 20);
+    }
 
     #[test]
     fn parses_boxes() {
