@@ -531,8 +531,6 @@ fn write_cache(path: &Path, stored: &[Stored]) -> Result<()> {
 pub struct Thumbnails {
     pub aligned: Vec<Option<Thumbnail>>,
     pub failures: Vec<Failure>,
-    /// Photos still without one.
-    pub missing: usize,
 }
 
 /// The thumbnails of the index at `index_path`: those cached beside it reused (same
@@ -578,11 +576,7 @@ pub fn update_thumbnails(
             let file = index.absolute(entry);
             match crate::isolate::per_file(&file, || Thumbnail::load(&file, max_pixels)) {
                 Ok(made) => thumbnail = Some(made),
-                Err(error) => {
-                    let mut failure = Failure::from(error);
-                    failure.path = file.clone();
-                    result.failures.push(failure);
-                }
+                Err(error) => result.failures.push(Failure::of_photo(&file, error)),
             }
             done += 1;
             let _ = progress.try_send(Progress::Step {
@@ -591,7 +585,6 @@ pub fn update_thumbnails(
                 path: file,
             });
         }
-        result.missing += usize::from(thumbnail.is_none());
         result.aligned.push(thumbnail);
     }
     if to_make > 0 {

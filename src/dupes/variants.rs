@@ -143,8 +143,7 @@ pub fn describe_variants(
                     })
                 }
                 Err(error) => {
-                    let mut failure = Failure::from(error);
-                    failure.path = file.clone();
+                    let failure = Failure::of_photo(&file, error);
                     let _ = progress.try_send(Progress::Failed(failure.clone()));
                     failures.push(failure);
                 }

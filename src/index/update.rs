@@ -58,6 +58,16 @@ impl Failure {
             kind: FailureKind::Unreadable,
         }
     }
+
+    /// What `error`, met while reading the photo at `file`, means for it: named by the
+    /// file the error names, else by `file`.
+    pub fn of_photo(file: &Path, error: Error) -> Self {
+        let mut failure = Self::from(error);
+        if failure.path.as_os_str().is_empty() {
+            failure.path = file.to_path_buf();
+        }
+        failure
+    }
 }
 
 impl From<Error> for Failure {
@@ -359,10 +369,7 @@ pub fn update_index_live(
                     });
                 }
                 Err(error) => {
-                    let mut failure = Failure::from(error);
-                    if failure.path.as_os_str().is_empty() {
-                        failure.path = file.path.clone();
-                    }
+                    let failure = Failure::of_photo(&file.path, error);
                     let _ = progress.try_send(Progress::Failed(failure.clone()));
                     failed.push(failure);
                 }
