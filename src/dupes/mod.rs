@@ -7,11 +7,9 @@
 mod groups;
 mod pixels;
 mod variants;
+mod verify;
 
-pub use groups::{
-    Check, Group, Member, PixelRule, Rule, Scores, VerifiedMatch, Verifier, View, find,
-    keeper_order, scores,
-};
+pub use groups::{Group, Member, Scores, VerifiedMatch, find, keeper_order, scores};
 pub use pixels::{
     PixelMatch, Thumbnail, Thumbnails, Turn, compare as compare_thumbnails, update_thumbnails,
 };
@@ -19,6 +17,7 @@ pub use variants::{
     Aligned, CACHE_EXTENSIONS, ENLARGE_BELOW, Variant, Variants, VariantsUpdate, add_cached_views,
     add_views, describe_variants, update_variants, variant_cache_path,
 };
+pub use verify::{Check, PixelRule, Rule, Verifier, View};
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
