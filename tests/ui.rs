@@ -340,6 +340,18 @@ fn search_a_folder_by_box_with_query_expansion_and_another_metric() {
     assert_eq!(lookalike::guard::violations(), 1);
 }
 
+/// `<tmp>/library`: two originals of neardup-dev and two distractors (4 photos).
+fn two_photo_library(shared: &Path, tmp: &Path) -> PathBuf {
+    let library = tmp.join("library");
+    common::neardup_library(
+        shared,
+        &library,
+        |n| ["o010.jpg", "o088.jpg"].contains(&n),
+        2,
+    );
+    library
+}
+
 /// A library indexed before R-MAC became the default (SPoC) is described again when the
 /// app opens it, the app says why, and the SPoC index is kept as it was (issue 24: the
 /// app never replaces an index; each setting has its own file). An index of the app's
@@ -352,13 +364,7 @@ fn a_library_indexed_with_spoc_is_described_again_with_r_mac() {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let library = tmp.path().join("library");
-    common::neardup_library(
-        &shared,
-        &library,
-        |n| ["o010.jpg", "o088.jpg"].contains(&n),
-        2,
-    );
+    let library = two_photo_library(&shared, tmp.path());
     // Where the app keeps the index of this folder (VGG16's name has no suffix).
     let index = tmp
         .path()
@@ -426,13 +432,7 @@ fn a_library_whose_photos_are_gone_is_asked_about_not_dropped() {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    let library = tmp.path().join("library");
-    common::neardup_library(
-        &shared,
-        &library,
-        |n| ["o010.jpg", "o088.jpg"].contains(&n),
-        2,
-    );
+    let library = two_photo_library(&shared, tmp.path());
     let harness = indexed_library(tmp.path(), &shared, &library, 4);
     drop(harness);
     let indexes = tmp.path().join("indexes");
