@@ -167,8 +167,12 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
     }
     let db = Database::from_index(&index, whitening.as_ref())?;
     let mut described = Vec::new();
+    // The variants' update reads the thumbnails too: kept, not read again below.
+    let mut cached_thumbnails = None;
     if rotations || enlarge {
-        for (variant, other) in variants_of(&args, &index, weights.as_ref())? {
+        let update = variants_of(&args, &index, weights.as_ref())?;
+        cached_thumbnails = Some(update.thumbnails);
+        for (variant, other) in update.aligned {
             let wanted = match variant {
                 Variant::QuarterTurn => rotations,
                 Variant::Enlarged => enlarge,
@@ -185,7 +189,7 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
         ..Control::unattended()
     };
     let thumbnails = match rule.pixels {
-        Some(_) => thumbnails_of(&args.index, &index)?,
+        Some(_) => thumbnails_of(&args.index, &index, cached_thumbnails)?,
         None => Vec::new(),
     };
     let groups = dupes::find(
@@ -324,8 +328,18 @@ pub(super) fn undo(args: UndoArgs) -> anyhow::Result<ExitCode> {
 /// from the caches beside the index (which `index` fills), the missing ones described
 /// now and cached.
 /// The thumbnails of the photos of the index at `index_path`: cached beside it (by
-/// `index`), the missing ones made now (a small decode per photo) and cached.
-fn thumbnails_of(index_path: &Path, index: &Index) -> anyhow::Result<Vec<Option<Thumbnail>>> {
+/// `index`; `cached`, when they were read already), the missing ones made now (a small
+/// decode per photo) and cached.
+fn thumbnails_of(
+    index_path: &Path,
+    index: &Index,
+    cached: Option<Vec<Option<Thumbnail>>>,
+) -> anyhow::Result<Vec<Option<Thumbnail>>> {
+    if let Some(cached) = cached
+        && cached.iter().all(Option::is_some)
+    {
+        return Ok(cached);
+    }
     let made = super::with_progress(|progress, stop| {
         dupes::update_thumbnails(
             index,
@@ -351,13 +365,13 @@ fn variants_of(
     args: &DupesArgs,
     index: &Index,
     weights: Option<&NetworkWeights>,
-) -> anyhow::Result<Vec<dupes::Aligned>> {
+) -> anyhow::Result<dupes::VariantsUpdate> {
     let never = std::sync::atomic::AtomicBool::new(false);
     let (tx, _rx) = std::sync::mpsc::sync_channel(1);
     let cached = update_variants(index, &args.index, None, &tx, &never)?;
     let missing = cached.missing;
     if missing == 0 {
-        return Ok(cached.aligned);
+        return Ok(cached);
     }
     let weights = weights.with_context(|| {
         format!(
@@ -391,7 +405,7 @@ fn variants_of(
     if super::interrupt_flag().load(std::sync::atomic::Ordering::Relaxed) {
         anyhow::bail!("interrupted; what was described is kept for next time");
     }
-    Ok(described.aligned)
+    Ok(described)
 }
 
 fn journal(path: Option<&Path>) -> anyhow::Result<Journal> {

@@ -1645,15 +1645,19 @@ impl DuplicatesJob {
         // Only what is cached: indexing describes the variants and makes the
         // thumbnails, never this job.
         let (unused, _) = sync_channel(1);
-        let cached = dupes::update_variants(&self.index, &self.index_path, None, &unused, stop)
-            .map_err(|e| e.to_string())?;
         let mut others = Vec::new();
-        if self.variants {
+        let thumbnails = if self.variants {
+            let cached = dupes::update_variants(&self.index, &self.index_path, None, &unused, stop)
+                .map_err(|e| e.to_string())?;
             for (variant, aligned) in cached.aligned {
                 others.push((variant, finish(&aligned)?));
             }
-        }
-        let thumbnails = cached.thumbnails;
+            cached.thumbnails
+        } else {
+            dupes::update_thumbnails(&self.index, &self.index_path, None, &unused, stop)
+                .map_err(|e| e.to_string())?
+                .aligned
+        };
         if stop.load(Ordering::Relaxed) {
             return Err(dupes::GroupingError::Stopped.to_string());
         }
