@@ -195,6 +195,7 @@ fn dupes_index() -> &'static lookalike::index::Index {
                 height: 750,
                 feature_map: [1, 1],
                 raw: Vec::new(),
+                damage: None,
             })
             .collect();
         index

@@ -13,6 +13,7 @@ use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage, imageops:
 
 use crate::error::{Error, Result};
 use crate::model::FEATURE_STRIDE;
+use crate::read::{Damage, jpeg_damage};
 
 /// Images above this many pixels are refused (decompression-bomb guard). 150 MP is
 /// above every current camera sensor (the largest medium-format backs are ~102 MP).
@@ -109,24 +110,47 @@ pub struct LoadedImage {
     pub height: u32,
     /// The pixels the network sees (cropped, resized).
     pub rgb: RgbImage,
+    /// What is wrong with a JPEG (or a RAW's JPEG preview) that decoded all the same:
+    /// cut short or broken inside (see [`crate::read::damage`]).
+    pub damage: Option<Damage>,
 }
 
-/// Reads, decodes, orients, crops and resizes `path`. Without a crop box, a large JPEG
-/// (a camera's, or a RAW's preview) is decoded straight at the size needed (see
-/// [`decode_for_side`]).
+/// Reads, decodes, orients, crops and resizes `path`, and checks that a JPEG is whole.
+/// Without a crop box, a large JPEG (a camera's, or a RAW's preview) is decoded
+/// straight at the size needed (see [`decode_for_side`]).
 pub fn load(path: &Path, options: &LoadOptions) -> Result<LoadedImage> {
     if options.crop.is_none()
         && let Some(side) = options.max_side.filter(|&side| side > 0)
     {
-        let (width, height, rgb) = decode_for_side(path, options.max_pixels, side)?;
+        let decoded = decode_checked(path, options.max_pixels, side)?;
+        let (width, height) = (decoded.width, decoded.height);
         let rgb = match fitted_size(width, height, side) {
-            Some((w, h)) if (w, h) != rgb.dimensions() => resize_rgb(&rgb, w, h),
-            _ => rgb,
+            Some((w, h)) if (w, h) != decoded.rgb.dimensions() => resize_rgb(&decoded.rgb, w, h),
+            _ => decoded.rgb,
         };
-        return check_size(path, LoadedImage { width, height, rgb });
+        let damage = decoded.damage;
+        return check_size(
+            path,
+            LoadedImage {
+                width,
+                height,
+                rgb,
+                damage,
+            },
+        );
     }
-    let original = decode_file(path, options.max_pixels)?;
-    prepare(path, &original, options.crop, options.max_side)
+    crate::isolate::injected_fault(path);
+    let bytes = read_photo(path)?;
+    let original = decode_bytes(path, &bytes, options.max_pixels)?;
+    let damage = if crate::raw::is_raw(path) {
+        raw_preview(path, &bytes)
+            .ok()
+            .and_then(|p| bytes.get(p.range).and_then(jpeg_damage))
+    } else {
+        jpeg_damage(&bytes)
+    };
+    let loaded = prepare(path, &original, options.crop, options.max_side)?;
+    Ok(LoadedImage { damage, ..loaded })
 }
 
 /// Reads `path` EXIF-oriented, with a longer side of at least `side` pixels where the
@@ -134,6 +158,11 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<LoadedImage> {
 /// straight at 1/2, 1/4 or 1/8 of its size by scaling its DCT, the rest at full size.
 /// Returns the size of the oriented original and the image.
 pub fn decode_for_side(path: &Path, max_pixels: u64, side: u32) -> Result<(u32, u32, RgbImage)> {
+    decode_checked(path, max_pixels, side).map(|d| (d.width, d.height, d.rgb))
+}
+
+/// [`decode_for_side`], with the JPEG's damage (see [`LoadedImage::damage`]).
+fn decode_checked(path: &Path, max_pixels: u64, side: u32) -> Result<LoadedImage> {
     crate::isolate::injected_fault(path);
     let bytes = read_photo(path)?;
     let (jpeg, orientation) = if crate::raw::is_raw(path) {
@@ -142,13 +171,21 @@ pub fn decode_for_side(path: &Path, max_pixels: u64, side: u32) -> Result<(u32, 
     } else {
         (&bytes[..], None)
     };
-    if jpeg.starts_with(&[0xFF, 0xD8])
-        && let Some(scaled) = scaled_jpeg(path, jpeg, max_pixels, side, orientation)
-    {
-        return scaled;
+    let damage = jpeg_damage(jpeg);
+    let (width, height, rgb) = match jpeg.starts_with(&[0xFF, 0xD8]) {
+        true => scaled_jpeg(path, jpeg, max_pixels, side, orientation),
+        false => None,
     }
-    let full = decode_bytes(path, &bytes, max_pixels)?;
-    Ok((full.width(), full.height(), full))
+    .unwrap_or_else(|| {
+        let full = decode_bytes(path, &bytes, max_pixels)?;
+        Ok((full.width(), full.height(), full))
+    })?;
+    Ok(LoadedImage {
+        width,
+        height,
+        rgb,
+        damage,
+    })
 }
 
 /// `jpeg` decoded at the smallest DCT scale that keeps its longer side at least `side`,
@@ -356,7 +393,16 @@ pub fn prepare(
         Some((nw, nh)) => resize_rgb(&view.to_image(), nw, nh),
         None => view.to_image(),
     };
-    check_size(path, LoadedImage { width, height, rgb })
+    let damage = None;
+    check_size(
+        path,
+        LoadedImage {
+            width,
+            height,
+            rgb,
+            damage,
+        },
+    )
 }
 
 /// Refuses, from its header, an image with more than `max_pixels` pixels (a

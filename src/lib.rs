@@ -23,6 +23,7 @@ pub mod model;
 pub mod net;
 pub mod pooling;
 pub mod raw;
+pub mod read;
 pub mod safefs;
 pub mod search;
 pub mod whiten;

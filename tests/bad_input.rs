@@ -181,3 +181,76 @@ fn cli_reports_each_bad_file_and_exits_by_outcome() {
             .all(|r| r["error"].is_string())
     );
 }
+
+/// Issue 25: a JPEG cut short (a failed copy) or whose tail was never written (zeros,
+/// a card pulled too early) still decodes, so it is indexed and searchable, but
+/// `index --json` names it damaged (not failed: the run succeeds), the index records
+/// it, and a whole JPEG, with or without data after its end, is not marked.
+#[test]
+fn a_cut_short_jpeg_is_indexed_and_named_damaged() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let model = common::shared_model(&shared);
+    let dir = tempfile::tempdir().unwrap();
+    let library = dir.path().join("card");
+    let names = common::neardup_library(&shared, &library, |n| n.len() == 8 && n < "o003", 0);
+    let [first, second, third, ..] = &names[..] else {
+        panic!("three originals in neardup-dev: {names:?}");
+    };
+    let whole = std::fs::read(library.join(first)).unwrap();
+    std::fs::write(library.join("cut.jpg"), &whole[..whole.len() * 3 / 5]).unwrap();
+    let mut never_written = std::fs::read(library.join(second)).unwrap();
+    let half = never_written.len() / 2;
+    never_written[half..].fill(0);
+    std::fs::write(library.join("zeros.jpg"), never_written).unwrap();
+    let mut trailer = std::fs::read(library.join(third)).unwrap();
+    trailer.extend_from_slice(b"\0\0\0\x18ftypmp42: a motion photo's video");
+    std::fs::write(library.join(third), trailer).unwrap();
+
+    let index = dir.path().join("card.lkidx");
+    let (code, json, stderr) = common::index_json(
+        &model,
+        &library,
+        &index,
+        &["--max-side", "224", "--no-variants"],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(json["failed"], serde_json::json!([]), "{json}");
+    let damaged: Vec<(String, String)> = json["damaged"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no damaged list: {json}"))
+        .iter()
+        .map(|d| {
+            assert_eq!(d["kind"], "damaged", "{d}");
+            let path = d["path"].as_str().unwrap();
+            let name = Path::new(path).file_name().unwrap().to_string_lossy();
+            (name.into_owned(), d["reason"].as_str().unwrap().to_owned())
+        })
+        .collect();
+    let damaged_names: Vec<&str> = damaged.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(damaged_names, ["cut.jpg", "zeros.jpg"], "{json}");
+    assert!(damaged[0].1.starts_with("cut short"), "{damaged:?}");
+    assert!(damaged[1].1.contains("are zeros"), "{damaged:?}");
+    assert!(
+        stderr.contains("damaged (indexed, searchable):"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("{} images (2 damaged)", names.len() + 2)),
+        "{stderr}"
+    );
+
+    let index = lookalike::index::Index::load(&index).unwrap();
+    let entry = |name: &str| index.entries.iter().find(|e| e.path == name).unwrap();
+    assert!(matches!(
+        entry("cut.jpg").damage,
+        Some(lookalike::read::Damage::CutShort { zeros: 0 })
+    ));
+    assert!(matches!(
+        entry("zeros.jpg").damage,
+        Some(lookalike::read::Damage::CutShort { zeros }) if zeros > 1000
+    ));
+    assert_eq!(entry(first).damage, None);
+    assert_eq!(entry(third).damage, None);
+}

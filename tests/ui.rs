@@ -633,6 +633,31 @@ fn bad_input_shows_a_message_and_the_app_keeps_working() {
     harness.get_by_label("Failed files (0)");
 }
 
+/// Issue 25: a JPEG cut short is indexed and searchable, and marked: "DAMAGED" in the
+/// grid (why on hover) and listed, with why, beside the files that failed.
+#[test]
+fn a_cut_short_photo_is_marked_damaged_in_the_grid_and_the_list() {
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let library = two_photo_library(&shared, tmp.path());
+    let whole = std::fs::read(shared.join("data/neardup-dev/jpg/o030.jpg")).unwrap();
+    std::fs::write(library.join("cut.jpg"), &whole[..whole.len() / 2]).unwrap();
+    let mut harness = indexed_library(tmp.path(), &shared, &library, 5);
+    let failures = harness.state().failures().to_vec();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(failures[0].kind, lookalike::index::FailureKind::Damaged);
+    assert!(failures[0].path.ends_with("cut.jpg"), "{failures:?}");
+    harness.get_by_label_contains("DAMAGED · cut.jpg");
+    harness.get_by_label("Failed or damaged files (1)").click();
+    harness.run_steps(3);
+    harness.get_by_label("Files that could not be indexed or are damaged (1)");
+    harness.get_by_label("damaged photo (searchable)");
+    let why = "cut short: the file ends inside the picture";
+    assert!(harness.query_all_by_label_contains(why).next().is_some());
+}
+
 #[test]
 fn duplicates_are_reviewed_moved_to_the_trash_and_restored_byte_for_byte() {
     let Some(shared) = common::shared() else {

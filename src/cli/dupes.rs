@@ -451,6 +451,9 @@ fn group_json(index: &Index, group: &Group) -> serde_json::Value {
             "height": e.height,
             "size": e.size,
         });
+        if let Some(damage) = e.damage {
+            file["damaged"] = json!(damage.to_string());
+        }
         if i != group.keeper() {
             let check = group.check(i, group.keeper());
             file["distance"] = json!(check.distance);

@@ -473,6 +473,13 @@ fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
     for failure in &summary.failed {
         eprintln!("failed: {}: {}", failure.path.display(), failure.reason);
     }
+    for damaged in &summary.damaged {
+        eprintln!(
+            "damaged (indexed, searchable): {}: {}",
+            damaged.path.display(),
+            damaged.reason
+        );
+    }
     for same in &summary.same_file {
         eprintln!(
             "same file: {} is {} (indexed once)",
@@ -486,8 +493,12 @@ fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
             summary.links_not_followed
         );
     }
+    let damaged = match summary.damaged.len() {
+        0 => String::new(),
+        n => format!(" ({n} damaged)"),
+    };
     eprintln!(
-        "{}: {} indexed, {} unchanged, {} removed, {} failed in {:.1} s; {} images in {}",
+        "{}: {} indexed, {} unchanged, {} removed, {} failed in {:.1} s; {} images{damaged} in {}",
         if summary.stopped {
             "interrupted"
         } else {
@@ -591,7 +602,7 @@ fn show_progress(rx: &std::sync::mpsc::Receiver<index::Progress>) {
                         .into_owned(),
                 );
             }
-            Progress::Failed(_) | Progress::Saved { .. } => {}
+            Progress::Failed(_) | Progress::Damaged(_) | Progress::Saved { .. } => {}
         }
     }
     bar.finish_and_clear();

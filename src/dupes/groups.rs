@@ -342,11 +342,13 @@ fn group_verified(index: &Index, verifier: &Verifier, pairs: &[Pair]) -> Vec<Gro
 }
 
 /// How good a file is to keep, best greatest: a real file in the library (not reached
-/// through a symbolic link), then a camera RAW (never trashed in favour of a JPEG made
-/// from it), then the highest resolution.
-fn quality(e: &Entry) -> (bool, bool, u64) {
+/// through a symbolic link), then a whole one (never a JPEG cut short kept over a whole
+/// copy), then a camera RAW (never trashed in favour of a JPEG made from it), then the
+/// highest resolution.
+fn quality(e: &Entry) -> (bool, bool, bool, u64) {
     let raw = crate::raw::is_raw(std::path::Path::new(&e.path));
-    (!e.via_link, raw, u64::from(e.width) * u64::from(e.height))
+    let pixels = u64::from(e.width) * u64::from(e.height);
+    (!e.via_link, e.damage.is_none(), raw, pixels)
 }
 
 /// Which of two photos is the better keeper (`Greater`: `a`): the better

@@ -389,6 +389,7 @@ mod tests {
             height: w,
             feature_map: [1, 1],
             raw: vec![],
+            damage: None,
         }
     }
 
@@ -629,6 +630,13 @@ mod tests {
         linked.iter_mut().for_each(|e| e.via_link = true);
         linked[0].via_link = false;
         assert_eq!(suggest_keeper(&[0, 1, 2, 3], &linked), 0);
+        // Issue 25: a JPEG cut short is never kept over a whole copy, whatever its
+        // resolution or size (the cut file is the larger: its tail is zeros).
+        let mut cut = entries.to_vec();
+        cut[3].damage = Some(crate::read::Damage::CutShort { zeros: 4096 });
+        cut[3].size = 99;
+        assert_eq!(suggest_keeper(&[0, 1, 2, 3], &cut), 2);
+        assert_eq!(suggest_keeper(&[0, 3], &cut), 0);
     }
 
     #[test]

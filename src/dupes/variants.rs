@@ -298,6 +298,7 @@ mod tests {
             height,
             feature_map: [1, 1],
             raw: Vec::new(),
+            damage: None,
         };
         assert!(Variant::Enlarged.applies(&entry(112, 80)));
         assert!(!Variant::Enlarged.applies(&entry(224, 100)));

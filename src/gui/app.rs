@@ -22,7 +22,7 @@ use super::worker::{
 use crate::backend::BackendChoice;
 use crate::cleanup::Destination;
 use crate::imaging::{CropBox, has_image_extension};
-use crate::index::{Failure, IndexSummary, Progress};
+use crate::index::{Failure, FailureKind, IndexSummary, Progress};
 use crate::intent::Intent;
 use crate::model::Network;
 use crate::search::Metric;
@@ -566,7 +566,9 @@ impl LookalikeApp {
                         view.total = Some(total);
                         view.current = (!path.as_os_str().is_empty()).then_some(path);
                     }
-                    Progress::Failed(failure) => self.failures.push(failure),
+                    Progress::Failed(failure) | Progress::Damaged(failure) => {
+                        self.failures.push(failure)
+                    }
                     Progress::Saved { .. } => {}
                 }
             }
@@ -581,7 +583,7 @@ impl LookalikeApp {
                 match outcome {
                     Ok(summary) => {
                         // The summary has every failure; progress may have missed some.
-                        self.failures = summary.failed.clone();
+                        self.failures = [&summary.failed[..], &summary.damaged].concat();
                         if summary.entries == 0 && !summary.stopped {
                             self.notice(format!(
                                 "No photos found in {} (looked for {} files)",
@@ -930,7 +932,7 @@ impl LookalikeApp {
             }
             ui.separator();
             let failed = self.failures.len();
-            let failures_label = format!("Failed files ({failed})");
+            let failures_label = format!("{} ({failed})", self.failures_title());
             if ui
                 .add_enabled(
                     failed > 0,
@@ -1036,8 +1038,12 @@ impl LookalikeApp {
                     library.whitening
                 );
                 if let Some((_, summary)) = &self.last_run {
+                    let damaged = match summary.damaged.len() {
+                        0 => String::new(),
+                        n => format!(", {n} damaged"),
+                    };
                     text.push_str(&format!(
-                        " · last run: {} new, {} unchanged, {} removed, {} failed{}",
+                        " · last run: {} new, {} unchanged, {} removed, {} failed{damaged}{}",
                         summary.indexed,
                         summary.unchanged,
                         summary.removed,
@@ -1389,11 +1395,19 @@ impl LookalikeApp {
                 Some(_) => format!("RAW+JPEG · {}", file_name(&photo.path)),
                 None => file_name(&photo.path),
             };
+            let name = match photo.damage {
+                Some(_) => format!("DAMAGED · {name}"),
+                None => name,
+            };
             let caption = match score {
                 Some((rank, distance)) => format!("#{rank} · {distance:.3} · {name}"),
                 None if photo.is_waiting() => format!("(waiting) {name}"),
                 None => name,
             };
+            let damage = photo
+                .damage
+                .map(|damage| format!("\ndamaged: {damage}"))
+                .unwrap_or_default();
             let pair = photo
                 .sibling
                 .as_ref()
@@ -1406,7 +1420,7 @@ impl LookalikeApp {
                 ))
             } else {
                 response.on_hover_text(format!(
-                    "{}{pair}\n{} × {} px, {}",
+                    "{}{pair}\n{} × {} px, {}{damage}",
                     photo.path.display(),
                     photo.width,
                     photo.height,
@@ -1432,9 +1446,22 @@ impl LookalikeApp {
                     action = Some(CellAction::Reveal(photo.path.clone()));
                 }
             });
-            ui.add(egui::Label::new(RichText::new(caption).small()).truncate());
+            let mut caption = RichText::new(caption).small();
+            if photo.damage.is_some() {
+                caption = caption.color(ui.visuals().warn_fg_color);
+            }
+            ui.add(egui::Label::new(caption).truncate());
         });
         action
+    }
+
+    /// The failed-files button's words: damaged photos (indexed, searchable) are
+    /// listed with the files that failed.
+    fn failures_title(&self) -> &'static str {
+        match self.failures.iter().any(|f| f.kind == FailureKind::Damaged) {
+            true => "Failed or damaged files",
+            false => "Failed files",
+        }
     }
 
     fn failures_window(&mut self, ctx: &egui::Context) {
@@ -1443,45 +1470,46 @@ impl LookalikeApp {
             return;
         }
         let mut open = self.show_failures;
-        egui::Window::new(format!(
-            "Files that could not be indexed ({})",
-            self.failures.len()
-        ))
-        .open(&mut open)
-        .default_size([720.0, 360.0])
-        .show(ctx, |ui| {
-            use egui_extras::{Column, TableBuilder};
-            TableBuilder::new(ui)
-                .striped(true)
-                .column(Column::auto().at_least(240.0).resizable(true))
-                .column(Column::auto().at_least(120.0))
-                .column(Column::remainder())
-                .header(20.0, |mut header| {
-                    header.col(|ui| {
-                        ui.strong("File");
-                    });
-                    header.col(|ui| {
-                        ui.strong("What");
-                    });
-                    header.col(|ui| {
-                        ui.strong("Reason");
-                    });
-                })
-                .body(|body| {
-                    body.rows(20.0, self.failures.len(), |mut row| {
-                        let failure = &self.failures[row.index()];
-                        row.col(|ui| {
-                            ui.label(failure.path.display().to_string());
+        let title = match self.failures_title() {
+            "Failed files" => "Files that could not be indexed",
+            _ => "Files that could not be indexed or are damaged",
+        };
+        egui::Window::new(format!("{title} ({})", self.failures.len()))
+            .open(&mut open)
+            .default_size([720.0, 360.0])
+            .show(ctx, |ui| {
+                use egui_extras::{Column, TableBuilder};
+                TableBuilder::new(ui)
+                    .striped(true)
+                    .column(Column::auto().at_least(240.0).resizable(true))
+                    .column(Column::auto().at_least(120.0))
+                    .column(Column::remainder())
+                    .header(20.0, |mut header| {
+                        header.col(|ui| {
+                            ui.strong("File");
                         });
-                        row.col(|ui| {
-                            ui.label(failure.kind.describe());
+                        header.col(|ui| {
+                            ui.strong("What");
                         });
-                        row.col(|ui| {
-                            ui.label(&failure.reason);
+                        header.col(|ui| {
+                            ui.strong("Reason");
+                        });
+                    })
+                    .body(|body| {
+                        body.rows(20.0, self.failures.len(), |mut row| {
+                            let failure = &self.failures[row.index()];
+                            row.col(|ui| {
+                                ui.label(failure.path.display().to_string());
+                            });
+                            row.col(|ui| {
+                                ui.label(failure.kind.describe());
+                            });
+                            row.col(|ui| {
+                                ui.label(&failure.reason);
+                            });
                         });
                     });
-                });
-        });
+            });
         self.show_failures = open;
     }
 

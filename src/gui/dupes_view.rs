@@ -413,6 +413,10 @@ impl DupesView {
             super::app::format_bytes(photo.size),
             format_date(photo.mtime_ns)
         ));
+        if let Some(damage) = photo.damage {
+            ui.label(RichText::new("DAMAGED").color(ui.visuals().warn_fg_color))
+                .on_hover_text(damage.to_string());
+        }
         let keeper = group.keeper();
         let is_keeper = keeper == i;
         if !is_keeper && is_sibling(&photo.path, &group.photos[keeper].path) {
@@ -488,6 +492,7 @@ mod tests {
             size: 1,
             mtime_ns: 0,
             sibling: None,
+            damage: None,
         }
     }
 

@@ -263,6 +263,8 @@ pub struct Photo {
     pub mtime_ns: i128,
     /// The JPEG the camera wrote beside this RAW: the two are shown as one photo.
     pub sibling: Option<PathBuf>,
+    /// What is wrong with it (it decoded all the same): marked in the grid.
+    pub damage: Option<crate::read::Damage>,
 }
 
 impl Photo {
@@ -275,6 +277,7 @@ impl Photo {
             size: 0,
             mtime_ns: 0,
             sibling: None,
+            damage: None,
         }
     }
 
@@ -1817,6 +1820,7 @@ fn photo(index: &Index, entry: &Entry) -> Photo {
         size: entry.size,
         mtime_ns: entry.mtime_ns,
         sibling: None,
+        damage: entry.damage,
     }
 }
 

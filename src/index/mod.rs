@@ -12,7 +12,9 @@
 //! records the network (VGG16 or GoogLeNet); a version 2 index is read as VGG16's.
 //! Version 4 records how the network's last map was pooled (R-MAC by default for VGG16);
 //! older indexes are read as SPoC, which they all are, and keep working: a query is
-//! described the way its index was.
+//! described the way its index was. Version 5 records what is wrong with a photo that
+//! decoded all the same (a JPEG cut short or broken inside); older indexes are read
+//! with nothing known wrong, and a photo is checked when it is next described.
 
 mod scan;
 mod update;
@@ -30,12 +32,13 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::model::{Network, WeightsRef};
 use crate::pooling::Pooling;
+use crate::read::Damage;
 use crate::safefs::{self, FileId, Replace};
 
 /// First bytes of every index file.
 pub const MAGIC: &[u8; 8] = b"LKALIDX\n";
 /// Version of the body's layout; another version is refused with a clear message.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 /// How much of an index [`Index::read_provenance`] reads: the header, the root (a path)
 /// and the provenance fit with room to spare.
 const HEAD_BYTES: u64 = 16 * 1024;
@@ -68,12 +71,61 @@ impl Provenance {
     }
 }
 
+/// Version 4's layout, read and upgraded: its entries say nothing of damage.
+#[derive(Deserialize)]
+struct IndexV4 {
+    root: PathBuf,
+    provenance: Provenance,
+    entries: Vec<EntryV4>,
+}
+
+/// An entry of versions 2 to 4: an [`Entry`] without `damage`.
+#[derive(Deserialize)]
+struct EntryV4 {
+    path: String,
+    size: u64,
+    mtime_ns: i128,
+    file: FileId,
+    via_link: bool,
+    width: u32,
+    height: u32,
+    feature_map: [u32; 2],
+    raw: Vec<f32>,
+}
+
+impl From<EntryV4> for Entry {
+    fn from(old: EntryV4) -> Self {
+        Self {
+            path: old.path,
+            size: old.size,
+            mtime_ns: old.mtime_ns,
+            file: old.file,
+            via_link: old.via_link,
+            width: old.width,
+            height: old.height,
+            feature_map: old.feature_map,
+            raw: old.raw,
+            damage: None,
+        }
+    }
+}
+
+impl From<IndexV4> for Index {
+    fn from(old: IndexV4) -> Self {
+        Self {
+            root: old.root,
+            provenance: old.provenance,
+            entries: old.entries.into_iter().map(Entry::from).collect(),
+        }
+    }
+}
+
 /// Version 3's layout, read and upgraded: every index before version 4 is SPoC.
 #[derive(Deserialize)]
 struct IndexV3 {
     root: PathBuf,
     provenance: ProvenanceV3,
-    entries: Vec<Entry>,
+    entries: Vec<EntryV4>,
 }
 
 #[derive(Deserialize)]
@@ -96,11 +148,12 @@ impl From<ProvenanceV3> for Provenance {
 
 impl From<IndexV3> for Index {
     fn from(old: IndexV3) -> Self {
-        Self {
+        IndexV4 {
             root: old.root,
             provenance: old.provenance.into(),
             entries: old.entries,
         }
+        .into()
     }
 }
 
@@ -109,7 +162,7 @@ impl From<IndexV3> for Index {
 struct IndexV2 {
     root: PathBuf,
     provenance: ProvenanceV2,
-    entries: Vec<Entry>,
+    entries: Vec<EntryV4>,
 }
 
 #[derive(Deserialize)]
@@ -131,11 +184,12 @@ impl From<ProvenanceV2> for Provenance {
 
 impl From<IndexV2> for Index {
     fn from(old: IndexV2) -> Self {
-        Self {
+        IndexV4 {
             root: old.root,
             provenance: old.provenance.into(),
             entries: old.entries,
         }
+        .into()
     }
 }
 
@@ -158,6 +212,10 @@ pub struct Entry {
     pub feature_map: [u32; 2],
     /// The raw descriptor (VGG16: 512 sums over conv5_3; GoogLeNet: 1,024-d pool5).
     pub raw: Vec<f32>,
+    /// What is wrong with the photo, which decoded all the same (a JPEG cut short or
+    /// broken inside): searchable, marked, never kept over a whole copy. `None` also
+    /// for photos described before version 5, until they are described again.
+    pub damage: Option<Damage>,
 }
 
 /// A file as it was indexed; it is moved only if it still is this file.
@@ -211,6 +269,9 @@ impl Index {
         let corrupt_here = |e| corrupt(path, e);
         let index: Self = match version {
             FORMAT_VERSION => postcard::from_bytes(body).map_err(corrupt_here),
+            4 => postcard::from_bytes::<IndexV4>(body)
+                .map(Index::from)
+                .map_err(corrupt_here),
             3 => postcard::from_bytes::<IndexV3>(body)
                 .map(Index::from)
                 .map_err(corrupt_here),
@@ -263,7 +324,7 @@ impl Index {
         let (version, body) = split_header(path, &head)?;
         let corrupt_here = |e| corrupt(path, e);
         match version {
-            FORMAT_VERSION => postcard::take_from_bytes::<(PathBuf, Provenance)>(body)
+            FORMAT_VERSION | 4 => postcard::take_from_bytes::<(PathBuf, Provenance)>(body)
                 .map(|(head, _)| head)
                 .map_err(corrupt_here),
             3 => postcard::take_from_bytes::<(PathBuf, ProvenanceV3)>(body)
@@ -541,17 +602,89 @@ mod tests {
             height: 4,
             feature_map: [0, 0],
             raw: vec![1.0, 2.5],
+            damage: None,
         });
         index
+    }
+
+    /// An entry as versions 2 to 4 wrote it (no `damage`).
+    type OldEntry<'a> = (
+        &'a str,
+        u64,
+        i128,
+        FileId,
+        bool,
+        u32,
+        u32,
+        [u32; 2],
+        &'a [f32],
+    );
+
+    fn old_entries(index: &Index) -> Vec<OldEntry<'_>> {
+        fn old(e: &Entry) -> OldEntry<'_> {
+            let Entry {
+                path,
+                size,
+                mtime_ns,
+                file,
+                via_link,
+                width,
+                height,
+                feature_map,
+                raw,
+                damage: _,
+            } = e;
+            (
+                path,
+                *size,
+                *mtime_ns,
+                *file,
+                *via_link,
+                *width,
+                *height,
+                *feature_map,
+                raw,
+            )
+        }
+        index.entries.iter().map(old).collect()
+    }
+
+    fn write_old(path: &Path, version: u32, body: &impl Serialize) {
+        let mut bytes = MAGIC.to_vec();
+        bytes.extend_from_slice(&version.to_le_bytes());
+        bytes.extend_from_slice(&postcard::to_stdvec(body).unwrap());
+        std::fs::write(path, bytes).unwrap();
     }
 
     #[test]
     fn round_trips() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("i.lkidx");
-        sample().save(&path).unwrap();
-        assert_eq!(Index::load(&path).unwrap(), sample());
-        assert_eq!(Index::read_provenance(&path).unwrap(), sample().provenance);
+        let mut index = sample();
+        index.entries.push(Entry {
+            path: "a/cut.jpg".into(),
+            damage: Some(Damage::CutShort { zeros: 4096 }),
+            ..index.entries[0].clone()
+        });
+        index.save(&path).unwrap();
+        assert_eq!(Index::load(&path).unwrap(), index);
+        assert_eq!(Index::read_provenance(&path).unwrap(), index.provenance);
+    }
+
+    /// Issue 25: an index of the previous version (no damage recorded) is read whole,
+    /// its photos with nothing known wrong, and described again only when they change.
+    #[test]
+    fn reads_a_version_4_index_with_nothing_known_damaged() {
+        let index = sample();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v4.lkidx");
+        write_old(
+            &path,
+            4,
+            &(&index.root, &index.provenance, old_entries(&index)),
+        );
+        assert_eq!(Index::load(&path).unwrap(), index);
+        assert_eq!(Index::read_provenance(&path).unwrap(), index.provenance);
     }
 
     #[test]
@@ -632,25 +765,11 @@ mod tests {
     /// An index written before the network was recorded is read as VGG16's.
     #[test]
     fn reads_a_version_2_index_as_vgg16() {
-        #[derive(Serialize)]
-        struct V2<'a> {
-            root: &'a Path,
-            provenance: (&'a str, u32),
-            entries: &'a [Entry],
-        }
         let index = sample();
-        let body = postcard::to_stdvec(&V2 {
-            root: &index.root,
-            provenance: (&index.provenance.model_sha256, index.provenance.max_side),
-            entries: &index.entries,
-        })
-        .unwrap();
+        let provenance = (&index.provenance.model_sha256, index.provenance.max_side);
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("old.lkidx");
-        let mut bytes = MAGIC.to_vec();
-        bytes.extend_from_slice(&2u32.to_le_bytes());
-        bytes.extend_from_slice(&body);
-        std::fs::write(&path, bytes).unwrap();
+        write_old(&path, 2, &(&index.root, provenance, old_entries(&index)));
         let mut expected = index;
         expected.provenance.pooling = Pooling::Spoc;
         assert_eq!(Index::load(&path).unwrap(), expected);
@@ -661,29 +780,15 @@ mod tests {
     /// or update that wants R-MAC is told how to rebuild it.
     #[test]
     fn reads_a_version_3_index_as_spoc() {
-        #[derive(Serialize)]
-        struct V3<'a> {
-            root: &'a Path,
-            provenance: (&'a str, u32, Network),
-            entries: &'a [Entry],
-        }
         let index = sample();
-        let body = postcard::to_stdvec(&V3 {
-            root: &index.root,
-            provenance: (
-                &index.provenance.model_sha256,
-                index.provenance.max_side,
-                Network::Vgg16,
-            ),
-            entries: &index.entries,
-        })
-        .unwrap();
+        let provenance = (
+            &index.provenance.model_sha256,
+            index.provenance.max_side,
+            Network::Vgg16,
+        );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v3.lkidx");
-        let mut bytes = MAGIC.to_vec();
-        bytes.extend_from_slice(&3u32.to_le_bytes());
-        bytes.extend_from_slice(&body);
-        std::fs::write(&path, bytes).unwrap();
+        write_old(&path, 3, &(&index.root, provenance, old_entries(&index)));
         let loaded = Index::load(&path).unwrap();
         assert_eq!(loaded.provenance.pooling, Pooling::Spoc);
         assert_eq!(Index::read_provenance(&path).unwrap(), loaded.provenance);

@@ -17,6 +17,7 @@ use super::{Entry, Index, Provenance, SameFile, ScanOptions, Scanned, scan_folde
 use crate::descriptor::Describer;
 use crate::error::{Error, Result};
 use crate::imaging;
+use crate::read::Damage;
 
 /// A file that could not be indexed (or moved), and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -37,6 +38,9 @@ pub enum FailureKind {
     Unreadable,
     /// Not a photo: empty, or its content is no image format at all.
     NotAPhoto,
+    /// A photo that decoded all the same but is not whole (a JPEG cut short or broken
+    /// inside): indexed and searchable, marked damaged (see [`crate::read::Damage`]).
+    Damaged,
 }
 
 impl FailureKind {
@@ -45,11 +49,21 @@ impl FailureKind {
         match self {
             Self::Unreadable => "photo that cannot be read",
             Self::NotAPhoto => "not a photo",
+            Self::Damaged => "damaged photo (searchable)",
         }
     }
 }
 
 impl Failure {
+    /// The damaged photo at `path`, for the lists that name files with problems.
+    pub fn damaged(path: impl Into<PathBuf>, damage: Damage) -> Self {
+        Self {
+            path: path.into(),
+            reason: damage.to_string(),
+            kind: FailureKind::Damaged,
+        }
+    }
+
     /// A file that could not be read or moved.
     pub fn new(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
         Self {
@@ -189,6 +203,8 @@ pub enum Progress {
         path: PathBuf,
     },
     Failed(Failure),
+    /// A photo was described but is damaged (a [`FailureKind::Damaged`] failure).
+    Damaged(Failure),
     /// A checkpoint was written.
     Saved {
         entries: usize,
@@ -203,6 +219,9 @@ pub struct IndexSummary {
     pub unchanged: usize,
     pub removed: usize,
     pub failed: Vec<Failure>,
+    /// Every damaged photo in the index after the run, described in it or before
+    /// ([`FailureKind::Damaged`]): searchable, not failures.
+    pub damaged: Vec<Failure>,
     /// Paths that reach a file already indexed under another path (hard links, links
     /// followed): described once, listed once.
     pub same_file: Vec<SameFile>,
@@ -285,6 +304,7 @@ pub fn update_index_live(
         // An unfinished scan must not be mistaken for deletions: change nothing.
         let summary = IndexSummary {
             stopped: true,
+            damaged: damaged_in(&previous),
             entries: previous.entries.len(),
             failed,
             links_not_followed: scan.links_not_followed,
@@ -356,6 +376,10 @@ pub fn update_index_live(
             match described {
                 Ok((image, spoc)) => {
                     indexed += 1;
+                    if let Some(damage) = image.damage {
+                        let damaged = Failure::damaged(&file.path, damage);
+                        let _ = progress.try_send(Progress::Damaged(damaged));
+                    }
                     index.entries.push(Entry {
                         path: file.relative.clone(),
                         size: file.size,
@@ -366,6 +390,7 @@ pub fn update_index_live(
                         height: image.height,
                         feature_map: spoc.feature_map.map(|v| v as u32),
                         raw: spoc.raw,
+                        damage: image.damage,
                     });
                 }
                 Err(error) => {
@@ -410,6 +435,7 @@ pub fn update_index_live(
     let summary = IndexSummary {
         indexed,
         unchanged,
+        damaged: damaged_in(&index),
         removed: plan.removed,
         failed,
         same_file: scan.same_file,
@@ -421,6 +447,12 @@ pub fn update_index_live(
         moved_from,
     };
     Ok((index, summary))
+}
+
+/// The damaged photos of `index`, as the lists of files with problems show them.
+pub fn damaged_in(index: &Index) -> Vec<Failure> {
+    let damaged = |entry: &Entry| Some(Failure::damaged(index.absolute(entry), entry.damage?));
+    index.entries.iter().filter_map(damaged).collect()
 }
 
 /// The existing index for this folder, or an empty one; the file set aside, if one
@@ -564,6 +596,7 @@ mod tests {
             height: 1,
             feature_map: [1, 1],
             raw: vec![],
+            damage: None,
         }
     }
 

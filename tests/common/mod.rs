@@ -68,6 +68,7 @@ pub fn verified_copies(
             height: 1000,
             feature_map: [1, 1],
             raw: Vec::new(),
+            damage: None,
         });
     }
     let dim = 4;
