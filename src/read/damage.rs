@@ -210,6 +210,38 @@ mod tests {
         assert!(said.contains("are zeros"), "{said}");
     }
 
+    /// Real restart markers (an encoder's, progressive files too) are whole; one
+    /// restart interval lost (a damaged sector) is found, though it still decodes.
+    #[test]
+    fn a_lost_restart_interval_is_damage_inside() {
+        use jpeg_encoder::{ColorType, Encoder};
+        let image = image::RgbImage::from_fn(128, 96, |x, y| {
+            image::Rgb([(x * 2) as u8, (y * 3) as u8, ((x * y) % 251) as u8])
+        });
+        for progressive in [false, true] {
+            let mut jpeg = Vec::new();
+            let mut encoder = Encoder::new(&mut jpeg, 90);
+            encoder.set_restart_interval(2);
+            encoder.set_progressive(progressive);
+            encoder
+                .encode(image.as_raw(), 128, 96, ColorType::Rgb)
+                .unwrap();
+            assert_eq!(jpeg_damage(&jpeg), None, "progressive: {progressive}");
+        }
+        let mut jpeg = Vec::new();
+        let mut encoder = Encoder::new(&mut jpeg, 90);
+        encoder.set_restart_interval(2);
+        encoder
+            .encode(image.as_raw(), 128, 96, ColorType::Rgb)
+            .unwrap();
+        let at = |code: u8| jpeg.windows(2).position(|w| w == [0xFF, code]).unwrap();
+        let (d1, d2) = (at(0xD1), at(0xD2));
+        let mut lost = jpeg[..d1].to_vec();
+        lost.extend_from_slice(&jpeg[d2..]);
+        assert!(image::load_from_memory(&lost).is_ok(), "it still decodes");
+        assert_eq!(jpeg_damage(&lost), Some(Damage::Corrupt));
+    }
+
     #[test]
     fn restart_markers_must_count_in_turn() {
         let mut good = Vec::new();
