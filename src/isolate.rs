@@ -8,7 +8,10 @@ use std::cell::{Cell, RefCell};
 use std::ffi::OsString;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Mutex, Once, OnceLock};
+use std::time::Duration;
 
 use crate::error::{Error, Result};
 
@@ -27,6 +30,47 @@ pub fn per_file<T>(path: &Path, work: impl FnOnce() -> Result<T>) -> Result<T> {
             reason,
         })
     })
+}
+
+/// Runs one file's `work` (a decode: no decoder can be interrupted) on a thread of its
+/// own and waits for it, unless `stop` is raised first: then it returns `None` at once,
+/// leaving the thread to finish alone and its result to be dropped, so Cancel never
+/// waits for a photo that takes long to decode. A panic in `work` is the file's
+/// [`Error::Crashed`], as in [`per_file`].
+pub fn abandonable<T: Send + 'static>(
+    path: &Path,
+    stop: &AtomicBool,
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Option<Result<T>> {
+    /// How often the waiting thread looks at `stop`.
+    const POLL: Duration = Duration::from_millis(20);
+    if stop.load(Ordering::Relaxed) {
+        return None;
+    }
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let file = path.to_path_buf();
+    let spawned = std::thread::Builder::new()
+        .name("lookalike-decode".into())
+        .spawn(move || {
+            let _ = tx.send(per_file(&file, work));
+        });
+    if let Err(error) = spawned {
+        return Some(Err(Error::io(path, error)));
+    }
+    loop {
+        match rx.recv_timeout(POLL) {
+            Ok(result) => return Some(result),
+            Err(RecvTimeoutError::Timeout) if stop.load(Ordering::Relaxed) => return None,
+            Err(RecvTimeoutError::Timeout) => {}
+            // `per_file` returns even when the work panics: never reached.
+            Err(RecvTimeoutError::Disconnected) => {
+                return Some(Err(Error::Crashed {
+                    path: path.to_path_buf(),
+                    reason: "its decoding thread ended without a result".into(),
+                }));
+            }
+        }
+    }
 }
 
 /// Runs `work`; a panic in it comes back as `Err` with its message and location.
@@ -157,5 +201,33 @@ mod tests {
         assert!(message.contains("isolate.rs"), "{message}");
         assert_eq!(per_file(path, || Ok(3)).unwrap(), 3);
         assert_eq!(catch(|| 5), Ok(5));
+    }
+
+    #[test]
+    fn an_abandoned_decode_returns_at_once_and_a_finished_one_or_a_panic_comes_back() {
+        let path = Path::new("/photos/huge.jpg");
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                std::thread::sleep(Duration::from_millis(100));
+                stop.store(true, Ordering::Relaxed);
+            });
+            let started = std::time::Instant::now();
+            let slow = abandonable(path, &stop, || {
+                std::thread::sleep(Duration::from_secs(30));
+                Ok(1)
+            });
+            assert!(slow.is_none());
+            assert!(started.elapsed() < Duration::from_secs(2));
+        });
+        let go = AtomicBool::new(false);
+        assert_eq!(abandonable(path, &go, || Ok(2)).unwrap().unwrap(), 2);
+        let crashed = abandonable(path, &go, || -> Result<()> { panic!("decoder bug") });
+        let message = crashed.unwrap().unwrap_err().to_string();
+        assert!(message.contains("huge.jpg") && message.contains("decoder bug"));
+        assert!(
+            abandonable(path, &stop, || Ok(3)).is_none(),
+            "stopped before"
+        );
     }
 }

@@ -369,3 +369,47 @@ fn a_live_caller_sees_every_entry_once_before_the_run_ends() {
     let saved: Vec<String> = index.entries.iter().map(|e| e.path.clone()).collect();
     assert_eq!(paths, saved);
 }
+
+/// Issue 25: a stop request does not wait for a photo that takes long to decode (a
+/// huge or hostile file; here the test hook makes each decode take a minute): the run
+/// ends within a second, saves what it has, and says it was stopped.
+#[test]
+fn a_stop_does_not_wait_for_a_long_decode() {
+    use lookalike::index::{IndexOptions, Provenance, update_index};
+    use lookalike::{BackendChoice, Describer, DescriberOptions, Vgg16Weights};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let weights = Vgg16Weights::load(&common::shared_model(&shared)).unwrap();
+    let describer =
+        Describer::new(&weights, BackendChoice::Cpu, DescriberOptions::default()).unwrap();
+    let provenance = Provenance::new(
+        &weights,
+        lookalike::imaging::DEFAULT_MAX_SIDE,
+        describer.options().pooling,
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("decoded-for-a-minute");
+    for name in ["church.png", "golf_ball.png"] {
+        copy(&shared.join("golden").join(name), &dir.join(name));
+    }
+    lookalike::isolate::inject_delay("decoded-for-a-minute", Duration::from_secs(60));
+    let options = IndexOptions::new(dir, tmp.path().join("slow.lkidx"));
+    let (progress, _updates) = std::sync::mpsc::sync_channel(64);
+    let stop = AtomicBool::new(false);
+    let (summary, stopped_after) = std::thread::scope(|scope| {
+        let run = scope.spawn(|| update_index(&describer, &provenance, &options, &progress, &stop));
+        std::thread::sleep(Duration::from_millis(500));
+        let asked = Instant::now();
+        stop.store(true, Ordering::Relaxed);
+        let (_, summary) = run.join().unwrap().unwrap();
+        (summary, asked.elapsed())
+    });
+    assert!(
+        stopped_after < Duration::from_secs(1),
+        "stopped after {stopped_after:?}"
+    );
+    assert!(summary.stopped && summary.indexed == 0, "{summary:?}");
+    assert!(summary.failed.is_empty(), "{summary:?}");
+}

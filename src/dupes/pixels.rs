@@ -574,9 +574,14 @@ pub fn update_thumbnails(
             && !stop.load(Ordering::Relaxed)
         {
             let file = index.absolute(entry);
-            match crate::isolate::per_file(&file, || Thumbnail::load(&file, max_pixels)) {
-                Ok(made) => thumbnail = Some(made),
-                Err(error) => result.failures.push(Failure::of_photo(&file, error)),
+            let path = file.clone();
+            // A stop request does not wait for a long decode to end.
+            match crate::isolate::abandonable(&file, stop, move || {
+                Thumbnail::load(&path, max_pixels)
+            }) {
+                Some(Ok(made)) => thumbnail = Some(made),
+                Some(Err(error)) => result.failures.push(Failure::of_photo(&file, error)),
+                None => {}
             }
             done += 1;
             let _ = progress.try_send(Progress::Step {

@@ -130,19 +130,26 @@ pub fn describe_variants(
             && !stop.load(Ordering::Relaxed)
         {
             let file = index.absolute(entry);
-            let described = crate::isolate::per_file(&file, || {
-                let image = imaging::load(&file, &describer.options().load)?;
-                let rgb = variant.transform(&image.rgb);
-                describer.spoc(&imaging::LoadedImage { rgb, ..image })
+            let (path, options) = (file.clone(), describer.options().load);
+            // A stop request does not wait for a long decode to end.
+            let loaded =
+                crate::isolate::abandonable(&file, stop, move || imaging::load(&path, &options));
+            let described = loaded.map(|loaded| {
+                let image = loaded?;
+                crate::isolate::per_file(&file, || {
+                    let rgb = variant.transform(&image.rgb);
+                    describer.spoc(&imaging::LoadedImage { rgb, ..image })
+                })
             });
             match described {
-                Ok(spoc) => {
+                None => {}
+                Some(Ok(spoc)) => {
                     turned = Some(Entry {
                         raw: spoc.raw,
                         ..entry.clone()
                     })
                 }
-                Err(error) => {
+                Some(Err(error)) => {
                     let failure = Failure::of_photo(&file, error);
                     let _ = progress.try_send(Progress::Failed(failure.clone()));
                     failures.push(failure);

@@ -355,11 +355,14 @@ pub fn update_index_live(
                 while !stop.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(file) = work.get(i) else { break };
-                    crate::isolate::injected_delay(&file.path);
-                    // A panic on one file is that file's failure, never the run's end.
-                    let loaded = crate::isolate::per_file(&file.path, || {
-                        imaging::load(&file.path, &load_options)
+                    // A panic on one file is that file's failure, never the run's end;
+                    // a stop request does not wait for a long decode to end.
+                    let path = file.path.clone();
+                    let loaded = crate::isolate::abandonable(&file.path, stop, move || {
+                        crate::isolate::injected_delay(&path);
+                        imaging::load(&path, &load_options)
                     });
+                    let Some(loaded) = loaded else { break };
                     if tx.send((i, loaded)).is_err() {
                         break;
                     }
