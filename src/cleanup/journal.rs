@@ -5,7 +5,7 @@
 //! before the next append, so it costs no other line.
 
 use std::fs::OpenOptions;
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -93,20 +93,11 @@ impl Journal {
     }
 
     pub(super) fn records(&self) -> Result<Vec<Record>> {
-        let file = match std::fs::File::open(&self.path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io(&self.path, e)),
-        };
-        let mut records = Vec::new();
-        for line in BufReader::new(file).lines() {
-            let line = line.map_err(|e| Error::io(&self.path, e))?;
-            // A line cut short by a crash is the last one; the rest is still good.
-            if let Ok(record) = serde_json::from_str(&line) {
-                records.push(record);
-            }
+        match std::fs::read(&self.path) {
+            Ok(bytes) => Ok(parse_records(&bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(Error::io(&self.path, e)),
         }
-        Ok(records)
     }
 
     pub(super) fn append(&self, record: &Record) -> Result<()> {
@@ -152,6 +143,16 @@ impl Journal {
         let records = self.records()?;
         Ok(outstanding(&records).iter().map(|(batch, ..)| *batch).max())
     }
+}
+
+/// The records of a journal's bytes, one JSON object a line. A line cut short by a
+/// crash (anywhere: inside a record, inside a path's multi-byte character) is skipped
+/// and the rest are still read, byte by byte, not as text.
+pub(super) fn parse_records(bytes: &[u8]) -> Vec<Record> {
+    bytes
+        .split(|&b| b == b'\n')
+        .filter_map(|line| serde_json::from_slice(line).ok())
+        .collect()
 }
 
 pub(super) fn batch_of(record: &Record) -> u64 {

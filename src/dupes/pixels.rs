@@ -507,9 +507,14 @@ pub fn cache_path(index_path: &Path) -> PathBuf {
 }
 
 fn read_cache(path: &Path) -> Vec<Stored> {
-    let Ok(bytes) = std::fs::read(path) else {
-        return Vec::new();
-    };
+    std::fs::read(path)
+        .map(|bytes| parse_cache(&bytes))
+        .unwrap_or_default()
+}
+
+/// The thumbnails stored in a cache file's bytes; none when they are not a cache of
+/// this version.
+fn parse_cache(bytes: &[u8]) -> Vec<Stored> {
     let Some(body) = bytes
         .strip_prefix(MAGIC)
         .and_then(|rest| rest.split_first_chunk::<4>())

@@ -265,7 +265,12 @@ impl Index {
     /// Reads an index, refusing another format version with a message that says so.
     pub fn load(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let (version, body) = split_header(path, &bytes)?;
+        Self::from_bytes(path, &bytes)
+    }
+
+    /// An index from the bytes of its file (`path` names it in messages).
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Self> {
+        let (version, body) = split_header(path, bytes)?;
         let corrupt_here = |e| corrupt(path, e);
         let index: Self = match version {
             FORMAT_VERSION => postcard::from_bytes(body).map_err(corrupt_here),
@@ -321,7 +326,12 @@ impl Index {
         std::fs::File::open(path)
             .and_then(|file| file.take(HEAD_BYTES).read_to_end(&mut head))
             .map_err(|e| Error::io(path, e))?;
-        let (version, body) = split_header(path, &head)?;
+        Self::head_from_bytes(path, &head)
+    }
+
+    /// [`Index::read_head`] from the first bytes of the file (`path` names it).
+    pub fn head_from_bytes(path: &Path, head: &[u8]) -> Result<(PathBuf, Provenance)> {
+        let (version, body) = split_header(path, head)?;
         let corrupt_here = |e| corrupt(path, e);
         match version {
             FORMAT_VERSION | 4 => postcard::take_from_bytes::<(PathBuf, Provenance)>(body)
