@@ -121,6 +121,11 @@ impl Parser {
         if self.width == 0 || self.height == 0 || !(count == 1 || count == 3) {
             return None;
         }
+        // Bounded work and memory on any file (the caller checks its own limit first;
+        // a larger picture is left to the full decoder, which checks it again).
+        if (self.width * self.height) as u64 > crate::imaging::DEFAULT_MAX_PIXELS {
+            return None;
+        }
         for i in 0..count {
             let spec = body.get(6 + 3 * i..9 + 3 * i)?;
             let (h, v) = (usize::from(spec[1] >> 4), usize::from(spec[1] & 15));
@@ -226,6 +231,11 @@ impl Parser {
         };
         let restart = usize::from(self.restart_interval);
         for unit in 0..units_w * units_h {
+            // Data used up (a file cut short, or a header claiming a huge picture for a
+            // few bytes of data): give up now, not after every block of zeros.
+            if reader.overran() {
+                return None;
+            }
             if restart > 0 && unit > 0 && unit % restart == 0 {
                 reader.restart()?;
                 predictions.iter_mut().for_each(|p| *p = 0);
@@ -626,6 +636,12 @@ impl<'a> BitReader<'a> {
         Some(())
     }
 
+    /// Whether the decoding used bits past the data (see [`Self::marker_position`]).
+    #[inline]
+    fn overran(&self) -> bool {
+        self.padding > self.count
+    }
+
     /// Where the scan's data ends: the marker after it.
     fn end(&mut self) -> Option<usize> {
         self.marker_position()
@@ -634,7 +650,7 @@ impl<'a> BitReader<'a> {
     /// The position of the marker that ends the data read so far, or `None` when the
     /// decoding used bits past it (a truncated or damaged scan).
     fn marker_position(&mut self) -> Option<usize> {
-        if self.padding > self.count {
+        if self.overran() {
             return None;
         }
         while !self.at_marker {

@@ -12,13 +12,15 @@ pub mod descriptor;
 pub mod dupes;
 pub mod error;
 pub mod eval;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod guard;
 pub mod heif;
 pub mod imaging;
 pub mod index;
 pub mod intent;
 pub mod isolate;
-mod jpeg_dc;
+pub mod jpeg_dc;
 pub mod model;
 pub mod net;
 pub mod pooling;

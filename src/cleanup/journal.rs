@@ -135,7 +135,7 @@ impl Journal {
     }
 
     pub(super) fn next_batch(&self) -> Result<u64> {
-        Ok(self.records()?.iter().map(batch_of).max().unwrap_or(0) + 1)
+        Ok(next_batch(&self.records()?))
     }
 
     /// The newest batch with files still moved away, if any.
@@ -153,6 +153,19 @@ pub(super) fn parse_records(bytes: &[u8]) -> Vec<Record> {
         .split(|&b| b == b'\n')
         .filter_map(|line| serde_json::from_slice(line).ok())
         .collect()
+}
+
+/// The number of the batch after every batch in `records`.
+fn next_batch(records: &[Record]) -> u64 {
+    records.iter().map(batch_of).max().unwrap_or(0) + 1
+}
+
+/// What the journal's fuzz target runs on any bytes (see [`crate::fuzz`]): the records
+/// read, the batch numbers and moves undo would act on.
+pub(crate) fn fuzz(bytes: &[u8]) {
+    let records = parse_records(bytes);
+    let _ = next_batch(&records);
+    let _ = outstanding(&records);
 }
 
 pub(super) fn batch_of(record: &Record) -> u64 {

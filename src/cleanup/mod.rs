@@ -33,6 +33,7 @@ use std::sync::mpsc::SyncSender;
 use serde::{Deserialize, Serialize};
 
 pub use self::journal::Journal;
+pub(crate) use self::journal::fuzz as fuzz_journal;
 use self::journal::{Identity, Record, outstanding};
 pub use self::trash::Trashed;
 pub use crate::dupes::VerifiedMatch;

@@ -6,6 +6,7 @@
 
 mod groups;
 mod pixels;
+pub(crate) use pixels::fuzz_cache;
 mod variants;
 mod verify;
 

@@ -70,6 +70,15 @@ impl Thumbnail {
         }
     }
 
+    /// Whether its size and pixels agree, as [`Thumbnail::of`] makes them: a cache file
+    /// (damaged, or crafted) is never trusted for the sizes the comparison indexes by.
+    fn is_sound(&self) -> bool {
+        let (w, h) = (usize::from(self.width), usize::from(self.height));
+        (1..=SIDE as usize).contains(&w)
+            && (1..=SIDE as usize).contains(&h)
+            && w * h == self.pixels.len()
+    }
+
     /// Bytes it takes in memory and, about, on disk.
     pub fn bytes(&self) -> usize {
         self.pixels.len() + 4
@@ -524,7 +533,23 @@ fn parse_cache(bytes: &[u8]) -> Vec<Stored> {
         // Another version or not ours: a cache, made again from the photos.
         return Vec::new();
     };
-    postcard::from_bytes(body).unwrap_or_default()
+    let stored: Vec<Stored> = postcard::from_bytes(body).unwrap_or_default();
+    // One that is not sound is not cached: it is made again from its photo.
+    stored
+        .into_iter()
+        .filter(|s| s.thumbnail.is_sound())
+        .collect()
+}
+
+/// What the thumbnail cache's fuzz target runs on any bytes (see [`crate::fuzz`]): the
+/// cache read, and its first thumbnails compared as the verification would.
+pub(crate) fn fuzz_cache(bytes: &[u8]) {
+    let stored = parse_cache(bytes);
+    if let [a, b, ..] = &stored[..] {
+        for turn in [Turn::None, Turn::Quarter] {
+            let _ = compare(&a.thumbnail, &b.thumbnail, turn, &|_| true);
+        }
+    }
 }
 
 fn write_cache(path: &Path, stored: &[Stored]) -> Result<()> {
