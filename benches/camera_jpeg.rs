@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use image::imageops::FilterType;
-use lookalike::imaging::{self, DEFAULT_MAX_PIXELS, LoadOptions};
-use lookalike::{BackendChoice, Describer, DescriberOptions, Vgg16Weights};
+use lookalike_core::read::imaging::{self, DEFAULT_MAX_PIXELS, LoadOptions};
+use lookalike_core::{BackendChoice, Describer, DescriberOptions, Vgg16Weights};
 
 const SIDE: u32 = 1024;
 const THUMB: u32 = 256;

@@ -15,11 +15,11 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use divan::Bencher;
-use lookalike::imaging::{self, LoadOptions};
-use lookalike::model::googlenet::{GoogLeNetWeights, import_googlenet_pth};
-use lookalike::net::{CpuGoogLeNet, NetInput};
-use lookalike::pooling::{FeatureMap, Pooling, pool};
-use lookalike::{BackendChoice, Describer, DescriberOptions, Engine, Vgg16Weights};
+use lookalike_core::describe::model::googlenet::{GoogLeNetWeights, import_googlenet_pth};
+use lookalike_core::describe::net::{CpuGoogLeNet, NetInput};
+use lookalike_core::describe::pooling::{FeatureMap, Pooling, pool};
+use lookalike_core::read::imaging::{self, LoadOptions};
+use lookalike_core::{BackendChoice, Describer, DescriberOptions, Engine, Vgg16Weights};
 
 fn main() {
     divan::main();

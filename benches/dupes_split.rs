@@ -20,10 +20,10 @@
 use std::path::Path;
 use std::time::Instant;
 
-use lookalike::dupes::{self, Control, Rule, Variant};
-use lookalike::index::Index;
-use lookalike::search::Database;
-use lookalike::{Intent, Whitening};
+use lookalike_core::find::dupes::{self, Control, Rule, Variant};
+use lookalike_core::find::search::Database;
+use lookalike_core::index::Index;
+use lookalike_core::{Intent, Whitening};
 
 /// An index, its cached variants lined up with it, and each photo's true group.
 #[derive(Clone)]
@@ -47,7 +47,7 @@ impl Set {
         let thumbnails = dupes::update_thumbnails(
             &index,
             path,
-            Some(lookalike::imaging::DEFAULT_MAX_PIXELS),
+            Some(lookalike_core::read::imaging::DEFAULT_MAX_PIXELS),
             &unused,
             &never,
         )

@@ -11,9 +11,9 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use lookalike::backend::gpu_adapter;
-use lookalike::net::{BurnVgg, ConvPath, NetInput};
-use lookalike::{BackendChoice, Engine, Vgg16Weights};
+use lookalike_core::describe::engine::gpu_adapter;
+use lookalike_core::describe::net::{BurnVgg, ConvPath, NetInput};
+use lookalike_core::{BackendChoice, Engine, Vgg16Weights};
 
 const WIDTH: usize = 1024;
 const HEIGHT: usize = 768;

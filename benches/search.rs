@@ -6,8 +6,8 @@
 use std::sync::OnceLock;
 
 use divan::Bencher;
-use lookalike::descriptor::l2_normalize;
-use lookalike::search::{Database, Metric};
+use lookalike_core::describe::vectors::l2_normalize;
+use lookalike_core::find::search::{Database, Metric};
 use rayon::prelude::*;
 
 const ROWS: usize = 1_000_000;
@@ -169,24 +169,24 @@ fn dupes_rows() -> &'static Vec<f32> {
 
 /// An index whose entries line up with `dupes_rows` (the finder reads their files and
 /// sizes, not their descriptors).
-fn dupes_index() -> &'static lookalike::index::Index {
-    static INDEX: std::sync::OnceLock<lookalike::index::Index> = std::sync::OnceLock::new();
+fn dupes_index() -> &'static lookalike_core::index::Index {
+    static INDEX: std::sync::OnceLock<lookalike_core::index::Index> = std::sync::OnceLock::new();
     INDEX.get_or_init(|| {
-        let mut index = lookalike::index::Index::new(
+        let mut index = lookalike_core::index::Index::new(
             "/photos".into(),
-            lookalike::index::Provenance {
+            lookalike_core::index::Provenance {
                 model_sha256: "ab".repeat(32),
                 max_side: 1024,
-                network: lookalike::model::Network::Vgg16,
-                pooling: lookalike::pooling::Pooling::Rmac,
+                network: lookalike_core::describe::model::Network::Vgg16,
+                pooling: lookalike_core::describe::pooling::Pooling::Rmac,
             },
         );
         index.entries = (0..dupes_rows().len() / DIM)
-            .map(|i| lookalike::index::Entry {
+            .map(|i| lookalike_core::index::Entry {
                 path: format!("{i}.jpg"),
                 size: i as u64,
                 mtime_ns: 0,
-                file: lookalike::safefs::FileId {
+                file: lookalike_core::support::safefs::FileId {
                     device: 1,
                     inode: i as u64,
                 },
@@ -205,16 +205,19 @@ fn dupes_index() -> &'static lookalike::index::Index {
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn duplicate_groups_20k(bencher: Bencher) {
     let rows = dupes_rows();
-    let rule = lookalike::dupes::Rule::calibrated(lookalike::pooling::Pooling::Spoc, false);
+    let rule = lookalike_core::find::dupes::Rule::calibrated(
+        lookalike_core::describe::pooling::Pooling::Spoc,
+        false,
+    );
     bencher.bench_local(|| {
-        lookalike::dupes::find(
+        lookalike_core::find::dupes::find(
             dupes_index(),
             rows,
             DIM,
             &[],
             &[],
             rule,
-            &lookalike::dupes::Control::unattended(),
+            &lookalike_core::find::dupes::Control::unattended(),
         )
     });
 }
@@ -224,10 +227,17 @@ fn duplicate_groups_20k(bencher: Bencher) {
 #[divan::bench(sample_count = 10)]
 fn verify_1000_pairs(bencher: Bencher) {
     let rows = dupes_rows();
-    let rule = lookalike::dupes::Rule::calibrated(lookalike::pooling::Pooling::Spoc, true);
-    let views = [(lookalike::dupes::Variant::QuarterTurn, rows.as_slice())];
-    let control = lookalike::dupes::Control::unattended();
-    let (verifier, _) = lookalike::dupes::Verifier::new(rows, DIM, &views, rule, &control).unwrap();
+    let rule = lookalike_core::find::dupes::Rule::calibrated(
+        lookalike_core::describe::pooling::Pooling::Spoc,
+        true,
+    );
+    let views = [(
+        lookalike_core::find::dupes::Variant::QuarterTurn,
+        rows.as_slice(),
+    )];
+    let control = lookalike_core::find::dupes::Control::unattended();
+    let (verifier, _) =
+        lookalike_core::find::dupes::Verifier::new(rows, DIM, &views, rule, &control).unwrap();
     let n = rows.len() / DIM;
     bencher.bench_local(|| {
         (0..1000usize)
@@ -244,16 +254,22 @@ fn verify_1000_pairs(bencher: Bencher) {
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn duplicate_groups_20k_with_variants(bencher: Bencher) {
     let rows = dupes_rows();
-    let rule = lookalike::dupes::Rule::calibrated(lookalike::pooling::Pooling::Spoc, true);
+    let rule = lookalike_core::find::dupes::Rule::calibrated(
+        lookalike_core::describe::pooling::Pooling::Spoc,
+        true,
+    );
     bencher.bench_local(|| {
-        lookalike::dupes::find(
+        lookalike_core::find::dupes::find(
             dupes_index(),
             rows,
             DIM,
-            &[(lookalike::dupes::Variant::QuarterTurn, rows.as_slice())],
+            &[(
+                lookalike_core::find::dupes::Variant::QuarterTurn,
+                rows.as_slice(),
+            )],
             &[],
             rule,
-            &lookalike::dupes::Control::unattended(),
+            &lookalike_core::find::dupes::Control::unattended(),
         )
     });
 }

@@ -5,6 +5,7 @@
 //! `tests/snapshots/*.png` (`UPDATE_SNAPSHOTS=1 cargo test --test ui` rewrites them).
 #![cfg(feature = "gui")]
 
+#[path = "it/common/mod.rs"]
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -14,12 +15,12 @@ use std::time::{Duration, Instant};
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use lookalike::cleanup::Destination;
 use lookalike::gui::settings::Settings;
 use lookalike::gui::worker::WeightsConfig;
 use lookalike::gui::{AppConfig, LookalikeApp, ModelState};
-use lookalike::model::{Checksum, Network, Source};
-use lookalike::{BackendChoice, search::Metric};
+use lookalike_core::cleanup::Destination;
+use lookalike_core::describe::model::{Checksum, Network, Source};
+use lookalike_core::{BackendChoice, find::search::Metric};
 
 /// How long the app may take for one step of a test (indexing 20-odd photos on two
 /// cores takes ~10 s).
@@ -63,7 +64,7 @@ fn app_with(tmp: &Path, model: Option<PathBuf>, source: Source) -> Harness<'stat
         thumbnail_threads: 2,
         settings: Some(settings),
         journal: tmp.join("undo-journal.jsonl"),
-        // A temporary trash: the real one is exercised by tests/dupes.rs.
+        // A temporary trash: the real one is exercised by tests/it/dupes.rs.
         trash: Destination::Folder(tmp.join("trash")),
         weights,
     };
@@ -318,7 +319,7 @@ fn search_a_folder_by_box_with_query_expansion_and_another_metric() {
         harness.run_steps(5);
     }
     let settings = harness.state().settings().clone();
-    assert_eq!(settings.intent, lookalike::Intent::Category);
+    assert_eq!(settings.intent, lookalike_core::Intent::Category);
     assert_eq!((settings.whiten_dim, settings.whiten_power), (32, 0.0));
     assert_eq!(settings.metric, Metric::Cosine);
     run_until(&mut harness, "results of the other intent", |app| {
@@ -326,7 +327,7 @@ fn search_a_folder_by_box_with_query_expansion_and_another_metric() {
     });
 
     // The UI thread never decoded a photo or ran the network ...
-    assert_eq!(lookalike::guard::violations(), 0);
+    assert_eq!(lookalike_core::support::guard::violations(), 0);
     // ... and no frame took long while indexing and searching ran beside it.
     let slowest = harness.state().slowest_frame();
     eprintln!("slowest frame: {:.1} ms", slowest.as_secs_f64() * 1e3);
@@ -336,8 +337,8 @@ fn search_a_folder_by_box_with_query_expansion_and_another_metric() {
     );
     // The detector itself works: decoding here, on the UI thread, is caught.
     let bytes = std::fs::read(&query).unwrap();
-    lookalike::imaging::decode_rgb(&query, &bytes, u64::MAX).unwrap();
-    assert_eq!(lookalike::guard::violations(), 1);
+    lookalike_core::read::imaging::decode_rgb(&query, &bytes, u64::MAX).unwrap();
+    assert_eq!(lookalike_core::support::guard::violations(), 1);
 }
 
 /// `<tmp>/library`: two originals of neardup-dev and two distractors (4 photos).
@@ -358,8 +359,8 @@ fn two_photo_library(shared: &Path, tmp: &Path) -> PathBuf {
 /// that cannot be read is moved aside, kept, and the app says so.
 #[test]
 fn a_library_indexed_with_spoc_is_described_again_with_r_mac() {
-    use lookalike::index::{Index, index_file_name};
-    use lookalike::pooling::Pooling;
+    use lookalike_core::describe::pooling::Pooling;
+    use lookalike_core::index::{Index, index_file_name};
     let Some(shared) = common::shared() else {
         return;
     };
@@ -647,7 +648,10 @@ fn a_cut_short_photo_is_marked_damaged_in_the_grid_and_the_list() {
     let mut harness = indexed_library(tmp.path(), &shared, &library, 5);
     let failures = harness.state().failures().to_vec();
     assert_eq!(failures.len(), 1, "{failures:?}");
-    assert_eq!(failures[0].kind, lookalike::index::FailureKind::Damaged);
+    assert_eq!(
+        failures[0].kind,
+        lookalike_core::index::FailureKind::Damaged
+    );
     assert!(failures[0].path.ends_with("cut.jpg"), "{failures:?}");
     harness.get_by_label_contains("DAMAGED · cut.jpg");
     harness.get_by_label("Failed or damaged files (1)").click();
@@ -962,7 +966,7 @@ fn a_crashing_job_ends_with_a_message_and_the_app_goes_on() {
     let tmp = tempfile::tempdir().unwrap();
     let crashing = tmp.path().join("crashing-library-for-the-ui-test");
     common::neardup_library(&shared, &crashing, |n| n.starts_with("o030"), 0);
-    lookalike::isolate::inject_fault("crashing-library-for-the-ui-test");
+    lookalike_core::support::isolate::inject_fault("crashing-library-for-the-ui-test");
     let mut harness = app(tmp.path(), Some(common::shared_model(&shared)));
     run_until(&mut harness, "the network", model_ready);
     harness.state_mut().open_folder(crashing);
@@ -1021,7 +1025,7 @@ fn first_run_download_checks_and_converts_the_weights() {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let name = lookalike::model::KERAS_NOTOP_FILE;
+    let name = lookalike_core::describe::model::KERAS_NOTOP_FILE;
 
     // Starts the app without weights and presses Download, served `body` with `md5`.
     let download = |md5: String| {
@@ -1075,7 +1079,7 @@ fn first_run_download_checks_and_converts_the_weights() {
         path,
         tmp.path()
             .join("models")
-            .join(lookalike::model::MODEL_FILE_NAME)
+            .join(lookalike_core::describe::model::MODEL_FILE_NAME)
     );
     assert_eq!(
         std::fs::read(tmp.path().join("models").join(name)).unwrap(),
@@ -1100,7 +1104,7 @@ fn first_run_download_checks_and_converts_the_weights() {
         other
             .path()
             .join("models")
-            .join(lookalike::model::MODEL_FILE_NAME)
+            .join(lookalike_core::describe::model::MODEL_FILE_NAME)
     );
 }
 
@@ -1147,7 +1151,7 @@ fn a_large_folder_is_browsed_and_searched_while_it_is_indexed() {
     // of it is described" lasts long enough on any machine.
     let library = tmp.path().join("slowly-indexed");
     let photos = imagenette_library(&shared, &library, 400);
-    lookalike::isolate::inject_delay("slowly-indexed", Duration::from_millis(50));
+    lookalike_core::support::isolate::inject_delay("slowly-indexed", Duration::from_millis(50));
     // The query: a photo of the same kind that is not in the library.
     let query = shared.join("data/imagenette/train-whiten/n03394916");
     let query = std::fs::read_dir(&query)

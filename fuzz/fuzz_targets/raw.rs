@@ -1,3 +1,3 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|bytes: &[u8]| lookalike::fuzz::raw(bytes));
+libfuzzer_sys::fuzz_target!(|bytes: &[u8]| lookalike_core::fuzz::raw(bytes));

@@ -1,3 +1,3 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|bytes: &[u8]| lookalike::fuzz::thumbnail_cache(bytes));
+libfuzzer_sys::fuzz_target!(|bytes: &[u8]| lookalike_core::fuzz::thumbnail_cache(bytes));

@@ -11,14 +11,16 @@ use clap::Args;
 use serde_json::json;
 
 use super::{intent_whitening, load_weights};
-use crate::backend::BackendChoice;
-use crate::cleanup::{self, Destination, Journal, Place, Report};
-use crate::descriptor::{Describer, DescriberOptions};
-use crate::dupes::{self, Control, Group, Rule, Thumbnail, Variant, update_variants};
-use crate::index::{Index, Provenance};
-use crate::intent::Intent;
-use crate::model::NetworkWeights;
-use crate::search::Database;
+use lookalike_core::cleanup::{self, Destination, Journal, Place, Report};
+use lookalike_core::describe::describer::{Describer, DescriberOptions};
+use lookalike_core::describe::engine::BackendChoice;
+use lookalike_core::describe::model::NetworkWeights;
+use lookalike_core::find::dupes::{
+    self, Control, Group, Rule, Thumbnail, Variant, update_variants,
+};
+use lookalike_core::find::intent::Intent;
+use lookalike_core::find::search::Database;
+use lookalike_core::index::{Index, Provenance};
 
 #[derive(Args, Debug)]
 pub(super) struct DupesArgs {
@@ -344,7 +346,7 @@ fn thumbnails_of(
         dupes::update_thumbnails(
             index,
             index_path,
-            Some(crate::imaging::DEFAULT_MAX_PIXELS),
+            Some(lookalike_core::read::imaging::DEFAULT_MAX_PIXELS),
             progress,
             stop,
         )
@@ -507,10 +509,10 @@ fn write_csv(path: &Path, index: &Index, groups: &[Group]) -> anyhow::Result<()>
         }
     }
     // Only an earlier export is ever replaced, never a photo named by mistake.
-    crate::safefs::write_atomically(
+    lookalike_core::support::safefs::write_atomically(
         path,
         out.as_bytes(),
-        crate::safefs::Replace::IfStartsWith(CSV_HEADER.as_bytes()),
+        lookalike_core::support::safefs::Replace::IfStartsWith(CSV_HEADER.as_bytes()),
     )
     .with_context(|| format!("writing {}", path.display()))
 }

@@ -11,14 +11,15 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde_json::json;
 
 use super::{EngineArgs, cache_path, cached_index, load_whitening, with_progress};
-use crate::descriptor::{Describer, finish_descriptor};
-use crate::dupes::{self, Variant};
-use crate::eval::{self, OxfordQuery};
-use crate::index::{Index, Provenance};
-use crate::intent::Intent;
-use crate::pooling::Pooling;
-use crate::search::{Database, Metric};
-use crate::whiten::Whitening;
+use lookalike_core::describe::describer::Describer;
+use lookalike_core::describe::pooling::Pooling;
+use lookalike_core::describe::whiten::Whitening;
+use lookalike_core::describe::whiten::finish_descriptor;
+use lookalike_core::find::dupes::{self, Variant};
+use lookalike_core::find::eval::{self, OxfordQuery};
+use lookalike_core::find::intent::Intent;
+use lookalike_core::find::search::{Database, Metric};
+use lookalike_core::index::{Index, Provenance};
 
 #[derive(Subcommand, Debug)]
 pub(super) enum EvalCommand {
@@ -73,7 +74,7 @@ struct CommonArgs {
     whiten: Option<PathBuf>,
     /// Apply the shipped whitening as this intent shapes it (`instance`: 512-d, power 1;
     /// `category`: 32-d, power 0), as `search` does by default.
-    #[arg(long, value_enum, conflicts_with_all = ["whiten", "whiten_from"])]
+    #[arg(long, value_parser = super::choices::intent(), conflicts_with_all = ["whiten", "whiten_from"])]
     intent: Option<Intent>,
     /// Learn the whitening from this folder (use a different set from the evaluated one).
     #[arg(long)]
@@ -228,8 +229,7 @@ impl Session {
         if let Some(dir) = &common.whiten_from {
             let index = self.index(dir)?;
             let network = self.provenance.network;
-            return Ok(Some(Whitening::learn_from_index(
-                &index,
+            return Ok(Some(index.learn_whitening(
                 common.whiten_dim.unwrap_or(network.feature_dim()),
                 common.whiten_power,
             )?));

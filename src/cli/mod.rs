@@ -11,18 +11,20 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
+mod choices;
 mod dupes;
 mod eval;
 mod search;
 
-use crate::backend::BackendChoice;
-use crate::descriptor::{Describer, DescriberOptions, check_whitening_fits};
-use crate::imaging::{CropBox, DEFAULT_MAX_SIDE, LoadOptions};
-use crate::index;
-use crate::intent::Intent;
-use crate::model::{self, Network, NetworkWeights};
-use crate::pooling::Pooling;
-use crate::whiten::{self, Whitening};
+use lookalike_core::describe::describer::{Describer, DescriberOptions};
+use lookalike_core::describe::engine::BackendChoice;
+use lookalike_core::describe::model::{self, Network, NetworkWeights};
+use lookalike_core::describe::pooling::Pooling;
+use lookalike_core::describe::whiten::check_whitening_fits;
+use lookalike_core::describe::whiten::{self, Whitening};
+use lookalike_core::find::intent::Intent;
+use lookalike_core::index;
+use lookalike_core::read::imaging::{CropBox, DEFAULT_MAX_SIDE, LoadOptions};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -79,7 +81,7 @@ struct EngineArgs {
     /// How VGG16's conv5_3 becomes the descriptor: rmac (regional maximum over 3 scales,
     /// the default: finds more), spoc (the published method's sum; `eval`'s default),
     /// gem or crow. GoogLeNet has its own pool5 only (spoc). A search uses its index's.
-    #[arg(long, value_enum, global = true)]
+    #[arg(long, global = true, value_parser = choices::pooling())]
     pooling: Option<Pooling>,
 }
 
@@ -418,7 +420,7 @@ fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
                     &args.dir,
                     &provenance,
                     &path,
-                    &crate::dupes::CACHE_EXTENSIONS,
+                    &lookalike_core::find::dupes::CACHE_EXTENSIONS,
                 )?
             {
                 eprintln!(
@@ -445,9 +447,19 @@ fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
     if !args.no_variants && !summary.stopped {
         let started = std::time::Instant::now();
         let described = with_progress(|progress, stop| {
-            crate::dupes::update_variants(&library, &index_path, Some(&describer), progress, stop)
+            lookalike_core::find::dupes::update_variants(
+                &library,
+                &index_path,
+                Some(&describer),
+                progress,
+                stop,
+            )
         })
-        .unwrap_or_else(|| Err(crate::Error::Invalid("the variants thread crashed".into())))
+        .unwrap_or_else(|| {
+            Err(lookalike_core::Error::Invalid(
+                "the variants thread crashed".into(),
+            ))
+        })
         .with_context(|| format!("describing the variants of {}", args.dir.display()))?;
         for failure in &described.failures {
             eprintln!(
@@ -546,11 +558,15 @@ fn run_indexing(
     describer: &Describer,
     provenance: &index::Provenance,
     options: index::IndexOptions,
-) -> crate::Result<(index::Index, index::IndexSummary)> {
+) -> lookalike_core::Result<(index::Index, index::IndexSummary)> {
     with_progress(|progress, stop| {
         index::update_index(describer, provenance, &options, progress, stop)
     })
-    .unwrap_or_else(|| Err(crate::Error::Invalid("the indexing thread crashed".into())))
+    .unwrap_or_else(|| {
+        Err(lookalike_core::Error::Invalid(
+            "the indexing thread crashed".into(),
+        ))
+    })
 }
 
 /// Runs `work` on a worker thread with a progress bar on stderr; Ctrl-C sets the stop
@@ -631,7 +647,7 @@ fn whiten_learn(args: WhitenLearnArgs) -> anyhow::Result<ExitCode> {
         bail!("no images found under {}", args.dir.display());
     }
     let dim = args.dim.unwrap_or(weights.network().feature_dim());
-    let mut whitening = Whitening::learn_from_index(&folder, dim, args.power)?;
+    let mut whitening = folder.learn_whitening(dim, args.power)?;
     whitening.origin.extend([
         (whiten::ORIGIN_MODEL.to_string(), weights.sha256()),
         (

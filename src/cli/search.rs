@@ -8,11 +8,11 @@ use clap::Args;
 use serde_json::json;
 
 use super::{EngineArgs, intent_whitening, load_weights};
-use crate::backend::BackendChoice;
-use crate::imaging::CropBox;
-use crate::index::{Index, Provenance};
-use crate::intent::Intent;
-use crate::search::{Database, Metric};
+use lookalike_core::describe::engine::BackendChoice;
+use lookalike_core::find::intent::Intent;
+use lookalike_core::find::search::{Database, Metric};
+use lookalike_core::index::{Index, Provenance};
+use lookalike_core::read::imaging::CropBox;
 
 #[derive(Args, Debug)]
 pub(super) struct SearchArgs {
@@ -26,7 +26,7 @@ pub(super) struct SearchArgs {
     crop: Option<CropBox>,
     /// What "similar" means: `instance` (the same scene or object) or `category` (the
     /// same kind of picture); it chooses the whitening and metric.
-    #[arg(long, value_enum, default_value_t)]
+    #[arg(long, value_parser = super::choices::intent(), default_value = "instance")]
     intent: Intent,
     /// euclidean, cosine, manhattan, braycurtis, canberra, chebyshev or correlation
     /// (default: the intent's).
@@ -89,8 +89,13 @@ pub(super) fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     let describer = engine.describer_with(&weights, whitening.clone())?;
     let mut db = Database::from_index(&index, whitening.as_ref())?;
     let views = !args.no_views && args.intent == Intent::Instance;
-    let turned =
-        views && crate::dupes::add_cached_views(&mut db, &index, &args.index, whitening.as_ref())?;
+    let turned = views
+        && lookalike_core::find::dupes::add_cached_views(
+            &mut db,
+            &index,
+            &args.index,
+            whitening.as_ref(),
+        )?;
     let query = describer.describe_views(&args.image, args.crop, turned)?;
     let query: Vec<&[f32]> = query.iter().map(|q| q.descriptor.as_slice()).collect();
     let hits = db.search_views_expanded(&query, metric, args.qe, args.top)?;

@@ -16,16 +16,16 @@ use super::dupes_view::{DupesAction, DupesView};
 use super::settings::{Ranking, STORAGE_KEY, Settings, WhiteningSource};
 use super::thumbs::{Thumb, Thumbnails};
 use super::worker::{
-    CleanupConfig, Command, Event, Library, Photo, ResultItem, Stage, WeightsConfig,
+    CleanupConfig, Command, Event, JobEnd, Library, Photo, ResultItem, Stage, WeightsConfig,
     WhiteningRequest, Worker,
 };
-use crate::backend::BackendChoice;
-use crate::cleanup::Destination;
-use crate::imaging::{CropBox, has_image_extension};
-use crate::index::{Failure, FailureKind, IndexSummary, Progress};
-use crate::intent::Intent;
-use crate::model::Network;
-use crate::search::Metric;
+use lookalike_core::cleanup::Destination;
+use lookalike_core::describe::engine::BackendChoice;
+use lookalike_core::describe::model::Network;
+use lookalike_core::find::intent::Intent;
+use lookalike_core::find::search::Metric;
+use lookalike_core::index::{Failure, FailureKind, IndexSummary, Progress};
+use lookalike_core::read::imaging::{CropBox, has_image_extension};
 
 /// Quiet time after the last change of box or settings before searching again.
 const SEARCH_DEBOUNCE_S: f64 = 0.25;
@@ -221,7 +221,7 @@ impl LookalikeApp {
     /// Starts the executor and the thumbnail pool, restores the settings and asks for
     /// the network.
     pub fn new(cc: &eframe::CreationContext<'_>, config: AppConfig) -> anyhow::Result<Self> {
-        crate::guard::forbid_heavy_work_here();
+        lookalike_core::support::guard::forbid_heavy_work_here();
         let settings: Settings = config
             .settings
             .or_else(|| {
@@ -581,24 +581,26 @@ impl LookalikeApp {
                 self.indexing =
                     variants_follow.then(|| IndexingView::new(folder.clone(), Stage::Variants));
                 match outcome {
-                    Ok(summary) => {
+                    JobEnd::Done(summary) => {
                         // The summary has every failure; progress may have missed some.
                         self.failures = [&summary.failed[..], &summary.damaged].concat();
                         if summary.entries == 0 && !summary.stopped {
                             self.notice(format!(
                                 "No photos found in {} (looked for {} files)",
                                 folder.display(),
-                                crate::imaging::IMAGE_EXTENSIONS.join(", ")
+                                lookalike_core::read::imaging::IMAGE_EXTENSIONS.join(", ")
                             ));
                         }
                         self.last_run = Some((folder, summary));
                     }
-                    Err(message) => self.notice(format!("Indexing stopped: {message}")),
+                    JobEnd::Failed(message) => self.notice(format!("Indexing stopped: {message}")),
+                    // A run stopped on request ends `Done`, its summary says so.
+                    JobEnd::Stopped => {}
                 }
             }
             Event::LibraryReady(library) => self.incoming_library = Some(library),
             Event::VariantsEnded { outcome } => {
-                self.variants_ready = outcome.is_ok();
+                self.variants_ready = matches!(outcome, JobEnd::Done(_));
                 if self
                     .indexing
                     .as_ref()
@@ -606,10 +608,7 @@ impl LookalikeApp {
                 {
                     self.indexing = None;
                 }
-                if let Err(message) = outcome
-                    && message != "stopped"
-                    && message != "cancelled"
-                {
+                if let JobEnd::Failed(message) = outcome {
                     self.notice(format!(
                         "Turned and small copies could not be described: {message}"
                     ));

@@ -5,7 +5,7 @@
 
 use eframe::egui::{self, Color32, CursorIcon, Pos2, Rect, Sense, Stroke, StrokeKind, Vec2};
 
-use crate::imaging::{CropBox, MIN_SIDE};
+use lookalike_core::read::imaging::{CropBox, MIN_SIDE};
 
 /// Grab distance around a corner handle, in points.
 const HANDLE_REACH: f32 = 10.0;

@@ -6,7 +6,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 
 use eframe::egui;
 
-use crate::imaging::IMAGE_EXTENSIONS;
+use lookalike_core::read::imaging::IMAGE_EXTENSIONS;
 
 /// What a dialog was opened for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

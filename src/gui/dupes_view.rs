@@ -16,8 +16,8 @@ use std::path::PathBuf;
 use eframe::egui::{self, RichText, Vec2};
 
 use super::thumbs::{Thumb, Thumbnails};
-use super::worker::{DuplicateGroup, Photo};
-use crate::dupes::VerifiedMatch;
+use super::worker::{DuplicateGroup, JobEnd, Photo};
+use lookalike_core::find::dupes::VerifiedMatch;
 
 /// Side of a photo card, in points.
 const CARD: f32 = 220.0;
@@ -62,9 +62,11 @@ impl DupesView {
     /// calibrated on neardup-dev for the app's (VGG16 R-MAC) descriptors (README,
     /// "Duplicates").
     pub fn new() -> Self {
-        let pooling = crate::pooling::Pooling::default_for(crate::model::Network::Vgg16);
+        let pooling = lookalike_core::describe::pooling::Pooling::default_for(
+            lookalike_core::describe::model::Network::Vgg16,
+        );
         Self {
-            threshold: crate::dupes::Rule::calibrated(pooling, true).threshold,
+            threshold: lookalike_core::find::dupes::Rule::calibrated(pooling, true).threshold,
             variants: true,
             groups: Vec::new(),
             current: 0,
@@ -98,17 +100,21 @@ impl DupesView {
     /// none.
     pub fn set_outcome(
         &mut self,
-        outcome: Result<Vec<DuplicateGroup>, String>,
+        outcome: JobEnd<Vec<DuplicateGroup>>,
         threshold: f32,
         library: u64,
         seconds: f64,
     ) {
         match outcome {
-            Ok(groups) => {
+            JobEnd::Done(groups) => {
                 self.groups = groups;
                 self.problem = None;
             }
-            Err(problem) => {
+            JobEnd::Stopped => {
+                self.groups.clear();
+                self.problem = Some("stopped".into());
+            }
+            JobEnd::Failed(problem) => {
                 self.groups.clear();
                 self.problem = Some(problem);
             }
@@ -268,7 +274,8 @@ impl DupesView {
             }
             let raw_pair = self.groups.get(self.current).is_some_and(|g| {
                 let keeper = &g.photos[g.keeper()].path;
-                crate::raw::is_raw(keeper) && g.photos.iter().any(|p| is_sibling(&p.path, keeper))
+                lookalike_core::read::raw::is_raw(keeper)
+                    && g.photos.iter().any(|p| is_sibling(&p.path, keeper))
             });
             if raw_pair
                 && ui
@@ -456,7 +463,7 @@ impl DupesView {
 
 /// Whether two photos are a RAW + JPEG pair written by the camera.
 fn is_sibling(a: &std::path::Path, b: &std::path::Path) -> bool {
-    crate::dupes::raw_jpeg_pair(&a.to_string_lossy(), &b.to_string_lossy())
+    lookalike_core::find::dupes::raw_jpeg_pair(&a.to_string_lossy(), &b.to_string_lossy())
 }
 
 /// `YYYY-MM-DD HH:MM` (UTC) of a modification time in ns since the epoch.
@@ -509,7 +516,7 @@ mod tests {
     fn group(paths: &[&str], star: usize, verified: &[(usize, usize)]) -> DuplicateGroup {
         DuplicateGroup {
             photos: paths.iter().map(|p| photo(p)).collect(),
-            group: crate::dupes::Group::for_test(paths, star, verified),
+            group: lookalike_core::find::dupes::Group::for_test(paths, star, verified),
         }
     }
 
@@ -530,7 +537,12 @@ mod tests {
         view.variants = false;
         // a, b, c all verified with each other; d verified with c only (similar).
         let all = [(0, 1), (0, 2), (1, 2), (2, 3)];
-        view.set_outcome(Ok(vec![group(&["a", "b", "c", "d"], 3, &all)]), 0.1, 1, 0.0);
+        view.set_outcome(
+            JobEnd::Done(vec![group(&["a", "b", "c", "d"], 3, &all)]),
+            0.1,
+            1,
+            0.0,
+        );
         view.set_keeper(1);
         view.select_all_but_keeper();
         let mut chosen: Vec<_> = view.selected().iter().cloned().collect();
@@ -552,7 +564,7 @@ mod tests {
 
         // A chain: b is a copy of a, c of b only. Keeping a, c is similar, never moved.
         let chain = group(&["a", "b", "c"], 2, &[(0, 1), (1, 2)]);
-        view.set_outcome(Ok(vec![chain]), 0.1, 1, 0.0);
+        view.set_outcome(JobEnd::Done(vec![chain]), 0.1, 1, 0.0);
         view.select_all_but_keeper();
         assert_eq!(moved(&view), [PathBuf::from("b")]);
         // Keeping b instead re-verifies: a is its copy; c, though verified with b, was
@@ -562,7 +574,7 @@ mod tests {
         assert_eq!(moved(&view), [PathBuf::from("a")]);
         // A group whose members fail with a new keeper: they become similar, unselected.
         let star = group(&["a", "b", "c"], 3, &[(0, 1), (0, 2)]);
-        view.set_outcome(Ok(vec![star]), 0.1, 1, 0.0);
+        view.set_outcome(JobEnd::Done(vec![star]), 0.1, 1, 0.0);
         view.select_all_but_keeper();
         assert_eq!(moved(&view), [PathBuf::from("b"), PathBuf::from("c")]);
         view.set_keeper(1);
@@ -573,7 +585,12 @@ mod tests {
 
         // New groups: nothing is selected.
         view.select_all_but_keeper();
-        view.set_outcome(Ok(vec![group(&["b", "c"], 2, &[(0, 1)])]), 0.1, 1, 0.0);
+        view.set_outcome(
+            JobEnd::Done(vec![group(&["b", "c"], 2, &[(0, 1)])]),
+            0.1,
+            1,
+            0.0,
+        );
         assert!(view.selected().is_empty());
         assert!(view.removal().is_empty());
 
@@ -583,7 +600,7 @@ mod tests {
             3,
             &[(0, 1), (0, 2), (1, 2)],
         );
-        view.set_outcome(Ok(vec![pair]), 0.1, 1, 0.0);
+        view.set_outcome(JobEnd::Done(vec![pair]), 0.1, 1, 0.0);
         view.select_all_but_keeper();
         assert_eq!(moved(&view), [PathBuf::from("/e/IMG_1.jpg")]);
         view.keep_raw_remove_jpegs();

@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::BackendChoice;
-use crate::imaging::DEFAULT_MAX_SIDE;
-use crate::intent::Intent;
-use crate::model::Network;
-use crate::search::Metric;
+use lookalike_core::describe::engine::BackendChoice;
+use lookalike_core::describe::model::Network;
+use lookalike_core::find::intent::Intent;
+use lookalike_core::find::search::Metric;
+use lookalike_core::read::imaging::DEFAULT_MAX_SIDE;
 
 /// The key under which [`Settings`] live in eframe's storage.
 /// (v2: intents and the shipped whitening; settings of v1 are not carried over, so

@@ -271,7 +271,11 @@ fn store(cached: &Path, thumb: &egui::ColorImage) -> anyhow::Result<()> {
         &mut std::io::Cursor::new(&mut jpeg),
         image::ImageFormat::Jpeg,
     )?;
-    crate::safefs::write_atomically(cached, &jpeg, crate::safefs::Replace::OwnCache)?;
+    lookalike_core::support::safefs::write_atomically(
+        cached,
+        &jpeg,
+        lookalike_core::support::safefs::Replace::OwnCache,
+    )?;
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 //! command channel, so every change of state happens here, in order.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::convert::Infallible;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -18,17 +19,20 @@ use eframe::egui;
 use image::RgbImage;
 
 use super::settings::{Ranking, WhiteningSource};
-use crate::backend::BackendChoice;
-use crate::cleanup::{Destination, Indexed, Journal, Report, VerifiedMatch};
-use crate::descriptor::{Describer, DescriberOptions, finish_descriptor};
-use crate::dupes::{self, Variant};
-use crate::imaging::{self, CropBox};
-use crate::index::{self, Entry, Index, IndexOptions, IndexSummary, Partial, Progress, Provenance};
-use crate::intent::Intent;
-use crate::model::{self, Network, NetworkWeights};
-use crate::pooling::Pooling;
-use crate::search::Database;
-use crate::whiten::Whitening;
+use lookalike_core::cleanup::{Destination, Indexed, Journal, Report, VerifiedMatch};
+use lookalike_core::describe::describer::{Describer, DescriberOptions};
+use lookalike_core::describe::engine::BackendChoice;
+use lookalike_core::describe::model::{self, Network, NetworkWeights};
+use lookalike_core::describe::pooling::Pooling;
+use lookalike_core::describe::whiten::Whitening;
+use lookalike_core::describe::whiten::finish_descriptor;
+use lookalike_core::find::dupes::{self, Variant};
+use lookalike_core::find::intent::Intent;
+use lookalike_core::find::search::Database;
+use lookalike_core::index::{
+    self, Entry, Index, IndexOptions, IndexSummary, Partial, Progress, Provenance,
+};
+use lookalike_core::read::imaging::{self, CropBox};
 
 /// Longer side of the query image as shown in the app (the network gets the original).
 pub const QUERY_DISPLAY_SIDE: u32 = 1600;
@@ -155,7 +159,7 @@ pub enum Event {
     /// The run ended (finished, cancelled, or stopped by an error).
     IndexingEnded {
         folder: PathBuf,
-        outcome: Result<IndexSummary, String>,
+        outcome: JobEnd<IndexSummary>,
         /// Indexing's last stage, the duplicate finder's variants, starts next on its
         /// own job and ends with [`Event::VariantsEnded`].
         variants_follow: bool,
@@ -193,14 +197,14 @@ pub enum Event {
     /// Near-duplicate groups of the library at `threshold`, or why there are none
     /// (cancelled, threshold too loose, failed).
     Duplicates {
-        outcome: Result<Vec<DuplicateGroup>, String>,
+        outcome: JobEnd<Vec<DuplicateGroup>>,
         threshold: f32,
         seconds: f64,
     },
     /// The turned and enlarged photos were described after indexing (the number of
     /// photos that could not be), or why not.
     VariantsEnded {
-        outcome: Result<usize, String>,
+        outcome: JobEnd<usize>,
     },
     /// A clean-up (or its undo) ran, or was stopped (`report.stopped`); the library is
     /// being refreshed.
@@ -264,7 +268,7 @@ pub struct Photo {
     /// The JPEG the camera wrote beside this RAW: the two are shown as one photo.
     pub sibling: Option<PathBuf>,
     /// What is wrong with it (it decoded all the same): marked in the grid.
-    pub damage: Option<crate::read::Damage>,
+    pub damage: Option<lookalike_core::read::Damage>,
 }
 
 impl Photo {
@@ -510,17 +514,51 @@ enum JobOutcome {
         library: u64,
         threshold: f32,
         variants: bool,
-        outcome: Result<Vec<dupes::Group>, String>,
+        outcome: JobEnd<Vec<dupes::Group>>,
         seconds: f64,
     },
-    /// The variants were described: how many photos failed, or why it stopped.
-    Variants(Result<usize, String>),
+    /// The variants were described: how many photos failed, or why not.
+    Variants(JobEnd<usize>),
     /// A clean-up ran (or was stopped: see the report).
-    Cleanup(crate::Result<Report>),
+    Cleanup(lookalike_core::Result<Report>),
     /// It reported by other means.
     Finished,
     /// It panicked: the job ends with this message.
     Crashed(String),
+}
+
+/// How a background job ended: with its result, stopped on request (Cancel, or a newer
+/// job of the same kind), or failed, with why.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobEnd<T> {
+    Done(T),
+    Stopped,
+    Failed(String),
+}
+
+impl<T> JobEnd<T> {
+    /// `Ok` is done; an error is a failure, with its message.
+    pub fn from_result<E: std::fmt::Display>(result: Result<T, E>) -> Self {
+        match result {
+            Ok(value) => Self::Done(value),
+            Err(error) => Self::Failed(error.to_string()),
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> JobEnd<U> {
+        match self {
+            Self::Done(value) => JobEnd::Done(f(value)),
+            Self::Stopped => JobEnd::Stopped,
+            Self::Failed(why) => JobEnd::Failed(why),
+        }
+    }
+}
+
+impl JobEnd<Infallible> {
+    /// An end without a result (stopped or failed) as the end of a job of any result.
+    pub fn for_any<T>(self) -> JobEnd<T> {
+        self.map(|never| match never {})
+    }
 }
 
 /// Which of the executor's two job slots a job runs in.
@@ -637,7 +675,9 @@ impl Executor {
                     if !superseded {
                         // A bug in one command must not take the executor down with it.
                         let what = format!("{command:?}");
-                        if let Err(message) = crate::isolate::catch(|| self.execute(command)) {
+                        if let Err(message) =
+                            lookalike_core::support::isolate::catch(|| self.execute(command))
+                        {
                             let what: String = what.chars().take(80).collect();
                             self.sink.send(Event::Notice(format!(
                                 "internal error while carrying out {what}: {message}"
@@ -780,8 +820,8 @@ impl Executor {
         let spawned = std::thread::Builder::new()
             .name(format!("lookalike-{name}"))
             .spawn(move || {
-                let outcome =
-                    crate::isolate::catch(|| work(&flag, id)).unwrap_or_else(JobOutcome::Crashed);
+                let outcome = lookalike_core::support::isolate::catch(|| work(&flag, id))
+                    .unwrap_or_else(JobOutcome::Crashed);
                 let _ = own.send(Internal::Job { id, outcome });
             });
         match spawned {
@@ -793,7 +833,10 @@ impl Executor {
                     thread,
                 })
             }
-            Err(error) => self.job_failed(&kind, format!("could not start it: {error}")),
+            Err(error) => self.job_unfinished(
+                &kind,
+                JobEnd::Failed(format!("could not start it: {error}")),
+            ),
         }
     }
 
@@ -811,24 +854,28 @@ impl Executor {
             job.stop.store(true, Ordering::Relaxed);
             let _ = job.thread.join();
             if let JobKind::Duplicates { .. } | JobKind::Variants | JobKind::Cleanup = job.kind {
-                self.job_failed(&job.kind, "stopped".into());
+                self.job_unfinished(&job.kind, JobEnd::Stopped);
             }
         }
     }
 
-    /// Tells the UI that a job of `kind` ended without its result.
-    fn job_failed(&mut self, kind: &JobKind, message: String) {
+    /// Tells the UI that a job of `kind` ended without its result: stopped or failed.
+    fn job_unfinished(&mut self, kind: &JobKind, end: JobEnd<Infallible>) {
+        let message = match &end {
+            JobEnd::Failed(why) => why.clone(),
+            _ => "stopped".to_string(),
+        };
         match kind {
             JobKind::Indexing { folder } => self.sink.send(Event::IndexingEnded {
                 folder: folder.clone(),
-                outcome: Err(message),
+                outcome: end.for_any(),
                 variants_follow: false,
             }),
             JobKind::Variants => self.sink.send(Event::VariantsEnded {
-                outcome: Err(message),
+                outcome: end.for_any(),
             }),
             JobKind::Duplicates { threshold } => self.sink.send(Event::Duplicates {
-                outcome: Err(message),
+                outcome: end.for_any(),
                 threshold: *threshold,
                 seconds: 0.0,
             }),
@@ -872,9 +919,10 @@ impl Executor {
                 .sink
                 .send(Event::CleanupFailed(format!("clean-up stopped: {error}"))),
             JobOutcome::Finished => {}
-            JobOutcome::Crashed(message) => {
-                self.job_failed(&job.kind, format!("internal error: {message}"))
-            }
+            JobOutcome::Crashed(message) => self.job_unfinished(
+                &job.kind,
+                JobEnd::Failed(format!("internal error: {message}")),
+            ),
         }
     }
 
@@ -887,9 +935,9 @@ impl Executor {
         let Some(library) = &self.library else {
             self.sink
                 .send(Event::Notice("open a library folder first".into()));
-            self.job_failed(
+            self.job_unfinished(
                 &JobKind::Duplicates { threshold },
-                "no library is open".into(),
+                JobEnd::Failed("no library is open".into()),
             );
             return;
         };
@@ -943,7 +991,7 @@ impl Executor {
         serial: u64,
         threshold: f32,
         variants: bool,
-        outcome: Result<Vec<dupes::Group>, String>,
+        outcome: JobEnd<Vec<dupes::Group>>,
         seconds: f64,
     ) {
         if serial != self.library_serial {
@@ -979,7 +1027,10 @@ impl Executor {
     /// Only photos of the library, as indexed.
     fn remove_files(&mut self, matches: &[VerifiedMatch]) {
         let Some(library) = &self.library else {
-            self.job_failed(&JobKind::Cleanup, "no library is open".into());
+            self.job_unfinished(
+                &JobKind::Cleanup,
+                JobEnd::Failed("no library is open".into()),
+            );
             return;
         };
         let index = &library.index;
@@ -1081,7 +1132,10 @@ impl Executor {
     /// Loads a weights file of either network. An official file as published (Keras'
     /// `.h5`, torchvision's `.pth`) is converted once into the weights folder, and the
     /// converted file used.
-    fn import_if_official(&self, path: PathBuf) -> crate::Result<(PathBuf, NetworkWeights)> {
+    fn import_if_official(
+        &self,
+        path: PathBuf,
+    ) -> lookalike_core::Result<(PathBuf, NetworkWeights)> {
         let extension = path
             .extension()
             .map(|e| e.to_string_lossy().to_ascii_lowercase());
@@ -1127,7 +1181,9 @@ impl Executor {
         let Some(describer) = &self.describer else {
             self.sink.send(Event::IndexingEnded {
                 folder,
-                outcome: Err("the network is not loaded yet: choose the weights first".into()),
+                outcome: JobEnd::Failed(
+                    "the network is not loaded yet: choose the weights first".into(),
+                ),
                 variants_follow: false,
             });
             return;
@@ -1177,7 +1233,7 @@ impl Executor {
                     .map_or(whitening, |(request, _)| request);
                 self.sink.send(Event::IndexingEnded {
                     folder,
-                    outcome: Ok(summary),
+                    outcome: JobEnd::Done(summary),
                     variants_follow: !stopped,
                 });
                 self.whitening_index = whitening_index;
@@ -1187,9 +1243,9 @@ impl Executor {
                 }
             }
             Err(error) => {
-                if let Some(&crate::Error::PhotosMissing {
+                if let Some(&lookalike_core::Error::PhotosMissing {
                     missing, entries, ..
-                }) = error.downcast_ref::<crate::Error>()
+                }) = error.downcast_ref::<lookalike_core::Error>()
                 {
                     self.sink.send(Event::PhotosMissing {
                         folder: folder.clone(),
@@ -1199,7 +1255,7 @@ impl Executor {
                 }
                 self.sink.send(Event::IndexingEnded {
                     folder,
-                    outcome: Err(format!("{error:#}")),
+                    outcome: JobEnd::Failed(format!("{error:#}")),
                     variants_follow: false,
                 })
             }
@@ -1213,7 +1269,7 @@ impl Executor {
         let (Some(library), Some(describer)) = (&self.library, &self.describer) else {
             // The UI shows this stage from the end of indexing on: end it there too.
             self.sink.send(Event::VariantsEnded {
-                outcome: Err("no library or network is loaded".into()),
+                outcome: JobEnd::Failed("no library or network is loaded".into()),
             });
             return;
         };
@@ -1227,10 +1283,10 @@ impl Executor {
                 dupes::update_variants(&index, &index_path, Some(&describer), progress, stop)
             });
             JobOutcome::Variants(match described {
-                Err(error) => Err(error.to_string()),
-                Ok(_) if stop.load(Ordering::Relaxed) => Err("cancelled".into()),
+                Err(error) => JobEnd::Failed(error.to_string()),
+                Ok(_) if stop.load(Ordering::Relaxed) => JobEnd::Stopped,
                 // Each failure reached the failed-files list as progress.
-                Ok(described) => Ok(described.failures.len()),
+                Ok(described) => JobEnd::Done(described.failures.len()),
             })
         });
     }
@@ -1414,7 +1470,7 @@ impl Executor {
         let source = match &request.source {
             WhiteningSource::Off => return Ok((None, "L2 only".into())),
             WhiteningSource::Shipped => {
-                let shipped = crate::whiten::shipped(
+                let shipped = lookalike_core::describe::whiten::shipped(
                     library.provenance.pooling,
                     &self.model_sha256,
                     self.weights_sha256.as_deref(),
@@ -1455,7 +1511,8 @@ impl Executor {
         }
         // PCA can keep at most n - 1 directions.
         let dim = request.dim.clamp(1, n - 1).min(self.network.feature_dim());
-        let whitening = Whitening::learn_from_index(source, dim, request.power)
+        let whitening = source
+            .learn_whitening(dim, request.power)
             .map_err(|e| format!("learning the whitening failed: {e}: using L2 only"))?;
         let what = if request.power == 0.0 {
             "PCA"
@@ -1479,7 +1536,7 @@ impl Executor {
         index: &Index,
         whitening: Option<&Whitening>,
         request: &WhiteningRequest,
-    ) -> crate::Result<(Database, bool)> {
+    ) -> lookalike_core::Result<(Database, bool)> {
         let mut database = Database::from_index(index, whitening)?;
         if !request.views {
             return Ok((database, false));
@@ -1513,7 +1570,7 @@ impl Executor {
     }
 
     fn load_query(&mut self, id: u64, path: PathBuf) {
-        let decoded = crate::isolate::per_file(&path, || {
+        let decoded = lookalike_core::support::isolate::per_file(&path, || {
             imaging::decode_file(&path, imaging::DEFAULT_MAX_PIXELS)
         });
         match decoded {
@@ -1577,7 +1634,8 @@ impl Executor {
         let max_side = library.index.provenance.max_side;
         let image = imaging::prepare(&query.path, &query.rgb, crop, Some(max_side))?;
         let describe = |image: &imaging::LoadedImage| {
-            crate::isolate::per_file(&query.path, || describer.spoc(image)).map(|s| s.raw)
+            lookalike_core::support::isolate::per_file(&query.path, || describer.spoc(image))
+                .map(|s| s.raw)
         };
         let mut raw = vec![describe(&image)?];
         if library.turned {
@@ -1637,7 +1695,15 @@ struct DuplicatesJob {
 }
 
 impl DuplicatesJob {
-    fn run(self, stop: &AtomicBool) -> Result<Vec<dupes::Group>, String> {
+    fn run(self, stop: &AtomicBool) -> JobEnd<Vec<dupes::Group>> {
+        match self.group(stop) {
+            Ok(groups) => JobEnd::Done(groups),
+            Err(_) if stop.load(Ordering::Relaxed) => JobEnd::Stopped,
+            Err(why) => JobEnd::Failed(why),
+        }
+    }
+
+    fn group(self, stop: &AtomicBool) -> Result<Vec<dupes::Group>, String> {
         let finish = |index: &Index| {
             Database::from_index(index, self.whitening.as_ref()).map_err(|e| e.to_string())
         };
@@ -1734,7 +1800,7 @@ impl IndexJob {
                 folder.display()
             );
         }
-        crate::isolate::injected_fault(folder);
+        lookalike_core::support::isolate::injected_fault(folder);
         std::fs::create_dir_all(&self.index_dir)
             .with_context(|| format!("creating {}", self.index_dir.display()))?;
         let index_path =
@@ -1836,9 +1902,9 @@ fn paired_photo(index: &Index, jpeg_of: &HashMap<usize, usize>, row: usize) -> P
 
 /// Decodes (EXIF-oriented) and shrinks a photo for display: `(width, height, image)`
 /// with the original's size.
-/// A crash in the decoder is this photo's error (see [`crate::isolate`]).
-pub fn decode_for_display(path: &Path, side: u32) -> crate::Result<egui::ColorImage> {
-    crate::isolate::per_file(path, || {
+/// A crash in the decoder is this photo's error (see [`lookalike_core::support::isolate`]).
+pub fn decode_for_display(path: &Path, side: u32) -> lookalike_core::Result<egui::ColorImage> {
+    lookalike_core::support::isolate::per_file(path, || {
         let (_, _, rgb) = imaging::decode_for_side(path, imaging::DEFAULT_MAX_PIXELS, side)?;
         Ok(display_image(&rgb, side))
     })

@@ -1,0 +1,698 @@
+//! Safe clean-up of duplicates: a file goes to the system trash or into a folder the
+//! user chose, never away for good, and **never the last copy**.
+//!
+//! [`Journal::remove`] is the one way the product moves a photo, for the command line
+//! and the app alike. Right before each move it checks on disk (see [`may_move`]) that
+//! the group's keeper is still there as a real file in the library, is still the file
+//! that was indexed (same identity, size and modification time) and is another file
+//! than the one about to move, and that the file about to move is still the one that was
+//! indexed. Otherwise that file stays and the reason is reported.
+//!
+//! Every move is written to an undo journal (one JSON object per line, fsynced) *before*
+//! it happens and again once it has, so a batch can be undone later, even after a crash
+//! in between. Each record names the file's exact new place and its identity (size,
+//! modification time, inode), so undo brings back that file and no other. The journal
+//! is only ever appended to (never rewritten): a crash can cut its last line short,
+//! which the reader skips and the next append closes, so it cannot lose another line.
+//! One process at a time writes it (an advisory lock), so batch numbers are never
+//! shared. A batch can be stopped between two files.
+//!
+//! Moves are renames only and never replace a file ([`safefs::move_no_replace`]): into
+//! a folder on the same file system, or into the trash of the file's own file system
+//! ([`trash`]); a move that would have to copy is refused, so no file is ever copied
+//! and then deleted. Nothing in this crate deletes a user's file:
+//! `tests/it/no_permanent_delete.rs` checks the sources for it.
+
+mod journal;
+mod trash;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
+
+use serde::{Deserialize, Serialize};
+
+pub use self::journal::Journal;
+pub(crate) use self::journal::fuzz as fuzz_journal;
+use self::journal::{Identity, Record, outstanding};
+pub use self::trash::Trashed;
+pub use crate::find::dupes::VerifiedMatch;
+pub use crate::index::Indexed;
+use crate::index::{Failure, Progress, mtime_ns};
+use crate::support::error::Result;
+use crate::support::safefs::{self, FileId};
+
+/// Where removed files go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Destination {
+    /// The desktop's trash (freedesktop.org trash on Linux, Recycle Bin on Windows), on
+    /// the file's own disk.
+    Trash,
+    /// Moved into this folder (same disk: a rename, never a copy-and-delete).
+    Folder(PathBuf),
+}
+
+/// Where one file went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Place {
+    /// The system trash, its place in it not known (Windows, macOS, and journals
+    /// written before 2026-12).
+    Trash,
+    /// The freedesktop.org trash: the file and its record there.
+    Trashed(Trashed),
+    /// The file's new full path.
+    File(PathBuf),
+}
+
+/// A file that was moved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Moved {
+    pub from: PathBuf,
+    pub to: Place,
+}
+
+/// What a batch did (or, in a dry run, would do).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// The journal's batch number, to undo it (0 in a dry run).
+    pub batch: u64,
+    pub moved: Vec<Moved>,
+    /// Files left alone, and why.
+    pub skipped: Vec<Failure>,
+    /// The stop flag ended the batch between two files (the rest stayed).
+    pub stopped: bool,
+}
+
+impl Journal {
+    /// Moves the copy of each verified match to `destination`, journaling each move.
+    /// Right before each move, [`may_move`] checks the file and its keeper on disk; a
+    /// file that fails the check, or cannot be moved, stays where it is and is reported.
+    /// Each file is a [`Progress::Step`]; `stop` ends the batch between two files (the
+    /// report says so). The journal is locked for the whole batch: another process gets
+    /// [`crate::Error::Busy`].
+    pub fn remove(
+        &self,
+        matches: &[VerifiedMatch],
+        destination: &Destination,
+        progress: &SyncSender<Progress>,
+        stop: &AtomicBool,
+    ) -> Result<Report> {
+        let _lock = self.lock()?;
+        let batch = self.next_batch()?;
+        let mut report = Report {
+            batch,
+            ..Report::default()
+        };
+        let keepers = keepers(matches);
+        for (done, found) in matches.iter().enumerate() {
+            if stop.load(Ordering::Relaxed) {
+                report.stopped = true;
+                break;
+            }
+            let file = found.file();
+            let _ = progress.try_send(Progress::Step {
+                done,
+                total: matches.len(),
+                path: file.path.clone(),
+            });
+            crate::support::isolate::injected_move_delay();
+            // `may_move` found the file on disk as it was indexed: that is its identity.
+            let identity = Identity::indexed(file);
+            let checked = may_move(found, &keepers).and_then(|()| reserve(file, destination));
+            let to = match checked {
+                Ok(to) => to,
+                Err(reason) => {
+                    report.skipped.push(Failure::new(file.path.clone(), reason));
+                    continue;
+                }
+            };
+            let from = file.path.clone();
+            self.append(&Record::Intent {
+                batch,
+                from: from.clone(),
+                to: to.clone(),
+                file: Some(identity),
+            })?;
+            match move_away(&from, &to) {
+                Ok(()) => {
+                    self.append(&Record::Moved {
+                        batch,
+                        from: from.clone(),
+                        to: to.clone(),
+                        file: Some(identity),
+                    })?;
+                    report.moved.push(Moved { from, to });
+                }
+                Err(reason) => report.skipped.push(Failure::new(from, reason)),
+            }
+        }
+        Ok(report)
+    }
+
+    /// Undoes batch `batch`: every file it moved comes back to its place. Files whose
+    /// place is taken again are left where they are and reported.
+    pub fn undo(&self, batch: u64) -> Result<Report> {
+        let _lock = self.lock()?;
+        let records = self.records()?;
+        let mut report = Report {
+            batch,
+            ..Report::default()
+        };
+        for (_, from, to, identity) in outstanding(&records)
+            .into_iter()
+            .filter(|(b, ..)| *b == batch)
+        {
+            match restore(&from, &to, identity) {
+                Ok(()) => {
+                    self.append(&Record::Restored {
+                        batch,
+                        from: from.clone(),
+                    })?;
+                    report.moved.push(Moved { from, to });
+                }
+                Err(reason) => report.skipped.push(Failure::new(from, reason)),
+            }
+        }
+        Ok(report)
+    }
+}
+
+/// What a batch would do, touching nothing: the dry run (the same checks).
+pub fn plan(matches: &[VerifiedMatch], destination: &Destination) -> Report {
+    let mut report = Report::default();
+    let keepers = keepers(matches);
+    for found in matches {
+        let file = found.file();
+        match may_move(found, &keepers).and_then(|()| preview(file, destination)) {
+            Ok(to) => report.moved.push(Moved {
+                from: file.path.clone(),
+                to,
+            }),
+            Err(reason) => report.skipped.push(Failure::new(file.path.clone(), reason)),
+        }
+    }
+    report
+}
+
+/// The files a batch keeps: none of them moves in it, whatever else says so.
+fn keepers(matches: &[VerifiedMatch]) -> std::collections::HashSet<FileId> {
+    matches.iter().map(|m| m.keeper().file).collect()
+}
+
+/// The one check every move goes through: `Ok` when `found.file()` may leave the
+/// library because `found.keeper()`, a real copy of the same photo, stays. Only a
+/// [`VerifiedMatch`] is accepted: the duplicate finder's evidence that the file passed
+/// verification *with this keeper* (never through a chain of other photos). On disk, now:
+/// - the file is still the file that was verified (identity, size, modification time),
+///   and is not the keeper of another match of the batch (`keepers`);
+/// - the keeper is a regular file reached without a symbolic link (a real copy in the
+///   library, not a link to one elsewhere), still the file that was verified, and another
+///   file (device + inode) than the file.
+pub fn may_move(
+    found: &VerifiedMatch,
+    keepers: &std::collections::HashSet<FileId>,
+) -> std::result::Result<(), String> {
+    let (file, keeper) = (found.file(), found.keeper());
+    if !found.check().verified {
+        return Err("it was not verified as a copy of its keeper: it stays".into());
+    }
+    if file.file == keeper.file {
+        return Err(format!(
+            "it is the same file as its keeper {} (another path to it): it stays",
+            keeper.path.display()
+        ));
+    }
+    if keepers.contains(&file.file) {
+        return Err("it is kept as the keeper of another group: it stays".into());
+    }
+    unchanged(file)?;
+    let keeper_problem = |problem: String| {
+        format!(
+            "its keeper {} {problem}: nothing of its group is moved",
+            keeper.path.display()
+        )
+    };
+    let link = std::fs::symlink_metadata(&keeper.path)
+        .map_err(|e| keeper_problem(format!("cannot be read ({e})")))?;
+    if !link.is_file() {
+        return Err(keeper_problem(
+            "is not a regular file (a link or a folder), so not a real copy".into(),
+        ));
+    }
+    match keeper.path.canonicalize() {
+        Ok(real) if real == keeper.path => {}
+        Ok(real) => {
+            return Err(keeper_problem(format!(
+                "is reached through a symbolic link (the file is {})",
+                real.display()
+            )));
+        }
+        Err(e) => return Err(keeper_problem(format!("cannot be read ({e})"))),
+    }
+    let (meta, now) =
+        safefs::stat(&keeper.path).map_err(|e| keeper_problem(format!("cannot be read ({e})")))?;
+    if now != keeper.file {
+        return Err(keeper_problem("was replaced by another file".into()));
+    }
+    if meta.len() != keeper.size || mtime_ns(&meta) != keeper.mtime_ns {
+        return Err(keeper_problem("changed since it was indexed".into()));
+    }
+    if now == file.file {
+        return Err(keeper_problem("is now the same file as this one".into()));
+    }
+    Ok(())
+}
+
+/// Where `file` would go, touching nothing (the dry run).
+fn preview(file: &Indexed, destination: &Destination) -> std::result::Result<Place, String> {
+    match destination {
+        Destination::Trash => Ok(Place::Trash),
+        Destination::Folder(folder) => free_name(folder, &file.path).map(Place::File),
+    }
+}
+
+/// Where `file` goes (after [`may_move`] said it may): a free name in the folder, or a
+/// place in the trash of its own file system, whose record is written now.
+fn reserve(file: &Indexed, destination: &Destination) -> std::result::Result<Place, String> {
+    match destination {
+        #[cfg(all(unix, not(target_os = "macos")))]
+        Destination::Trash => trash::reserve(&file.path).map(Place::Trashed),
+        #[cfg(not(all(unix, not(target_os = "macos"))))]
+        Destination::Trash => Ok(Place::Trash),
+        Destination::Folder(folder) => free_name(folder, &file.path).map(Place::File),
+    }
+}
+
+/// `Ok` when the file is still the one that was indexed.
+fn unchanged(file: &Indexed) -> std::result::Result<(), String> {
+    let (meta, now) = safefs::stat(&file.path).map_err(|e| format!("cannot read it: {e}"))?;
+    if !meta.is_file() {
+        return Err("not a regular file any more".into());
+    }
+    if now != file.file {
+        return Err("it is another file now (replaced since it was indexed)".into());
+    }
+    if meta.len() != file.size || mtime_ns(&meta) != file.mtime_ns {
+        return Err("changed since it was indexed: index the folder again first".into());
+    }
+    Ok(())
+}
+
+/// A path in `folder` for `file` that does not exist yet: its name, or `name (2).ext`...
+fn free_name(folder: &Path, file: &Path) -> std::result::Result<PathBuf, String> {
+    if !folder.is_dir() {
+        return Err(format!("{} is not a folder", folder.display()));
+    }
+    let stem = file.file_stem().unwrap_or_default().to_string_lossy();
+    let ext = file
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    (1..10_000)
+        .map(|i| match i {
+            1 => folder.join(format!("{stem}{ext}")),
+            i => folder.join(format!("{stem} ({i}){ext}")),
+        })
+        .find(|candidate| !candidate.exists())
+        .ok_or_else(|| format!("no free name for it in {}", folder.display()))
+}
+
+fn move_away(from: &Path, to: &Place) -> std::result::Result<(), String> {
+    match to {
+        #[cfg(all(unix, not(target_os = "macos")))]
+        Place::Trashed(trashed) => trash::finish(from, trashed),
+        #[cfg(not(all(unix, not(target_os = "macos"))))]
+        Place::Trash => trash::system_trash(from),
+        // A rename never loses the file: it is here or there, and never replaces
+        // another. Across file systems it fails, and the user is asked for a folder
+        // on the same one instead.
+        Place::File(target) => safefs::move_no_replace(from, target).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => format!(
+                "a file appeared at {} meanwhile; nothing was replaced",
+                target.display()
+            ),
+            std::io::ErrorKind::CrossesDevices => format!(
+                "{} is on another file system: a move there would copy it, so it stays; \
+                 choose a folder on the same disk",
+                target.display()
+            ),
+            _ => format!("could not move it to {} ({e})", target.display()),
+        }),
+        #[allow(unreachable_patterns)]
+        _ => Err("this system has no such trash".into()),
+    }
+}
+
+/// Brings back the file moved from `from` to `to`, only if `from` is free and the file
+/// at `to` is still the one that was moved (`identity`, when the journal has it).
+fn restore(from: &Path, to: &Place, identity: Option<Identity>) -> std::result::Result<(), String> {
+    if from.exists() {
+        return Err("its place is taken by another file; it was left where it is".into());
+    }
+    let same = |moved: &Path| match identity {
+        Some(identity) if Identity::of(moved)? != identity => Err(format!(
+            "the file at {} is not the one that was moved (replaced or changed since); \
+             it was left where it is",
+            moved.display()
+        )),
+        _ => Ok(()),
+    };
+    match to {
+        Place::File(moved) => {
+            same(moved)?;
+            safefs::move_no_replace(moved, from)
+                .map_err(|e| format!("could not move {} back: {e}", moved.display()))
+        }
+        #[cfg(all(unix, not(target_os = "macos")))]
+        Place::Trashed(trashed) => {
+            same(&trashed.file)?;
+            trash::take_back(trashed, from)
+        }
+        Place::Trash => restore_from_trash(from),
+        #[allow(unreachable_patterns)]
+        _ => Err("this system has no such trash".into()),
+    }
+}
+
+/// A file an older journal sent to the trash without recording where: brought back
+/// only if exactly one trashed file came from its path.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn restore_from_trash(from: &Path) -> std::result::Result<(), String> {
+    match trash::find_by_origin(from).as_slice() {
+        [one] => trash::take_back(one, from),
+        [] => Err("it is no longer in the trash (was the trash emptied?)".into()),
+        _ => Err(
+            "several files from this path are in the trash and the journal does not \
+                  say which one it moved: restore it with your file manager"
+                .into(),
+        ),
+    }
+}
+
+#[cfg(not(all(unix, not(target_os = "macos"))))]
+fn restore_from_trash(_from: &Path) -> std::result::Result<(), String> {
+    Err("restore it from the system trash (the Recycle Bin or the Finder's Put Back)".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::journal::batch_of;
+    use super::*;
+    use crate::support::error::Error;
+
+    static NEVER: AtomicBool = AtomicBool::new(false);
+
+    /// A progress channel nobody reads (updates are offered, never waited on).
+    fn quiet() -> SyncSender<Progress> {
+        std::sync::mpsc::sync_channel(1).0
+    }
+
+    fn indexed(path: &Path) -> Indexed {
+        let (meta, file) = safefs::stat(path).unwrap();
+        Indexed {
+            path: path.canonicalize().unwrap(),
+            size: meta.len(),
+            mtime_ns: mtime_ns(&meta),
+            file,
+        }
+    }
+
+    fn group(keeper: &Path, extras: &[&Path]) -> Vec<VerifiedMatch> {
+        extras
+            .iter()
+            .map(|p| VerifiedMatch::assumed(indexed(p), indexed(keeper)))
+            .collect()
+    }
+
+    /// A folder with a keeper and a real copy of it, a bin beside it, and a journal.
+    fn library() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf, Journal) {
+        let dir = tempfile::tempdir().unwrap();
+        let library = dir.path().canonicalize().unwrap().join("library");
+        let bin = dir.path().canonicalize().unwrap().join("bin");
+        std::fs::create_dir_all(&library).unwrap();
+        std::fs::create_dir_all(&bin).unwrap();
+        let keeper = library.join("keeper.jpg");
+        let copy = library.join("copy.jpg");
+        std::fs::write(&keeper, b"photo").unwrap();
+        std::fs::write(&copy, b"photo").unwrap();
+        let journal = Journal::new(dir.path().join("journal.jsonl"));
+        (dir, keeper, copy, bin, journal)
+    }
+
+    #[test]
+    fn moving_to_a_folder_and_undoing_restores_every_byte() {
+        let (_dir, keeper, copy, bin, journal) = library();
+        let other = copy.with_file_name("other.jpg");
+        std::fs::write(&other, b"photo b").unwrap();
+        // A file of the same name already waits in the bin: no overwrite.
+        std::fs::write(bin.join("copy.jpg"), b"older").unwrap();
+        let removals = group(&keeper, &[&copy, &other]);
+        let destination = Destination::Folder(bin.clone());
+
+        let dry = plan(&removals, &destination);
+        assert_eq!(dry.moved.len(), 2);
+        assert!(copy.exists() && other.exists(), "a dry run moves nothing");
+
+        let report = journal
+            .remove(&removals, &destination, &quiet(), &NEVER)
+            .unwrap();
+        assert_eq!(report.moved.len(), 2, "{report:?}");
+        assert!(!copy.exists() && !other.exists() && keeper.exists());
+        assert_eq!(std::fs::read(bin.join("copy (2).jpg")).unwrap(), b"photo");
+        assert_eq!(std::fs::read(bin.join("copy.jpg")).unwrap(), b"older");
+        assert_eq!(journal.last_undoable().unwrap(), Some(report.batch));
+
+        let undone = journal.undo(report.batch).unwrap();
+        assert_eq!(undone.moved.len(), 2);
+        assert_eq!(std::fs::read(&copy).unwrap(), b"photo");
+        assert_eq!(std::fs::read(&other).unwrap(), b"photo b");
+        assert_eq!(journal.last_undoable().unwrap(), None);
+    }
+
+    #[test]
+    fn a_file_changed_since_indexing_is_left_alone() {
+        let (_dir, keeper, copy, bin, journal) = library();
+        let mut changed = indexed(&copy);
+        changed.size += 1;
+        let removal = VerifiedMatch::assumed(changed, indexed(&keeper));
+        let report = journal
+            .remove(&[removal], &Destination::Folder(bin), &quiet(), &NEVER)
+            .unwrap();
+        assert!(report.moved.is_empty());
+        assert!(
+            report.skipped[0]
+                .reason
+                .contains("changed since it was indexed")
+        );
+        assert!(copy.exists());
+    }
+
+    /// Every way the keeper can stop being a real, unchanged, different copy between
+    /// grouping and clean-up: its copy then stays.
+    #[test]
+    fn nothing_moves_when_the_keeper_is_not_what_was_indexed() {
+        type Spoil = fn(&Path, &Path);
+        let spoilers: [(&str, Spoil); 6] = [
+            ("deleted", |keeper, _| {
+                std::fs::rename(keeper, keeper.with_extension("gone")).unwrap()
+            }),
+            ("modified", |keeper, _| {
+                std::fs::write(keeper, b"photo, edited").unwrap()
+            }),
+            ("replaced", |keeper, _| {
+                let new = keeper.with_extension("new");
+                std::fs::write(&new, b"photo").unwrap();
+                std::fs::rename(&new, keeper).unwrap();
+            }),
+            ("a link to the copy", |keeper, copy| {
+                std::fs::rename(keeper, keeper.with_extension("gone")).unwrap();
+                std::os::unix::fs::symlink(copy, keeper).unwrap();
+            }),
+            ("a hard link to the copy", |keeper, copy| {
+                std::fs::rename(keeper, keeper.with_extension("gone")).unwrap();
+                std::fs::hard_link(copy, keeper).unwrap();
+            }),
+            ("reached through a link", |_, _| {}),
+        ];
+        for (what, spoil) in spoilers {
+            let (_dir, keeper, copy, bin, journal) = library();
+            let mut kept = indexed(&keeper);
+            if what == "reached through a link" {
+                let linked = keeper.parent().unwrap().with_file_name("linked");
+                std::os::unix::fs::symlink(keeper.parent().unwrap(), &linked).unwrap();
+                kept.path = linked.join("keeper.jpg");
+            }
+            let removal = VerifiedMatch::assumed(indexed(&copy), kept);
+            spoil(&keeper, &copy);
+            for destination in [Destination::Folder(bin.clone()), Destination::Trash] {
+                let dry = plan(std::slice::from_ref(&removal), &destination);
+                assert!(dry.moved.is_empty(), "{what}: {dry:?}");
+                let report = journal
+                    .remove(
+                        std::slice::from_ref(&removal),
+                        &destination,
+                        &quiet(),
+                        &NEVER,
+                    )
+                    .unwrap();
+                assert!(report.moved.is_empty(), "{what}: {report:?}");
+                assert!(
+                    report.skipped[0].reason.contains("keeper"),
+                    "{what}: {report:?}"
+                );
+                assert_eq!(std::fs::read(&copy).unwrap(), b"photo", "{what}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_keeper_under_another_path_is_never_moved() {
+        let (_dir, keeper, _copy, bin, journal) = library();
+        let alias = keeper.with_file_name("alias.jpg");
+        std::fs::hard_link(&keeper, &alias).unwrap();
+        let report = journal
+            .remove(
+                &group(&keeper, &[&alias]),
+                &Destination::Folder(bin),
+                &quiet(),
+                &NEVER,
+            )
+            .unwrap();
+        assert!(report.moved.is_empty(), "{report:?}");
+        assert!(report.skipped[0].reason.contains("same file"), "{report:?}");
+        assert!(alias.exists() && keeper.exists());
+    }
+
+    #[test]
+    fn a_file_that_appears_at_the_destination_is_not_replaced() {
+        let (_dir, _keeper, copy, bin, _journal) = library();
+        let target = bin.join("copy.jpg");
+        let to = Place::File(target.clone());
+        // The name was free when chosen; another program takes it before the move.
+        std::fs::write(&target, b"someone else's").unwrap();
+        let error = move_away(&copy, &to).unwrap_err();
+        assert!(error.contains("nothing was replaced"), "{error}");
+        assert_eq!(std::fs::read(&target).unwrap(), b"someone else's");
+        assert_eq!(std::fs::read(&copy).unwrap(), b"photo");
+    }
+
+    #[test]
+    fn an_interrupted_move_is_still_undoable() {
+        let dir = tempfile::tempdir().unwrap();
+        let photo = dir.path().join("p.jpg");
+        let moved = dir.path().join("bin-p.jpg");
+        std::fs::write(&moved, b"pixels").unwrap();
+        let journal = Journal::new(dir.path().join("journal.jsonl"));
+        // The process died after the rename, before writing "moved".
+        journal
+            .append(&Record::Intent {
+                batch: 7,
+                from: photo.clone(),
+                to: Place::File(moved.clone()),
+                file: None,
+            })
+            .unwrap();
+        assert_eq!(journal.last_undoable().unwrap(), Some(7));
+        journal.undo(7).unwrap();
+        assert_eq!(std::fs::read(&photo).unwrap(), b"pixels");
+    }
+
+    #[test]
+    fn a_torn_last_line_loses_no_record_of_the_next_batch() {
+        let (_dir, keeper, copy, bin, journal) = library();
+        let other = copy.with_file_name("other.jpg");
+        std::fs::write(&other, b"photo b").unwrap();
+        // A batch that was killed while writing its first record, inside the second
+        // byte of an "é" (found while writing the journal's fuzz target: a torn multi-byte
+        // character made the journal unreadable as text, so nothing could be undone).
+        std::fs::write(
+            journal.path(),
+            b"{\"event\":\"intent\",\"batch\":1,\"from\":\"/x/Caf\xC3",
+        )
+        .unwrap();
+        let removals = group(&keeper, &[&copy, &other]);
+        let destination = Destination::Folder(bin);
+        let report = journal
+            .remove(&removals, &destination, &quiet(), &NEVER)
+            .unwrap();
+        assert_eq!(report.moved.len(), 2, "{report:?}");
+        // Both intents and both moves read back: the torn line took nothing with it.
+        let records = journal.records().unwrap();
+        assert_eq!(records.len(), 4, "{records:?}");
+        assert!(records.iter().all(|r| batch_of(r) == report.batch));
+        assert_eq!(journal.undo(report.batch).unwrap().moved.len(), 2);
+        assert!(copy.exists() && other.exists());
+    }
+
+    #[test]
+    fn undo_brings_back_only_the_file_it_moved() {
+        // The place is taken again: nothing is replaced.
+        let (_dir, keeper, copy, bin, journal) = library();
+        let destination = Destination::Folder(bin.clone());
+        let report = journal
+            .remove(&group(&keeper, &[&copy]), &destination, &quiet(), &NEVER)
+            .unwrap();
+        std::fs::write(&copy, b"a new photo under the old name").unwrap();
+        let undone = journal.undo(report.batch).unwrap();
+        assert!(undone.moved.is_empty(), "{undone:?}");
+        assert!(undone.skipped[0].reason.contains("taken"), "{undone:?}");
+        assert_eq!(
+            std::fs::read(&copy).unwrap(),
+            b"a new photo under the old name"
+        );
+        assert_eq!(std::fs::read(bin.join("copy.jpg")).unwrap(), b"photo");
+
+        // The moved file was replaced at its new place: that other file stays there.
+        let (_dir, keeper, copy, bin, journal) = library();
+        let report = journal
+            .remove(
+                &group(&keeper, &[&copy]),
+                &Destination::Folder(bin.clone()),
+                &quiet(),
+                &NEVER,
+            )
+            .unwrap();
+        let moved = bin.join("copy.jpg");
+        std::fs::rename(&moved, bin.join("elsewhere.jpg")).unwrap();
+        std::fs::write(&moved, b"someone else's file").unwrap();
+        let undone = journal.undo(report.batch).unwrap();
+        assert!(undone.moved.is_empty(), "{undone:?}");
+        assert!(
+            undone.skipped[0]
+                .reason
+                .contains("not the one that was moved"),
+            "{undone:?}"
+        );
+        assert!(!copy.exists());
+        assert_eq!(std::fs::read(&moved).unwrap(), b"someone else's file");
+    }
+
+    #[test]
+    fn one_batch_at_a_time_and_a_stopped_batch_moves_nothing_more() {
+        let (_dir, keeper, copy, bin, journal) = library();
+        let removals = group(&keeper, &[&copy]);
+        let destination = Destination::Folder(bin);
+        // Another process is writing the journal: refused, nothing moved.
+        let held = journal.lock().unwrap();
+        let other = std::thread::scope(|scope| {
+            scope
+                .spawn(|| journal.remove(&removals, &destination, &quiet(), &NEVER))
+                .join()
+                .unwrap()
+        });
+        // Locks of one process are per open file: a second open file of this process
+        // conflicts like another process would.
+        assert!(matches!(other, Err(Error::Busy { .. })), "{other:?}");
+        drop(held);
+        assert!(copy.exists());
+        // Stopped before the first file: the report says so, the file stays.
+        let stop = AtomicBool::new(true);
+        let report = journal
+            .remove(&removals, &destination, &quiet(), &stop)
+            .unwrap();
+        assert!(report.stopped && report.moved.is_empty(), "{report:?}");
+        assert!(copy.exists());
+    }
+}

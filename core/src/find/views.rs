@@ -1,0 +1,47 @@
+//! A photo's turned and enlarged views (described and cached by the index's variants
+//! pass) added to a search, so that it finds turned and downscaled copies too.
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+
+use crate::describe::whiten::Whitening;
+use crate::find::search::Database;
+use crate::index::Index;
+use crate::index::variants::{Aligned, Variant, update_variants};
+use crate::support::error::Result;
+
+/// Adds the variants `wanted` picks (lined up with `index`, as [`update_variants`](crate::index::variants::update_variants)
+/// gives them) to `db` as views of their photos, so that search finds a photo's turned
+/// and downscaled copies too. Whether turned views were added: then the query must be
+/// turned as well ([`crate::Describer::describe_views`]), since a photo's own view is
+/// turned one way only.
+pub fn add_views(
+    db: &mut Database,
+    index: &Index,
+    aligned: &[Aligned],
+    whitening: Option<&Whitening>,
+    wanted: impl Fn(Variant) -> bool,
+) -> Result<bool> {
+    let mut turned = false;
+    for (variant, aligned) in aligned.iter().filter(|(v, _)| wanted(*v)) {
+        let before = db.view_count();
+        db.add_index_views(index, aligned, whitening)?;
+        turned |= *variant == Variant::QuarterTurn && db.view_count() > before;
+    }
+    Ok(turned)
+}
+
+/// [`add_views`] of every variant cached beside the index at `index_path` (indexing's
+/// last stage describes them; photos described since have none yet): nothing is
+/// described here. Whether turned views were added.
+pub fn add_cached_views(
+    db: &mut Database,
+    index: &Index,
+    index_path: &Path,
+    whitening: Option<&Whitening>,
+) -> Result<bool> {
+    let (unused, _) = std::sync::mpsc::sync_channel(1);
+    let never = AtomicBool::new(false);
+    let cached = update_variants(index, index_path, None, &unused, &never)?;
+    add_views(db, index, &cached.aligned, whitening, |_| true)
+}

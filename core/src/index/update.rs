@@ -1,0 +1,691 @@
+//! Bringing an index up to date with its folder: only new or changed files (by size
+//! and modification time) go through the network, deleted ones are dropped, every
+//! failure is collected with its path. Decoding runs on worker threads while the
+//! network describes what they produce (a bounded channel between them), progress is
+//! reported without ever blocking on the receiver, a stop flag ends the run cleanly,
+//! and the index is checkpointed atomically so an interrupted run resumes.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::{Entry, Index, Provenance, SameFile, ScanOptions, Scanned, scan_folder};
+use crate::describe::describer::Describer;
+use crate::read::Damage;
+use crate::read::imaging;
+use crate::support::error::{Error, Result};
+
+/// A file that could not be indexed (or moved), and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    pub path: PathBuf,
+    pub reason: String,
+    /// Whether the file is not a photo at all, or a photo that could not be read.
+    pub kind: FailureKind,
+}
+
+/// What kind of failure: the failed-files list and `index --json` tell them apart.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    /// A photo (or a file or folder) that could not be read: damaged, unreadable, a
+    /// format this build cannot decode, a crash in a decoder.
+    #[default]
+    Unreadable,
+    /// Not a photo: empty, or its content is no image format at all.
+    NotAPhoto,
+    /// A photo that decoded all the same but is not whole (a JPEG cut short or broken
+    /// inside): indexed and searchable, marked damaged (see [`crate::read::Damage`]).
+    Damaged,
+}
+
+impl FailureKind {
+    /// In words, for the failed-files list.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Unreadable => "photo that cannot be read",
+            Self::NotAPhoto => "not a photo",
+            Self::Damaged => "damaged photo (searchable)",
+        }
+    }
+}
+
+impl Failure {
+    /// The damaged photo at `path`, for the lists that name files with problems.
+    pub fn damaged(path: impl Into<PathBuf>, damage: Damage) -> Self {
+        Self {
+            path: path.into(),
+            reason: damage.to_string(),
+            kind: FailureKind::Damaged,
+        }
+    }
+
+    /// A file that could not be read or moved.
+    pub fn new(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        Self {
+            path: path.into(),
+            reason: reason.into(),
+            kind: FailureKind::Unreadable,
+        }
+    }
+
+    /// What `error`, met while reading the photo at `file`, means for it: named by the
+    /// file the error names, else by `file`.
+    pub fn of_photo(file: &Path, error: Error) -> Self {
+        let mut failure = Self::from(error);
+        if failure.path.as_os_str().is_empty() {
+            failure.path = file.to_path_buf();
+        }
+        failure
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        let kind = match &error {
+            Error::EmptyFile { .. } | Error::UnsupportedFormat { .. } => FailureKind::NotAPhoto,
+            _ => FailureKind::Unreadable,
+        };
+        let path = match &error {
+            Error::Io { path, .. }
+            | Error::EmptyFile { path }
+            | Error::UnsupportedFormat { path }
+            | Error::NotBuiltIn { path, .. }
+            | Error::Decode { path, .. }
+            | Error::TooManyPixels { path, .. }
+            | Error::TooSmall { path, .. }
+            | Error::BadCropBox { path, .. }
+            | Error::Crashed { path, .. } => path.clone(),
+            _ => PathBuf::new(),
+        };
+        Self {
+            path,
+            reason: error.to_string(),
+            kind,
+        }
+    }
+}
+
+/// What an indexing run does.
+#[derive(Debug, Clone)]
+pub struct IndexOptions {
+    pub root: PathBuf,
+    pub index_path: PathBuf,
+    pub scan: ScanOptions,
+    /// Ignore an existing index and describe everything again.
+    pub rebuild: bool,
+    /// What to do when the file at `index_path` cannot be read as an index of these
+    /// settings (corrupt, a newer format, another model or image size).
+    pub unreadable: Unreadable,
+    /// Drop the entries of photos that are gone even when most of the library is (see
+    /// [`MissingPhotos`]): the user said so.
+    pub forget_missing: bool,
+    /// Save the index at least this often while describing.
+    pub checkpoint_every: Duration,
+    /// Threads decoding and resizing images while the network runs.
+    pub decode_threads: usize,
+    /// Hand described entries to the live caller at most this often.
+    pub publish_every: Duration,
+}
+
+impl IndexOptions {
+    pub fn new(root: PathBuf, index_path: PathBuf) -> Self {
+        Self {
+            root,
+            index_path,
+            scan: ScanOptions::default(),
+            rebuild: false,
+            unreadable: Unreadable::Refuse,
+            forget_missing: false,
+            checkpoint_every: Duration::from_secs(30),
+            decode_threads: std::thread::available_parallelism()
+                .map_or(1, |n| (n.get() / 2).max(1)),
+            publish_every: Duration::from_secs(1),
+        }
+    }
+}
+
+/// What a run does with an existing file it cannot use as its index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unreadable {
+    /// Stop with an error that says why (the command line: the user decides).
+    Refuse,
+    /// Move it aside, keeping every byte (`<name>.unreadable-<time>.lkidx`), say so in
+    /// the summary, and start a new index (the app).
+    SetAside,
+    /// Start afresh over it: only for caches the program can remake (evaluation).
+    Replace,
+}
+
+/// A library whose photos are mostly gone since the last run: a drive not connected,
+/// an empty mount point, a folder moved. Their descriptions are kept unless the run is
+/// told to forget them ([`IndexOptions::forget_missing`]): all of them gone, or more
+/// than half of them and at least [`MissingPhotos::MANY`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MissingPhotos;
+
+impl MissingPhotos {
+    /// Below this many, describing them again costs little: they are dropped.
+    pub const MANY: usize = 100;
+
+    /// Whether `missing` of `entries` indexed photos gone needs the user's word.
+    pub fn needs_asking(missing: usize, entries: usize) -> bool {
+        missing > 0 && (missing == entries || (2 * missing > entries && missing >= Self::MANY))
+    }
+}
+
+/// An index file that could not be read as this run's index, moved aside.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SetAside {
+    pub from: PathBuf,
+    pub to: PathBuf,
+    pub reason: String,
+}
+
+/// Typed progress of a run, sent with `try_send`: a slow receiver misses updates, it
+/// never slows the run down.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Progress {
+    /// The folder was scanned: what will be done.
+    Planned {
+        to_describe: usize,
+        unchanged: usize,
+        removed: usize,
+    },
+    /// One more image went through (described or failed).
+    Step {
+        done: usize,
+        total: usize,
+        path: PathBuf,
+    },
+    Failed(Failure),
+    /// A photo was described but is damaged (a [`FailureKind::Damaged`] failure).
+    Damaged(Failure),
+    /// A checkpoint was written.
+    Saved {
+        entries: usize,
+    },
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct IndexSummary {
+    /// Images described in this run.
+    pub indexed: usize,
+    pub unchanged: usize,
+    pub removed: usize,
+    pub failed: Vec<Failure>,
+    /// Every damaged photo in the index after the run, described in it or before
+    /// ([`FailureKind::Damaged`]): searchable, not failures.
+    pub damaged: Vec<Failure>,
+    /// Paths that reach a file already indexed under another path (hard links, links
+    /// followed): described once, listed once.
+    pub same_file: Vec<SameFile>,
+    /// Symbolic links not followed (pass `--follow-links` to follow them).
+    pub links_not_followed: usize,
+    pub seconds: f64,
+    /// The stop flag ended the run early; what was done is saved.
+    pub stopped: bool,
+    /// Images in the index now.
+    pub entries: usize,
+    /// The file that was at the index's path and could not be read, moved aside.
+    pub set_aside: Option<SetAside>,
+    /// The folder the index was made for, when the library was found under this new
+    /// path (a drive mounted elsewhere, a folder moved): its descriptions were kept.
+    pub moved_from: Option<PathBuf>,
+}
+
+/// What a run has so far, for a caller that shows and searches the library before the
+/// run ends ([`update_index_live`]).
+#[derive(Debug, Clone)]
+pub enum Partial {
+    /// The folder was scanned: the entries kept from the last run (relative to `root`),
+    /// and the files still to describe, in the order they will be described.
+    Planned {
+        root: PathBuf,
+        kept: Vec<Entry>,
+        waiting: Vec<PathBuf>,
+    },
+    /// These files were described since the last `Described` (a batch at most every
+    /// [`IndexOptions::publish_every`]).
+    Described(Vec<Entry>),
+}
+
+/// Brings the index at `options.index_path` up to date with `options.root`; returns
+/// the index as saved (or, when stopped during the scan, as it was) and the summary.
+pub fn update_index(
+    describer: &Describer,
+    provenance: &Provenance,
+    options: &IndexOptions,
+    progress: &SyncSender<Progress>,
+    stop: &AtomicBool,
+) -> Result<(Index, IndexSummary)> {
+    update_index_live(describer, provenance, options, progress, stop, &mut |_| {})
+}
+
+/// [`update_index`], handing what it has to `live` as it goes: every entry it ends
+/// with reaches `live` once, in a `Planned` or a `Described`, before it returns.
+pub fn update_index_live(
+    describer: &Describer,
+    provenance: &Provenance,
+    options: &IndexOptions,
+    progress: &SyncSender<Progress>,
+    stop: &AtomicBool,
+    live: &mut dyn FnMut(Partial),
+) -> Result<(Index, IndexSummary)> {
+    let started = Instant::now();
+    if describer.options().pooling != provenance.pooling {
+        return Err(Error::Invalid(format!(
+            "an index of {} descriptors cannot take {} ones",
+            provenance.pooling.title(),
+            describer.options().pooling.title()
+        )));
+    }
+    let root = options
+        .root
+        .canonicalize()
+        .map_err(|e| Error::io(&options.root, e))?;
+    // One writer at a time: the app and the command line on one index.
+    let _lock = crate::support::safefs::lock(&options.index_path, "this index")?;
+    let (previous, set_aside, moved_from) = load_previous(options, &root, provenance)?;
+    // Refuse at once, not after hours of work, to write over a file that is no index.
+    crate::support::safefs::check_replaceable(
+        &options.index_path,
+        crate::support::safefs::Replace::IfStartsWith(super::MAGIC),
+    )?;
+
+    let scan = scan_folder(&root, &options.scan, stop)?;
+    let mut failed = scan.failures;
+    if stop.load(Ordering::Relaxed) {
+        // An unfinished scan must not be mistaken for deletions: change nothing.
+        let summary = IndexSummary {
+            stopped: true,
+            damaged: damaged_in(&previous),
+            entries: previous.entries.len(),
+            failed,
+            links_not_followed: scan.links_not_followed,
+            seconds: started.elapsed().as_secs_f64(),
+            ..IndexSummary::default()
+        };
+        return Ok((previous, summary));
+    }
+    let plan = Plan::new(previous.entries, scan.found);
+    if !options.forget_missing && MissingPhotos::needs_asking(plan.removed, plan.previous) {
+        return Err(Error::PhotosMissing {
+            root,
+            missing: plan.removed,
+            entries: plan.previous,
+        });
+    }
+    let _ = progress.try_send(Progress::Planned {
+        to_describe: plan.work.len(),
+        unchanged: plan.kept.len(),
+        removed: plan.removed,
+    });
+    for failure in &failed {
+        let _ = progress.try_send(Progress::Failed(failure.clone()));
+    }
+
+    live(Partial::Planned {
+        root: root.clone(),
+        kept: plan.kept.clone(),
+        waiting: plan.work.iter().map(|file| file.path.clone()).collect(),
+    });
+    let mut index = Index::new(root, provenance.clone());
+    index.entries = plan.kept;
+    let unchanged = index.entries.len();
+    let mut indexed = 0;
+    let mut last_save = Instant::now();
+    let total = plan.work.len();
+    let load_options = describer.options().load;
+    let next = AtomicUsize::new(0);
+    let (tx, rx) = sync_channel(2 * options.decode_threads.max(1));
+    let mut published = index.entries.len();
+    let mut last_publish = Instant::now();
+
+    std::thread::scope(|scope| -> Result<()> {
+        for _ in 0..options.decode_threads.max(1) {
+            let tx = tx.clone();
+            let (work, next) = (&plan.work, &next);
+            scope.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(file) = work.get(i) else { break };
+                    // A panic on one file is that file's failure, never the run's end;
+                    // a stop request does not wait for a long decode to end.
+                    let path = file.path.clone();
+                    let loaded =
+                        crate::support::isolate::abandonable(&file.path, stop, move || {
+                            crate::support::isolate::injected_delay(&path);
+                            imaging::load(&path, &load_options)
+                        });
+                    let Some(loaded) = loaded else { break };
+                    if tx.send((i, loaded)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for (done, (i, loaded)) in rx.iter().enumerate() {
+            let file = &plan.work[i];
+            let described = loaded.and_then(|image| {
+                crate::support::isolate::per_file(&file.path, || describer.spoc(&image))
+                    .map(|spoc| (image, spoc))
+            });
+            match described {
+                Ok((image, spoc)) => {
+                    indexed += 1;
+                    if let Some(damage) = image.damage {
+                        let damaged = Failure::damaged(&file.path, damage);
+                        let _ = progress.try_send(Progress::Damaged(damaged));
+                    }
+                    index.entries.push(Entry {
+                        path: file.relative.clone(),
+                        size: file.size,
+                        mtime_ns: file.mtime_ns,
+                        file: file.file,
+                        via_link: file.via_link,
+                        width: image.width,
+                        height: image.height,
+                        feature_map: spoc.feature_map.map(|v| v as u32),
+                        raw: spoc.raw,
+                        damage: image.damage,
+                    });
+                }
+                Err(error) => {
+                    let failure = Failure::of_photo(&file.path, error);
+                    let _ = progress.try_send(Progress::Failed(failure.clone()));
+                    failed.push(failure);
+                }
+            }
+            let _ = progress.try_send(Progress::Step {
+                done: done + 1,
+                total,
+                path: file.path.clone(),
+            });
+            if last_publish.elapsed() >= options.publish_every {
+                live(Partial::Described(index.entries[published..].to_vec()));
+                published = index.entries.len();
+                last_publish = Instant::now();
+            }
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            if last_save.elapsed() >= options.checkpoint_every {
+                save_sorted(&mut index, &options.index_path)?;
+                let _ = progress.try_send(Progress::Saved {
+                    entries: index.entries.len(),
+                });
+                last_save = Instant::now();
+            }
+        }
+        // Dropping the receiver (end of scope) unblocks decoders waiting to send.
+        drop(rx);
+        Ok(())
+    })?;
+    if published < index.entries.len() {
+        live(Partial::Described(index.entries[published..].to_vec()));
+    }
+
+    save_sorted(&mut index, &options.index_path)?;
+    let _ = progress.try_send(Progress::Saved {
+        entries: index.entries.len(),
+    });
+    let summary = IndexSummary {
+        indexed,
+        unchanged,
+        damaged: damaged_in(&index),
+        removed: plan.removed,
+        failed,
+        same_file: scan.same_file,
+        links_not_followed: scan.links_not_followed,
+        seconds: started.elapsed().as_secs_f64(),
+        stopped: stop.load(Ordering::Relaxed),
+        entries: index.entries.len(),
+        set_aside,
+        moved_from,
+    };
+    Ok((index, summary))
+}
+
+/// The damaged photos of `index`, as the lists of files with problems show them.
+pub fn damaged_in(index: &Index) -> Vec<Failure> {
+    let damaged = |entry: &Entry| Some(Failure::damaged(index.absolute(entry), entry.damage?));
+    index.entries.iter().filter_map(damaged).collect()
+}
+
+/// The existing index for this folder, or an empty one; the file set aside, if one
+/// could not be read (see [`Unreadable`]); the folder it was made for, if the library
+/// was found moved here.
+fn load_previous(
+    options: &IndexOptions,
+    root: &Path,
+    provenance: &Provenance,
+) -> Result<(Index, Option<SetAside>, Option<PathBuf>)> {
+    let path = &options.index_path;
+    let fresh = || Index::new(root.to_path_buf(), provenance.clone());
+    if options.rebuild || !path.exists() {
+        return Ok((fresh(), None, None));
+    }
+    let mut index = match Index::load(path).and_then(|index| {
+        index.check_provenance(path, provenance)?;
+        Ok(index)
+    }) {
+        Ok(index) => index,
+        // A file that could not be read now (permissions, a drive gone) may read next
+        // time: never set aside or replaced.
+        Err(error @ Error::Io { .. }) => return Err(error),
+        Err(error) => match options.unreadable {
+            Unreadable::Refuse => return Err(error),
+            Unreadable::Replace => return Ok((fresh(), None, None)),
+            Unreadable::SetAside => {
+                let to = set_aside(path)?;
+                let reason = match error {
+                    Error::Index { reason, .. } => reason,
+                    other => other.to_string(),
+                };
+                let kept = SetAside {
+                    from: path.clone(),
+                    to,
+                    reason,
+                };
+                return Ok((fresh(), Some(kept), None));
+            }
+        },
+    };
+    if index.root == root {
+        return Ok((index, None, None));
+    }
+    if super::moved_here(&index, root) {
+        let from = std::mem::replace(&mut index.root, root.to_path_buf());
+        return Ok((index, None, Some(from)));
+    }
+    Err(Error::Index {
+        path: path.clone(),
+        reason: format!(
+            "belongs to the folder {}, not {}; choose another --index",
+            index.root.display(),
+            root.display()
+        ),
+    })
+}
+
+/// Moves the index file at `path` aside, keeping it: `<stem>.unreadable-<time>.lkidx`.
+fn set_aside(path: &Path) -> Result<PathBuf> {
+    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+    let time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let to = path.with_file_name(format!("{stem}.unreadable-{time}.lkidx"));
+    crate::support::safefs::move_no_replace(path, &to).map_err(|e| Error::io(path, e))?;
+    Ok(to)
+}
+
+fn save_sorted(index: &mut Index, path: &Path) -> Result<()> {
+    index.entries.sort_by(|a, b| a.path.cmp(&b.path));
+    index.save(path)
+}
+
+/// What a run has to do.
+struct Plan {
+    /// Entries whose file is unchanged (same path, size, modification time and inode).
+    kept: Vec<Entry>,
+    /// Files to describe (new or changed).
+    work: Vec<Scanned>,
+    /// Entries whose file is gone.
+    removed: usize,
+    /// Entries the index had.
+    previous: usize,
+}
+
+impl Plan {
+    fn new(previous: Vec<Entry>, scanned: Vec<Scanned>) -> Self {
+        let count = previous.len();
+        let mut old: HashMap<String, Entry> =
+            previous.into_iter().map(|e| (e.path.clone(), e)).collect();
+        let mut kept = Vec::new();
+        let mut work = Vec::new();
+        for file in scanned {
+            match old.remove(&file.relative) {
+                // The device number is not part of a file's identity across runs: a
+                // remount (USB disks, NFS, SMB, btrfs) gives the same files another.
+                Some(entry)
+                    if entry.size == file.size
+                        && entry.mtime_ns == file.mtime_ns
+                        && entry.file.inode == file.file.inode =>
+                {
+                    // The path may now go through a link, or no longer, and the device
+                    // number may have changed: keep them current.
+                    kept.push(Entry {
+                        via_link: file.via_link,
+                        file: file.file,
+                        ..entry
+                    })
+                }
+                _ => work.push(file),
+            }
+        }
+        Self {
+            kept,
+            work,
+            removed: old.len(),
+            previous: count,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::support::safefs::FileId;
+
+    const FILE: FileId = FileId {
+        device: 1,
+        inode: 1,
+    };
+
+    fn entry(path: &str, size: u64, mtime_ns: i128) -> Entry {
+        Entry {
+            path: path.into(),
+            size,
+            mtime_ns,
+            file: FILE,
+            via_link: false,
+            width: 1,
+            height: 1,
+            feature_map: [1, 1],
+            raw: vec![],
+            damage: None,
+        }
+    }
+
+    fn scanned(path: &str, size: u64, mtime_ns: i128) -> Scanned {
+        Scanned {
+            path: PathBuf::from("/r").join(path),
+            relative: path.into(),
+            size,
+            mtime_ns,
+            file: FILE,
+            via_link: false,
+        }
+    }
+
+    #[test]
+    fn plan_keeps_unchanged_redoes_changed_drops_deleted() {
+        let plan = Plan::new(
+            vec![
+                entry("a", 1, 1),
+                entry("b", 1, 1),
+                entry("c", 1, 1),
+                entry("d", 1, 1),
+                entry("gone", 1, 1),
+            ],
+            vec![
+                scanned("a", 1, 1),
+                scanned("b", 2, 1),
+                scanned("c", 1, 9),
+                // Same size and time, but another file (replaced by a copy).
+                Scanned {
+                    file: FileId {
+                        device: 1,
+                        inode: 2,
+                    },
+                    ..scanned("d", 1, 1)
+                },
+                scanned("new", 1, 1),
+            ],
+        );
+        assert_eq!(plan.kept.len(), 1);
+        let work: Vec<_> = plan.work.iter().map(|s| s.relative.as_str()).collect();
+        assert_eq!(work, ["b", "c", "d", "new"]);
+        assert_eq!(plan.removed, 1);
+    }
+
+    #[test]
+    fn a_remount_with_another_device_number_is_the_same_library() {
+        let remounted = FileId {
+            device: 77,
+            inode: 1,
+        };
+        let plan = Plan::new(
+            vec![entry("a", 1, 1), entry("b", 1, 1)],
+            vec![
+                Scanned {
+                    file: remounted,
+                    ..scanned("a", 1, 1)
+                },
+                // Another file under the same name and size and time: described again.
+                Scanned {
+                    file: FileId {
+                        device: 77,
+                        inode: 9,
+                    },
+                    ..scanned("b", 1, 1)
+                },
+            ],
+        );
+        assert_eq!(plan.kept.len(), 1);
+        assert_eq!(
+            plan.kept[0].file, remounted,
+            "the device of this run is kept"
+        );
+        assert_eq!(plan.work.len(), 1);
+    }
+
+    #[test]
+    fn most_of_a_library_gone_is_asked_a_few_photos_are_not() {
+        assert!(MissingPhotos::needs_asking(3, 3), "all gone");
+        assert!(MissingPhotos::needs_asking(600, 1000));
+        assert!(!MissingPhotos::needs_asking(400, 1000));
+        assert!(
+            !MissingPhotos::needs_asking(60, 100),
+            "cheap to describe again"
+        );
+        assert!(!MissingPhotos::needs_asking(0, 0));
+    }
+}

@@ -1,0 +1,282 @@
+//! The turned and enlarged variants of a library's photos: described the index's way
+//! (indexing's last pass, or `dupes` for what is missing), cached beside the index, lined
+//! up with its entries for the duplicate finder, and handed to search as views.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::SyncSender;
+
+use super::thumbnails::{Thumbnail, update_thumbnails};
+use crate::describe::describer::{Describer, DescriberOptions};
+use crate::index::{Entry, Failure, Index, Progress};
+use crate::read::imaging;
+use crate::support::error::Result;
+
+/// Photos smaller than this (longer side, pixels) also get an [`Variant::Enlarged`]
+/// descriptor: a 112-pixel export of a 224-pixel photo gives only a 7 x 7 conv5_3 map.
+pub const ENLARGE_BELOW: u32 = 224;
+
+/// Another way to look at a photo, to match copies the plain descriptor misses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// Turned a quarter turn clockwise: matches copies turned by 90 or 270 degrees.
+    QuarterTurn,
+    /// Small photos enlarged 2x: matches downscaled exports at their original's scale.
+    Enlarged,
+}
+
+impl Variant {
+    pub const ALL: [Self; 2] = [Self::QuarterTurn, Self::Enlarged];
+
+    /// Whether this photo has the variant (others keep their own descriptor).
+    pub fn applies(self, entry: &Entry) -> bool {
+        match self {
+            Self::QuarterTurn => true,
+            Self::Enlarged => entry.width.max(entry.height) < ENLARGE_BELOW,
+        }
+    }
+
+    fn transform(self, rgb: &image::RgbImage) -> image::RgbImage {
+        match self {
+            Self::QuarterTurn => image::imageops::rotate90(rgb),
+            Self::Enlarged => image::imageops::resize(
+                rgb,
+                rgb.width() * 2,
+                rgb.height() * 2,
+                image::imageops::FilterType::Triangle,
+            ),
+        }
+    }
+
+    /// Extension of the cache file beside the index.
+    pub const fn cache_extension(self) -> &'static str {
+        match self {
+            Self::QuarterTurn => "rot90",
+            Self::Enlarged => "x2",
+        }
+    }
+}
+
+/// Descriptors of a [`Variant`] of every photo.
+#[derive(Debug)]
+pub struct Variants {
+    /// Lines up with the index's entries: the variant's raw SPoC, or the photo's own
+    /// where there is none (it then matches only as it is).
+    pub aligned: Index,
+    /// Only the photos really described: what to keep for next time.
+    pub cache: Index,
+    pub failures: Vec<Failure>,
+    /// Photos the variant applies to that are still not in `cache` (not described:
+    /// no describer, a stop request, or a failure).
+    pub missing: usize,
+}
+
+/// The raw descriptor of `variant` of every photo of `index` it applies to. Entries of
+/// `cached` (an earlier [`Variants::cache`]) are reused when path, size and
+/// modification time match, so only new photos go through the network (none without a
+/// `describer`: the cache alone). A photo that cannot be read is reported; a stop
+/// request ends early.
+pub fn describe_variants(
+    index: &Index,
+    variant: Variant,
+    cached: Option<&Index>,
+    describer: Option<&Describer>,
+    progress: &SyncSender<Progress>,
+    stop: &AtomicBool,
+) -> Variants {
+    // Described the index's way (image size, pooling), whatever the caller's options:
+    // the variants are compared with the index's own descriptors.
+    let describer =
+        describer.map(|d| d.with_options(DescriberOptions::for_index(&index.provenance)));
+    let describer = describer.as_ref();
+    let known: HashMap<(&str, u64, i128), &Entry> = cached
+        .filter(|c| c.provenance == index.provenance)
+        .map(|c| {
+            c.entries
+                .iter()
+                .map(|e| ((e.path.as_str(), e.size, e.mtime_ns), e))
+                .collect()
+        })
+        .unwrap_or_default();
+    let earlier = |e: &Entry| known.get(&(e.path.as_str(), e.size, e.mtime_ns)).copied();
+    let to_describe = match describer {
+        Some(_) => index
+            .entries
+            .iter()
+            .filter(|e| variant.applies(e) && earlier(e).is_none())
+            .count(),
+        None => 0,
+    };
+    let _ = progress.try_send(Progress::Planned {
+        to_describe,
+        unchanged: index.entries.len() - to_describe,
+        removed: 0,
+    });
+    let mut failures = Vec::new();
+    let mut done = 0;
+    let mut missing = 0;
+    let mut aligned = Index::new(index.root.clone(), index.provenance.clone());
+    let mut cache = Index::new(index.root.clone(), index.provenance.clone());
+    for entry in &index.entries {
+        if let Some(hit) = earlier(entry) {
+            aligned.entries.push(hit.clone());
+            cache.entries.push(hit.clone());
+            continue;
+        }
+        let mut turned = None;
+        if let Some(describer) = describer
+            && variant.applies(entry)
+            && !stop.load(Ordering::Relaxed)
+        {
+            let file = index.absolute(entry);
+            let (path, options) = (file.clone(), describer.options().load);
+            // A stop request does not wait for a long decode to end.
+            let loaded = crate::support::isolate::abandonable(&file, stop, move || {
+                imaging::load(&path, &options)
+            });
+            let described = loaded.map(|loaded| {
+                let image = loaded?;
+                crate::support::isolate::per_file(&file, || {
+                    let rgb = variant.transform(&image.rgb);
+                    describer.spoc(&imaging::LoadedImage { rgb, ..image })
+                })
+            });
+            match described {
+                None => {}
+                Some(Ok(spoc)) => {
+                    turned = Some(Entry {
+                        raw: spoc.raw,
+                        ..entry.clone()
+                    })
+                }
+                Some(Err(error)) => {
+                    let failure = Failure::of_photo(&file, error);
+                    let _ = progress.try_send(Progress::Failed(failure.clone()));
+                    failures.push(failure);
+                }
+            }
+            done += 1;
+            let _ = progress.try_send(Progress::Step {
+                done,
+                total: to_describe,
+                path: file,
+            });
+        }
+        match turned {
+            Some(turned) => {
+                cache.entries.push(turned.clone());
+                aligned.entries.push(turned);
+            }
+            None => {
+                missing += usize::from(variant.applies(entry));
+                aligned.entries.push(entry.clone());
+            }
+        }
+    }
+    Variants {
+        aligned,
+        cache,
+        failures,
+        missing,
+    }
+}
+
+/// The extensions of the variants' caches beside an index (what follows an index when
+/// it is moved, see [`crate::index::adopt_moved`]).
+pub const CACHE_EXTENSIONS: [&str; 3] = [
+    Variant::QuarterTurn.cache_extension(),
+    Variant::Enlarged.cache_extension(),
+    super::thumbnails::CACHE_EXTENSION,
+];
+
+/// Where the cache of `variant` lives for the index at `index_path`: beside it.
+pub fn variant_cache_path(index_path: &Path, variant: Variant) -> PathBuf {
+    index_path.with_extension(variant.cache_extension())
+}
+
+/// A variant and its descriptors, lined up with the index's entries.
+pub type Aligned = (Variant, Index);
+
+/// What [`update_variants`] leaves: both variants lined up with the index, the photos'
+/// thumbnails (lined up too), the photos that could not be described, and how many
+/// photos still lack a variant.
+#[derive(Debug)]
+pub struct VariantsUpdate {
+    pub aligned: Vec<Aligned>,
+    pub thumbnails: Vec<Option<Thumbnail>>,
+    pub failures: Vec<Failure>,
+    pub missing: usize,
+}
+
+/// Both variants of the index at `index_path`, lined up with its entries: the cached
+/// ones reused, the missing ones described with `describer` (with `None`, the cache
+/// alone: photos not described yet match only as they are), the caches saved; and the
+/// photos' thumbnails the same way (made from the photos when there is a `describer`).
+/// This is the last stage of indexing, so that the duplicate finder has them ready.
+pub fn update_variants(
+    index: &Index,
+    index_path: &Path,
+    describer: Option<&Describer>,
+    progress: &SyncSender<Progress>,
+    stop: &AtomicBool,
+) -> Result<VariantsUpdate> {
+    let mut update = VariantsUpdate {
+        aligned: Vec::new(),
+        thumbnails: Vec::new(),
+        failures: Vec::new(),
+        missing: 0,
+    };
+    for variant in Variant::ALL {
+        let cache_path = variant_cache_path(index_path, variant);
+        let cached = Index::load(&cache_path).ok();
+        let result = describe_variants(index, variant, cached.as_ref(), describer, progress, stop);
+        if describer.is_some() {
+            result.cache.save(&cache_path)?;
+        }
+        update.failures.extend(result.failures);
+        update.missing += result.missing;
+        update.aligned.push((variant, result.aligned));
+    }
+    let make = describer.map(|d| d.options().load.max_pixels);
+    let thumbnails = update_thumbnails(index, index_path, make, progress, stop)?;
+    // A photo that cannot be read is reported once.
+    for failure in thumbnails.failures {
+        if !update.failures.iter().any(|f| f.path == failure.path) {
+            update.failures.push(failure);
+        }
+    }
+    update.thumbnails = thumbnails.aligned;
+    Ok(update)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::support::safefs::FileId;
+
+    #[test]
+    fn only_small_photos_are_enlarged_and_every_photo_is_turned() {
+        let entry = |width, height| Entry {
+            path: "p.jpg".into(),
+            size: 1,
+            mtime_ns: 0,
+            file: FileId {
+                device: 1,
+                inode: 1,
+            },
+            via_link: false,
+            width,
+            height,
+            feature_map: [1, 1],
+            raw: Vec::new(),
+            damage: None,
+        };
+        assert!(Variant::Enlarged.applies(&entry(112, 80)));
+        assert!(!Variant::Enlarged.applies(&entry(224, 100)));
+        assert!(Variant::QuarterTurn.applies(&entry(4000, 3000)));
+        let rgb = image::RgbImage::new(112, 80);
+        assert_eq!(Variant::Enlarged.transform(&rgb).dimensions(), (224, 160));
+        assert_eq!(Variant::QuarterTurn.transform(&rgb).dimensions(), (80, 112));
+    }
+}

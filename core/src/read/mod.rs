@@ -1,0 +1,13 @@
+//! Reading photos: file to pixels (`imaging`: JPEG, PNG and the rest through `image`,
+//! big JPEGs at the size needed, `jpeg_dc` for 1/8 thumbnails, `raw` previews, `heif`
+//! through the system's libheif), the limits every file is held to, and what the bytes
+//! say about the file (`damage`).
+
+pub mod damage;
+pub mod heif;
+pub mod imaging;
+pub mod jpeg_dc;
+pub mod limits;
+pub mod raw;
+
+pub use damage::{Damage, jpeg_damage};

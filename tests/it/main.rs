@@ -1,0 +1,20 @@
+//! The integration tests, one binary (as ripgrep does): a module per subject. The UI
+//! tests are apart (`tests/ui.rs`): they own the process-wide test hooks of the app.
+
+mod common;
+
+mod bad_input;
+mod dupes;
+mod eval;
+mod fuzz;
+mod golden;
+mod googlenet;
+mod heif;
+mod image_formats;
+mod index;
+mod model_file;
+mod no_permanent_delete;
+mod raw_formats;
+mod safety;
+mod search;
+mod whiten;
