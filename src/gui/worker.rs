@@ -537,14 +537,6 @@ pub enum JobEnd<T> {
 }
 
 impl<T> JobEnd<T> {
-    /// `Ok` is done; an error is a failure, with its message.
-    pub fn from_result<E: std::fmt::Display>(result: Result<T, E>) -> Self {
-        match result {
-            Ok(value) => Self::Done(value),
-            Err(error) => Self::Failed(error.to_string()),
-        }
-    }
-
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> JobEnd<U> {
         match self {
             Self::Done(value) => JobEnd::Done(f(value)),

@@ -10,9 +10,9 @@ use crate::index::Index;
 use crate::index::variants::{Aligned, Variant, update_variants};
 use crate::support::error::Result;
 
-/// Adds the variants `wanted` picks (lined up with `index`, as [`update_variants`](crate::index::variants::update_variants)
-/// gives them) to `db` as views of their photos, so that search finds a photo's turned
-/// and downscaled copies too. Whether turned views were added: then the query must be
+/// Adds the variants `wanted` picks (lined up with `index`, as [`update_variants`] gives
+/// them) to `db` as views of their photos, so that search finds a photo's turned and
+/// downscaled copies too. Whether turned views were added: then the query must be
 /// turned as well ([`crate::Describer::describe_views`]), since a photo's own view is
 /// turned one way only.
 pub fn add_views(
