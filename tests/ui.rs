@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use eframe::egui;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
+use lookalike::gui::protocol::WeightsConfig;
 use lookalike::gui::settings::Settings;
-use lookalike::gui::worker::WeightsConfig;
 use lookalike::gui::{AppConfig, LookalikeApp, ModelState};
 use lookalike_core::cleanup::Destination;
 use lookalike_core::describe::model::{Checksum, Network, Source};
@@ -691,12 +691,12 @@ fn duplicates_are_reviewed_moved_to_the_trash_and_restored_byte_for_byte() {
         !app.duplicates().busy && !app.duplicates().groups().is_empty()
     });
     // A group "has" its keeper and its verified copies (not the photos only similar).
-    let members = |group: &lookalike::gui::worker::DuplicateGroup| {
+    let members = |group: &lookalike::gui::protocol::DuplicateGroup| {
         std::iter::once(group.keeper())
             .chain(group.group.copies())
             .count()
     };
-    let has = |group: &lookalike::gui::worker::DuplicateGroup, name: &str| {
+    let has = |group: &lookalike::gui::protocol::DuplicateGroup, name: &str| {
         std::iter::once(group.keeper())
             .chain(group.group.copies())
             .any(|i| group.photos[i].path.ends_with(name))
@@ -827,7 +827,7 @@ fn the_keeper_is_never_moved_whatever_was_selected_before() {
     let groups = harness.state().duplicates().groups().to_vec();
     assert_eq!(groups.len(), 1, "{groups:?}");
     assert_eq!(groups[0].photos.len(), 2, "{groups:?}");
-    let name = |g: &lookalike::gui::worker::DuplicateGroup, i: usize| {
+    let name = |g: &lookalike::gui::protocol::DuplicateGroup, i: usize| {
         g.photos[i]
             .path
             .file_name()

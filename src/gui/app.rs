@@ -13,12 +13,13 @@ use eframe::egui::{self, Color32, RichText, Vec2};
 use super::crop::CropEditor;
 use super::dialogs::{self, Dialogs, Purpose};
 use super::dupes_view::{DupesAction, DupesView};
+use super::executor::Worker;
+use super::protocol::{
+    CleanupConfig, Command, Event, JobEnd, Library, Photo, ResultItem, Stage, WeightsConfig,
+    WhiteningRequest,
+};
 use super::settings::{Ranking, STORAGE_KEY, Settings, WhiteningSource};
 use super::thumbs::{Thumb, Thumbnails};
-use super::worker::{
-    CleanupConfig, Command, Event, JobEnd, Library, Photo, ResultItem, Stage, WeightsConfig,
-    WhiteningRequest, Worker,
-};
 use lookalike_core::cleanup::Destination;
 use lookalike_core::describe::engine::BackendChoice;
 use lookalike_core::describe::model::Network;
@@ -419,7 +420,7 @@ impl LookalikeApp {
     }
 
     /// The photos of the library as the grid shows them (a RAW + JPEG pair once).
-    pub fn library_photos(&self) -> &[super::worker::Photo] {
+    pub fn library_photos(&self) -> &[super::protocol::Photo] {
         self.library.as_ref().map_or(&[], |l| &l.photos)
     }
 

@@ -15,8 +15,8 @@ use std::path::PathBuf;
 
 use eframe::egui::{self, RichText, Vec2};
 
+use super::protocol::{DuplicateGroup, JobEnd, Photo};
 use super::thumbs::{Thumb, Thumbnails};
-use super::worker::{DuplicateGroup, JobEnd, Photo};
 use lookalike_core::find::dupes::VerifiedMatch;
 
 /// Side of a photo card, in points.

@@ -4,7 +4,8 @@
 //! | module | role |
 //! |---|---|
 //! | [`app`] | the window: drawing and bookkeeping only |
-//! | [`worker`] | the executor: the one place commands are carried out |
+//! | [`protocol`] | the commands and events between the UI and the executor |
+//! | [`executor`] | the one place commands are carried out, one file per family of jobs |
 //! | [`thumbs`] | thumbnail pool, disk cache and texture cache |
 //! | [`crop`] | the crop-box editor over the query photo |
 //! | [`dupes_view`] | the duplicate review: groups, keeper, selection, trash, undo |
@@ -15,9 +16,10 @@ pub mod app;
 pub mod crop;
 pub mod dialogs;
 pub mod dupes_view;
+pub mod executor;
+pub mod protocol;
 pub mod settings;
 pub mod thumbs;
-pub mod worker;
 
 pub use app::{AppConfig, LookalikeApp, ModelState, View};
 

@@ -17,7 +17,7 @@ use anyhow::Context as _;
 use eframe::egui;
 use sha2::Digest;
 
-use super::worker::decode_for_display;
+use super::executor::decode_for_display;
 
 /// Longer side of a cached thumbnail, in pixels.
 pub const THUMB_SIDE: u32 = 256;

@@ -1,0 +1,183 @@
+//! The duplicate search, as a job on the library's descriptors and their views.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::time::Instant;
+
+use super::jobs::{JobKind, JobOutcome};
+use super::library::{Searchable, photo};
+use super::{EventSink, Executor};
+use crate::gui::protocol::{DuplicateGroup, Event, JobEnd, Stage};
+use lookalike_core::describe::whiten::Whitening;
+use lookalike_core::find::dupes::{self, Variant};
+use lookalike_core::find::intent::Intent;
+use lookalike_core::find::search::Database;
+use lookalike_core::index::Index;
+
+impl Executor {
+    /// Starts the duplicate search as a job (Cancel stops it), on the photos described
+    /// so far (the whole library once it is indexed), compared as "the same scene or
+    /// object" whatever the search's intent: with `variants`, also the turned and
+    /// enlarged photos that indexing has described so far.
+    pub(super) fn find_duplicates(&mut self, threshold: f32, variants: bool) {
+        self.last_duplicates = Some((threshold, variants));
+        let Some(library) = &self.library else {
+            self.sink
+                .send(Event::Notice("open a library folder first".into()));
+            self.job_unfinished(
+                &JobKind::Duplicates { threshold },
+                JobEnd::Failed("no library is open".into()),
+            );
+            return;
+        };
+        let whitening = self.duplicate_whitening(library);
+        let database = (whitening.as_ref() == library.whitening.as_ref())
+            .then(|| Arc::clone(&library.database));
+        let job = DuplicatesJob {
+            index: library.index.clone(),
+            index_path: self.library_index_path(&library.index),
+            database,
+            whitening,
+            variants,
+            sink: self.sink.clone(),
+            threshold,
+        };
+        let serial = self.library_serial;
+        self.start_job(JobKind::Duplicates { threshold }, move |stop, _| {
+            let started = Instant::now();
+            let outcome = job.run(stop);
+            JobOutcome::Duplicates {
+                library: serial,
+                threshold,
+                variants,
+                outcome,
+                seconds: started.elapsed().as_secs_f64(),
+            }
+        });
+    }
+
+    /// The whitening duplicates are compared with: the shipped one as the thresholds
+    /// were calibrated (512-d, power 1), or the library's when it does not fit the
+    /// weights.
+    pub(super) fn duplicate_whitening(&self, library: &Searchable) -> Option<Whitening> {
+        Intent::Instance
+            .shipped_whitening(
+                library.index.provenance.pooling,
+                &self.model_sha256,
+                self.weights_sha256.as_deref(),
+            )
+            .or_else(|| library.whitening.clone())
+    }
+
+    /// Turns the rows the job grouped into photos with suggested keepers for the UI.
+    pub(super) fn duplicates_found(
+        &mut self,
+        serial: u64,
+        threshold: f32,
+        variants: bool,
+        outcome: JobEnd<Vec<dupes::Group>>,
+        seconds: f64,
+    ) {
+        if serial != self.library_serial {
+            // The library changed while the job ran: its rows are another library's.
+            return self.find_duplicates(threshold, variants);
+        }
+        let Some(library) = &self.library else {
+            return;
+        };
+        let entries = &library.index.entries;
+        let outcome = outcome.map(|groups| {
+            groups
+                .into_iter()
+                .map(|group| DuplicateGroup {
+                    photos: group
+                        .members()
+                        .iter()
+                        .map(|m| photo(&library.index, &entries[m.row]))
+                        .collect(),
+                    group,
+                })
+                .collect()
+        });
+        self.sink.send(Event::Duplicates {
+            outcome,
+            threshold,
+            seconds,
+        });
+    }
+}
+
+/// The duplicate search: the variants indexing has described (if asked), then the
+/// grouping.
+pub(super) struct DuplicatesJob {
+    pub(super) index: Index,
+    pub(super) index_path: PathBuf,
+    /// The library's database when it has the duplicates' whitening; else made here.
+    pub(super) database: Option<Arc<Database>>,
+    pub(super) whitening: Option<Whitening>,
+    pub(super) variants: bool,
+    pub(super) sink: EventSink,
+    pub(super) threshold: f32,
+}
+
+impl DuplicatesJob {
+    fn run(self, stop: &AtomicBool) -> JobEnd<Vec<dupes::Group>> {
+        match self.group(stop) {
+            Ok(groups) => JobEnd::Done(groups),
+            Err(_) if stop.load(Ordering::Relaxed) => JobEnd::Stopped,
+            Err(why) => JobEnd::Failed(why),
+        }
+    }
+
+    fn group(self, stop: &AtomicBool) -> Result<Vec<dupes::Group>, String> {
+        let finish = |index: &Index| {
+            Database::from_index(index, self.whitening.as_ref()).map_err(|e| e.to_string())
+        };
+        let db = match &self.database {
+            Some(db) => Arc::clone(db),
+            None => Arc::new(finish(&self.index)?),
+        };
+        // Only what is cached: indexing describes the variants and makes the
+        // thumbnails, never this job.
+        let (unused, _) = sync_channel(1);
+        let mut others = Vec::new();
+        let thumbnails = if self.variants {
+            let cached = dupes::update_variants(&self.index, &self.index_path, None, &unused, stop)
+                .map_err(|e| e.to_string())?;
+            for (variant, aligned) in cached.aligned {
+                others.push((variant, finish(&aligned)?));
+            }
+            cached.thumbnails
+        } else {
+            dupes::update_thumbnails(&self.index, &self.index_path, None, &unused, stop)
+                .map_err(|e| e.to_string())?
+                .aligned
+        };
+        if stop.load(Ordering::Relaxed) {
+            return Err(dupes::GroupingError::Stopped.to_string());
+        }
+        let views: Vec<(Variant, &[f32])> = others.iter().map(|(v, o)| (*v, o.rows())).collect();
+        let rule = dupes::Rule::calibrated(self.index.provenance.pooling, self.variants)
+            .with_threshold(self.threshold);
+        self.sink
+            .forward_progress(Stage::Grouping, |progress| {
+                let control = dupes::Control {
+                    stop,
+                    progress: Some(progress),
+                    ..dupes::Control::unattended()
+                };
+                dupes::find(
+                    &self.index,
+                    db.rows(),
+                    db.dim(),
+                    &views,
+                    &thumbnails,
+                    rule,
+                    &control,
+                )
+            })
+            .map_err(|e| e.to_string())
+    }
+}
