@@ -31,6 +31,8 @@ pub mod fuzz;
 
 #[cfg(test)]
 mod layers;
+#[cfg(test)]
+mod sizes;
 
 pub use describe::describer::{Describer, DescriberOptions, Description};
 pub use describe::engine::{BackendChoice, Engine};

@@ -3,23 +3,25 @@
 //!
 //! | module | role |
 //! |---|---|
-//! | [`app`] | the window: drawing and bookkeeping only |
+//! | [`app`] | the window: routes events to the panels and their actions to commands |
+//! | [`panels`] | toolbar, status, settings, query, results, duplicates: each owns its state |
+//! | [`windows`] | failed files, preview, compare, the first-run weights dialog |
+//! | [`widgets`] | the crop box, formatting |
 //! | [`protocol`] | the commands and events between the UI and the executor |
 //! | [`executor`] | the one place commands are carried out, one file per family of jobs |
 //! | [`thumbs`] | thumbnail pool, disk cache and texture cache |
-//! | [`crop`] | the crop-box editor over the query photo |
-//! | [`dupes_view`] | the duplicate review: groups, keeper, selection, trash, undo |
 //! | [`dialogs`] | native file dialogs off the UI thread, open/reveal in the desktop |
 //! | [`settings`] | persisted settings |
 
 pub mod app;
-pub mod crop;
 pub mod dialogs;
-pub mod dupes_view;
 pub mod executor;
+pub mod panels;
 pub mod protocol;
 pub mod settings;
 pub mod thumbs;
+pub mod widgets;
+pub mod windows;
 
 pub use app::{AppConfig, LookalikeApp, ModelState, View};
 

@@ -16,6 +16,7 @@
 //! decoded all the same (a JPEG cut short or broken inside); older indexes are read
 //! with nothing known wrong, and a photo is checked when it is next described.
 
+mod older;
 mod scan;
 pub mod thumbnails;
 mod update;
@@ -33,7 +34,6 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::describe::describer::Provenance;
 use crate::describe::model::Network;
-use crate::describe::pooling::Pooling;
 use crate::describe::whiten::{Whitening, finish_descriptor};
 use crate::read::Damage;
 use crate::support::error::{Error, Result};
@@ -46,128 +46,6 @@ pub const FORMAT_VERSION: u32 = 5;
 /// How much of an index [`Index::read_provenance`] reads: the header, the root (a path)
 /// and the provenance fit with room to spare.
 const HEAD_BYTES: u64 = 16 * 1024;
-
-/// Version 4's layout, read and upgraded: its entries say nothing of damage.
-#[derive(Deserialize)]
-struct IndexV4 {
-    root: PathBuf,
-    provenance: Provenance,
-    entries: Vec<EntryV4>,
-}
-
-/// An entry of versions 2 to 4: an [`Entry`] without `damage`.
-#[derive(Deserialize)]
-struct EntryV4 {
-    path: String,
-    size: u64,
-    mtime_ns: i128,
-    file: FileId,
-    via_link: bool,
-    width: u32,
-    height: u32,
-    feature_map: [u32; 2],
-    raw: Vec<f32>,
-}
-
-impl From<EntryV4> for Entry {
-    fn from(old: EntryV4) -> Self {
-        Self {
-            path: old.path,
-            size: old.size,
-            mtime_ns: old.mtime_ns,
-            file: old.file,
-            via_link: old.via_link,
-            width: old.width,
-            height: old.height,
-            feature_map: old.feature_map,
-            raw: old.raw,
-            damage: None,
-        }
-    }
-}
-
-impl From<IndexV4> for Index {
-    fn from(old: IndexV4) -> Self {
-        Self {
-            root: old.root,
-            provenance: old.provenance,
-            entries: old.entries.into_iter().map(Entry::from).collect(),
-        }
-    }
-}
-
-/// Version 3's layout, read and upgraded: every index before version 4 is SPoC.
-#[derive(Deserialize)]
-struct IndexV3 {
-    root: PathBuf,
-    provenance: ProvenanceV3,
-    entries: Vec<EntryV4>,
-}
-
-#[derive(Deserialize)]
-struct ProvenanceV3 {
-    model_sha256: String,
-    max_side: u32,
-    network: Network,
-}
-
-impl From<ProvenanceV3> for Provenance {
-    fn from(old: ProvenanceV3) -> Self {
-        Self {
-            model_sha256: old.model_sha256,
-            max_side: old.max_side,
-            network: old.network,
-            pooling: Pooling::Spoc,
-        }
-    }
-}
-
-impl From<IndexV3> for Index {
-    fn from(old: IndexV3) -> Self {
-        IndexV4 {
-            root: old.root,
-            provenance: old.provenance.into(),
-            entries: old.entries,
-        }
-        .into()
-    }
-}
-
-/// Version 2's layout, read and upgraded: every version 2 index was made by VGG16.
-#[derive(Deserialize)]
-struct IndexV2 {
-    root: PathBuf,
-    provenance: ProvenanceV2,
-    entries: Vec<EntryV4>,
-}
-
-#[derive(Deserialize)]
-struct ProvenanceV2 {
-    model_sha256: String,
-    max_side: u32,
-}
-
-impl From<ProvenanceV2> for Provenance {
-    fn from(old: ProvenanceV2) -> Self {
-        ProvenanceV3 {
-            model_sha256: old.model_sha256,
-            max_side: old.max_side,
-            network: Network::Vgg16,
-        }
-        .into()
-    }
-}
-
-impl From<IndexV2> for Index {
-    fn from(old: IndexV2) -> Self {
-        IndexV4 {
-            root: old.root,
-            provenance: old.provenance.into(),
-            entries: old.entries,
-        }
-        .into()
-    }
-}
 
 /// One described image.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -261,16 +139,10 @@ impl Index {
         let corrupt_here = |e| corrupt(path, e);
         let index: Self = match version {
             FORMAT_VERSION => postcard::from_bytes(body).map_err(corrupt_here),
-            4 => postcard::from_bytes::<IndexV4>(body)
-                .map(Index::from)
-                .map_err(corrupt_here),
-            3 => postcard::from_bytes::<IndexV3>(body)
-                .map(Index::from)
-                .map_err(corrupt_here),
-            2 => postcard::from_bytes::<IndexV2>(body)
-                .map(Index::from)
-                .map_err(corrupt_here),
-            version => Err(unknown_version(path, version)),
+            older => match older::index(older, body) {
+                Some(index) => index.map_err(corrupt_here),
+                None => Err(unknown_version(path, version)),
+            },
         }?;
         index.check_paths(path)?;
         Ok(index)
@@ -324,13 +196,10 @@ impl Index {
             FORMAT_VERSION | 4 => postcard::take_from_bytes::<(PathBuf, Provenance)>(body)
                 .map(|(head, _)| head)
                 .map_err(corrupt_here),
-            3 => postcard::take_from_bytes::<(PathBuf, ProvenanceV3)>(body)
-                .map(|((root, old), _)| (root, old.into()))
-                .map_err(corrupt_here),
-            2 => postcard::take_from_bytes::<(PathBuf, ProvenanceV2)>(body)
-                .map(|((root, old), _)| (root, old.into()))
-                .map_err(corrupt_here),
-            version => Err(unknown_version(path, version)),
+            older => match older::head(older, body) {
+                Some(head) => head.map_err(corrupt_here),
+                None => Err(unknown_version(path, version)),
+            },
         }
     }
 
@@ -575,6 +444,7 @@ pub(crate) fn save_framed<T: serde::Serialize + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::describe::pooling::Pooling;
 
     fn sample() -> Index {
         let mut index = Index::new(

@@ -104,20 +104,7 @@ pub fn scan_folder(root: &Path, options: &ScanOptions, stop: &AtomicBool) -> Res
         let entry = match item {
             Ok(entry) => entry,
             Err(error) => {
-                let path = error
-                    .path()
-                    .map(Path::to_path_buf)
-                    .unwrap_or_else(|| root.to_path_buf());
-                let reason = match error.loop_ancestor() {
-                    Some(ancestor) => {
-                        format!("symbolic link loop (back to {})", ancestor.display())
-                    }
-                    None => error
-                        .io_error()
-                        .map(ToString::to_string)
-                        .unwrap_or_else(|| error.to_string()),
-                };
-                outcome.failures.push(Failure::new(path, reason));
+                outcome.failures.push(walk_failure(root, &error));
                 continue;
             }
         };
@@ -126,44 +113,15 @@ pub fn scan_folder(root: &Path, options: &ScanOptions, stop: &AtomicBool) -> Res
             outcome.links_not_followed += 1;
             continue;
         }
-        if !entry.file_type().is_file() {
-            continue;
-        }
-        let path = entry.path();
-        if !is_candidate(path) {
-            continue;
-        }
-        let Some(relative) = path.strip_prefix(root).ok().and_then(Path::to_str) else {
-            outcome.failures.push(Failure::new(
-                path,
-                "file name is not valid UTF-8; rename it to index it",
-            ));
-            continue;
-        };
-        let identified = entry
-            .metadata()
-            .map_err(std::io::Error::from)
-            .and_then(|meta| file_id(path, &meta).map(|id| (meta, id)));
-        let (meta, file) = match identified {
-            Ok(pair) => pair,
-            Err(error) => {
-                outcome.failures.push(Failure::new(path, error.to_string()));
+        let scanned = match scanned(root, &entry, options) {
+            Ok(Some(scanned)) => scanned,
+            Ok(None) => continue,
+            Err(failure) => {
+                outcome.failures.push(failure);
                 continue;
             }
         };
-        // With links followed, a path whose real location differs went through one.
-        let via_link = options.follow_links
-            && path
-                .canonicalize()
-                .map_or(true, |real| real.as_path() != path);
-        let scanned = Scanned {
-            path: path.to_path_buf(),
-            relative: relative.replace(std::path::MAIN_SEPARATOR, "/"),
-            size: meta.len(),
-            mtime_ns: mtime_ns(&meta),
-            file,
-            via_link,
-        };
+        let file = scanned.file;
         match seen.get(&file) {
             None => {
                 seen.insert(file, outcome.found.len());
@@ -190,6 +148,59 @@ pub fn scan_folder(root: &Path, options: &ScanOptions, stop: &AtomicBool) -> Res
         .collect();
     outcome.found.sort_by(|a, b| a.relative.cmp(&b.relative));
     Ok(outcome)
+}
+
+/// An entry the walk could not read, as a failure naming it.
+fn walk_failure(root: &Path, error: &walkdir::Error) -> Failure {
+    let path = error
+        .path()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| root.to_path_buf());
+    let reason = match error.loop_ancestor() {
+        Some(ancestor) => format!("symbolic link loop (back to {})", ancestor.display()),
+        None => error
+            .io_error()
+            .map(ToString::to_string)
+            .unwrap_or_else(|| error.to_string()),
+    };
+    Failure::new(path, reason)
+}
+
+/// The entry as a photo to index: `None` when it is no file or no photo; a failure
+/// when its name or metadata cannot be read.
+fn scanned(
+    root: &Path,
+    entry: &walkdir::DirEntry,
+    options: &ScanOptions,
+) -> std::result::Result<Option<Scanned>, Failure> {
+    let path = entry.path();
+    if !entry.file_type().is_file() || !is_candidate(path) {
+        return Ok(None);
+    }
+    let Some(relative) = path.strip_prefix(root).ok().and_then(Path::to_str) else {
+        return Err(Failure::new(
+            path,
+            "file name is not valid UTF-8; rename it to index it",
+        ));
+    };
+    let (meta, file) = entry
+        .metadata()
+        .map_err(std::io::Error::from)
+        .and_then(|meta| file_id(path, &meta).map(|id| (meta, id)))
+        .map_err(|error| Failure::new(path, error.to_string()))?;
+    // With links followed, a path whose real location differs went through one.
+    let via_link = options.follow_links
+        && path
+            .canonicalize()
+            .map_or(true, |real| real.as_path() != path);
+    Ok(Some(Scanned {
+        path: path.to_path_buf(),
+        relative: relative.replace(std::path::MAIN_SEPARATOR, "/"),
+        size: meta.len(),
+        mtime_ns: mtime_ns(&meta),
+        file,
+        via_link,
+    }))
 }
 
 /// An image extension, or an unknown one whose first bytes look like an image.

@@ -55,6 +55,13 @@ impl FailureKind {
 }
 
 impl Failure {
+    /// The failure of the photo at `path`, sent as progress too (never waiting).
+    pub fn sent(progress: &SyncSender<Progress>, path: &Path, error: Error) -> Self {
+        let failure = Self::of_photo(path, error);
+        let _ = progress.try_send(Progress::Failed(failure.clone()));
+        failure
+    }
+
     /// The damaged photo at `path`, for the lists that name files with problems.
     pub fn damaged(path: impl Into<PathBuf>, damage: Damage) -> Self {
         Self {
@@ -278,13 +285,7 @@ pub fn update_index_live(
     live: &mut dyn FnMut(Partial),
 ) -> Result<(Index, IndexSummary)> {
     let started = Instant::now();
-    if describer.options().pooling != provenance.pooling {
-        return Err(Error::Invalid(format!(
-            "an index of {} descriptors cannot take {} ones",
-            provenance.pooling.title(),
-            describer.options().pooling.title()
-        )));
-    }
+    check_pooling(describer, provenance)?;
     let root = options
         .root
         .canonicalize()
@@ -292,27 +293,22 @@ pub fn update_index_live(
     // One writer at a time: the app and the command line on one index.
     let _lock = crate::support::safefs::lock(&options.index_path, "this index")?;
     let (previous, set_aside, moved_from) = load_previous(options, &root, provenance)?;
-    // Refuse at once, not after hours of work, to write over a file that is no index.
-    crate::support::safefs::check_replaceable(
-        &options.index_path,
-        crate::support::safefs::Replace::IfStartsWith(super::MAGIC),
-    )?;
 
     let scan = scan_folder(&root, &options.scan, stop)?;
-    let mut failed = scan.failures;
     if stop.load(Ordering::Relaxed) {
         // An unfinished scan must not be mistaken for deletions: change nothing.
         let summary = IndexSummary {
             stopped: true,
             damaged: damaged_in(&previous),
             entries: previous.entries.len(),
-            failed,
+            failed: scan.failures,
             links_not_followed: scan.links_not_followed,
             seconds: started.elapsed().as_secs_f64(),
             ..IndexSummary::default()
         };
         return Ok((previous, summary));
     }
+    let mut failed = scan.failures;
     let plan = Plan::new(previous.entries, scan.found);
     if !options.forget_missing && MissingPhotos::needs_asking(plan.removed, plan.previous) {
         return Err(Error::PhotosMissing {
@@ -321,121 +317,26 @@ pub fn update_index_live(
             entries: plan.previous,
         });
     }
-    let _ = progress.try_send(Progress::Planned {
-        to_describe: plan.work.len(),
-        unchanged: plan.kept.len(),
-        removed: plan.removed,
-    });
-    for failure in &failed {
-        let _ = progress.try_send(Progress::Failed(failure.clone()));
-    }
-
-    live(Partial::Planned {
-        root: root.clone(),
-        kept: plan.kept.clone(),
-        waiting: plan.work.iter().map(|file| file.path.clone()).collect(),
-    });
+    plan.announce(&root, &failed, progress, live);
     let mut index = Index::new(root, provenance.clone());
     index.entries = plan.kept;
     let unchanged = index.entries.len();
-    let mut indexed = 0;
-    let mut last_save = Instant::now();
-    let total = plan.work.len();
-    let load_options = describer.options().load;
-    let next = AtomicUsize::new(0);
-    let (tx, rx) = sync_channel(2 * options.decode_threads.max(1));
-    let mut published = index.entries.len();
-    let mut last_publish = Instant::now();
-
-    std::thread::scope(|scope| -> Result<()> {
-        for _ in 0..options.decode_threads.max(1) {
-            let tx = tx.clone();
-            let (work, next) = (&plan.work, &next);
-            scope.spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(file) = work.get(i) else { break };
-                    // A panic on one file is that file's failure, never the run's end;
-                    // a stop request does not wait for a long decode to end.
-                    let path = file.path.clone();
-                    let loaded =
-                        crate::support::isolate::abandonable(&file.path, stop, move || {
-                            crate::support::isolate::injected_delay(&path);
-                            imaging::load(&path, &load_options)
-                        });
-                    let Some(loaded) = loaded else { break };
-                    if tx.send((i, loaded)).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        drop(tx);
-        for (done, (i, loaded)) in rx.iter().enumerate() {
-            let file = &plan.work[i];
-            let described = loaded.and_then(|image| {
-                crate::support::isolate::per_file(&file.path, || describer.spoc(&image))
-                    .map(|spoc| (image, spoc))
-            });
-            match described {
-                Ok((image, spoc)) => {
-                    indexed += 1;
-                    if let Some(damage) = image.damage {
-                        let damaged = Failure::damaged(&file.path, damage);
-                        let _ = progress.try_send(Progress::Damaged(damaged));
-                    }
-                    index.entries.push(Entry {
-                        path: file.relative.clone(),
-                        size: file.size,
-                        mtime_ns: file.mtime_ns,
-                        file: file.file,
-                        via_link: file.via_link,
-                        width: image.width,
-                        height: image.height,
-                        feature_map: spoc.feature_map.map(|v| v as u32),
-                        raw: spoc.raw,
-                        damage: image.damage,
-                    });
-                }
-                Err(error) => {
-                    let failure = Failure::of_photo(&file.path, error);
-                    let _ = progress.try_send(Progress::Failed(failure.clone()));
-                    failed.push(failure);
-                }
-            }
-            let _ = progress.try_send(Progress::Step {
-                done: done + 1,
-                total,
-                path: file.path.clone(),
-            });
-            if last_publish.elapsed() >= options.publish_every {
-                live(Partial::Described(index.entries[published..].to_vec()));
-                published = index.entries.len();
-                last_publish = Instant::now();
-            }
-            if stop.load(Ordering::Relaxed) {
-                break;
-            }
-            if last_save.elapsed() >= options.checkpoint_every {
-                save_sorted(&mut index, &options.index_path)?;
-                let _ = progress.try_send(Progress::Saved {
-                    entries: index.entries.len(),
-                });
-                last_save = Instant::now();
-            }
-        }
-        // Dropping the receiver (end of scope) unblocks decoders waiting to send.
-        drop(rx);
-        Ok(())
-    })?;
-    if published < index.entries.len() {
-        live(Partial::Described(index.entries[published..].to_vec()));
-    }
-
-    save_sorted(&mut index, &options.index_path)?;
-    let _ = progress.try_send(Progress::Saved {
-        entries: index.entries.len(),
-    });
+    let mut run = Describing {
+        describer,
+        options,
+        progress,
+        stop,
+        live,
+        index,
+        failed: &mut failed,
+        indexed: 0,
+        published: unchanged,
+        last_publish: Instant::now(),
+        last_save: Instant::now(),
+    };
+    run.describe(&plan.work)?;
+    let indexed = run.indexed;
+    let index = run.finish()?;
     let summary = IndexSummary {
         indexed,
         unchanged,
@@ -453,6 +354,156 @@ pub fn update_index_live(
     Ok((index, summary))
 }
 
+/// Refuses to add descriptors pooled otherwise than the index's.
+fn check_pooling(describer: &Describer, provenance: &Provenance) -> Result<()> {
+    if describer.options().pooling != provenance.pooling {
+        return Err(Error::Invalid(format!(
+            "an index of {} descriptors cannot take {} ones",
+            provenance.pooling.title(),
+            describer.options().pooling.title()
+        )));
+    }
+    Ok(())
+}
+
+/// Describing the files of a plan: decoders on their own threads, the network here,
+/// the index growing, published to `live` and checkpointed as it goes.
+struct Describing<'a, 'l> {
+    describer: &'a Describer,
+    options: &'a IndexOptions,
+    progress: &'a SyncSender<Progress>,
+    stop: &'a AtomicBool,
+    live: &'l mut dyn FnMut(Partial),
+    index: Index,
+    failed: &'a mut Vec<Failure>,
+    /// Photos described in this run.
+    indexed: usize,
+    /// Entries handed to `live` so far.
+    published: usize,
+    last_publish: Instant,
+    last_save: Instant,
+}
+
+impl Describing<'_, '_> {
+    /// Describes `work` in order of decoding, until done or stopped.
+    fn describe(&mut self, work: &[Scanned]) -> Result<()> {
+        let threads = self.options.decode_threads.max(1);
+        let load_options = self.describer.options().load;
+        let next = AtomicUsize::new(0);
+        let stop = self.stop;
+        let (tx, rx) = sync_channel(2 * threads);
+        std::thread::scope(|scope| -> Result<()> {
+            for _ in 0..threads {
+                let (tx, next) = (tx.clone(), &next);
+                scope.spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(file) = work.get(i) else { break };
+                        // A panic on one file is that file's failure, never the run's
+                        // end; a stop request does not wait for a long decode to end.
+                        let path = file.path.clone();
+                        let loaded =
+                            crate::support::isolate::abandonable(&file.path, stop, move || {
+                                crate::support::isolate::injected_delay(&path);
+                                imaging::load(&path, &load_options)
+                            });
+                        let Some(loaded) = loaded else { break };
+                        if tx.send((i, loaded)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            for (done, (i, loaded)) in rx.iter().enumerate() {
+                self.take(&work[i], loaded);
+                let _ = self.progress.try_send(Progress::Step {
+                    done: done + 1,
+                    total: work.len(),
+                    path: work[i].path.clone(),
+                });
+                if self.last_publish.elapsed() >= self.options.publish_every {
+                    self.publish();
+                }
+                if self.stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                self.checkpoint()?;
+            }
+            // Dropping the receiver (end of scope) unblocks decoders waiting to send.
+            drop(rx);
+            Ok(())
+        })
+    }
+
+    /// Describes one decoded file into the index, or records why it could not be.
+    fn take(&mut self, file: &Scanned, loaded: Result<imaging::LoadedImage>) {
+        let described = loaded.and_then(|image| {
+            crate::support::isolate::per_file(&file.path, || self.describer.spoc(&image))
+                .map(|spoc| (image, spoc))
+        });
+        match described {
+            Ok((image, spoc)) => {
+                self.indexed += 1;
+                if let Some(damage) = image.damage {
+                    let damaged = Failure::damaged(&file.path, damage);
+                    let _ = self.progress.try_send(Progress::Damaged(damaged));
+                }
+                self.index.entries.push(Entry {
+                    path: file.relative.clone(),
+                    size: file.size,
+                    mtime_ns: file.mtime_ns,
+                    file: file.file,
+                    via_link: file.via_link,
+                    width: image.width,
+                    height: image.height,
+                    feature_map: spoc.feature_map.map(|v| v as u32),
+                    raw: spoc.raw,
+                    damage: image.damage,
+                });
+            }
+            Err(error) => self
+                .failed
+                .push(Failure::sent(self.progress, &file.path, error)),
+        }
+    }
+
+    /// Hands the entries described since the last time to `live`.
+    fn publish(&mut self) {
+        (self.live)(Partial::Described(
+            self.index.entries[self.published..].to_vec(),
+        ));
+        self.published = self.index.entries.len();
+        self.last_publish = Instant::now();
+    }
+
+    /// Saves the index when the last save is old enough.
+    fn checkpoint(&mut self) -> Result<()> {
+        if self.last_save.elapsed() >= self.options.checkpoint_every {
+            self.save()?;
+            self.last_save = Instant::now();
+        }
+        Ok(())
+    }
+
+    fn save(&mut self) -> Result<()> {
+        save_sorted(&mut self.index, &self.options.index_path)?;
+        let _ = self.progress.try_send(Progress::Saved {
+            entries: self.index.entries.len(),
+        });
+        Ok(())
+    }
+
+    /// Publishes and saves what is left; the index.
+    fn finish(mut self) -> Result<Index> {
+        if self.published < self.index.entries.len() {
+            self.publish();
+        }
+        self.save()?;
+        Ok(self.index)
+    }
+}
+
 /// The damaged photos of `index`, as the lists of files with problems show them.
 pub fn damaged_in(index: &Index) -> Vec<Failure> {
     let damaged = |entry: &Entry| Some(Failure::damaged(index.absolute(entry), entry.damage?));
@@ -463,6 +514,23 @@ pub fn damaged_in(index: &Index) -> Vec<Failure> {
 /// could not be read (see [`Unreadable`]); the folder it was made for, if the library
 /// was found moved here.
 fn load_previous(
+    options: &IndexOptions,
+    root: &Path,
+    provenance: &Provenance,
+) -> Result<(Index, Option<SetAside>, Option<PathBuf>)> {
+    let previous = load_previous_index(options, root, provenance)?;
+    // Refuse at once, not after hours of work, to write over a file that is no index.
+    crate::support::safefs::check_replaceable(
+        &options.index_path,
+        crate::support::safefs::Replace::IfStartsWith(super::MAGIC),
+    )?;
+    Ok(previous)
+}
+
+/// The index at `options.index_path` (or one of the folder's moved here, or a new one
+/// when it cannot be read and may be set aside), what was set aside, and where the
+/// folder was indexed before.
+fn load_previous_index(
     options: &IndexOptions,
     root: &Path,
     provenance: &Provenance,
@@ -544,6 +612,29 @@ struct Plan {
 }
 
 impl Plan {
+    /// Says what is planned: as progress, and to `live` (what is kept, what waits).
+    fn announce(
+        &self,
+        root: &Path,
+        failed: &[Failure],
+        progress: &SyncSender<Progress>,
+        live: &mut dyn FnMut(Partial),
+    ) {
+        let _ = progress.try_send(Progress::Planned {
+            to_describe: self.work.len(),
+            unchanged: self.kept.len(),
+            removed: self.removed,
+        });
+        for failure in failed {
+            let _ = progress.try_send(Progress::Failed(failure.clone()));
+        }
+        live(Partial::Planned {
+            root: root.to_path_buf(),
+            kept: self.kept.clone(),
+            waiting: self.work.iter().map(|file| file.path.clone()).collect(),
+        });
+    }
+
     fn new(previous: Vec<Entry>, scanned: Vec<Scanned>) -> Self {
         let count = previous.len();
         let mut old: HashMap<String, Entry> =

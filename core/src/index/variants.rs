@@ -90,16 +90,8 @@ pub fn describe_variants(
     let describer =
         describer.map(|d| d.with_options(DescriberOptions::for_index(&index.provenance)));
     let describer = describer.as_ref();
-    let known: HashMap<(&str, u64, i128), &Entry> = cached
-        .filter(|c| c.provenance == index.provenance)
-        .map(|c| {
-            c.entries
-                .iter()
-                .map(|e| ((e.path.as_str(), e.size, e.mtime_ns), e))
-                .collect()
-        })
-        .unwrap_or_default();
-    let earlier = |e: &Entry| known.get(&(e.path.as_str(), e.size, e.mtime_ns)).copied();
+    let known = Known::new(index, cached);
+    let earlier = |e: &Entry| known.get(e);
     let to_describe = match describer {
         Some(_) => index
             .entries
@@ -130,31 +122,15 @@ pub fn describe_variants(
             && !stop.load(Ordering::Relaxed)
         {
             let file = index.absolute(entry);
-            let (path, options) = (file.clone(), describer.options().load);
-            // A stop request does not wait for a long decode to end.
-            let loaded = crate::support::isolate::abandonable(&file, stop, move || {
-                imaging::load(&path, &options)
-            });
-            let described = loaded.map(|loaded| {
-                let image = loaded?;
-                crate::support::isolate::per_file(&file, || {
-                    let rgb = variant.transform(&image.rgb);
-                    describer.spoc(&imaging::LoadedImage { rgb, ..image })
-                })
-            });
-            match described {
-                None => {}
-                Some(Ok(spoc)) => {
+            match describe_variant(describer, variant, &file, stop) {
+                Some(Ok(raw)) => {
                     turned = Some(Entry {
-                        raw: spoc.raw,
+                        raw,
                         ..entry.clone()
                     })
                 }
-                Some(Err(error)) => {
-                    let failure = Failure::of_photo(&file, error);
-                    let _ = progress.try_send(Progress::Failed(failure.clone()));
-                    failures.push(failure);
-                }
+                Some(Err(error)) => failures.push(Failure::sent(progress, &file, error)),
+                None => {}
             }
             done += 1;
             let _ = progress.try_send(Progress::Step {
@@ -180,6 +156,50 @@ pub fn describe_variants(
         failures,
         missing,
     }
+}
+
+/// The entries of an earlier cache (of the same provenance) by path, size and
+/// modification time: what need not be described again.
+struct Known<'a>(HashMap<(&'a str, u64, i128), &'a Entry>);
+
+impl<'a> Known<'a> {
+    fn new(index: &Index, cached: Option<&'a Index>) -> Self {
+        Self(
+            cached
+                .filter(|c| c.provenance == index.provenance)
+                .map(|c| {
+                    c.entries
+                        .iter()
+                        .map(|e| ((e.path.as_str(), e.size, e.mtime_ns), e))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        )
+    }
+
+    fn get(&self, e: &Entry) -> Option<&'a Entry> {
+        self.0.get(&(e.path.as_str(), e.size, e.mtime_ns)).copied()
+    }
+}
+
+/// The raw SPoC of `variant` of the photo at `file`; `None` when a stop request came
+/// first (it does not wait for a long decode to end).
+fn describe_variant(
+    describer: &Describer,
+    variant: Variant,
+    file: &Path,
+    stop: &AtomicBool,
+) -> Option<Result<Vec<f32>>> {
+    let (path, options) = (file.to_path_buf(), describer.options().load);
+    let loaded =
+        crate::support::isolate::abandonable(file, stop, move || imaging::load(&path, &options))?;
+    Some(loaded.and_then(|image| {
+        crate::support::isolate::per_file(file, || {
+            let rgb = variant.transform(&image.rgb);
+            describer.spoc(&imaging::LoadedImage { rgb, ..image })
+        })
+        .map(|spoc| spoc.raw)
+    }))
 }
 
 /// The extensions of the variants' caches beside an index (what follows an index when

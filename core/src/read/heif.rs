@@ -116,24 +116,8 @@ pub fn decode(
         format,
         why,
     })?;
-    let fail = |reason: String| Error::Decode {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let check = |error: HeifError| -> Result<()> {
-        if error.code == 0 {
-            return Ok(());
-        }
-        let message = if error.message.is_null() {
-            String::from("unknown error")
-        } else {
-            // SAFETY: libheif's error messages are static NUL-terminated strings.
-            unsafe { CStr::from_ptr(error.message) }
-                .to_string_lossy()
-                .into_owned()
-        };
-        Err(fail(format!("libheif: {message}")))
-    };
+    let fail = |reason: String| failure(path, reason);
+    let check = |error: HeifError| checked(path, error);
     // Every pointer below is owned by one of these guards and released on any return.
     // SAFETY: heif_context_alloc has no preconditions.
     let context = Owned(unsafe { (lib.context_alloc)() }, lib.context_free);
@@ -170,6 +154,36 @@ pub fn decode(
         )
     })?;
     let image = Released(image, lib.image_release);
+    copy_rgb(lib, &image, path)
+}
+
+/// A decoding error of the file at `path`.
+fn failure(path: &Path, reason: String) -> Error {
+    Error::Decode {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
+/// libheif's answer as a result: its message is the error's reason.
+fn checked(path: &Path, error: HeifError) -> Result<()> {
+    if error.code == 0 {
+        return Ok(());
+    }
+    let message = if error.message.is_null() {
+        String::from("unknown error")
+    } else {
+        // SAFETY: libheif's error messages are static NUL-terminated strings.
+        unsafe { CStr::from_ptr(error.message) }
+            .to_string_lossy()
+            .into_owned()
+    };
+    Err(failure(path, format!("libheif: {message}")))
+}
+
+/// The pixels of a decoded interleaved-RGB image, copied out of libheif's plane.
+fn copy_rgb(lib: &LibHeif, image: &Released, path: &Path) -> Result<RgbImage> {
+    let fail = |reason: &str| failure(path, reason.to_string());
     // SAFETY: the image is valid and interleaved RGB, as requested.
     let (w, h) = unsafe {
         (
@@ -182,7 +196,7 @@ pub fn decode(
     let plane = unsafe { (lib.plane_readonly)(image.0, CHANNEL_INTERLEAVED, &mut stride) };
     let (w, h, stride) = (w.max(0) as usize, h.max(0) as usize, stride.max(0) as usize);
     if plane.is_null() || w == 0 || h == 0 || stride < 3 * w {
-        return Err(fail("libheif returned no RGB plane".into()));
+        return Err(fail("libheif returned no RGB plane"));
     }
     // SAFETY: libheif guarantees `h` rows of `stride` bytes at `plane` while the image
     // lives; we copy them out before it is released.
@@ -191,7 +205,7 @@ pub fn decode(
     for y in 0..h {
         rgb.extend_from_slice(&rows[y * stride..y * stride + 3 * w]);
     }
-    RgbImage::from_raw(w as u32, h as u32, rgb).ok_or_else(|| fail("bad image size".into()))
+    RgbImage::from_raw(w as u32, h as u32, rgb).ok_or_else(|| fail("bad image size"))
 }
 
 /// A libheif object freed with `free` when dropped.

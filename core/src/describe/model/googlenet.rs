@@ -382,28 +382,7 @@ pub fn import_googlenet_pth(input: &Path, output: &Path) -> Result<GoogLeNetWeig
     };
     let mut tensors = Vec::new();
     for conv in all_convs() {
-        let cout = conv.out_channels;
-        let name = &conv.name;
-        let mut weight = read(&format!("{name}.conv.weight"), &conv.weight_shape())?;
-        let gamma = read(&format!("{name}.bn.weight"), &[cout])?;
-        let beta = read(&format!("{name}.bn.bias"), &[cout])?;
-        let mean = read(&format!("{name}.bn.running_mean"), &[cout])?;
-        let var = read(&format!("{name}.bn.running_var"), &[cout])?;
-        let per_filter = weight.len() / cout;
-        let mut bias = vec![0.0f32; cout];
-        for o in 0..cout {
-            let scale = gamma[o] / (var[o] + BN_EPS).sqrt();
-            weight[o * per_filter..(o + 1) * per_filter]
-                .iter_mut()
-                .for_each(|w| *w *= scale);
-            bias[o] = beta[o] - mean[o] * scale;
-        }
-        tensors.push((
-            format!("{name}.weight"),
-            conv.weight_shape().to_vec(),
-            weight,
-        ));
-        tensors.push((format!("{name}.bias"), vec![cout], bias));
+        tensors.extend(folded_conv(&conv, &read)?);
     }
     let fc_shape = [GOOGLENET_CLASSES, GOOGLENET_FEATURE_DIM];
     tensors.push((
@@ -416,6 +395,46 @@ pub fn import_googlenet_pth(input: &Path, output: &Path) -> Result<GoogLeNetWeig
         vec![GOOGLENET_CLASSES],
         read("fc.bias", &[GOOGLENET_CLASSES])?,
     ));
+    write_safetensors(output, &tensors, imported_metadata(input))?;
+    GoogLeNetWeights::load(output)
+}
+
+/// A tensor to write: name, shape, values.
+type Named = (String, Vec<usize>, Vec<f32>);
+
+/// Reads the tensor of a name, checking its shape.
+type ReadTensor<'a> = dyn Fn(&str, &[usize]) -> Result<Vec<f32>> + 'a;
+
+/// Convolution `conv` with its batch norm folded in: its weight and bias tensors.
+fn folded_conv(conv: &GoogLeNetConv, read: &ReadTensor<'_>) -> Result<[Named; 2]> {
+    let cout = conv.out_channels;
+    let name = &conv.name;
+    let mut weight = read(&format!("{name}.conv.weight"), &conv.weight_shape())?;
+    let gamma = read(&format!("{name}.bn.weight"), &[cout])?;
+    let beta = read(&format!("{name}.bn.bias"), &[cout])?;
+    let mean = read(&format!("{name}.bn.running_mean"), &[cout])?;
+    let var = read(&format!("{name}.bn.running_var"), &[cout])?;
+    let per_filter = weight.len() / cout;
+    let mut bias = vec![0.0f32; cout];
+    for o in 0..cout {
+        let scale = gamma[o] / (var[o] + BN_EPS).sqrt();
+        weight[o * per_filter..(o + 1) * per_filter]
+            .iter_mut()
+            .for_each(|w| *w *= scale);
+        bias[o] = beta[o] - mean[o] * scale;
+    }
+    Ok([
+        (
+            format!("{name}.weight"),
+            conv.weight_shape().to_vec(),
+            weight,
+        ),
+        (format!("{name}.bias"), vec![cout], bias),
+    ])
+}
+
+/// What the imported file says about itself: preprocessing, architecture, origin.
+fn imported_metadata(input: &Path) -> HashMap<String, String> {
     let source = input.file_name().map_or_else(
         || input.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -439,8 +458,7 @@ pub fn import_googlenet_pth(input: &Path, output: &Path) -> Result<GoogLeNetWeig
              transform_input is part of the preprocessing"
         ),
     );
-    write_safetensors(output, &tensors, metadata)?;
-    GoogLeNetWeights::load(output)
+    metadata
 }
 
 #[cfg(test)]

@@ -304,38 +304,8 @@ fn group_verified(index: &Index, verifier: &Verifier, pairs: &[Pair]) -> Vec<Gro
         for &r in &star {
             taken[r] = true;
         }
-        // Similar: verified with a member, not a member; the closest first.
-        let mut similar: Vec<(f32, usize)> = Vec::new();
-        for &member in &star {
-            for &other in &verified[member] {
-                if !star.contains(&other) && !similar.iter().any(|&(_, s)| s == other) {
-                    similar.push((verifier.check(keeper, other).distance, other));
-                }
-            }
-        }
-        similar.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
-        similar.truncate(MAX_SIMILAR);
-        let rows: Vec<usize> = star
-            .iter()
-            .copied()
-            .chain(similar.iter().map(|&(_, r)| r))
-            .collect();
-        let checks = rows
-            .iter()
-            .flat_map(|&a| rows.iter().map(move |&b| verifier.check(a, b)))
-            .collect();
-        groups.push(Group {
-            members: rows
-                .iter()
-                .map(|&row| Member {
-                    row,
-                    file: Indexed::from_entry(index, &index.entries[row]),
-                })
-                .collect(),
-            star: star.len(),
-            keeper: 0,
-            checks,
-        });
+        let similar = similar_to_members(verifier, &verified, &star);
+        groups.push(group_of(index, verifier, &star, &similar));
     }
     groups.sort_by(|a, b| {
         b.star
@@ -343,6 +313,45 @@ fn group_verified(index: &Index, verifier: &Verifier, pairs: &[Pair]) -> Vec<Gro
             .then(a.members[0].row.cmp(&b.members[0].row))
     });
     groups
+}
+
+/// The photos verified with a member of `star` (its keeper first) that are not
+/// members, the closest to the keeper first, at most [`MAX_SIMILAR`].
+fn similar_to_members(verifier: &Verifier, verified: &[Vec<usize>], star: &[usize]) -> Vec<usize> {
+    let keeper = star[0];
+    let mut similar: Vec<(f32, usize)> = Vec::new();
+    for &member in star {
+        for &other in &verified[member] {
+            if !star.contains(&other) && !similar.iter().any(|&(_, s)| s == other) {
+                similar.push((verifier.check(keeper, other).distance, other));
+            }
+        }
+    }
+    similar.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+    similar.truncate(MAX_SIMILAR);
+    similar.into_iter().map(|(_, r)| r).collect()
+}
+
+/// The group of `star` (keeper first) and the photos `similar` to its members, with
+/// the evidence between every two of them.
+fn group_of(index: &Index, verifier: &Verifier, star: &[usize], similar: &[usize]) -> Group {
+    let rows: Vec<usize> = star.iter().chain(similar).copied().collect();
+    let checks = rows
+        .iter()
+        .flat_map(|&a| rows.iter().map(move |&b| verifier.check(a, b)))
+        .collect();
+    Group {
+        members: rows
+            .iter()
+            .map(|&row| Member {
+                row,
+                file: Indexed::from_entry(index, &index.entries[row]),
+            })
+            .collect(),
+        star: star.len(),
+        keeper: 0,
+        checks,
+    }
 }
 
 /// How good a file is to keep, best greatest: a real file in the library (not reached

@@ -15,8 +15,9 @@ use std::path::PathBuf;
 
 use eframe::egui::{self, RichText, Vec2};
 
-use super::protocol::{DuplicateGroup, JobEnd, Photo};
-use super::thumbs::{Thumb, Thumbnails};
+use crate::gui::protocol::{DuplicateGroup, JobEnd, Photo};
+use crate::gui::thumbs::{Thumb, Thumbnails};
+use crate::gui::widgets::format::{format_bytes, format_date};
 use lookalike_core::find::dupes::VerifiedMatch;
 
 /// Side of a photo card, in points.
@@ -29,6 +30,18 @@ pub enum DupesAction {
     Remove(Vec<VerifiedMatch>),
     Undo,
     Compare(PathBuf, PathBuf),
+}
+
+/// The library as the duplicates view needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct PageState {
+    pub open: bool,
+    /// Indexing has ended.
+    pub complete: bool,
+    /// Counts the libraries shown so far.
+    pub generation: u64,
+    /// Indexing's last stage (the turned and small photos) is under way.
+    pub variants_pending: bool,
 }
 
 /// State of the review.
@@ -193,7 +206,61 @@ impl DupesView {
         }
     }
 
+    /// The duplicates view: a note on what is compared, then the review. Groups are
+    /// asked for when the library (`generation`) or the threshold changed; while
+    /// indexing, among the photos described so far (not again each time more is
+    /// described), and found again at the end.
+    pub fn page(
+        &mut self,
+        ui: &mut egui::Ui,
+        library: &PageState,
+        thumbs: &mut Thumbnails,
+    ) -> Vec<DupesAction> {
+        let mut actions = Vec::new();
+        if !library.open {
+            ui.label("Open a library folder to look for duplicates.");
+            return actions;
+        }
+        let generation = match self.found_library() {
+            Some(found) if !library.complete => found,
+            _ => library.generation,
+        };
+        actions.extend(self.wanted_search(generation));
+        let mut note = String::from(
+            "Photos are compared as \"the same scene or object\", whatever the search's intent.",
+        );
+        if !library.complete {
+            note.push_str(" Indexing goes on: these groups are among the photos described so far, and are found again when it ends.");
+        } else if library.variants_pending {
+            note.push_str(" Turned and small copies join their groups once they are described.");
+        }
+        ui.label(RichText::new(note).weak().small());
+        actions.extend(self.show(ui, thumbs));
+        actions
+    }
+
     pub fn show(&mut self, ui: &mut egui::Ui, thumbs: &mut Thumbnails) -> Option<DupesAction> {
+        let mut action = self.search_bar(ui);
+        if self.groups.is_empty() {
+            ui.label(match (&self.problem, self.busy) {
+                (_, true) => "Looking for duplicates…".to_string(),
+                (Some(problem), false) => format!("No groups: {problem}"),
+                (None, false) => "No duplicates at this threshold.".to_string(),
+            });
+            return action;
+        }
+        if let Some(asked) = self.group_bar(ui) {
+            action = Some(asked);
+        }
+        ui.separator();
+        if let Some(asked) = self.group_cards(ui, thumbs) {
+            action = Some(asked);
+        }
+        action
+    }
+
+    /// The threshold, the variants, how many groups were found, and Undo.
+    fn search_bar(&mut self, ui: &mut egui::Ui) -> Option<DupesAction> {
         let mut action = None;
         ui.horizontal(|ui| {
             let label = ui.label("Threshold");
@@ -239,14 +306,12 @@ impl DupesView {
                 action = Some(DupesAction::Undo);
             }
         });
-        if self.groups.is_empty() {
-            ui.label(match (&self.problem, self.busy) {
-                (_, true) => "Looking for duplicates…".to_string(),
-                (Some(problem), false) => format!("No groups: {problem}"),
-                (None, false) => "No duplicates at this threshold.".to_string(),
-            });
-            return action;
-        }
+        action
+    }
+
+    /// Moving between groups, selecting, and moving the selection to the trash.
+    fn group_bar(&mut self, ui: &mut egui::Ui) -> Option<DupesAction> {
+        let mut action = None;
         ui.horizontal(|ui| {
             if ui
                 .add_enabled(self.current > 0, egui::Button::new("< Previous"))
@@ -309,10 +374,14 @@ impl DupesView {
                 action = Some(DupesAction::Remove(removal));
             }
         });
-        ui.separator();
-        let Some(group) = self.groups.get(self.current).cloned() else {
-            return action;
-        };
+        action
+    }
+
+    /// The current group's cards: the keeper and its copies, then the photos only
+    /// similar to a copy.
+    fn group_cards(&mut self, ui: &mut egui::Ui, thumbs: &mut Thumbnails) -> Option<DupesAction> {
+        let mut action = None;
+        let group = self.groups.get(self.current).cloned()?;
         let mut wanted = Vec::new();
         let copies: Vec<usize> = std::iter::once(group.keeper())
             .chain(group.group.copies())
@@ -385,45 +454,21 @@ impl DupesView {
         wanted: &mut Vec<PathBuf>,
         action: &mut Option<DupesAction>,
     ) {
-        let size = Vec2::splat(CARD - 8.0);
-        match thumbs.get(&photo.path) {
-            Thumb::Ready(texture) => {
-                let scale = (size.x / texture.size_vec2().x).min(size.y / texture.size_vec2().y);
-                ui.image((texture.id(), texture.size_vec2() * scale));
-            }
-            Thumb::Failed(reason) => {
-                ui.add_sized(
-                    size,
-                    egui::Label::new(RichText::new(reason.to_string()).small()),
-                );
-            }
-            Thumb::Loading => {
-                wanted.push(photo.path.clone());
-                let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
-                ui.painter()
-                    .rect_filled(rect, 4.0, ui.visuals().faint_bg_color);
-            }
-        }
-        let name = photo
-            .path
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        ui.add(egui::Label::new(RichText::new(&name).strong()).truncate())
-            .on_hover_text(photo.path.display().to_string());
-        let format = photo
-            .path
-            .extension()
-            .map_or_else(|| "?".into(), |e| e.to_string_lossy().to_uppercase());
-        ui.label(format!("{} × {} px · {format}", photo.width, photo.height));
-        ui.label(format!(
-            "{} · {}",
-            super::app::format_bytes(photo.size),
-            format_date(photo.mtime_ns)
-        ));
-        if let Some(damage) = photo.damage {
-            ui.label(RichText::new("DAMAGED").color(ui.visuals().warn_fg_color))
-                .on_hover_text(damage.to_string());
-        }
+        card_thumbnail(ui, thumbs, photo, wanted);
+        let name = card_facts(ui, photo);
+        self.card_choices(ui, group, i, &name, action);
+    }
+
+    /// Keep this photo, remove it, compare it with the keeper (and why it is a copy).
+    fn card_choices(
+        &mut self,
+        ui: &mut egui::Ui,
+        group: &DuplicateGroup,
+        i: usize,
+        name: &str,
+        action: &mut Option<DupesAction>,
+    ) {
+        let photo = &group.photos[i];
         let keeper = group.keeper();
         let is_keeper = keeper == i;
         if !is_keeper && is_sibling(&photo.path, &group.photos[keeper].path) {
@@ -461,30 +506,62 @@ impl DupesView {
     }
 }
 
+/// The photo's thumbnail, why it cannot be shown, or a placeholder while it is made.
+fn card_thumbnail(
+    ui: &mut egui::Ui,
+    thumbs: &mut Thumbnails,
+    photo: &Photo,
+    wanted: &mut Vec<PathBuf>,
+) {
+    let size = Vec2::splat(CARD - 8.0);
+    match thumbs.get(&photo.path) {
+        Thumb::Ready(texture) => {
+            let scale = (size.x / texture.size_vec2().x).min(size.y / texture.size_vec2().y);
+            ui.image((texture.id(), texture.size_vec2() * scale));
+        }
+        Thumb::Failed(reason) => {
+            ui.add_sized(
+                size,
+                egui::Label::new(RichText::new(reason.to_string()).small()),
+            );
+        }
+        Thumb::Loading => {
+            wanted.push(photo.path.clone());
+            let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+            ui.painter()
+                .rect_filled(rect, 4.0, ui.visuals().faint_bg_color);
+        }
+    }
+}
+
+/// Name, resolution, format, size, date and damage; the name.
+fn card_facts(ui: &mut egui::Ui, photo: &Photo) -> String {
+    let name = photo
+        .path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    ui.add(egui::Label::new(RichText::new(&name).strong()).truncate())
+        .on_hover_text(photo.path.display().to_string());
+    let format = photo
+        .path
+        .extension()
+        .map_or_else(|| "?".into(), |e| e.to_string_lossy().to_uppercase());
+    ui.label(format!("{} × {} px · {format}", photo.width, photo.height));
+    ui.label(format!(
+        "{} · {}",
+        format_bytes(photo.size),
+        format_date(photo.mtime_ns)
+    ));
+    if let Some(damage) = photo.damage {
+        ui.label(RichText::new("DAMAGED").color(ui.visuals().warn_fg_color))
+            .on_hover_text(damage.to_string());
+    }
+    name
+}
+
 /// Whether two photos are a RAW + JPEG pair written by the camera.
 fn is_sibling(a: &std::path::Path, b: &std::path::Path) -> bool {
     lookalike_core::find::dupes::raw_jpeg_pair(&a.to_string_lossy(), &b.to_string_lossy())
-}
-
-/// `YYYY-MM-DD HH:MM` (UTC) of a modification time in ns since the epoch.
-pub fn format_date(mtime_ns: i128) -> String {
-    let seconds = (mtime_ns / 1_000_000_000) as i64;
-    let (days, rest) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
-        rest / 3600,
-        (rest % 3600) / 60
-    )
 }
 
 #[cfg(test)]
@@ -501,16 +578,6 @@ mod tests {
             sibling: None,
             damage: None,
         }
-    }
-
-    #[test]
-    fn dates_read_as_calendar_days() {
-        assert_eq!(format_date(0), "1970-01-01 00:00");
-        assert_eq!(format_date(951_782_400 * 1_000_000_000), "2000-02-29 00:00");
-        assert_eq!(
-            format_date(1_795_000_060 * 1_000_000_000),
-            "2026-11-18 11:07"
-        );
     }
 
     fn group(paths: &[&str], star: usize, verified: &[(usize, usize)]) -> DuplicateGroup {
@@ -530,11 +597,16 @@ mod tests {
         paths
     }
 
-    #[test]
-    fn all_but_the_keeper_selects_only_verified_copies_of_the_keeper() {
+    fn review() -> DupesView {
         let mut view = DupesView::new();
         view.threshold = 0.1;
         view.variants = false;
+        view
+    }
+
+    #[test]
+    fn all_but_the_keeper_selects_only_verified_copies_of_the_keeper() {
+        let mut view = review();
         // a, b, c all verified with each other; d verified with c only (similar).
         let all = [(0, 1), (0, 2), (1, 2), (2, 3)];
         view.set_outcome(
@@ -561,7 +633,11 @@ mod tests {
                 .iter()
                 .all(|m| m.keeper().path == std::path::Path::new("a"))
         );
+    }
 
+    #[test]
+    fn another_keeper_verifies_every_copy_again() {
+        let mut view = review();
         // A chain: b is a copy of a, c of b only. Keeping a, c is similar, never moved.
         let chain = group(&["a", "b", "c"], 2, &[(0, 1), (1, 2)]);
         view.set_outcome(JobEnd::Done(vec![chain]), 0.1, 1, 0.0);
@@ -582,9 +658,20 @@ mod tests {
         assert!(!view.selected().contains(&PathBuf::from("c")));
         view.select_all_but_keeper();
         assert_eq!(moved(&view), [PathBuf::from("a")]);
+    }
 
+    #[test]
+    fn new_groups_start_unselected_and_a_raw_keeps_its_jpeg_unless_asked() {
+        let mut view = review();
+        view.set_outcome(
+            JobEnd::Done(vec![group(&["a", "b"], 2, &[(0, 1)])]),
+            0.1,
+            1,
+            0.0,
+        );
         // New groups: nothing is selected.
         view.select_all_but_keeper();
+        assert!(!view.selected().is_empty());
         view.set_outcome(
             JobEnd::Done(vec![group(&["b", "c"], 2, &[(0, 1)])]),
             0.1,
