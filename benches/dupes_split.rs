@@ -20,9 +20,9 @@
 use std::path::Path;
 use std::time::Instant;
 
-use lookalike_core::find::dupes::{self, Control, Rule, Variant};
+use lookalike_core::find::dupes::{self, Rule, Variant};
 use lookalike_core::find::search::Database;
-use lookalike_core::index::Index;
+use lookalike_core::index::{Control, Index};
 use lookalike_core::{Intent, Whitening};
 
 /// An index, its cached variants lined up with it, and each photo's true group.
@@ -38,9 +38,7 @@ struct Set {
 impl Set {
     fn load(path: &Path) -> Self {
         let index = Index::load(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let (unused, _) = std::sync::mpsc::sync_channel(1);
-        let never = std::sync::atomic::AtomicBool::new(false);
-        let views = dupes::update_variants(&index, path, None, &unused, &never)
+        let views = dupes::update_variants(&index, path, None, Control::unattended())
             .expect("variant caches")
             .aligned;
         // The thumbnails, made once (cached beside the index).
@@ -48,8 +46,7 @@ impl Set {
             &index,
             path,
             Some(lookalike_core::read::imaging::DEFAULT_MAX_PIXELS),
-            &unused,
-            &never,
+            Control::unattended(),
         )
         .expect("thumbnails")
         .aligned;
@@ -113,7 +110,7 @@ impl Set {
             &rows,
             &self.thumbnails,
             rule,
-            &Control::unattended(),
+            Control::unattended(),
         )
         .unwrap();
         (groups, started.elapsed().as_secs_f64())
@@ -192,7 +189,7 @@ fn unwhitened_factor(set: &Set, whitening: &Whitening, share: f64) -> f32 {
         ..Rule::calibrated(set.index.provenance.pooling, true)
     };
     let control = Control::unattended();
-    let (_, pairs) = dupes::Verifier::new(db.rows(), db.dim(), &[], rule, &control).unwrap();
+    let (_, pairs) = dupes::Verifier::new(db.rows(), db.dim(), &[], rule, control).unwrap();
     let raw_distance = unwhitened_distance(set);
     let mut ratios: Vec<f32> = pairs
         .iter()
@@ -211,7 +208,7 @@ fn thumbnail_cost(set: &Set, whitening: &Whitening, rule: Rule) {
     let bytes: usize = set.thumbnails.iter().flatten().map(|t| t.bytes()).sum();
     let (db, _) = set.databases(whitening);
     let (_, pairs) =
-        dupes::Verifier::new(db.rows(), db.dim(), &[], rule, &Control::unattended()).unwrap();
+        dupes::Verifier::new(db.rows(), db.dim(), &[], rule, Control::unattended()).unwrap();
     let pixels = rule.pixels.expect("a rule with thumbnails");
     let accept = |m: &dupes::PixelMatch| m.detail >= pixels.detail && m.cells >= pixels.cells;
     let started = Instant::now();
@@ -251,11 +248,12 @@ fn dump(set: &Set, whitening: &Whitening) {
         ratio,
         crowd: 0,
         pixels: None,
+        max_pairs: dupes::MAX_PAIRS,
     };
     let ratios = [0.4, 0.5, 0.6, 0.7];
     let verifiers: Vec<_> = ratios
         .iter()
-        .map(|&r| dupes::Verifier::new(db.rows(), db.dim(), &rows, rule(r), &control).unwrap())
+        .map(|&r| dupes::Verifier::new(db.rows(), db.dim(), &rows, rule(r), control).unwrap())
         .collect();
     let norm = |r: usize| {
         set.index.entries[r]

@@ -217,7 +217,7 @@ fn duplicate_groups_20k(bencher: Bencher) {
             &[],
             &[],
             rule,
-            &lookalike_core::find::dupes::Control::unattended(),
+            lookalike_core::index::Control::unattended(),
         )
     });
 }
@@ -235,9 +235,9 @@ fn verify_1000_pairs(bencher: Bencher) {
         lookalike_core::find::dupes::Variant::QuarterTurn,
         rows.as_slice(),
     )];
-    let control = lookalike_core::find::dupes::Control::unattended();
+    let control = lookalike_core::index::Control::unattended();
     let (verifier, _) =
-        lookalike_core::find::dupes::Verifier::new(rows, DIM, &views, rule, &control).unwrap();
+        lookalike_core::find::dupes::Verifier::new(rows, DIM, &views, rule, control).unwrap();
     let n = rows.len() / DIM;
     bencher.bench_local(|| {
         (0..1000usize)
@@ -269,7 +269,7 @@ fn duplicate_groups_20k_with_variants(bencher: Bencher) {
             )],
             &[],
             rule,
-            &lookalike_core::find::dupes::Control::unattended(),
+            lookalike_core::index::Control::unattended(),
         )
     });
 }

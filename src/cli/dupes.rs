@@ -15,12 +15,10 @@ use lookalike_core::cleanup::{self, Destination, Journal, Place, Report};
 use lookalike_core::describe::describer::{Describer, DescriberOptions};
 use lookalike_core::describe::engine::BackendChoice;
 use lookalike_core::describe::model::NetworkWeights;
-use lookalike_core::find::dupes::{
-    self, Control, Group, Rule, Thumbnail, Variant, update_variants,
-};
+use lookalike_core::find::dupes::{self, Group, Rule, Thumbnail, Variant, update_variants};
 use lookalike_core::find::intent::Intent;
 use lookalike_core::find::search::Database;
-use lookalike_core::index::{Index, Provenance};
+use lookalike_core::index::{Control, Index, Provenance};
 
 #[derive(Args, Debug)]
 pub(super) struct DupesArgs {
@@ -159,6 +157,7 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
         ratio: args.verify_ratio.unwrap_or(calibrated.ratio),
         crowd: args.crowd.unwrap_or(calibrated.crowd),
         pixels: calibrated.pixels.filter(|_| !args.no_pixels),
+        max_pairs: calibrated.max_pairs,
     };
     if args.threshold.is_none() && whitening.is_none() {
         eprintln!(
@@ -186,10 +185,7 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
     }
     let views: Vec<(Variant, &[f32])> = described.iter().map(|(v, db)| (*v, db.rows())).collect();
     // Ctrl-C stops it; a threshold that pairs everything ends it with a message.
-    let control = Control {
-        stop: super::interrupt_flag(),
-        ..Control::unattended()
-    };
+    let control = Control::stop_only(super::interrupt_flag());
     let thumbnails = match rule.pixels {
         Some(_) => thumbnails_of(&args.index, &index, cached_thumbnails)?,
         None => Vec::new(),
@@ -201,7 +197,7 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
         &views,
         &thumbnails,
         rule,
-        &control,
+        control,
     )
     .with_context(|| format!("grouping the photos of {}", args.index.display()))?;
     let seconds = started.elapsed().as_secs_f64();
@@ -227,10 +223,8 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
                 // A progress bar; Ctrl-C stops it between two files, the journal
                 // consistent.
                 let journal = journal(args.journal.as_deref())?;
-                super::with_progress(|progress, stop| {
-                    journal.remove(&matches, destination, progress, stop)
-                })
-                .context("the clean-up thread crashed")??
+                super::with_progress(|control| journal.remove(&matches, destination, control))
+                    .context("the clean-up thread crashed")??
             })
         }
     };
@@ -342,13 +336,12 @@ fn thumbnails_of(
     {
         return Ok(cached);
     }
-    let made = super::with_progress(|progress, stop| {
+    let made = super::with_progress(|control| {
         dupes::update_thumbnails(
             index,
             index_path,
             Some(lookalike_core::read::imaging::DEFAULT_MAX_PIXELS),
-            progress,
-            stop,
+            control,
         )
     })
     .ok_or_else(|| anyhow::anyhow!("the thread making the photos' thumbnails crashed"))?
@@ -368,9 +361,7 @@ fn variants_of(
     index: &Index,
     weights: Option<&NetworkWeights>,
 ) -> anyhow::Result<dupes::VariantsUpdate> {
-    let never = std::sync::atomic::AtomicBool::new(false);
-    let (tx, _rx) = std::sync::mpsc::sync_channel(1);
-    let cached = update_variants(index, &args.index, None, &tx, &never)?;
+    let cached = update_variants(index, &args.index, None, Control::unattended())?;
     let missing = cached.missing;
     if missing == 0 {
         return Ok(cached);
@@ -392,8 +383,8 @@ fn variants_of(
         DescriberOptions::for_index(provenance),
     )
     .with_context(|| format!("starting the {} backend", args.backend))?;
-    let described = super::with_progress(|progress, stop| {
-        update_variants(index, &args.index, Some(&describer), progress, stop)
+    let described = super::with_progress(|control| {
+        update_variants(index, &args.index, Some(&describer), control)
     })
     .ok_or_else(|| anyhow::anyhow!("the thread describing turned and enlarged photos crashed"))?
     .context("describing the turned and enlarged photos")?;

@@ -19,6 +19,7 @@ use lookalike_core::find::dupes::{self, Variant};
 use lookalike_core::find::eval::{self, OxfordQuery};
 use lookalike_core::find::intent::Intent;
 use lookalike_core::find::search::{Database, Metric};
+use lookalike_core::find::whitening::{self, Problem, Shape, Source};
 use lookalike_core::index::{Index, Provenance};
 
 #[derive(Subcommand, Debug)]
@@ -169,8 +170,8 @@ impl Session {
         }
         let pooling = self.describer.options().pooling;
         let path = cache_path(&self.provenance, pooling, dir, self.cache.as_deref())?;
-        let update = with_progress(|progress, stop| {
-            dupes::update_variants(index, &path, Some(&self.describer), progress, stop)
+        let update = with_progress(|control| {
+            dupes::update_variants(index, &path, Some(&self.describer), control)
         })
         .context("the thread describing turned and enlarged photos crashed")?
         .with_context(|| {
@@ -211,30 +212,28 @@ impl Session {
     }
 
     fn whitening(&self, common: &CommonArgs) -> anyhow::Result<Option<Whitening>> {
-        let pooling = self.provenance.pooling;
-        if let Some(intent) = common.intent {
-            let shipped = intent.shipped_whitening(
-                pooling,
-                &self.provenance.model_sha256,
-                Some(&self.weights_sha256),
-            );
-            return shipped.map(Some).with_context(|| {
-                format!(
-                    "no whitening ships for {} descriptors of these weights: learn one with \
-                     --whiten-from DIR",
-                    pooling.title()
-                )
-            });
+        let index;
+        let source = if let Some(intent) = common.intent {
+            Source::Shipped(intent.shape())
+        } else if let Some(dir) = &common.whiten_from {
+            index = self.index(dir)?;
+            let dim = common
+                .whiten_dim
+                .unwrap_or(self.provenance.network.feature_dim());
+            let power = common.whiten_power;
+            Source::LearnedFrom(&index, Shape { dim, power })
+        } else if let Some(file) = &common.whiten {
+            return load_whitening(Some(file), &self.provenance);
+        } else {
+            Source::Off
+        };
+        match whitening::choose(source, &self.provenance, Some(&self.weights_sha256)) {
+            Ok(chosen) => Ok(chosen.whitening),
+            Err(problem @ Problem::NoneShipped { .. }) => {
+                bail!("{problem}: learn one with --whiten-from DIR")
+            }
+            Err(problem) => Err(problem.into()),
         }
-        if let Some(dir) = &common.whiten_from {
-            let index = self.index(dir)?;
-            let network = self.provenance.network;
-            return Ok(Some(index.learn_whitening(
-                common.whiten_dim.unwrap_or(network.feature_dim()),
-                common.whiten_power,
-            )?));
-        }
-        load_whitening(common.whiten.as_deref(), self.provenance.network, pooling)
     }
 }
 

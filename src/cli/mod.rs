@@ -20,9 +20,9 @@ use lookalike_core::describe::describer::{Describer, DescriberOptions};
 use lookalike_core::describe::engine::BackendChoice;
 use lookalike_core::describe::model::{self, Network, NetworkWeights};
 use lookalike_core::describe::pooling::Pooling;
-use lookalike_core::describe::whiten::check_whitening_fits;
 use lookalike_core::describe::whiten::{self, Whitening};
 use lookalike_core::find::intent::Intent;
+use lookalike_core::find::whitening::{self, Problem, Source};
 use lookalike_core::index;
 use lookalike_core::read::imaging::{CropBox, DEFAULT_MAX_SIDE, LoadOptions};
 
@@ -287,28 +287,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Loads a whitening file, checking that it fits `network`'s descriptors pooled by
-/// `pooling`.
+/// The whitening file `path` (from `lookalike whiten learn`), checked to fit
+/// descriptors of `provenance`.
 fn load_whitening(
     path: Option<&Path>,
-    network: Network,
-    pooling: Pooling,
+    provenance: &index::Provenance,
 ) -> anyhow::Result<Option<Whitening>> {
-    path.map(|path| -> anyhow::Result<Whitening> {
-        let w = Whitening::load(path)?;
-        check_whitening_fits(&w, path, network.feature_dim())?;
-        if w.pooling() != pooling {
-            bail!(
-                "{} was learned on {} descriptors, these are {}: learn one with \
-                 `lookalike whiten learn DIR --pooling {pooling}`",
-                path.display(),
-                w.pooling().title(),
-                pooling.title()
-            );
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    match whitening::choose(Source::File(path), provenance, None) {
+        Ok(chosen) => Ok(chosen.whitening),
+        Err(problem @ Problem::OtherPooling { now, .. }) => {
+            bail!("{problem}: learn one with `lookalike whiten learn DIR --pooling {now}`")
         }
-        Ok(w)
-    })
-    .transpose()
+        Err(problem) => Err(problem.into()),
+    }
 }
 
 /// The whitening a search or duplicate search applies: `--whiten FILE`; none with
@@ -326,32 +320,29 @@ fn intent_whitening(
         return Ok(None);
     }
     if file.is_some() {
-        return load_whitening(file, provenance.network, provenance.pooling);
+        return load_whitening(file, provenance);
     }
-    let file_sha256 = &provenance.model_sha256;
     let weights_sha256 = weights.map(NetworkWeights::weights_sha256).transpose()?;
-    let shipped =
-        intent.shipped_whitening(provenance.pooling, file_sha256, weights_sha256.as_deref());
-    if shipped.is_none() {
-        eprintln!(
-            "warning: no whitening ships for {} descriptors of these weights (sha256 {}…): \
-             using L2 only. Learn one with `lookalike whiten learn DIR --pooling {}` and pass \
-             --whiten FILE",
-            provenance.pooling.title(),
-            file_sha256.get(..12).unwrap_or_default(),
-            provenance.pooling
-        );
+    let shipped = Source::Shipped(intent.shape());
+    match whitening::choose(shipped, provenance, weights_sha256.as_deref()) {
+        Ok(chosen) => Ok(chosen.whitening),
+        Err(Problem::NoneShipped { pooling }) => {
+            eprintln!(
+                "warning: no whitening ships for {} descriptors of these weights (sha256 \
+                 {}…): using L2 only. Learn one with `lookalike whiten learn DIR --pooling \
+                 {pooling}` and pass --whiten FILE",
+                pooling.title(),
+                provenance.model_sha256.get(..12).unwrap_or_default(),
+            );
+            Ok(None)
+        }
+        Err(problem) => Err(problem.into()),
     }
-    Ok(shipped)
 }
 
 fn describe(args: DescribeArgs) -> anyhow::Result<ExitCode> {
     let weights = args.engine.weights()?;
-    let whitening = load_whitening(
-        args.whiten.as_deref(),
-        weights.network(),
-        args.engine.pooling(weights.network()),
-    )?;
+    let whitening = load_whitening(args.whiten.as_deref(), &args.engine.provenance(&weights))?;
     let describer = args.engine.describer_with(&weights, whitening)?;
     let mut records = Vec::with_capacity(args.images.len());
     let mut failures = 0;
@@ -446,13 +437,12 @@ fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("indexing {}", args.dir.display()))?;
     if !args.no_variants && !summary.stopped {
         let started = std::time::Instant::now();
-        let described = with_progress(|progress, stop| {
+        let described = with_progress(|control| {
             lookalike_core::find::dupes::update_variants(
                 &library,
                 &index_path,
                 Some(&describer),
-                progress,
-                stop,
+                control,
             )
         })
         .unwrap_or_else(|| {
@@ -559,20 +549,18 @@ fn run_indexing(
     provenance: &index::Provenance,
     options: index::IndexOptions,
 ) -> lookalike_core::Result<(index::Index, index::IndexSummary)> {
-    with_progress(|progress, stop| {
-        index::update_index(describer, provenance, &options, progress, stop)
-    })
-    .unwrap_or_else(|| {
-        Err(lookalike_core::Error::Invalid(
-            "the indexing thread crashed".into(),
-        ))
-    })
+    with_progress(|control| index::update_index(describer, provenance, &options, control))
+        .unwrap_or_else(|| {
+            Err(lookalike_core::Error::Invalid(
+                "the indexing thread crashed".into(),
+            ))
+        })
 }
 
-/// Runs `work` on a worker thread with a progress bar on stderr; Ctrl-C sets the stop
-/// flag it is given. `None` if the worker thread crashed.
+/// Runs `work` on a worker thread with a progress bar on stderr; Ctrl-C raises the stop
+/// flag of the [`index::Control`] it is given. `None` if the worker thread crashed.
 pub(super) fn with_progress<R: Send>(
-    work: impl FnOnce(&std::sync::mpsc::SyncSender<index::Progress>, &AtomicBool) -> R + Send,
+    work: impl FnOnce(index::Control<'_>) -> R + Send,
 ) -> Option<R> {
     let stop = interrupt_flag();
     stop.store(false, Ordering::Relaxed);
@@ -580,7 +568,7 @@ pub(super) fn with_progress<R: Send>(
     std::thread::scope(|scope| {
         // The worker owns the sender: when it returns, the channel closes and
         // `show_progress` ends.
-        let worker = scope.spawn(move || work(&tx, stop));
+        let worker = scope.spawn(move || work(index::Control::new(stop, &tx)));
         show_progress(&rx);
         worker.join().ok()
     })

@@ -10,7 +10,8 @@ use serde_json::json;
 use super::{EngineArgs, intent_whitening, load_weights};
 use lookalike_core::describe::engine::BackendChoice;
 use lookalike_core::find::intent::Intent;
-use lookalike_core::find::search::{Database, Metric};
+use lookalike_core::find::search::Metric;
+use lookalike_core::find::views;
 use lookalike_core::index::{Index, Provenance};
 use lookalike_core::read::imaging::CropBox;
 
@@ -87,15 +88,8 @@ pub(super) fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         pooling: Some(pooling),
     };
     let describer = engine.describer_with(&weights, whitening.clone())?;
-    let mut db = Database::from_index(&index, whitening.as_ref())?;
     let views = !args.no_views && args.intent == Intent::Instance;
-    let turned = views
-        && lookalike_core::find::dupes::add_cached_views(
-            &mut db,
-            &index,
-            &args.index,
-            whitening.as_ref(),
-        )?;
+    let (db, turned) = views::database(&index, &args.index, whitening.as_ref(), views)?;
     let query = describer.describe_views(&args.image, args.crop, turned)?;
     let query: Vec<&[f32]> = query.iter().map(|q| q.descriptor.as_slice()).collect();
     let hits = db.search_views_expanded(&query, metric, args.qe, args.top)?;

@@ -19,8 +19,6 @@ use lookalike_core::read::imaging::CropBox;
 pub const QUERY_DISPLAY_SIDE: u32 = 1600;
 /// Longer side of the large preview of a result.
 pub const PREVIEW_SIDE: u32 = 1600;
-/// Fewest photos whitening is learned from; below this the app uses L2 only.
-pub const MIN_WHITENING_IMAGES: usize = 32;
 
 /// What the UI asks for.
 #[derive(Debug, Clone)]

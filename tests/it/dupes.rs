@@ -455,11 +455,9 @@ fn verification_rejects_distinct_pictures_and_a_new_keeper_re_verifies() {
         .shipped_whitening(p.pooling, &p.model_sha256, None)
         .unwrap();
     let db = lookalike_core::find::search::Database::from_index(&index, Some(&whitening)).unwrap();
-    let (never, _) = (std::sync::atomic::AtomicBool::new(false), ());
-    let (unused, _) = std::sync::mpsc::sync_channel(1);
+    let quiet = lookalike_core::index::Control::unattended();
     let variants =
-        lookalike_core::find::dupes::update_variants(&index, &index_path, None, &unused, &never)
-            .unwrap();
+        lookalike_core::find::dupes::update_variants(&index, &index_path, None, quiet).unwrap();
     let views_db: Vec<_> = variants
         .aligned
         .iter()
@@ -471,7 +469,7 @@ fn verification_rejects_distinct_pictures_and_a_new_keeper_re_verifies() {
         })
         .collect();
     let views: Vec<_> = views_db.iter().map(|(v, d)| (*v, d.rows())).collect();
-    let control = lookalike_core::find::dupes::Control::unattended();
+    let control = lookalike_core::index::Control::unattended();
     let name = |g: &lookalike_core::find::dupes::Group, i: usize| {
         g.members()[i]
             .file
@@ -494,7 +492,7 @@ fn verification_rejects_distinct_pictures_and_a_new_keeper_re_verifies() {
             &views,
             thumbnails,
             rule,
-            &control,
+            control,
         )
         .unwrap()
     };

@@ -326,14 +326,11 @@ mod seeds {
             }
             let dir = tempfile::tempdir().unwrap();
             let index_path = dir.path().join("i.lkidx");
-            let (progress, _) = std::sync::mpsc::sync_channel(1024);
-            let stop = std::sync::atomic::AtomicBool::new(false);
             let made = lookalike_core::find::dupes::update_thumbnails(
                 &index,
                 &index_path,
                 Some(lookalike_core::read::imaging::DEFAULT_MAX_PIXELS),
-                &progress,
-                &stop,
+                lookalike_core::index::Control::unattended(),
             )
             .unwrap();
             assert!(made.failures.is_empty());

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use lookalike_core::index::Index;
+use lookalike_core::index::{Control, Index};
 use serde_json::Value;
 
 fn copy(from: &Path, to: &Path) {
@@ -321,8 +321,7 @@ fn a_live_caller_sees_every_entry_once_before_the_run_ends() {
             &describer,
             &provenance,
             options,
-            &progress,
-            &stop,
+            Control::new(&stop, &progress),
             &mut |partial| seen.push(partial),
         )
         .unwrap();
@@ -399,7 +398,8 @@ fn a_stop_does_not_wait_for_a_long_decode() {
     let (progress, _updates) = std::sync::mpsc::sync_channel(64);
     let stop = AtomicBool::new(false);
     let (summary, stopped_after) = std::thread::scope(|scope| {
-        let run = scope.spawn(|| update_index(&describer, &provenance, &options, &progress, &stop));
+        let control = Control::new(&stop, &progress);
+        let run = scope.spawn(move || update_index(&describer, &provenance, &options, control));
         std::thread::sleep(Duration::from_millis(500));
         let asked = Instant::now();
         stop.store(true, Ordering::Relaxed);

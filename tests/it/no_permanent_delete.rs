@@ -216,10 +216,12 @@ fn the_trash_never_copies_a_photo_across_disks() {
     // The user's home trash is on another disk than /dev/shm: the file must go to the
     // trash folder of its own disk, never be copied to the home trash.
     let journal = Journal::new(home.path().join("journal.jsonl"));
-    let never = std::sync::atomic::AtomicBool::new(false);
-    let quiet = std::sync::mpsc::sync_channel(1).0;
     let report = journal
-        .remove(&removal, &Destination::Trash, &quiet, &never)
+        .remove(
+            &removal,
+            &Destination::Trash,
+            lookalike_core::index::Control::unattended(),
+        )
         .unwrap();
     assert_eq!(report.moved.len(), 1, "{report:?}");
     assert!(!copy.exists() && keeper.exists());

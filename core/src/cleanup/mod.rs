@@ -27,8 +27,6 @@ mod journal;
 mod trash;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::SyncSender;
 
 use serde::{Deserialize, Serialize};
 
@@ -38,7 +36,7 @@ use self::journal::{Identity, Record, outstanding};
 pub use self::trash::Trashed;
 pub use crate::find::dupes::VerifiedMatch;
 pub use crate::index::Indexed;
-use crate::index::{Failure, Progress, mtime_ns};
+use crate::index::{Control, Failure, Progress, mtime_ns};
 use crate::support::error::Result;
 use crate::support::safefs::{self, FileId};
 
@@ -96,8 +94,7 @@ impl Journal {
         &self,
         matches: &[VerifiedMatch],
         destination: &Destination,
-        progress: &SyncSender<Progress>,
-        stop: &AtomicBool,
+        control: Control<'_>,
     ) -> Result<Report> {
         let _lock = self.lock()?;
         let batch = self.next_batch()?;
@@ -107,12 +104,12 @@ impl Journal {
         };
         let keepers = keepers(matches);
         for (done, found) in matches.iter().enumerate() {
-            if stop.load(Ordering::Relaxed) {
+            if control.stopped() {
                 report.stopped = true;
                 break;
             }
             let file = found.file();
-            let _ = progress.try_send(Progress::Step {
+            control.report(Progress::Step {
                 done,
                 total: matches.len(),
                 path: file.path.clone(),
@@ -402,11 +399,9 @@ mod tests {
     use super::*;
     use crate::support::error::Error;
 
-    static NEVER: AtomicBool = AtomicBool::new(false);
-
-    /// A progress channel nobody reads (updates are offered, never waited on).
-    fn quiet() -> SyncSender<Progress> {
-        std::sync::mpsc::sync_channel(1).0
+    /// Watched by nobody: progress goes nowhere, no stop.
+    fn quiet() -> Control<'static> {
+        Control::unattended()
     }
 
     fn indexed(path: &Path) -> Indexed {
@@ -455,9 +450,7 @@ mod tests {
         assert_eq!(dry.moved.len(), 2);
         assert!(copy.exists() && other.exists(), "a dry run moves nothing");
 
-        let report = journal
-            .remove(&removals, &destination, &quiet(), &NEVER)
-            .unwrap();
+        let report = journal.remove(&removals, &destination, quiet()).unwrap();
         assert_eq!(report.moved.len(), 2, "{report:?}");
         assert!(!copy.exists() && !other.exists() && keeper.exists());
         assert_eq!(std::fs::read(bin.join("copy (2).jpg")).unwrap(), b"photo");
@@ -478,7 +471,7 @@ mod tests {
         changed.size += 1;
         let removal = VerifiedMatch::assumed(changed, indexed(&keeper));
         let report = journal
-            .remove(&[removal], &Destination::Folder(bin), &quiet(), &NEVER)
+            .remove(&[removal], &Destination::Folder(bin), quiet())
             .unwrap();
         assert!(report.moved.is_empty());
         assert!(
@@ -530,12 +523,7 @@ mod tests {
                 let dry = plan(std::slice::from_ref(&removal), &destination);
                 assert!(dry.moved.is_empty(), "{what}: {dry:?}");
                 let report = journal
-                    .remove(
-                        std::slice::from_ref(&removal),
-                        &destination,
-                        &quiet(),
-                        &NEVER,
-                    )
+                    .remove(std::slice::from_ref(&removal), &destination, quiet())
                     .unwrap();
                 assert!(report.moved.is_empty(), "{what}: {report:?}");
                 assert!(
@@ -556,8 +544,7 @@ mod tests {
             .remove(
                 &group(&keeper, &[&alias]),
                 &Destination::Folder(bin),
-                &quiet(),
-                &NEVER,
+                quiet(),
             )
             .unwrap();
         assert!(report.moved.is_empty(), "{report:?}");
@@ -614,9 +601,7 @@ mod tests {
         .unwrap();
         let removals = group(&keeper, &[&copy, &other]);
         let destination = Destination::Folder(bin);
-        let report = journal
-            .remove(&removals, &destination, &quiet(), &NEVER)
-            .unwrap();
+        let report = journal.remove(&removals, &destination, quiet()).unwrap();
         assert_eq!(report.moved.len(), 2, "{report:?}");
         // Both intents and both moves read back: the torn line took nothing with it.
         let records = journal.records().unwrap();
@@ -632,7 +617,7 @@ mod tests {
         let (_dir, keeper, copy, bin, journal) = library();
         let destination = Destination::Folder(bin.clone());
         let report = journal
-            .remove(&group(&keeper, &[&copy]), &destination, &quiet(), &NEVER)
+            .remove(&group(&keeper, &[&copy]), &destination, quiet())
             .unwrap();
         std::fs::write(&copy, b"a new photo under the old name").unwrap();
         let undone = journal.undo(report.batch).unwrap();
@@ -650,8 +635,7 @@ mod tests {
             .remove(
                 &group(&keeper, &[&copy]),
                 &Destination::Folder(bin.clone()),
-                &quiet(),
-                &NEVER,
+                quiet(),
             )
             .unwrap();
         let moved = bin.join("copy.jpg");
@@ -678,7 +662,7 @@ mod tests {
         let held = journal.lock().unwrap();
         let other = std::thread::scope(|scope| {
             scope
-                .spawn(|| journal.remove(&removals, &destination, &quiet(), &NEVER))
+                .spawn(|| journal.remove(&removals, &destination, quiet()))
                 .join()
                 .unwrap()
         });
@@ -688,9 +672,9 @@ mod tests {
         drop(held);
         assert!(copy.exists());
         // Stopped before the first file: the report says so, the file stays.
-        let stop = AtomicBool::new(true);
+        let stop = std::sync::atomic::AtomicBool::new(true);
         let report = journal
-            .remove(&removals, &destination, &quiet(), &stop)
+            .remove(&removals, &destination, Control::stop_only(&stop))
             .unwrap();
         assert!(report.stopped && report.moved.is_empty(), "{report:?}");
         assert!(copy.exists());

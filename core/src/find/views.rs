@@ -2,12 +2,11 @@
 //! pass) added to a search, so that it finds turned and downscaled copies too.
 
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 
 use crate::describe::whiten::Whitening;
 use crate::find::search::Database;
-use crate::index::Index;
 use crate::index::variants::{Aligned, Variant, update_variants};
+use crate::index::{Control, Index};
 use crate::support::error::Result;
 
 /// Adds the variants `wanted` picks (lined up with `index`, as [`update_variants`] gives
@@ -40,8 +39,20 @@ pub fn add_cached_views(
     index_path: &Path,
     whitening: Option<&Whitening>,
 ) -> Result<bool> {
-    let (unused, _) = std::sync::mpsc::sync_channel(1);
-    let never = AtomicBool::new(false);
-    let cached = update_variants(index, index_path, None, &unused, &never)?;
+    let cached = update_variants(index, index_path, None, Control::unattended())?;
     add_views(db, index, &cached.aligned, whitening, |_| true)
+}
+
+/// What a search ranks: `index`'s descriptors finished with `whitening` and, with
+/// `views`, the turned and enlarged views cached beside the index at `index_path`
+/// ([`add_cached_views`]). Whether turned views are in: the query is then turned too.
+pub fn database(
+    index: &Index,
+    index_path: &Path,
+    whitening: Option<&Whitening>,
+    views: bool,
+) -> Result<(Database, bool)> {
+    let mut database = Database::from_index(index, whitening)?;
+    let turned = views && add_cached_views(&mut database, index, index_path, whitening)?;
+    Ok((database, turned))
 }

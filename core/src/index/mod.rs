@@ -24,8 +24,8 @@ pub mod variants;
 
 pub use scan::{SameFile, ScanOptions, ScanOutcome, Scanned, mtime_ns, scan_folder};
 pub use update::{
-    Failure, FailureKind, IndexOptions, IndexSummary, MissingPhotos, Partial, Progress, SetAside,
-    Unreadable, update_index, update_index_live,
+    Control, Failure, FailureKind, IndexOptions, IndexSummary, MissingPhotos, Partial, Progress,
+    SetAside, Unreadable, update_index, update_index_live,
 };
 
 use std::path::{Path, PathBuf};

@@ -10,12 +10,10 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::SyncSender;
 
 use serde::{Deserialize, Serialize};
 
-use crate::index::{Entry, Failure, Index, Progress};
+use crate::index::{Control, Entry, Failure, Index, Progress};
 use crate::support::error::Result;
 
 /// Longer side of a thumbnail, in pixels.
@@ -570,8 +568,7 @@ pub fn update_thumbnails(
     index: &Index,
     index_path: &Path,
     make: Option<u64>,
-    progress: &SyncSender<Progress>,
-    stop: &AtomicBool,
+    control: Control<'_>,
 ) -> Result<Thumbnails> {
     let cache = cache_path(index_path);
     let stored = read_cache(&cache);
@@ -589,7 +586,7 @@ pub fn update_thumbnails(
         None => 0,
     };
     if to_make > 0 {
-        let _ = progress.try_send(Progress::Planned {
+        control.report(Progress::Planned {
             to_describe: to_make,
             unchanged: index.entries.len() - to_make,
             removed: 0,
@@ -601,12 +598,12 @@ pub fn update_thumbnails(
         let mut thumbnail = earlier(entry).cloned();
         if thumbnail.is_none()
             && let Some(max_pixels) = make
-            && !stop.load(Ordering::Relaxed)
+            && !control.stopped()
         {
             let file = index.absolute(entry);
             let path = file.clone();
             // A stop request does not wait for a long decode to end.
-            match crate::support::isolate::abandonable(&file, stop, move || {
+            match crate::support::isolate::abandonable(&file, control.stop_flag(), move || {
                 Thumbnail::load(&path, max_pixels)
             }) {
                 Some(Ok(made)) => thumbnail = Some(made),
@@ -614,7 +611,7 @@ pub fn update_thumbnails(
                 None => {}
             }
             done += 1;
-            let _ = progress.try_send(Progress::Step {
+            control.report(Progress::Step {
                 done,
                 total: to_make,
                 path: file,

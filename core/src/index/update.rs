@@ -7,8 +7,8 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::sync_channel;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -56,9 +56,9 @@ impl FailureKind {
 
 impl Failure {
     /// The failure of the photo at `path`, sent as progress too (never waiting).
-    pub fn sent(progress: &SyncSender<Progress>, path: &Path, error: Error) -> Self {
+    pub fn sent(control: Control<'_>, path: &Path, error: Error) -> Self {
         let failure = Self::of_photo(path, error);
-        let _ = progress.try_send(Progress::Failed(failure.clone()));
+        control.report(Progress::Failed(failure.clone()));
         failure
     }
 
@@ -193,6 +193,10 @@ pub struct SetAside {
     pub reason: String,
 }
 
+/// How an indexing run (or the variants, thumbnails and clean-up passes) is watched:
+/// its stop flag and its [`Progress`].
+pub type Control<'a> = crate::support::control::Control<'a, Progress>;
+
 /// Typed progress of a run, sent with `try_send`: a slow receiver misses updates, it
 /// never slows the run down.
 #[derive(Debug, Clone, PartialEq)]
@@ -268,10 +272,9 @@ pub fn update_index(
     describer: &Describer,
     provenance: &Provenance,
     options: &IndexOptions,
-    progress: &SyncSender<Progress>,
-    stop: &AtomicBool,
+    control: Control<'_>,
 ) -> Result<(Index, IndexSummary)> {
-    update_index_live(describer, provenance, options, progress, stop, &mut |_| {})
+    update_index_live(describer, provenance, options, control, &mut |_| {})
 }
 
 /// [`update_index`], handing what it has to `live` as it goes: every entry it ends
@@ -280,8 +283,7 @@ pub fn update_index_live(
     describer: &Describer,
     provenance: &Provenance,
     options: &IndexOptions,
-    progress: &SyncSender<Progress>,
-    stop: &AtomicBool,
+    control: Control<'_>,
     live: &mut dyn FnMut(Partial),
 ) -> Result<(Index, IndexSummary)> {
     let started = Instant::now();
@@ -294,8 +296,8 @@ pub fn update_index_live(
     let _lock = crate::support::safefs::lock(&options.index_path, "this index")?;
     let (previous, set_aside, moved_from) = load_previous(options, &root, provenance)?;
 
-    let scan = scan_folder(&root, &options.scan, stop)?;
-    if stop.load(Ordering::Relaxed) {
+    let scan = scan_folder(&root, &options.scan, control.stop_flag())?;
+    if control.stopped() {
         // An unfinished scan must not be mistaken for deletions: change nothing.
         let summary = IndexSummary {
             stopped: true,
@@ -317,15 +319,14 @@ pub fn update_index_live(
             entries: plan.previous,
         });
     }
-    plan.announce(&root, &failed, progress, live);
+    plan.announce(&root, &failed, control, live);
     let mut index = Index::new(root, provenance.clone());
     index.entries = plan.kept;
     let unchanged = index.entries.len();
     let mut run = Describing {
         describer,
         options,
-        progress,
-        stop,
+        control,
         live,
         index,
         failed: &mut failed,
@@ -346,7 +347,7 @@ pub fn update_index_live(
         same_file: scan.same_file,
         links_not_followed: scan.links_not_followed,
         seconds: started.elapsed().as_secs_f64(),
-        stopped: stop.load(Ordering::Relaxed),
+        stopped: control.stopped(),
         entries: index.entries.len(),
         set_aside,
         moved_from,
@@ -371,8 +372,7 @@ fn check_pooling(describer: &Describer, provenance: &Provenance) -> Result<()> {
 struct Describing<'a, 'l> {
     describer: &'a Describer,
     options: &'a IndexOptions,
-    progress: &'a SyncSender<Progress>,
-    stop: &'a AtomicBool,
+    control: Control<'a>,
     live: &'l mut dyn FnMut(Partial),
     index: Index,
     failed: &'a mut Vec<Failure>,
@@ -390,23 +390,26 @@ impl Describing<'_, '_> {
         let threads = self.options.decode_threads.max(1);
         let load_options = self.describer.options().load;
         let next = AtomicUsize::new(0);
-        let stop = self.stop;
+        let control = self.control;
         let (tx, rx) = sync_channel(2 * threads);
         std::thread::scope(|scope| -> Result<()> {
             for _ in 0..threads {
                 let (tx, next) = (tx.clone(), &next);
                 scope.spawn(move || {
-                    while !stop.load(Ordering::Relaxed) {
+                    while !control.stopped() {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(file) = work.get(i) else { break };
                         // A panic on one file is that file's failure, never the run's
                         // end; a stop request does not wait for a long decode to end.
                         let path = file.path.clone();
-                        let loaded =
-                            crate::support::isolate::abandonable(&file.path, stop, move || {
+                        let loaded = crate::support::isolate::abandonable(
+                            &file.path,
+                            control.stop_flag(),
+                            move || {
                                 crate::support::isolate::injected_delay(&path);
                                 imaging::load(&path, &load_options)
-                            });
+                            },
+                        );
                         let Some(loaded) = loaded else { break };
                         if tx.send((i, loaded)).is_err() {
                             break;
@@ -417,7 +420,7 @@ impl Describing<'_, '_> {
             drop(tx);
             for (done, (i, loaded)) in rx.iter().enumerate() {
                 self.take(&work[i], loaded);
-                let _ = self.progress.try_send(Progress::Step {
+                self.control.report(Progress::Step {
                     done: done + 1,
                     total: work.len(),
                     path: work[i].path.clone(),
@@ -425,7 +428,7 @@ impl Describing<'_, '_> {
                 if self.last_publish.elapsed() >= self.options.publish_every {
                     self.publish();
                 }
-                if self.stop.load(Ordering::Relaxed) {
+                if self.control.stopped() {
                     break;
                 }
                 self.checkpoint()?;
@@ -447,7 +450,7 @@ impl Describing<'_, '_> {
                 self.indexed += 1;
                 if let Some(damage) = image.damage {
                     let damaged = Failure::damaged(&file.path, damage);
-                    let _ = self.progress.try_send(Progress::Damaged(damaged));
+                    self.control.report(Progress::Damaged(damaged));
                 }
                 self.index.entries.push(Entry {
                     path: file.relative.clone(),
@@ -464,7 +467,7 @@ impl Describing<'_, '_> {
             }
             Err(error) => self
                 .failed
-                .push(Failure::sent(self.progress, &file.path, error)),
+                .push(Failure::sent(self.control, &file.path, error)),
         }
     }
 
@@ -488,7 +491,7 @@ impl Describing<'_, '_> {
 
     fn save(&mut self) -> Result<()> {
         save_sorted(&mut self.index, &self.options.index_path)?;
-        let _ = self.progress.try_send(Progress::Saved {
+        self.control.report(Progress::Saved {
             entries: self.index.entries.len(),
         });
         Ok(())
@@ -617,16 +620,16 @@ impl Plan {
         &self,
         root: &Path,
         failed: &[Failure],
-        progress: &SyncSender<Progress>,
+        control: Control<'_>,
         live: &mut dyn FnMut(Partial),
     ) {
-        let _ = progress.try_send(Progress::Planned {
+        control.report(Progress::Planned {
             to_describe: self.work.len(),
             unchanged: self.kept.len(),
             removed: self.removed,
         });
         for failure in failed {
-            let _ = progress.try_send(Progress::Failed(failure.clone()));
+            control.report(Progress::Failed(failure.clone()));
         }
         live(Partial::Planned {
             root: root.to_path_buf(),

@@ -4,12 +4,11 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::SyncSender;
+use std::sync::atomic::AtomicBool;
 
 use super::thumbnails::{Thumbnail, update_thumbnails};
 use crate::describe::describer::{Describer, DescriberOptions};
-use crate::index::{Entry, Failure, Index, Progress};
+use crate::index::{Control, Entry, Failure, Index, Progress};
 use crate::read::imaging;
 use crate::support::error::Result;
 
@@ -82,8 +81,7 @@ pub fn describe_variants(
     variant: Variant,
     cached: Option<&Index>,
     describer: Option<&Describer>,
-    progress: &SyncSender<Progress>,
-    stop: &AtomicBool,
+    control: Control<'_>,
 ) -> Variants {
     // Described the index's way (image size, pooling), whatever the caller's options:
     // the variants are compared with the index's own descriptors.
@@ -100,7 +98,7 @@ pub fn describe_variants(
             .count(),
         None => 0,
     };
-    let _ = progress.try_send(Progress::Planned {
+    control.report(Progress::Planned {
         to_describe,
         unchanged: index.entries.len() - to_describe,
         removed: 0,
@@ -119,21 +117,21 @@ pub fn describe_variants(
         let mut turned = None;
         if let Some(describer) = describer
             && variant.applies(entry)
-            && !stop.load(Ordering::Relaxed)
+            && !control.stopped()
         {
             let file = index.absolute(entry);
-            match describe_variant(describer, variant, &file, stop) {
+            match describe_variant(describer, variant, &file, control.stop_flag()) {
                 Some(Ok(raw)) => {
                     turned = Some(Entry {
                         raw,
                         ..entry.clone()
                     })
                 }
-                Some(Err(error)) => failures.push(Failure::sent(progress, &file, error)),
+                Some(Err(error)) => failures.push(Failure::sent(control, &file, error)),
                 None => {}
             }
             done += 1;
-            let _ = progress.try_send(Progress::Step {
+            control.report(Progress::Step {
                 done,
                 total: to_describe,
                 path: file,
@@ -238,8 +236,7 @@ pub fn update_variants(
     index: &Index,
     index_path: &Path,
     describer: Option<&Describer>,
-    progress: &SyncSender<Progress>,
-    stop: &AtomicBool,
+    control: Control<'_>,
 ) -> Result<VariantsUpdate> {
     let mut update = VariantsUpdate {
         aligned: Vec::new(),
@@ -250,7 +247,7 @@ pub fn update_variants(
     for variant in Variant::ALL {
         let cache_path = variant_cache_path(index_path, variant);
         let cached = Index::load(&cache_path).ok();
-        let result = describe_variants(index, variant, cached.as_ref(), describer, progress, stop);
+        let result = describe_variants(index, variant, cached.as_ref(), describer, control);
         if describer.is_some() {
             result.cache.save(&cache_path)?;
         }
@@ -259,7 +256,7 @@ pub fn update_variants(
         update.aligned.push((variant, result.aligned));
     }
     let make = describer.map(|d| d.options().load.max_pixels);
-    let thumbnails = update_thumbnails(index, index_path, make, progress, stop)?;
+    let thumbnails = update_thumbnails(index, index_path, make, control)?;
     // A photo that cannot be read is reported once.
     for failure in thumbnails.failures {
         if !update.failures.iter().any(|f| f.path == failure.path) {

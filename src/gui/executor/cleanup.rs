@@ -34,8 +34,8 @@ impl Executor {
         let destination = self.cleanup.destination.clone();
         let sink = self.sink.clone();
         self.start_job(JobKind::Cleanup, move |stop, _| {
-            let removed = sink.forward_progress(Stage::CleaningUp, |progress| {
-                journal.remove(&known, &destination, progress, stop)
+            let removed = sink.forward_progress(Stage::CleaningUp, stop, |control| {
+                journal.remove(&known, &destination, control)
             });
             JobOutcome::Cleanup(removed.map(|mut report| {
                 report.skipped.extend(unknown.into_iter().map(|m| {

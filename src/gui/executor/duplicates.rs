@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::sync_channel;
 use std::time::Instant;
 
 use super::jobs::{JobKind, JobOutcome};
@@ -14,7 +13,7 @@ use lookalike_core::describe::whiten::Whitening;
 use lookalike_core::find::dupes::{self, Variant};
 use lookalike_core::find::intent::Intent;
 use lookalike_core::find::search::Database;
-use lookalike_core::index::Index;
+use lookalike_core::index::{Control, Index};
 
 impl Executor {
     /// Starts the duplicate search as a job (Cancel stops it), on the photos described
@@ -141,17 +140,17 @@ impl DuplicatesJob {
         };
         // Only what is cached: indexing describes the variants and makes the
         // thumbnails, never this job.
-        let (unused, _) = sync_channel(1);
+        let quiet = Control::stop_only(stop);
         let mut others = Vec::new();
         let thumbnails = if self.variants {
-            let cached = dupes::update_variants(&self.index, &self.index_path, None, &unused, stop)
+            let cached = dupes::update_variants(&self.index, &self.index_path, None, quiet)
                 .map_err(|e| e.to_string())?;
             for (variant, aligned) in cached.aligned {
                 others.push((variant, finish(&aligned)?));
             }
             cached.thumbnails
         } else {
-            dupes::update_thumbnails(&self.index, &self.index_path, None, &unused, stop)
+            dupes::update_thumbnails(&self.index, &self.index_path, None, quiet)
                 .map_err(|e| e.to_string())?
                 .aligned
         };
@@ -162,12 +161,7 @@ impl DuplicatesJob {
         let rule = dupes::Rule::calibrated(self.index.provenance.pooling, self.variants)
             .with_threshold(self.threshold);
         self.sink
-            .forward_progress(Stage::Grouping, |progress| {
-                let control = dupes::Control {
-                    stop,
-                    progress: Some(progress),
-                    ..dupes::Control::unattended()
-                };
+            .forward_progress(Stage::Grouping, stop, |control| {
                 dupes::find(
                     &self.index,
                     db.rows(),
@@ -175,7 +169,7 @@ impl DuplicatesJob {
                     &views,
                     &thumbnails,
                     rule,
-                    &control,
+                    control,
                 )
             })
             .map_err(|e| e.to_string())

@@ -148,8 +148,8 @@ impl Executor {
         let index_path = self.library_index_path(&index);
         let sink = self.sink.clone();
         self.start_job(JobKind::Variants, move |stop, _| {
-            let described = sink.forward_progress(Stage::Variants, |progress| {
-                dupes::update_variants(&index, &index_path, Some(&describer), progress, stop)
+            let described = sink.forward_progress(Stage::Variants, stop, |control| {
+                dupes::update_variants(&index, &index_path, Some(&describer), control)
             });
             JobOutcome::Variants(match described {
                 Err(error) => JobEnd::Failed(error.to_string()),
@@ -306,15 +306,8 @@ impl IndexJob {
         // Never replaced: an index the app cannot read is moved aside, and said so.
         options.unreadable = index::Unreadable::SetAside;
         options.forget_missing = self.forget_missing;
-        let updated = self.sink.forward_progress(stage, |progress| {
-            index::update_index_live(
-                &self.describer,
-                &self.provenance,
-                &options,
-                progress,
-                stop,
-                live,
-            )
+        let updated = self.sink.forward_progress(stage, stop, |control| {
+            index::update_index_live(&self.describer, &self.provenance, &options, control, live)
         });
         let (index, summary) = updated.with_context(|| format!("indexing {}", folder.display()))?;
         if let Some(aside) = &summary.set_aside {

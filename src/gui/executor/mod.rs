@@ -19,7 +19,7 @@ pub use search::{decode_for_display, display_image};
 
 use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, TryRecvError, channel, sync_channel};
 use std::thread::JoinHandle;
 
@@ -33,7 +33,7 @@ use jobs::{Job, JobOutcome, Slot};
 use library::Searchable;
 use lookalike_core::describe::describer::Describer;
 use lookalike_core::describe::model::Network;
-use lookalike_core::index::{Index, Partial, Progress};
+use lookalike_core::index::{Control, Index, Partial};
 use search::QueryImage;
 
 /// Events waiting for the UI; progress beyond this is dropped, never waited for.
@@ -134,11 +134,12 @@ impl EventSink {
         self.repaint.request_repaint();
     }
 
-    /// Runs `work` with a progress sender whose updates reach the UI as `stage`.
+    /// Runs `work` watched by `stop` and by progress that reaches the UI as `stage`.
     fn forward_progress<R>(
         &self,
         stage: Stage,
-        work: impl FnOnce(&SyncSender<Progress>) -> R,
+        stop: &AtomicBool,
+        work: impl FnOnce(Control<'_>) -> R,
     ) -> R {
         let (progress, updates) = sync_channel(64);
         let sink = self.clone();
@@ -147,7 +148,7 @@ impl EventSink {
                 sink.offer(Event::Indexing { stage, progress });
             }
         });
-        let result = work(&progress);
+        let result = work(Control::new(stop, &progress));
         drop(progress);
         let _ = forward.join();
         result

@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use super::Executor;
 use super::library::Searchable;
-use crate::gui::protocol::{Event, MIN_WHITENING_IMAGES, WhiteningRequest};
+use crate::gui::protocol::{Event, WhiteningRequest};
 use crate::gui::settings::WhiteningSource;
 use lookalike_core::describe::whiten::Whitening;
-use lookalike_core::find::dupes;
 use lookalike_core::find::search::Database;
+use lookalike_core::find::views;
+use lookalike_core::find::whitening::{self, Problem, Shape, Source};
 use lookalike_core::index::Index;
 
 impl Executor {
@@ -111,71 +112,40 @@ impl Executor {
         self.publish_library();
     }
 
+    /// The whitening `request` asks for the descriptors of `library`, decided by
+    /// [`whitening::choose`] as for the command line; or why it cannot be had (then L2
+    /// only is used).
     pub(super) fn learn_whitening(
         &self,
         library: &Index,
         request: &WhiteningRequest,
     ) -> Result<(Option<Whitening>, String), String> {
+        let shape = Shape {
+            dim: request.dim,
+            power: request.power,
+        };
         let source = match &request.source {
-            WhiteningSource::Off => return Ok((None, "L2 only".into())),
-            WhiteningSource::Shipped => {
-                let shipped = lookalike_core::describe::whiten::shipped(
-                    library.provenance.pooling,
-                    &self.model_sha256,
-                    self.weights_sha256.as_deref(),
-                )
-                .ok_or(
-                    "the shipped whitening was learned with other weights: choose \
-                     \"learned from this library\" in Settings (using L2 only)",
-                )?;
-                let dim = request.dim.clamp(1, shipped.dim());
-                let whitening = shipped
-                    .with_shape(dim, request.power)
-                    .map_err(|e| format!("{e}: using L2 only"))?;
-                return Ok((
-                    Some(whitening),
-                    format!(
-                        "shipped whitening, {dim}-d (power {}), learned on {} photos of {}",
-                        request.power,
-                        shipped.samples,
-                        shipped
-                            .origin
-                            .get("learned_from")
-                            .map_or("another set", String::as_str)
-                    ),
-                ));
-            }
-            WhiteningSource::Library => library,
-            WhiteningSource::Folder(_) => self
-                .whitening_index
-                .as_ref()
-                .ok_or("the whitening folder has not been indexed")?,
-        };
-        let n = source.entries.len();
-        if n < MIN_WHITENING_IMAGES {
-            return Err(format!(
-                "whitening needs at least {MIN_WHITENING_IMAGES} photos to learn from, {} has {n}: using L2 only",
-                source.root.display()
-            ));
-        }
-        // PCA can keep at most n - 1 directions.
-        let dim = request.dim.clamp(1, n - 1).min(self.network.feature_dim());
-        let whitening = source
-            .learn_whitening(dim, request.power)
-            .map_err(|e| format!("learning the whitening failed: {e}: using L2 only"))?;
-        let what = if request.power == 0.0 {
-            "PCA"
-        } else {
-            "PCA-whitened"
-        };
-        Ok((
-            Some(whitening),
-            format!(
-                "{what} to {dim}-d (power {}), learned on {n} photos of {}",
-                request.power,
-                source.root.display()
+            WhiteningSource::Off => Source::Off,
+            WhiteningSource::Shipped => Source::Shipped(shape),
+            WhiteningSource::Library => Source::LearnedFrom(library, shape),
+            WhiteningSource::Folder(_) => Source::LearnedFrom(
+                self.whitening_index
+                    .as_ref()
+                    .ok_or("the whitening folder has not been indexed")?,
+                shape,
             ),
-        ))
+        };
+        let chosen = whitening::choose(source, &library.provenance, self.weights_sha256.as_deref())
+            .map_err(|problem| match problem {
+                Problem::NoneShipped { .. } => "the shipped whitening was learned with other \
+                weights: choose \"learned from this library\" in Settings (using L2 only)"
+                    .to_string(),
+                Problem::Failed(error) => {
+                    format!("the whitening could not be made: {error}: using L2 only")
+                }
+                problem => format!("{problem}: using L2 only"),
+            })?;
+        Ok((chosen.whitening, chosen.description))
     }
 
     /// The final descriptors of `index`, with the turned and enlarged views cached
@@ -186,13 +156,8 @@ impl Executor {
         whitening: Option<&Whitening>,
         request: &WhiteningRequest,
     ) -> lookalike_core::Result<(Database, bool)> {
-        let mut database = Database::from_index(index, whitening)?;
-        if !request.views {
-            return Ok((database, false));
-        }
         let index_path = self.library_index_path(index);
-        let turned = dupes::add_cached_views(&mut database, index, &index_path, whitening)?;
-        Ok((database, turned))
+        views::database(index, &index_path, whitening, request.views)
     }
 
     /// Once indexing's last stage has described the views, search uses them.

@@ -81,9 +81,9 @@ pub fn verified_copies(
         lookalike_core::describe::pooling::Pooling::Rmac,
         false,
     );
-    let control = lookalike_core::find::dupes::Control::unattended();
+    let control = lookalike_core::index::Control::unattended();
     let groups =
-        lookalike_core::find::dupes::find(&index, &rows, dim, &[], &[], rule, &control).unwrap();
+        lookalike_core::find::dupes::find(&index, &rows, dim, &[], &[], rule, control).unwrap();
     groups.iter().flat_map(|g| g.matches(|_| true)).collect()
 }
 

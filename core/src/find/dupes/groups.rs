@@ -17,7 +17,8 @@
 use std::cmp::Ordering as CmpOrdering;
 
 use super::verify::{Check, Rule, Verifier};
-use super::{Control, GroupingError, Pair, Variant};
+use super::{GroupingError, Pair, Variant};
+use crate::index::Control;
 use crate::index::thumbnails::Thumbnail;
 use crate::index::{Entry, Index, Indexed};
 
@@ -234,7 +235,7 @@ const MAX_SIMILAR: usize = 12;
 /// wide, lined up with its entries) with the `views` (turned or enlarged descriptors,
 /// lined up too): candidates under `rule`'s thresholds, verified, grouped around
 /// keepers without chains, largest groups first. Stops early on `control.stop`, and
-/// with [`GroupingError::TooManyPairs`] rather than keep more than `control.max_pairs`
+/// with [`GroupingError::TooManyPairs`] rather than keep more than `rule.max_pairs`
 /// candidates.
 pub fn find(
     index: &Index,
@@ -243,14 +244,14 @@ pub fn find(
     views: &[(Variant, &[f32])],
     thumbnails: &[Option<Thumbnail>],
     rule: Rule,
-    control: &Control,
+    control: Control<'_>,
 ) -> Result<Vec<Group>, GroupingError> {
     let n = rows.len().checked_div(dim).unwrap_or(0);
     assert_eq!(n, index.entries.len(), "one row per entry");
     let (verifier, pairs) = Verifier::new(rows, dim, views, rule, control)?;
     let verifier = verifier.with_photos(index, thumbnails);
-    verifier.compare_all(&pairs, control.stop);
-    if control.stop.load(std::sync::atomic::Ordering::Relaxed) {
+    verifier.compare_all(&pairs, control.stop_flag());
+    if control.stopped() {
         return Err(GroupingError::Stopped);
     }
     Ok(group_verified(index, &verifier, &pairs))

@@ -19,12 +19,11 @@ pub use groups::{Group, Member, Scores, VerifiedMatch, find, keeper_order, score
 pub use verify::{Check, PixelRule, Rule, Verifier, View};
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::SyncSender;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
-use crate::index::{Entry, Progress};
+use crate::index::{Control, Entry, Progress};
 use crate::support::error::Result;
 
 /// Rows per similarity block: memory is `BLOCK_ROWS x N` floats.
@@ -47,32 +46,21 @@ pub enum GroupingError {
     Stopped,
 }
 
-/// How a grouping run is watched: a stop flag, progress (blocks of rows done), and the
-/// most pairs it may keep.
-pub struct Control<'a> {
-    pub stop: &'a AtomicBool,
-    pub progress: Option<&'a SyncSender<Progress>>,
+/// How far a pair search goes: pairs closer than `threshold`, at most `max_pairs` of
+/// them (beyond, the search ends with [`GroupingError::TooManyPairs`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Bound {
+    pub threshold: f32,
     pub max_pairs: usize,
 }
 
-impl Control<'_> {
-    /// No stop, no progress, the default pair limit.
-    pub fn unattended() -> Control<'static> {
-        static NEVER: AtomicBool = AtomicBool::new(false);
-        Control {
-            stop: &NEVER,
-            progress: None,
-            max_pairs: MAX_PAIRS,
-        }
-    }
-}
-
 /// Runs `block` for every block of `n` rows in parallel, collecting its pairs, with
-/// `control`'s stop flag, pair limit and progress (counted over `passes` x blocks).
+/// `control`'s stop flag and progress (blocks done of `progress.1`) and `bound`'s pair
+/// limit.
 fn pairs_by_block(
     n: usize,
-    control: &Control,
-    threshold: f32,
+    control: Control<'_>,
+    bound: Bound,
     progress: (&AtomicUsize, usize),
     block: impl Fn(usize, usize) -> Vec<Pair> + Sync,
 ) -> Result<Vec<Pair>, GroupingError> {
@@ -81,31 +69,27 @@ fn pairs_by_block(
     let pairs: Vec<Vec<Pair>> = (0..n.div_ceil(BLOCK_ROWS))
         .into_par_iter()
         .map(|b| {
-            if control.stop.load(Ordering::Relaxed) {
+            let too_many = GroupingError::TooManyPairs {
+                limit: bound.max_pairs,
+                threshold: bound.threshold,
+            };
+            if control.stopped() {
                 return Err(GroupingError::Stopped);
             }
-            if found.load(Ordering::Relaxed) > control.max_pairs {
-                return Err(GroupingError::TooManyPairs {
-                    limit: control.max_pairs,
-                    threshold,
-                });
+            if found.load(Ordering::Relaxed) > bound.max_pairs {
+                return Err(too_many);
             }
             // A block stops collecting past the limit: its memory stays bounded too.
-            let pairs = block(b, control.max_pairs);
-            if found.fetch_add(pairs.len(), Ordering::Relaxed) + pairs.len() > control.max_pairs {
-                return Err(GroupingError::TooManyPairs {
-                    limit: control.max_pairs,
-                    threshold,
-                });
+            let pairs = block(b, bound.max_pairs);
+            if found.fetch_add(pairs.len(), Ordering::Relaxed) + pairs.len() > bound.max_pairs {
+                return Err(too_many);
             }
             let done = done.fetch_add(1, Ordering::Relaxed) + 1;
-            if let Some(progress) = control.progress {
-                let _ = progress.try_send(Progress::Step {
-                    done,
-                    total,
-                    path: std::path::PathBuf::new(),
-                });
-            }
+            control.report(Progress::Step {
+                done,
+                total,
+                path: std::path::PathBuf::new(),
+            });
             Ok(pairs)
         })
         .collect::<Result<_, _>>()?;
@@ -123,21 +107,23 @@ pub struct Pair {
 /// All pairs `a < b` of L2-normalised rows (`n x dim`, row-major) whose cosine distance
 /// `1 - a·b` is below `threshold`, sorted by `(a, b)`.
 pub fn close_pairs(rows: &[f32], dim: usize, threshold: f32) -> Vec<Pair> {
-    without_limits(|control, progress| {
-        pairs_and_neighbourhood(rows, dim, threshold, false, control, progress).map(|(p, _)| p)
+    without_limits(threshold, |control, bound, progress| {
+        pairs_and_neighbourhood(rows, dim, bound, false, control, progress).map(|(p, _)| p)
     })
 }
 
-/// Runs a pair search with no stop request, no progress and no pair limit.
+/// Runs a pair search under `threshold` with no stop request, no progress and no pair
+/// limit.
 fn without_limits(
-    search: impl FnOnce(&Control, (&AtomicUsize, usize)) -> Result<Vec<Pair>, GroupingError>,
+    threshold: f32,
+    search: impl FnOnce(Control<'_>, Bound, (&AtomicUsize, usize)) -> Result<Vec<Pair>, GroupingError>,
 ) -> Vec<Pair> {
     let done = AtomicUsize::new(0);
-    let control = Control {
+    let bound = Bound {
+        threshold,
         max_pairs: usize::MAX,
-        ..Control::unattended()
     };
-    search(&control, (&done, 0)).unwrap_or_default()
+    search(Control::unattended(), bound, (&done, 0)).unwrap_or_default()
 }
 
 /// How many nearest neighbours of each photo the verification looks at.
@@ -152,14 +138,15 @@ pub(crate) type Neighbourhood = Vec<[(f32, usize); NEIGHBOURS]>;
 pub(crate) fn pairs_and_neighbourhood(
     rows: &[f32],
     dim: usize,
-    threshold: f32,
+    bound: Bound,
     neighbours: bool,
-    control: &Control,
+    control: Control<'_>,
     progress: (&AtomicUsize, usize),
 ) -> Result<(Vec<Pair>, Neighbourhood), GroupingError> {
     let n = rows.len().checked_div(dim).unwrap_or(0);
+    let threshold = bound.threshold;
     let blocks = std::sync::Mutex::new(Vec::new());
-    let mut pairs = pairs_by_block(n, control, threshold, progress, |block, limit| {
+    let mut pairs = pairs_by_block(n, control, bound, progress, |block, limit| {
         let start = block * BLOCK_ROWS;
         let m = BLOCK_ROWS.min(n - start);
         let lhs = &rows[start * dim..(start + m) * dim];
@@ -225,8 +212,8 @@ pub(crate) fn pairs_and_neighbourhood(
 /// if `j` is `i` turned clockwise, `turned[i]` matches `rows[j]`; if counter-clockwise,
 /// `turned[j]` matches `rows[i]`.
 pub fn close_pairs_across(turned: &[f32], rows: &[f32], dim: usize, threshold: f32) -> Vec<Pair> {
-    without_limits(|control, progress| {
-        close_pairs_across_within(turned, rows, dim, threshold, control, progress)
+    without_limits(threshold, |control, bound, progress| {
+        close_pairs_across_within(turned, rows, dim, bound, control, progress)
     })
 }
 
@@ -234,13 +221,14 @@ fn close_pairs_across_within(
     turned: &[f32],
     rows: &[f32],
     dim: usize,
-    threshold: f32,
-    control: &Control,
+    bound: Bound,
+    control: Control<'_>,
     progress: (&AtomicUsize, usize),
 ) -> Result<Vec<Pair>, GroupingError> {
     let n = rows.len().checked_div(dim).unwrap_or(0);
+    let threshold = bound.threshold;
     assert_eq!(turned.len(), rows.len(), "one turned row per row");
-    let mut pairs = pairs_by_block(n, control, threshold, progress, |block, limit| {
+    let mut pairs = pairs_by_block(n, control, bound, progress, |block, limit| {
         let start = block * BLOCK_ROWS;
         let m = BLOCK_ROWS.min(n - start);
         let lhs = &turned[start * dim..(start + m) * dim];
@@ -524,6 +512,7 @@ mod tests {
             ratio: 0.6,
             crowd: 1,
             pixels: None,
+            max_pairs: MAX_PAIRS,
         };
         let distance = |a: usize, b: usize| {
             1.0 - rows[a]
@@ -534,7 +523,7 @@ mod tests {
         };
         assert!(distance(0, 1) < 0.47 && distance(1, 2) < 0.47, "a chain");
         assert!(distance(0, 2) > rule.threshold, "the far end");
-        let groups = find(&index, &flat, dim, &[], &[], rule, &Control::unattended()).unwrap();
+        let groups = find(&index, &flat, dim, &[], &[], rule, Control::unattended()).unwrap();
         let rows_of = |g: &Group| -> Vec<usize> {
             std::iter::once(g.keeper())
                 .chain(g.copies())
@@ -676,10 +665,7 @@ mod tests {
         // 2,000 identical rows: 1,999,000 pairs under any threshold.
         let dim = 8;
         let rows: Vec<f32> = (0..2000).flat_map(|_| unit(&[1.0; 8])).collect();
-        let control = Control {
-            max_pairs: 10_000,
-            ..Control::unattended()
-        };
+        let control = Control::unattended();
         let rule = |threshold| Rule {
             threshold,
             turned: 0.2,
@@ -688,9 +674,10 @@ mod tests {
             ratio: 1.0,
             crowd: 0,
             pixels: None,
+            max_pairs: 10_000,
         };
         let index = library(2000);
-        let error = find(&index, &rows, dim, &[], &[], rule(1.0), &control).unwrap_err();
+        let error = find(&index, &rows, dim, &[], &[], rule(1.0), control).unwrap_err();
         assert_eq!(
             error,
             GroupingError::TooManyPairs {
@@ -700,7 +687,6 @@ mod tests {
         );
         assert!(error.to_string().contains("lower it"));
         // Under the limit the same call groups them all around the best keeper.
-        let control = Control::unattended();
         let small = library(100);
         let groups = find(
             &small,
@@ -709,18 +695,15 @@ mod tests {
             &[],
             &[],
             rule(1.0),
-            &control,
+            control,
         )
         .unwrap();
         assert_eq!(groups.len(), 1);
         assert_eq!(groups[0].copies().count(), 99);
         // A stop request ends it.
-        let stop = AtomicBool::new(true);
-        let control = Control {
-            stop: &stop,
-            ..Control::unattended()
-        };
-        let error = find(&index, &rows, dim, &[], &[], rule(0.5), &control).unwrap_err();
+        let stop = std::sync::atomic::AtomicBool::new(true);
+        let control = Control::stop_only(&stop);
+        let error = find(&index, &rows, dim, &[], &[], rule(0.5), control).unwrap_err();
         assert_eq!(error, GroupingError::Stopped);
     }
 }

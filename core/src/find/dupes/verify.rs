@@ -20,8 +20,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicUsize;
 
-use super::{Control, GroupingError, Pair, Variant, close_pairs_across_within};
+use super::{Bound, GroupingError, Pair, Variant, close_pairs_across_within};
 use crate::describe::pooling::Pooling;
+use crate::index::Control;
 use crate::index::Index;
 use crate::index::thumbnails::{PixelMatch, Thumbnail, Turn};
 
@@ -49,6 +50,9 @@ pub struct Rule {
     /// What a pair of photos that both have a thumbnail must show instead (`None`:
     /// thumbnails are not used).
     pub pixels: Option<PixelRule>,
+    /// The most candidate pairs a search keeps: past it, the threshold is too loose for
+    /// the library ([`GroupingError::TooManyPairs`]) rather than the memory full.
+    pub max_pairs: usize,
 }
 
 /// The rule for a pair whose two photos have their thumbnails ([`crate::index::thumbnails`]):
@@ -96,6 +100,7 @@ impl Rule {
             ratio: 0.6,
             crowd: 4,
             pixels,
+            max_pairs: super::MAX_PAIRS,
         }
     }
 
@@ -480,27 +485,29 @@ impl<'a> Verifier<'a> {
         dim: usize,
         views: &[(Variant, &'a [f32])],
         rule: Rule,
-        control: &Control,
+        control: Control<'_>,
     ) -> Result<(Self, Vec<Pair>), GroupingError> {
         let n = rows.len().checked_div(dim).unwrap_or(0);
         let total = n.div_ceil(super::BLOCK_ROWS) * (1 + views.len());
-        if let Some(progress) = control.progress {
-            let _ = progress.try_send(crate::index::Progress::Planned {
-                to_describe: total,
-                unchanged: 0,
-                removed: 0,
-            });
-        }
+        control.report(crate::index::Progress::Planned {
+            to_describe: total,
+            unchanged: 0,
+            removed: 0,
+        });
         let done = AtomicUsize::new(0);
         // The photos around each photo serve only photos with no turned view.
         let spin_for_all = views.iter().any(|&(variant, turned)| {
             variant == Variant::QuarterTurn
                 && (0..n).all(|x| view_distance(rows, turned, dim, x) > SPIN_KNOWN)
         });
+        let bound = |threshold| Bound {
+            threshold,
+            max_pairs: rule.max_pairs,
+        };
         let (mut pairs, neighbourhood) = super::pairs_and_neighbourhood(
             rows,
             dim,
-            rule.candidates(),
+            bound(rule.candidates()),
             !spin_for_all,
             control,
             (&done, total),
@@ -514,13 +521,13 @@ impl<'a> Verifier<'a> {
                 other,
                 rows,
                 dim,
-                limit,
+                bound(limit),
                 control,
                 (&done, total),
             )?);
-            if pairs.len() > control.max_pairs {
+            if pairs.len() > rule.max_pairs {
                 return Err(GroupingError::TooManyPairs {
-                    limit: control.max_pairs,
+                    limit: rule.max_pairs,
                     threshold: rule.candidates(),
                 });
             }
