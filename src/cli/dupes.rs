@@ -183,23 +183,14 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let views: Vec<(Variant, &[f32])> = described.iter().map(|(v, db)| (*v, db.rows())).collect();
     // Ctrl-C stops it; a threshold that pairs everything ends it with a message.
     let control = Control::stop_only(super::interrupt_flag());
     let thumbnails = match rule.pixels {
         Some(_) => thumbnails_of(&args.index, &index, cached_thumbnails)?,
         None => Vec::new(),
     };
-    let groups = dupes::find(
-        &index,
-        db.rows(),
-        db.dim(),
-        &views,
-        &thumbnails,
-        rule,
-        control,
-    )
-    .with_context(|| format!("grouping the photos of {}", args.index.display()))?;
+    let groups = dupes::find_in(&index, &db, &described, &thumbnails, rule, control)
+        .with_context(|| format!("grouping the photos of {}", args.index.display()))?;
     let seconds = started.elapsed().as_secs_f64();
 
     if let Some(csv) = &args.csv {

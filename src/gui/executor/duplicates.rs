@@ -10,7 +10,7 @@ use super::library::{Searchable, photo};
 use super::{EventSink, Executor};
 use crate::gui::protocol::{DuplicateGroup, Event, JobEnd, Stage};
 use lookalike_core::describe::whiten::Whitening;
-use lookalike_core::find::dupes::{self, Variant};
+use lookalike_core::find::dupes::{self};
 use lookalike_core::find::intent::Intent;
 use lookalike_core::find::search::Database;
 use lookalike_core::index::{Control, Index};
@@ -157,20 +157,11 @@ impl DuplicatesJob {
         if stop.load(Ordering::Relaxed) {
             return Err(dupes::GroupingError::Stopped.to_string());
         }
-        let views: Vec<(Variant, &[f32])> = others.iter().map(|(v, o)| (*v, o.rows())).collect();
         let rule = dupes::Rule::calibrated(self.index.provenance.pooling, self.variants)
             .with_threshold(self.threshold);
         self.sink
             .forward_progress(Stage::Grouping, stop, |control| {
-                dupes::find(
-                    &self.index,
-                    db.rows(),
-                    db.dim(),
-                    &views,
-                    &thumbnails,
-                    rule,
-                    control,
-                )
+                dupes::find_in(&self.index, &db, &others, &thumbnails, rule, control)
             })
             .map_err(|e| e.to_string())
     }

@@ -18,6 +18,7 @@ use std::cmp::Ordering as CmpOrdering;
 
 use super::verify::{Check, Rule, Verifier};
 use super::{GroupingError, Pair, Variant};
+use crate::find::search::Database;
 use crate::index::Control;
 use crate::index::thumbnails::Thumbnail;
 use crate::index::{Entry, Index, Indexed};
@@ -255,6 +256,28 @@ pub fn find(
         return Err(GroupingError::Stopped);
     }
     Ok(group_verified(index, &verifier, &pairs))
+}
+
+/// [`find`] on finished descriptors: the library's `db` and the `views` lined up with
+/// it (each a database of one variant of every photo).
+pub fn find_in(
+    index: &Index,
+    db: &Database,
+    views: &[(Variant, Database)],
+    thumbnails: &[Option<Thumbnail>],
+    rule: Rule,
+    control: Control<'_>,
+) -> Result<Vec<Group>, GroupingError> {
+    let views: Vec<(Variant, &[f32])> = views.iter().map(|(v, d)| (*v, d.rows())).collect();
+    find(
+        index,
+        db.rows(),
+        db.dim(),
+        &views,
+        thumbnails,
+        rule,
+        control,
+    )
 }
 
 /// Groups around keepers from the candidate `pairs` that `verifier` verifies.

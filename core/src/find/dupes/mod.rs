@@ -15,7 +15,7 @@ pub use crate::index::variants::{
     Aligned, CACHE_EXTENSIONS, ENLARGE_BELOW, Variant, Variants, VariantsUpdate, describe_variants,
     update_variants, variant_cache_path,
 };
-pub use groups::{Group, Member, Scores, VerifiedMatch, find, keeper_order, scores};
+pub use groups::{Group, Member, Scores, VerifiedMatch, find, find_in, keeper_order, scores};
 pub use verify::{Check, PixelRule, Rule, Verifier, View};
 
 use std::collections::HashMap;
