@@ -15,6 +15,7 @@ use lookalike_core::cleanup::{self, Destination, Journal, Place, Report};
 use lookalike_core::describe::describer::{Describer, DescriberOptions};
 use lookalike_core::describe::engine::BackendChoice;
 use lookalike_core::describe::model::NetworkWeights;
+use lookalike_core::describe::whiten::Whitening;
 use lookalike_core::find::dupes::{self, Group, Rule, Thumbnail, Variant, update_variants};
 use lookalike_core::find::intent::Intent;
 use lookalike_core::find::search::Database;
@@ -126,14 +127,21 @@ pub(super) struct UndoArgs {
     json: bool,
 }
 
+impl DupesArgs {
+    /// Whether the turned and the enlarged copies are compared too: both by default.
+    fn variants(&self) -> (bool, bool) {
+        match (self.no_variants, self.rotations, self.enlarge) {
+            (true, _, _) => (false, false),
+            (false, false, false) => (true, true),
+            (false, rotations, enlarge) => (rotations, enlarge),
+        }
+    }
+}
+
 pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let index = Index::load(&args.index)?;
-    let (rotations, enlarge) = match (args.no_variants, args.rotations, args.enlarge) {
-        (true, _, _) => (false, false),
-        (false, false, false) => (true, true),
-        (false, rotations, enlarge) => (rotations, enlarge),
-    };
+    let (rotations, enlarge) = args.variants();
     // The weights are needed to describe missing variants, and tell whether the
     // shipped whitening fits the index when the file differs.
     let weights = load_weights(args.model.as_deref(), Some(index.provenance.network)).ok();
@@ -144,21 +152,7 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
         &index.provenance,
         weights.as_ref(),
     )?;
-    let calibrated = Rule::calibrated(index.provenance.pooling, rotations || enlarge);
-    let calibrated = match args.threshold {
-        Some(threshold) => calibrated.with_threshold(threshold),
-        None => calibrated,
-    };
-    let rule = Rule {
-        threshold: calibrated.threshold,
-        turned: args.turned_threshold.unwrap_or(calibrated.turned),
-        spin: args.verify_spin.unwrap_or(calibrated.spin),
-        raw: args.verify_raw.unwrap_or(calibrated.raw),
-        ratio: args.verify_ratio.unwrap_or(calibrated.ratio),
-        crowd: args.crowd.unwrap_or(calibrated.crowd),
-        pixels: calibrated.pixels.filter(|_| !args.no_pixels),
-        max_pairs: calibrated.max_pairs,
-    };
+    let rule = rule_of(&args, &index, rotations || enlarge);
     if args.threshold.is_none() && whitening.is_none() {
         eprintln!(
             "warning: the default threshold {} was calibrated on whitened descriptors; pass \
@@ -167,22 +161,19 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let db = Database::from_index(&index, whitening.as_ref())?;
-    let mut described = Vec::new();
     // The variants' update reads the thumbnails too: kept, not read again below.
-    let mut cached_thumbnails = None;
-    if rotations || enlarge {
-        let update = variants_of(&args, &index, weights.as_ref())?;
-        cached_thumbnails = Some(update.thumbnails);
-        for (variant, other) in update.aligned {
-            let wanted = match variant {
+    let (described, cached_thumbnails) = match rotations || enlarge {
+        true => {
+            let wanted = |variant| match variant {
                 Variant::QuarterTurn => rotations,
                 Variant::Enlarged => enlarge,
             };
-            if wanted {
-                described.push((variant, Database::from_index(&other, whitening.as_ref())?));
-            }
+            let update = variants_of(&args, &index, weights.as_ref())?;
+            let views = views_of(update.aligned, wanted, whitening.as_ref())?;
+            (views, Some(update.thumbnails))
         }
-    }
+        false => (Vec::new(), None),
+    };
     // Ctrl-C stops it; a threshold that pairs everything ends it with a message.
     let control = Control::stop_only(super::interrupt_flag());
     let thumbnails = match rule.pixels {
@@ -196,72 +187,14 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
     if let Some(csv) = &args.csv {
         write_csv(csv, &index, &groups)?;
     }
-    let destination = match (&args.move_to, args.trash) {
-        (Some(folder), _) => Some(Destination::Folder(folder.clone())),
-        (None, true) => Some(Destination::Trash),
-        (None, false) => None,
-    };
-    let report = match &destination {
-        None => None,
-        Some(destination) => {
-            let matches: Vec<_> = groups
-                .iter()
-                .flat_map(|group| group.all_but_the_keeper(args.remove_raw_jpegs))
-                .collect();
-            Some(if args.dry_run {
-                cleanup::plan(&matches, destination)
-            } else {
-                // A progress bar; Ctrl-C stops it between two files, the journal
-                // consistent.
-                let journal = journal(args.journal.as_deref())?;
-                super::with_progress(|control| journal.remove(&matches, destination, control))
-                    .context("the clean-up thread crashed")??
-            })
-        }
-    };
-
+    let report = clean_up(&args, &groups)?;
     if args.json {
-        let groups: Vec<_> = groups.iter().map(|g| group_json(&index, g)).collect();
-        let mut out = json!({
-            "groups": groups,
-            "threshold": rule.threshold,
-            "rule": {
-                "threshold": rule.threshold,
-                "turned": rule.turned,
-                "spin": rule.spin,
-                "raw": rule.raw,
-                "ratio": rule.ratio,
-                "crowd": rule.crowd,
-                "pixels": rule.pixels.map(|p| json!({
-                    "threshold": p.threshold,
-                    "spin": p.spin,
-                    "detail": p.detail,
-                    "cells": p.cells,
-                })),
-            },
-            "seconds": seconds,
-        });
-        if let Some(report) = &report {
-            out["actions"] = json!({ "dry_run": args.dry_run, "report": report });
-        }
-        println!("{out}");
+        println!(
+            "{}",
+            groups_json(&index, &groups, &rule, seconds, &args, report.as_ref())
+        );
     } else {
-        let path = |g: &Group, i: usize| g.members()[i].file.path.display().to_string();
-        for (n, group) in groups.iter().enumerate() {
-            let copies: Vec<usize> = group.copies().collect();
-            println!("group {} ({} files)", n + 1, copies.len() + 1);
-            println!("  keep  {}", path(group, group.keeper()));
-            for &i in &copies {
-                let check = group.check(i, group.keeper());
-                println!("        {}  ({})", path(group, i), check.why());
-            }
-            for i in group.similar() {
-                println!(
-                    "  similar to a copy, not to the photo kept: {}",
-                    path(group, i)
-                );
-            }
-        }
+        print_groups(&groups);
         let copies: usize = groups.iter().map(|g| g.copies().count()).sum();
         eprintln!(
             "{} groups, {copies} verified copies of their keeper, {} images compared in \
@@ -270,10 +203,7 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
             db.len()
         );
         if let Some(report) = &report {
-            print_report(report, if args.dry_run { "would move" } else { "moved" });
-            if !args.dry_run && !report.moved.is_empty() {
-                eprintln!("undo with: lookalike undo --batch {}", report.batch);
-            }
+            print_clean_up(report, args.dry_run);
         }
     }
     let failed = report.as_ref().is_some_and(|r| !r.skipped.is_empty());
@@ -284,6 +214,124 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The databases of the variants `wanted` picks, finished with `whitening`.
+fn views_of(
+    aligned: Vec<(Variant, Index)>,
+    wanted: impl Fn(Variant) -> bool,
+    whitening: Option<&Whitening>,
+) -> anyhow::Result<Vec<(Variant, Database)>> {
+    let mut views = Vec::new();
+    for (variant, other) in aligned.into_iter().filter(|(v, _)| wanted(*v)) {
+        views.push((variant, Database::from_index(&other, whitening)?));
+    }
+    Ok(views)
+}
+
+/// The calibrated rule of the index's pooling (with or without the turned and enlarged
+/// views), with what the arguments change.
+fn rule_of(args: &DupesArgs, index: &Index, variants: bool) -> Rule {
+    let calibrated = Rule::calibrated(index.provenance.pooling, variants);
+    let calibrated = match args.threshold {
+        Some(threshold) => calibrated.with_threshold(threshold),
+        None => calibrated,
+    };
+    Rule {
+        threshold: calibrated.threshold,
+        turned: args.turned_threshold.unwrap_or(calibrated.turned),
+        spin: args.verify_spin.unwrap_or(calibrated.spin),
+        raw: args.verify_raw.unwrap_or(calibrated.raw),
+        ratio: args.verify_ratio.unwrap_or(calibrated.ratio),
+        crowd: args.crowd.unwrap_or(calibrated.crowd),
+        pixels: calibrated.pixels.filter(|_| !args.no_pixels),
+        max_pairs: calibrated.max_pairs,
+    }
+}
+
+/// `--trash` or `--move-to`: every verified copy of its keeper moved away (or, with
+/// `--dry-run`, what would be); `None` without either.
+fn clean_up(args: &DupesArgs, groups: &[Group]) -> anyhow::Result<Option<Report>> {
+    let destination = match (&args.move_to, args.trash) {
+        (Some(folder), _) => Destination::Folder(folder.clone()),
+        (None, true) => Destination::Trash,
+        (None, false) => return Ok(None),
+    };
+    let matches: Vec<_> = groups
+        .iter()
+        .flat_map(|group| group.all_but_the_keeper(args.remove_raw_jpegs))
+        .collect();
+    if args.dry_run {
+        return Ok(Some(cleanup::plan(&matches, &destination)));
+    }
+    // A progress bar; Ctrl-C stops it between two files, the journal consistent.
+    let journal = journal(args.journal.as_deref())?;
+    let report = super::with_progress(|control| journal.remove(&matches, &destination, control))
+        .context("the clean-up thread crashed")??;
+    Ok(Some(report))
+}
+
+/// `--json`: the groups, the rule they were found with, the time, and what was moved.
+fn groups_json(
+    index: &Index,
+    groups: &[Group],
+    rule: &Rule,
+    seconds: f64,
+    args: &DupesArgs,
+    report: Option<&Report>,
+) -> serde_json::Value {
+    let groups: Vec<_> = groups.iter().map(|g| group_json(index, g)).collect();
+    let mut out = json!({
+        "groups": groups,
+        "threshold": rule.threshold,
+        "rule": {
+            "threshold": rule.threshold,
+            "turned": rule.turned,
+            "spin": rule.spin,
+            "raw": rule.raw,
+            "ratio": rule.ratio,
+            "crowd": rule.crowd,
+            "pixels": rule.pixels.map(|p| json!({
+                "threshold": p.threshold,
+                "spin": p.spin,
+                "detail": p.detail,
+                "cells": p.cells,
+            })),
+        },
+        "seconds": seconds,
+    });
+    if let Some(report) = report {
+        out["actions"] = json!({ "dry_run": args.dry_run, "report": report });
+    }
+    out
+}
+
+/// What a clean-up moved (or would), and how to undo it.
+fn print_clean_up(report: &Report, dry_run: bool) {
+    print_report(report, if dry_run { "would move" } else { "moved" });
+    if !dry_run && !report.moved.is_empty() {
+        eprintln!("undo with: lookalike undo --batch {}", report.batch);
+    }
+}
+
+/// Each group: the photo kept, its verified copies (and why), the photos only similar.
+fn print_groups(groups: &[Group]) {
+    let path = |g: &Group, i: usize| g.members()[i].file.path.display().to_string();
+    for (n, group) in groups.iter().enumerate() {
+        let copies: Vec<usize> = group.copies().collect();
+        println!("group {} ({} files)", n + 1, copies.len() + 1);
+        println!("  keep  {}", path(group, group.keeper()));
+        for &i in &copies {
+            let check = group.check(i, group.keeper());
+            println!("        {}  ({})", path(group, i), check.why());
+        }
+        for i in group.similar() {
+            println!(
+                "  similar to a copy, not to the photo kept: {}",
+                path(group, i)
+            );
+        }
+    }
 }
 
 pub(super) fn undo(args: UndoArgs) -> anyhow::Result<ExitCode> {

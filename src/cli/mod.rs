@@ -398,31 +398,9 @@ pub(super) const EXIT_INTERRUPTED: u8 = 130;
 fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
     let weights = args.engine.weights()?;
     let provenance = args.engine.provenance(&weights);
-    let index_path = match args.index {
-        Some(path) => path,
-        None => {
-            let path = index::default_index_path(&args.dir)
-                .context("no per-user data directory on this system; pass --index")?;
-            // A library found at another path (a drive mounted elsewhere) keeps its
-            // descriptions: its index follows it.
-            if let Some(dir) = path.parent()
-                && let Some(old) = index::adopt_moved(
-                    dir,
-                    &args.dir,
-                    &provenance,
-                    &path,
-                    &lookalike_core::find::dupes::CACHE_EXTENSIONS,
-                )?
-            {
-                eprintln!(
-                    "{} was indexed at another path: its index {} is now {}",
-                    args.dir.display(),
-                    old.display(),
-                    path.display()
-                );
-            }
-            path
-        }
+    let index_path = match &args.index {
+        Some(path) => path.clone(),
+        None => default_index_path(&args.dir, &provenance)?,
     };
     let describer = args.engine.describer_with(&weights, None)?;
     let mut options = index::IndexOptions::new(args.dir.clone(), index_path.clone());
@@ -436,40 +414,87 @@ fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
     let (library, mut summary) = run_indexing(&describer, &provenance, options)
         .with_context(|| format!("indexing {}", args.dir.display()))?;
     if !args.no_variants && !summary.stopped {
-        let started = std::time::Instant::now();
-        let described = with_progress(|control| {
-            lookalike_core::find::dupes::update_variants(
-                &library,
-                &index_path,
-                Some(&describer),
-                control,
-            )
-        })
-        .unwrap_or_else(|| {
-            Err(lookalike_core::Error::Invalid(
-                "the variants thread crashed".into(),
-            ))
-        })
-        .with_context(|| format!("describing the variants of {}", args.dir.display()))?;
-        for failure in &described.failures {
-            eprintln!(
-                "no turned or enlarged copy: {}: {}",
-                failure.path.display(),
-                failure.reason
-            );
-        }
+        describe_variants(&library, &index_path, &describer)
+            .with_context(|| format!("describing the variants of {}", args.dir.display()))?;
         summary.stopped = interrupt_flag().load(Ordering::Relaxed);
+    }
+    report_indexing(&summary, &args.dir, &index_path);
+    if args.json {
+        let mut value = serde_json::to_value(&summary)?;
+        value["index"] = json!(index_path);
+        println!("{value}");
+    }
+    Ok(if summary.stopped {
+        ExitCode::from(EXIT_INTERRUPTED)
+    } else if summary.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_SOME_FAILED)
+    })
+}
+
+/// The folder's index in the per-user data directory; a library found at another path
+/// (a drive mounted elsewhere) keeps its descriptions: its index follows it.
+fn default_index_path(dir: &Path, provenance: &index::Provenance) -> anyhow::Result<PathBuf> {
+    let path = index::default_index_path(dir)
+        .context("no per-user data directory on this system; pass --index")?;
+    if let Some(folder) = path.parent()
+        && let Some(old) = index::adopt_moved(
+            folder,
+            dir,
+            provenance,
+            &path,
+            &lookalike_core::find::dupes::CACHE_EXTENSIONS,
+        )?
+    {
         eprintln!(
-            "turned and enlarged copies for the duplicate finder: {:.1} s",
-            started.elapsed().as_secs_f64()
+            "{} was indexed at another path: its index {} is now {}",
+            dir.display(),
+            old.display(),
+            path.display()
         );
     }
+    Ok(path)
+}
 
+/// Indexing's last stage: the turned and enlarged copies the duplicate finder needs,
+/// described and cached beside the index (only new photos).
+fn describe_variants(
+    library: &index::Index,
+    index_path: &Path,
+    describer: &Describer,
+) -> lookalike_core::Result<()> {
+    let started = std::time::Instant::now();
+    let described = with_progress(|control| {
+        lookalike_core::find::dupes::update_variants(library, index_path, Some(describer), control)
+    })
+    .unwrap_or_else(|| {
+        Err(lookalike_core::Error::Invalid(
+            "the variants thread crashed".into(),
+        ))
+    })?;
+    for failure in &described.failures {
+        eprintln!(
+            "no turned or enlarged copy: {}: {}",
+            failure.path.display(),
+            failure.reason
+        );
+    }
+    eprintln!(
+        "turned and enlarged copies for the duplicate finder: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// What an indexing run did, on stderr: each file that failed, is damaged, is the same
+/// file as another; links not followed; the counts.
+fn report_indexing(summary: &index::IndexSummary, dir: &Path, index_path: &Path) {
     if let Some(moved) = &summary.moved_from {
         eprintln!(
             "the library was at {}: its descriptions are kept for {}",
             moved.display(),
-            args.dir.display()
+            dir.display()
         );
     }
     for failure in &summary.failed {
@@ -514,18 +539,6 @@ fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
         summary.entries,
         index_path.display()
     );
-    if args.json {
-        let mut value = serde_json::to_value(&summary)?;
-        value["index"] = json!(index_path);
-        println!("{value}");
-    }
-    Ok(if summary.stopped {
-        ExitCode::from(EXIT_INTERRUPTED)
-    } else if summary.failed.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(EXIT_SOME_FAILED)
-    })
 }
 
 /// The process's Ctrl-C flag: the handler is installed once (a process can have only
