@@ -101,13 +101,11 @@ impl Set {
 
     fn find(&self, whitening: &Whitening, rule: Rule) -> (Vec<dupes::Group>, f64) {
         let (db, views) = self.databases(whitening);
-        let rows: Vec<(Variant, &[f32])> = views.iter().map(|(v, d)| (*v, d.rows())).collect();
         let started = Instant::now();
-        let groups = dupes::find(
+        let groups = dupes::find_in(
             &self.index,
-            db.rows(),
-            db.dim(),
-            &rows,
+            &db,
+            &views,
             &self.thumbnails,
             rule,
             Control::unattended(),

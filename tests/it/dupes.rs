@@ -468,7 +468,6 @@ fn verification_rejects_distinct_pictures_and_a_new_keeper_re_verifies() {
             )
         })
         .collect();
-    let views: Vec<_> = views_db.iter().map(|(v, d)| (*v, d.rows())).collect();
     let control = lookalike_core::index::Control::unattended();
     let name = |g: &lookalike_core::find::dupes::Group, i: usize| {
         g.members()[i]
@@ -485,16 +484,8 @@ fn verification_rejects_distinct_pictures_and_a_new_keeper_re_verifies() {
         "indexing makes every photo's thumbnail"
     );
     let find = |rule| {
-        lookalike_core::find::dupes::find(
-            &index,
-            db.rows(),
-            db.dim(),
-            &views,
-            thumbnails,
-            rule,
-            control,
-        )
-        .unwrap()
+        lookalike_core::find::dupes::find_in(&index, &db, &views_db, thumbnails, rule, control)
+            .unwrap()
     };
     let calibrated = lookalike_core::find::dupes::Rule::calibrated(p.pooling, true);
 

@@ -1,6 +1,7 @@
 //! The results grid: a query's results, best first, or, without a query, the whole
 //! library to pick one from. Cells are drawn only where visible.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 
 use eframe::egui::{self, RichText, Vec2};
@@ -149,21 +150,22 @@ impl Results {
         true
     }
 
-    /// Cell `i`'s photo and, for a result, its rank and distance.
-    fn cell_photo(
-        &self,
-        library: &Library,
+    /// Cell `i`'s photo (borrowed, but for one still waiting) and, for a result, its
+    /// rank and distance.
+    fn cell_photo<'a>(
+        &'a self,
+        library: &'a Library,
         browsing: bool,
         i: usize,
-    ) -> (Option<(usize, f32)>, Photo) {
+    ) -> (Option<(usize, f32)>, Cow<'a, Photo>) {
         if !browsing {
             let hit = &self.hits[i];
-            (Some((hit.rank, hit.distance)), hit.photo.clone())
+            (Some((hit.rank, hit.distance)), Cow::Borrowed(&hit.photo))
         } else if let Some(photo) = library.photos.get(i) {
-            (None, photo.clone())
+            (None, Cow::Borrowed(photo))
         } else {
             let path = &library.waiting[i - library.photos.len()];
-            (None, Photo::waiting(path.clone()))
+            (None, Cow::Owned(Photo::waiting(path.clone())))
         }
     }
 }
