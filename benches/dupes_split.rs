@@ -108,9 +108,11 @@ impl Set {
             &views,
             &self.thumbnails,
             rule,
+            &dupes::Keeping::default(),
             Control::unattended(),
         )
-        .unwrap();
+        .unwrap()
+        .groups;
         (groups, started.elapsed().as_secs_f64())
     }
 }

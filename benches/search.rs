@@ -212,11 +212,14 @@ fn duplicate_groups_20k(bencher: Bencher) {
     bencher.bench_local(|| {
         lookalike_core::find::dupes::find(
             dupes_index(),
-            rows,
-            DIM,
-            &[],
+            lookalike_core::find::dupes::Described {
+                rows,
+                dim: DIM,
+                views: &[],
+            },
             &[],
             rule,
+            &lookalike_core::find::dupes::Keeping::default(),
             lookalike_core::index::Control::unattended(),
         )
     });
@@ -261,14 +264,17 @@ fn duplicate_groups_20k_with_variants(bencher: Bencher) {
     bencher.bench_local(|| {
         lookalike_core::find::dupes::find(
             dupes_index(),
-            rows,
-            DIM,
-            &[(
-                lookalike_core::find::dupes::Variant::QuarterTurn,
-                rows.as_slice(),
-            )],
+            lookalike_core::find::dupes::Described {
+                rows,
+                dim: DIM,
+                views: &[(
+                    lookalike_core::find::dupes::Variant::QuarterTurn,
+                    rows.as_slice(),
+                )],
+            },
             &[],
             rule,
+            &lookalike_core::find::dupes::Keeping::default(),
             lookalike_core::index::Control::unattended(),
         )
     });

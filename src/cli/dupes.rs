@@ -16,7 +16,10 @@ use lookalike_core::describe::describer::{Describer, DescriberOptions};
 use lookalike_core::describe::engine::BackendChoice;
 use lookalike_core::describe::model::NetworkWeights;
 use lookalike_core::describe::whiten::Whitening;
-use lookalike_core::find::dupes::{self, Group, Rule, Thumbnail, Variant, update_variants};
+use lookalike_core::find::dupes::{
+    self, Decisions, Found, Group, KeepRule, Keeping, Rule, Series, Thumbnail, Variant, Verdict,
+    update_variants,
+};
 use lookalike_core::find::intent::Intent;
 use lookalike_core::find::search::Database;
 use lookalike_core::index::{Control, Index, Provenance};
@@ -62,11 +65,40 @@ pub(super) struct DupesArgs {
     /// No whitening (pass a --threshold: the default ones assume whitening).
     #[arg(long)]
     no_whiten: bool,
-    /// Print `{"groups": [{"keeper": path, "files": [...], "similar": [...]}], "rule",
-    /// "seconds"}`: `files` are the keeper and its verified copies, each with its
+    /// The keeper rules, first to last (comma-separated; the rules left out follow in
+    /// this default order): protected, format (RAW > HEIC > TIFF > JPEG), original
+    /// (camera original over an export), resolution, oldest (EXIF capture time),
+    /// closest (the photo its copies are closest to), largest, preferred (--prefer).
+    #[arg(long, value_name = "RULES", value_delimiter = ',', value_parser = keep_rule)]
+    keep_rule: Vec<KeepRule>,
+    /// A protected (reference) folder: its files may be kept, never moved. Repeat for
+    /// more.
+    #[arg(long, value_name = "DIR")]
+    protect: Vec<PathBuf>,
+    /// A preferred folder: the keeper rule `preferred` keeps its files. Repeat for more.
+    #[arg(long, value_name = "DIR")]
+    prefer: Vec<PathBuf>,
+    /// Remember that these photos (two or more, of the library) are not duplicates of
+    /// one another: they are never proposed together again. Nothing is grouped.
+    #[arg(long, value_name = "FILE", num_args = 2.., conflicts_with_all = ["keep_all", "decisions", "forget_decision"])]
+    not_duplicates: Vec<PathBuf>,
+    /// Remember to keep all of these photos (two or more): they are never proposed
+    /// together again. Nothing is grouped.
+    #[arg(long, value_name = "FILE", num_args = 2.., conflicts_with_all = ["decisions", "forget_decision"])]
+    keep_all: Vec<PathBuf>,
+    /// List the decisions remembered for this library (numbered, oldest first).
+    #[arg(long, conflicts_with = "forget_decision")]
+    decisions: bool,
+    /// Forget decision N (from --decisions): its photos may be proposed again.
+    #[arg(long, value_name = "N")]
+    forget_decision: Option<usize>,
+    /// Print `{"groups": [{"kind", "keeper", "kept_because", "files": [...], "similar":
+    /// [...]}], "series": [...], "rule", "seconds"}`: `kind` is "identical files" or "the
+    /// same photo"; `files` are the keeper and its verified copies, each with its
     /// distance to the keeper and the verification's evidence; `similar` the photos
-    /// verified with a copy, not with the keeper (never moved). With --trash / --move-to,
-    /// also `"actions"`.
+    /// verified with a copy, not with the keeper (never moved); `series` the bursts
+    /// (frames of one camera seconds apart: never moved). With --trash / --move-to, also
+    /// `"actions"`.
     #[arg(long)]
     json: bool,
     /// Also write the groups as CSV (group, path, keeper, width, height, size).
@@ -127,7 +159,38 @@ pub(super) struct UndoArgs {
     json: bool,
 }
 
+/// A keeper rule by its name.
+fn keep_rule(name: &str) -> Result<KeepRule, String> {
+    KeepRule::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = KeepRule::DEFAULT.iter().map(|r| r.name()).collect();
+        format!(
+            "unknown keeper rule {name:?}: expected one of {}",
+            names.join(", ")
+        )
+    })
+}
+
 impl DupesArgs {
+    /// The keeper rules and folders, the folders made absolute as the index's paths are.
+    fn keeping(&self) -> anyhow::Result<Keeping> {
+        let absolute = |dirs: &[PathBuf]| -> anyhow::Result<Vec<PathBuf>> {
+            dirs.iter()
+                .map(|d| {
+                    std::fs::canonicalize(d).with_context(|| format!("folder {}", d.display()))
+                })
+                .collect()
+        };
+        let mut keeping = Keeping {
+            protected: absolute(&self.protect)?,
+            preferred: absolute(&self.prefer)?,
+            ..Keeping::default()
+        };
+        if !self.keep_rule.is_empty() {
+            keeping.rules = self.keep_rule.clone();
+        }
+        Ok(keeping)
+    }
+
     /// Whether the turned and the enlarged copies are compared too: both by default.
     fn variants(&self) -> (bool, bool) {
         match (self.no_variants, self.rotations, self.enlarge) {
@@ -141,6 +204,9 @@ impl DupesArgs {
 pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let index = Index::load(&args.index)?;
+    let Some(keeping) = keeping_of(&args, &index)? else {
+        return Ok(ExitCode::SUCCESS);
+    };
     let (rotations, enlarge) = args.variants();
     // The weights are needed to describe missing variants, and tell whether the
     // shipped whitening fits the index when the file differs.
@@ -180,32 +246,30 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
         Some(_) => thumbnails_of(&args.index, &index, cached_thumbnails)?,
         None => Vec::new(),
     };
-    let groups = dupes::find_in(&index, &db, &described, &thumbnails, rule, control)
-        .with_context(|| format!("grouping the photos of {}", args.index.display()))?;
+    let found = dupes::find_in(
+        &index,
+        &db,
+        &described,
+        &thumbnails,
+        rule,
+        &keeping,
+        control,
+    )
+    .with_context(|| format!("grouping the photos of {}", args.index.display()))?;
+    let groups = &found.groups;
     let seconds = started.elapsed().as_secs_f64();
 
     if let Some(csv) = &args.csv {
-        write_csv(csv, &index, &groups)?;
+        write_csv(csv, &index, groups)?;
     }
-    let report = clean_up(&args, &groups)?;
-    if args.json {
-        println!(
-            "{}",
-            groups_json(&index, &groups, &rule, seconds, &args, report.as_ref())
-        );
-    } else {
-        print_groups(&groups);
-        let copies: usize = groups.iter().map(|g| g.copies().count()).sum();
-        eprintln!(
-            "{} groups, {copies} verified copies of their keeper, {} images compared in \
-             {seconds:.2} s",
-            groups.len(),
-            db.len()
-        );
-        if let Some(report) = &report {
-            print_clean_up(report, args.dry_run);
-        }
-    }
+    let report = clean_up(&args, groups)?;
+    print_found(
+        &args,
+        &index,
+        &found,
+        (&rule, db.len(), seconds),
+        report.as_ref(),
+    );
     let failed = report.as_ref().is_some_and(|r| !r.skipped.is_empty());
     Ok(if report.as_ref().is_some_and(|r| r.stopped) {
         ExitCode::from(super::EXIT_INTERRUPTED)
@@ -214,6 +278,47 @@ pub(super) fn run(args: DupesArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The keeper rules, folders and the library's remembered decisions; `None` when the
+/// arguments asked for a decision to be made, listed or forgotten (done, and nothing
+/// to group).
+fn keeping_of(args: &DupesArgs, index: &Index) -> anyhow::Result<Option<Keeping>> {
+    let mut keeping = args.keeping()?;
+    let folder = args.index.parent().unwrap_or(Path::new("."));
+    let mut decisions = Decisions::load(&Decisions::path_for(folder, &index.root))?;
+    if decide(args, index, &mut decisions)? {
+        return Ok(None);
+    }
+    keeping.decided = decisions.list().to_vec();
+    Ok(Some(keeping))
+}
+
+/// What was found (and moved): `--json`, or the groups and series and a summary.
+fn print_found(
+    args: &DupesArgs,
+    index: &Index,
+    found: &Found,
+    (rule, compared, seconds): (&Rule, usize, f64),
+    report: Option<&Report>,
+) {
+    if args.json {
+        println!("{}", groups_json(index, found, rule, seconds, args, report));
+        return;
+    }
+    let groups = &found.groups;
+    print_groups(groups);
+    print_series(&found.series);
+    let copies: usize = groups.iter().map(|g| g.copies().count()).sum();
+    eprintln!(
+        "{} groups, {copies} verified copies of their keeper, {} series, {compared} images \
+         compared in {seconds:.2} s",
+        groups.len(),
+        found.series.len(),
+    );
+    if let Some(report) = report {
+        print_clean_up(report, args.dry_run);
+    }
 }
 
 /// The databases of the variants `wanted` picks, finished with `whitening`.
@@ -271,18 +376,99 @@ fn clean_up(args: &DupesArgs, groups: &[Group]) -> anyhow::Result<Option<Report>
     Ok(Some(report))
 }
 
+/// `--not-duplicates`, `--keep-all`, `--decisions`, `--forget-decision`: a decision
+/// remembered, listed or forgotten (and nothing grouped); `false` without any.
+fn decide(args: &DupesArgs, index: &Index, decisions: &mut Decisions) -> anyhow::Result<bool> {
+    let (verdict, files) = if !args.not_duplicates.is_empty() {
+        (Verdict::NotDuplicates, &args.not_duplicates)
+    } else if !args.keep_all.is_empty() {
+        (Verdict::KeepAll, &args.keep_all)
+    } else if let Some(n) = args.forget_decision {
+        let gone = decisions.remove(n.wrapping_sub(1))?;
+        let text = format!(
+            "forgot: {}: {}",
+            gone.verdict.name(),
+            gone.photos.join(", ")
+        );
+        say(args.json, json!({ "forgot": gone }), text);
+        return Ok(true);
+    } else if args.decisions {
+        let text: Vec<String> = decisions
+            .list()
+            .iter()
+            .enumerate()
+            .map(|(n, d)| format!("{}. {}: {}", n + 1, d.verdict.name(), d.photos.join(", ")))
+            .collect();
+        say(
+            args.json,
+            json!({ "decisions": decisions.list() }),
+            text.join("\n"),
+        );
+        return Ok(true);
+    } else {
+        return Ok(false);
+    };
+    let photos = files
+        .iter()
+        .map(|f| library_path(index, f))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    decisions.add(verdict, photos.clone())?;
+    let file = decisions.path().display().to_string();
+    let text = format!(
+        "remembered in {file}: {}: {}",
+        verdict.name(),
+        photos.join(", ")
+    );
+    let remembered = json!({ "remembered": decisions.list().last(), "file": file });
+    say(args.json, remembered, text);
+    Ok(true)
+}
+
+/// Prints `json` with `--json`, else `text`.
+fn say(json: bool, value: serde_json::Value, text: String) {
+    match json {
+        true => println!("{value}"),
+        false => println!("{text}"),
+    }
+}
+
+/// The path of `file` in the index's library, as the index names it.
+fn library_path(index: &Index, file: &Path) -> anyhow::Result<String> {
+    let real = std::fs::canonicalize(file).with_context(|| format!("{}", file.display()))?;
+    let relative = real.strip_prefix(&index.root).with_context(|| {
+        format!(
+            "{} is not in the library {}",
+            file.display(),
+            index.root.display()
+        )
+    })?;
+    let name = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/");
+    anyhow::ensure!(
+        index.entries.iter().any(|e| e.path == name),
+        "{} is not a photo of the index",
+        file.display()
+    );
+    Ok(name)
+}
+
 /// `--json`: the groups, the rule they were found with, the time, and what was moved.
 fn groups_json(
     index: &Index,
-    groups: &[Group],
+    found: &Found,
     rule: &Rule,
     seconds: f64,
     args: &DupesArgs,
     report: Option<&Report>,
 ) -> serde_json::Value {
-    let groups: Vec<_> = groups.iter().map(|g| group_json(index, g)).collect();
+    let groups: Vec<_> = found.groups.iter().map(|g| group_json(index, g)).collect();
+    let series: Vec<_> = found.series.iter().map(series_json).collect();
     let mut out = json!({
         "groups": groups,
+        "series": series,
         "threshold": rule.threshold,
         "rule": {
             "threshold": rule.threshold,
@@ -314,13 +500,23 @@ fn print_clean_up(report: &Report, dry_run: bool) {
     }
 }
 
-/// Each group: the photo kept, its verified copies (and why), the photos only similar.
+/// Each group: what it is, the photo kept (and why), its verified copies (and why), the
+/// photos only similar.
 fn print_groups(groups: &[Group]) {
     let path = |g: &Group, i: usize| g.members()[i].file.path.display().to_string();
     for (n, group) in groups.iter().enumerate() {
         let copies: Vec<usize> = group.copies().collect();
-        println!("group {} ({} files)", n + 1, copies.len() + 1);
-        println!("  keep  {}", path(group, group.keeper()));
+        println!(
+            "group {} ({} files, {})",
+            n + 1,
+            copies.len() + 1,
+            group.kind().name()
+        );
+        println!(
+            "  keep  {}  (kept because {})",
+            path(group, group.keeper()),
+            group.reason().because()
+        );
         for &i in &copies {
             let check = group.check(i, group.keeper());
             println!("        {}  ({})", path(group, i), check.why());
@@ -330,6 +526,21 @@ fn print_groups(groups: &[Group]) {
                 "  similar to a copy, not to the photo kept: {}",
                 path(group, i)
             );
+        }
+    }
+}
+
+/// Each series: its frames by capture time (never moved).
+fn print_series(series: &[Series]) {
+    for (n, s) in series.iter().enumerate() {
+        let span = s.seconds().map_or(String::new(), |t| format!(", {t:.1} s"));
+        println!(
+            "series {} ({} frames{span}; a burst, not copies: pick the best yourself)",
+            n + 1,
+            s.members.len()
+        );
+        for m in &s.members {
+            println!("        {}", m.file.path.display());
         }
     }
 }
@@ -486,6 +697,9 @@ fn group_json(index: &Index, group: &Group) -> serde_json::Value {
         if let Some(damage) = e.damage {
             file["damaged"] = json!(damage.to_string());
         }
+        if member.protected {
+            file["protected"] = json!(true);
+        }
         if i != group.keeper() {
             let check = group.check(i, group.keeper());
             file["distance"] = json!(check.distance);
@@ -508,10 +722,32 @@ fn group_json(index: &Index, group: &Group) -> serde_json::Value {
         .collect();
     let similar: Vec<_> = group.similar().map(file).collect();
     json!({
+        "kind": group.kind().name(),
         "keeper": group.members()[group.keeper()].file.path,
+        "kept_because": {
+            "rule": group.reason().name(),
+            "why": group.reason().because(),
+        },
         "files": files,
         "similar": similar,
     })
+}
+
+/// One series as `--json` prints it: its frames by capture time.
+fn series_json(series: &Series) -> serde_json::Value {
+    let frames: Vec<_> = series
+        .members
+        .iter()
+        .map(|m| {
+            json!({
+                "path": m.file.path,
+                "camera": m.shot.camera.as_ref().map(|c| format!("{} {}", c.make, c.model)),
+                "taken": m.shot.taken.map(|t| t.seconds),
+                "image_number": m.shot.image_number,
+            })
+        })
+        .collect();
+    json!({ "frames": frames, "seconds": series.seconds() })
 }
 
 fn write_csv(path: &Path, index: &Index, groups: &[Group]) -> anyhow::Result<()> {

@@ -494,6 +494,7 @@ impl LookalikeApp {
                 self.worker.send(Command::FindDuplicates {
                     threshold,
                     variants,
+                    keeping: self.settings.keeping(),
                 });
             }
             DupesAction::Remove(matches) => {
@@ -504,6 +505,10 @@ impl LookalikeApp {
                 self.worker.send(Command::RemoveFiles { matches });
             }
             DupesAction::Undo => self.worker.send(Command::UndoCleanup),
+            DupesAction::Decide(verdict, photos) => {
+                self.worker.send(Command::Decide { verdict, photos })
+            }
+            DupesAction::ForgetDecision(n) => self.worker.send(Command::ForgetDecision(n)),
             DupesAction::Compare(a, b) => {
                 for path in [&a, &b] {
                     if self.large.get(path).is_none() {

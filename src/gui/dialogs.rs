@@ -15,6 +15,10 @@ pub enum Purpose {
     Query,
     Weights,
     WhiteningFolder,
+    /// A folder whose files the duplicate clean-up never moves.
+    ProtectedFolder,
+    /// A folder the keeper rule "preferred" keeps from.
+    PreferredFolder,
 }
 
 /// At most one dialog at a time; its answer comes back through [`Dialogs::poll`].
@@ -55,6 +59,12 @@ impl Dialogs {
                     Purpose::Library => dialog.set_title("Open a photo folder").pick_folder(),
                     Purpose::WhiteningFolder => dialog
                         .set_title("Folder of other photos to learn the whitening from")
+                        .pick_folder(),
+                    Purpose::ProtectedFolder => dialog
+                        .set_title("A folder whose photos are never moved")
+                        .pick_folder(),
+                    Purpose::PreferredFolder => dialog
+                        .set_title("A folder whose photos are kept first")
                         .pick_folder(),
                     Purpose::Query => dialog
                         .set_title("Choose a query photo")

@@ -72,6 +72,8 @@ pub enum Command {
     FindDuplicates {
         threshold: f32,
         variants: bool,
+        /// The keeper rules and the protected and preferred folders.
+        keeping: dupes::Keeping,
     },
     /// Move these verified copies of the library to the trash (or the configured
     /// folder), journaled, each checked against its keeper right before moving.
@@ -80,6 +82,14 @@ pub enum Command {
     },
     /// Bring back the newest clean-up batch.
     UndoCleanup,
+    /// Remember a decision on photos of the library (never proposed together again),
+    /// then find the groups again.
+    Decide {
+        verdict: dupes::Verdict,
+        photos: Vec<PathBuf>,
+    },
+    /// Forget the library's decision `n` (oldest first), then find the groups again.
+    ForgetDecision(usize),
 }
 
 /// Whitening as the executor needs it.
@@ -178,6 +188,8 @@ pub enum Event {
         threshold: f32,
         seconds: f64,
     },
+    /// The decisions remembered for the library, oldest first.
+    Decisions(Vec<dupes::Decision>),
     /// The turned and enlarged photos were described after indexing (the number of
     /// photos that could not be), or why not.
     VariantsEnded {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use lookalike_core::describe::engine::BackendChoice;
 use lookalike_core::describe::model::Network;
+use lookalike_core::find::dupes::{KeepRule, Keeping};
 use lookalike_core::find::intent::Intent;
 use lookalike_core::find::search::Metric;
 use lookalike_core::read::imaging::DEFAULT_MAX_SIDE;
@@ -60,6 +61,13 @@ pub struct Settings {
     pub model: Option<PathBuf>,
     /// Most recent first.
     pub recent_folders: Vec<PathBuf>,
+    /// Duplicates: the keeper rules, first to last (by name; the rules left out follow
+    /// in their default order).
+    pub keep_rules: Vec<String>,
+    /// Duplicates: folders whose files may be kept, never moved.
+    pub protected_folders: Vec<PathBuf>,
+    /// Duplicates: folders the keeper rule "preferred" keeps from.
+    pub preferred_folders: Vec<PathBuf>,
 }
 
 impl Default for Settings {
@@ -80,6 +88,12 @@ impl Default for Settings {
             network: Network::default(),
             model: None,
             recent_folders: Vec::new(),
+            keep_rules: KeepRule::DEFAULT
+                .iter()
+                .map(|r| r.name().to_string())
+                .collect(),
+            protected_folders: Vec::new(),
+            preferred_folders: Vec::new(),
         }
     }
 }
@@ -90,6 +104,21 @@ impl Settings {
         self.recent_folders.retain(|f| f != &folder);
         self.recent_folders.insert(0, folder);
         self.recent_folders.truncate(RECENT_FOLDERS);
+    }
+
+    /// How the duplicate finder picks keepers (rule names it does not know, from a
+    /// newer version, are left out); the library's decisions are the executor's to add.
+    pub fn keeping(&self) -> Keeping {
+        Keeping {
+            rules: self
+                .keep_rules
+                .iter()
+                .filter_map(|n| KeepRule::from_name(n))
+                .collect(),
+            protected: self.protected_folders.clone(),
+            preferred: self.preferred_folders.clone(),
+            decided: Vec::new(),
+        }
     }
 
     /// Chooses what "similar" means: the whitening and distance become the intent's

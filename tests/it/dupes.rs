@@ -483,9 +483,13 @@ fn verification_rejects_distinct_pictures_and_a_new_keeper_re_verifies() {
         thumbnails.iter().all(Option::is_some),
         "indexing makes every photo's thumbnail"
     );
+    let keeping = lookalike_core::find::dupes::Keeping::default();
     let find = |rule| {
-        lookalike_core::find::dupes::find_in(&index, &db, &views_db, thumbnails, rule, control)
-            .unwrap()
+        lookalike_core::find::dupes::find_in(
+            &index, &db, &views_db, thumbnails, rule, &keeping, control,
+        )
+        .unwrap()
+        .groups
     };
     let calibrated = lookalike_core::find::dupes::Rule::calibrated(p.pooling, true);
 

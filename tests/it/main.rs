@@ -12,6 +12,7 @@ mod googlenet;
 mod heif;
 mod image_formats;
 mod index;
+mod keepers;
 mod model_file;
 mod no_permanent_delete;
 mod raw_formats;

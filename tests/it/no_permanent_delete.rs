@@ -132,8 +132,11 @@ fn the_only_way_out_of_the_library_is_the_checked_trash_or_a_no_replace_move() {
         let text = std::fs::read_to_string(repo().join(file)).unwrap();
         text.split("#[cfg(test)]").next().unwrap().to_string()
     };
+    // The clean-up, where its files go (`places`) and what travels with a photo.
     let (shipped, trash, journal) = (
-        shipped("core/src/cleanup/mod.rs"),
+        ["mod.rs", "places.rs", "sidecars.rs"]
+            .map(|f| shipped(&format!("core/src/cleanup/{f}")))
+            .concat(),
         shipped("core/src/cleanup/trash.rs"),
         shipped("core/src/cleanup/journal.rs"),
     );

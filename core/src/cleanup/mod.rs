@@ -17,6 +17,10 @@
 //! One process at a time writes it (an advisory lock), so batch numbers are never
 //! shared. A batch can be stopped between two files.
 //!
+//! A photo's sidecars and companions (`.xmp`, a Live Photo's `.MOV`: see [`sidecars`])
+//! move with it, first, into the same place, each journaled, so undo brings them back
+//! too; if one of them cannot move, those already moved come back and the photo stays.
+//!
 //! Moves are renames only and never replace a file ([`safefs::move_no_replace`]): into
 //! a folder on the same file system, or into the trash of the file's own file system
 //! ([`trash`]); a move that would have to copy is refused, so no file is ever copied
@@ -24,6 +28,8 @@
 //! `tests/it/no_permanent_delete.rs` checks the sources for it.
 
 mod journal;
+mod places;
+pub mod sidecars;
 mod trash;
 
 use std::path::{Path, PathBuf};
@@ -33,6 +39,7 @@ use serde::{Deserialize, Serialize};
 pub use self::journal::Journal;
 pub(crate) use self::journal::fuzz as fuzz_journal;
 use self::journal::{Identity, Record, outstanding};
+use self::places::{move_away, preview, release, reserve, reserve_companion, restore};
 pub use self::trash::Trashed;
 pub use crate::find::dupes::VerifiedMatch;
 pub use crate::index::Indexed;
@@ -118,34 +125,108 @@ impl Journal {
             // `may_move` found the file on disk as it was indexed: that is its identity.
             let identity = Identity::indexed(file);
             let checked = may_move(found, &keepers).and_then(|()| reserve(file, destination));
-            let to = match checked {
-                Ok(to) => to,
-                Err(reason) => {
-                    report.skipped.push(Failure::new(file.path.clone(), reason));
-                    continue;
-                }
-            };
-            let from = file.path.clone();
-            self.append(&Record::Intent {
-                batch,
-                from: from.clone(),
-                to: to.clone(),
-                file: Some(identity),
-            })?;
-            match move_away(&from, &to) {
-                Ok(()) => {
-                    self.append(&Record::Moved {
-                        batch,
-                        from: from.clone(),
-                        to: to.clone(),
-                        file: Some(identity),
-                    })?;
-                    report.moved.push(Moved { from, to });
-                }
-                Err(reason) => report.skipped.push(Failure::new(from, reason)),
+            match checked {
+                Ok(to) => self.move_photo(batch, (file, identity), to, destination, &mut report)?,
+                Err(reason) => report.skipped.push(Failure::new(file.path.clone(), reason)),
             }
         }
         Ok(report)
+    }
+
+    /// Moves `file` (whose identity is known) to `to`, its sidecars first, beside it:
+    /// if one of them cannot move, the sidecars moved come back and the photo stays.
+    fn move_photo(
+        &self,
+        batch: u64,
+        (file, identity): (&Indexed, Identity),
+        to: Place,
+        destination: &Destination,
+        report: &mut Report,
+    ) -> Result<()> {
+        let mut moved = Vec::new();
+        for companion in sidecars::companions(&file.path) {
+            match self.move_one(batch, &companion, |_| {
+                reserve_companion(&file.path, &companion, &to, destination)
+            })? {
+                Ok(done) => moved.push(done),
+                Err(reason) => {
+                    release(&to);
+                    self.bring_back(batch, moved, report)?;
+                    let reason = format!(
+                        "its sidecar {} cannot go with it ({reason}): both stay",
+                        companion.display()
+                    );
+                    report.skipped.push(Failure::new(file.path.clone(), reason));
+                    return Ok(());
+                }
+            }
+        }
+        let from = file.path.clone();
+        match self.move_one(batch, &from, |_| Ok((identity, to)))? {
+            Ok(photo) => {
+                for (from, to, _) in moved.into_iter().chain([photo]) {
+                    report.moved.push(Moved { from, to });
+                }
+            }
+            Err(reason) => {
+                self.bring_back(batch, moved, report)?;
+                report.skipped.push(Failure::new(from, reason));
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves the file at `from` where `place` says (its identity and place), journaled
+    /// before and after; `Ok(Err(why))` when it stays. A journal that cannot be written
+    /// is the only error.
+    fn move_one(
+        &self,
+        batch: u64,
+        from: &Path,
+        place: impl FnOnce(&Path) -> std::result::Result<(Identity, Place), String>,
+    ) -> Result<std::result::Result<(PathBuf, Place, Identity), String>> {
+        let (identity, to) = match place(from) {
+            Ok(found) => found,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        let from = from.to_path_buf();
+        self.append(&Record::Intent {
+            batch,
+            from: from.clone(),
+            to: to.clone(),
+            file: Some(identity),
+        })?;
+        if let Err(reason) = move_away(&from, &to) {
+            return Ok(Err(reason));
+        }
+        self.append(&Record::Moved {
+            batch,
+            from: from.clone(),
+            to: to.clone(),
+            file: Some(identity),
+        })?;
+        Ok(Ok((from, to, identity)))
+    }
+
+    /// Brings back the sidecars of a photo that stays (newest first).
+    fn bring_back(
+        &self,
+        batch: u64,
+        moved: Vec<(PathBuf, Place, Identity)>,
+        report: &mut Report,
+    ) -> Result<()> {
+        for (from, to, identity) in moved.into_iter().rev() {
+            match restore(&from, &to, Some(identity)) {
+                Ok(()) => self.append(&Record::Restored { batch, from })?,
+                Err(reason) => report.skipped.push(Failure::new(
+                    from,
+                    format!(
+                        "a sidecar could not come back beside its photo ({reason}): undo the batch"
+                    ),
+                )),
+            }
+        }
+        Ok(())
     }
 
     /// Undoes batch `batch`: every file it moved comes back to its place. Files whose
@@ -182,11 +263,23 @@ pub fn plan(matches: &[VerifiedMatch], destination: &Destination) -> Report {
     let keepers = keepers(matches);
     for found in matches {
         let file = found.file();
-        match may_move(found, &keepers).and_then(|()| preview(file, destination)) {
-            Ok(to) => report.moved.push(Moved {
-                from: file.path.clone(),
-                to,
-            }),
+        match may_move(found, &keepers).and_then(|()| preview(&file.path, destination)) {
+            Ok(to) => {
+                for companion in sidecars::companions(&file.path) {
+                    if let Ok((_, place)) =
+                        reserve_companion(&file.path, &companion, &to, destination)
+                    {
+                        report.moved.push(Moved {
+                            from: companion,
+                            to: place,
+                        });
+                    }
+                }
+                report.moved.push(Moved {
+                    from: file.path.clone(),
+                    to,
+                });
+            }
             Err(reason) => report.skipped.push(Failure::new(file.path.clone(), reason)),
         }
     }
@@ -262,26 +355,6 @@ pub fn may_move(
     Ok(())
 }
 
-/// Where `file` would go, touching nothing (the dry run).
-fn preview(file: &Indexed, destination: &Destination) -> std::result::Result<Place, String> {
-    match destination {
-        Destination::Trash => Ok(Place::Trash),
-        Destination::Folder(folder) => free_name(folder, &file.path).map(Place::File),
-    }
-}
-
-/// Where `file` goes (after [`may_move`] said it may): a free name in the folder, or a
-/// place in the trash of its own file system, whose record is written now.
-fn reserve(file: &Indexed, destination: &Destination) -> std::result::Result<Place, String> {
-    match destination {
-        #[cfg(all(unix, not(target_os = "macos")))]
-        Destination::Trash => trash::reserve(&file.path).map(Place::Trashed),
-        #[cfg(not(all(unix, not(target_os = "macos"))))]
-        Destination::Trash => Ok(Place::Trash),
-        Destination::Folder(folder) => free_name(folder, &file.path).map(Place::File),
-    }
-}
-
 /// `Ok` when the file is still the one that was indexed.
 fn unchanged(file: &Indexed) -> std::result::Result<(), String> {
     let (meta, now) = safefs::stat(&file.path).map_err(|e| format!("cannot read it: {e}"))?;
@@ -295,102 +368,6 @@ fn unchanged(file: &Indexed) -> std::result::Result<(), String> {
         return Err("changed since it was indexed: index the folder again first".into());
     }
     Ok(())
-}
-
-/// A path in `folder` for `file` that does not exist yet: its name, or `name (2).ext`...
-fn free_name(folder: &Path, file: &Path) -> std::result::Result<PathBuf, String> {
-    if !folder.is_dir() {
-        return Err(format!("{} is not a folder", folder.display()));
-    }
-    let stem = file.file_stem().unwrap_or_default().to_string_lossy();
-    let ext = file
-        .extension()
-        .map(|e| format!(".{}", e.to_string_lossy()))
-        .unwrap_or_default();
-    (1..10_000)
-        .map(|i| match i {
-            1 => folder.join(format!("{stem}{ext}")),
-            i => folder.join(format!("{stem} ({i}){ext}")),
-        })
-        .find(|candidate| !candidate.exists())
-        .ok_or_else(|| format!("no free name for it in {}", folder.display()))
-}
-
-fn move_away(from: &Path, to: &Place) -> std::result::Result<(), String> {
-    match to {
-        #[cfg(all(unix, not(target_os = "macos")))]
-        Place::Trashed(trashed) => trash::finish(from, trashed),
-        #[cfg(not(all(unix, not(target_os = "macos"))))]
-        Place::Trash => trash::system_trash(from),
-        // A rename never loses the file: it is here or there, and never replaces
-        // another. Across file systems it fails, and the user is asked for a folder
-        // on the same one instead.
-        Place::File(target) => safefs::move_no_replace(from, target).map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => format!(
-                "a file appeared at {} meanwhile; nothing was replaced",
-                target.display()
-            ),
-            std::io::ErrorKind::CrossesDevices => format!(
-                "{} is on another file system: a move there would copy it, so it stays; \
-                 choose a folder on the same disk",
-                target.display()
-            ),
-            _ => format!("could not move it to {} ({e})", target.display()),
-        }),
-        #[allow(unreachable_patterns)]
-        _ => Err("this system has no such trash".into()),
-    }
-}
-
-/// Brings back the file moved from `from` to `to`, only if `from` is free and the file
-/// at `to` is still the one that was moved (`identity`, when the journal has it).
-fn restore(from: &Path, to: &Place, identity: Option<Identity>) -> std::result::Result<(), String> {
-    if from.exists() {
-        return Err("its place is taken by another file; it was left where it is".into());
-    }
-    let same = |moved: &Path| match identity {
-        Some(identity) if Identity::of(moved)? != identity => Err(format!(
-            "the file at {} is not the one that was moved (replaced or changed since); \
-             it was left where it is",
-            moved.display()
-        )),
-        _ => Ok(()),
-    };
-    match to {
-        Place::File(moved) => {
-            same(moved)?;
-            safefs::move_no_replace(moved, from)
-                .map_err(|e| format!("could not move {} back: {e}", moved.display()))
-        }
-        #[cfg(all(unix, not(target_os = "macos")))]
-        Place::Trashed(trashed) => {
-            same(&trashed.file)?;
-            trash::take_back(trashed, from)
-        }
-        Place::Trash => restore_from_trash(from),
-        #[allow(unreachable_patterns)]
-        _ => Err("this system has no such trash".into()),
-    }
-}
-
-/// A file an older journal sent to the trash without recording where: brought back
-/// only if exactly one trashed file came from its path.
-#[cfg(all(unix, not(target_os = "macos")))]
-fn restore_from_trash(from: &Path) -> std::result::Result<(), String> {
-    match trash::find_by_origin(from).as_slice() {
-        [one] => trash::take_back(one, from),
-        [] => Err("it is no longer in the trash (was the trash emptied?)".into()),
-        _ => Err(
-            "several files from this path are in the trash and the journal does not \
-                  say which one it moved: restore it with your file manager"
-                .into(),
-        ),
-    }
-}
-
-#[cfg(not(all(unix, not(target_os = "macos"))))]
-fn restore_from_trash(_from: &Path) -> std::result::Result<(), String> {
-    Err("restore it from the system trash (the Recycle Bin or the Finder's Put Back)".into())
 }
 
 #[cfg(test)]

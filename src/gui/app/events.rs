@@ -90,6 +90,7 @@ impl LookalikeApp {
                 self.dupes
                     .set_outcome(outcome, threshold, self.shelf.generation, seconds);
             }
+            Event::Decisions(decisions) => self.dupes.decisions = decisions,
             Event::Cleanup { report, undo } => self.cleaned_up(report, undo),
             Event::PhotosMissing {
                 folder,

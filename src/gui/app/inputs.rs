@@ -100,6 +100,12 @@ impl LookalikeApp {
                     Purpose::WhiteningFolder => {
                         self.settings.whitening = WhiteningSource::Folder(path)
                     }
+                    Purpose::ProtectedFolder => {
+                        add_folder(&mut self.settings.protected_folders, path)
+                    }
+                    Purpose::PreferredFolder => {
+                        add_folder(&mut self.settings.preferred_folders, path)
+                    }
                 },
                 Ok(None) => {}
                 Err(message) => self.notices.push(message),
@@ -168,5 +174,12 @@ impl LookalikeApp {
             crop: key.crop,
             ranking: key.ranking,
         });
+    }
+}
+
+/// Adds `folder` to a list of folders once.
+fn add_folder(folders: &mut Vec<std::path::PathBuf>, folder: std::path::PathBuf) {
+    if !folders.contains(&folder) {
+        folders.push(folder);
     }
 }

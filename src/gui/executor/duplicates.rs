@@ -34,14 +34,24 @@ impl Executor {
         let whitening = self.duplicate_whitening(library);
         let database = (whitening.as_ref() == library.whitening.as_ref())
             .then(|| Arc::clone(&library.database));
+        let index_path = self.library_index_path(&library.index);
+        let mut keeping = self.keeping.clone();
+        match self.decisions() {
+            Ok(decisions) => {
+                keeping.decided = decisions.list().to_vec();
+                self.sink.send(Event::Decisions(keeping.decided.clone()));
+            }
+            Err(error) => self.sink.send(Event::Notice(format!("{error:#}"))),
+        }
         let job = DuplicatesJob {
             index: library.index.clone(),
-            index_path: self.library_index_path(&library.index),
+            index_path,
             database,
             whitening,
             variants,
             sink: self.sink.clone(),
             threshold,
+            keeping,
         };
         let serial = self.library_serial;
         self.start_job(JobKind::Duplicates { threshold }, move |stop, _| {
@@ -108,6 +118,60 @@ impl Executor {
     }
 }
 
+impl Executor {
+    /// The decisions remembered for the open library (beside its indexes).
+    fn decisions(&self) -> Result<dupes::Decisions, String> {
+        let library = self.library.as_ref().ok_or("open a library folder first")?;
+        let index_path = self.library_index_path(&library.index);
+        let dir = index_path
+            .parent()
+            .ok_or("the library's index has no folder")?;
+        dupes::Decisions::load(&dupes::Decisions::path_for(dir, &library.index.root))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Remembers `verdict` on `photos` (paths of the library), then groups again.
+    pub(super) fn decide(&mut self, verdict: dupes::Verdict, photos: &[PathBuf]) {
+        let root = match &self.library {
+            Some(library) => library.index.root.clone(),
+            None => return,
+        };
+        let relative: Vec<String> = photos
+            .iter()
+            .filter_map(|p| p.strip_prefix(&root).ok())
+            .map(|p| {
+                p.components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/")
+            })
+            .collect();
+        let added = self
+            .decisions()
+            .and_then(|mut d| d.add(verdict, relative).map_err(|e| e.to_string()));
+        self.after_decision(added);
+    }
+
+    /// Forgets decision `n`, then groups again.
+    pub(super) fn forget_decision(&mut self, n: usize) {
+        let forgotten = self
+            .decisions()
+            .and_then(|mut d| d.remove(n).map(drop).map_err(|e| e.to_string()));
+        self.after_decision(forgotten);
+    }
+
+    fn after_decision(&mut self, done: Result<(), String>) {
+        match done {
+            Ok(()) => {
+                if let Some((threshold, variants)) = self.last_duplicates {
+                    self.find_duplicates(threshold, variants);
+                }
+            }
+            Err(error) => self.sink.send(Event::Notice(error)),
+        }
+    }
+}
+
 /// The duplicate search: the variants indexing has described (if asked), then the
 /// grouping.
 pub(super) struct DuplicatesJob {
@@ -119,6 +183,7 @@ pub(super) struct DuplicatesJob {
     pub(super) variants: bool,
     pub(super) sink: EventSink,
     pub(super) threshold: f32,
+    pub(super) keeping: dupes::Keeping,
 }
 
 impl DuplicatesJob {
@@ -161,8 +226,18 @@ impl DuplicatesJob {
             .with_threshold(self.threshold);
         self.sink
             .forward_progress(Stage::Grouping, stop, |control| {
-                dupes::find_in(&self.index, &db, &others, &thumbnails, rule, control)
+                let keeping = &self.keeping;
+                dupes::find_in(
+                    &self.index,
+                    &db,
+                    &others,
+                    &thumbnails,
+                    rule,
+                    keeping,
+                    control,
+                )
             })
+            .map(|found| found.groups)
             .map_err(|e| e.to_string())
     }
 }

@@ -181,6 +181,8 @@ struct Executor {
     library_serial: u64,
     /// The last duplicate search asked for: done again once the variants are ready.
     last_duplicates: Option<(f32, bool)>,
+    /// The keeper rules and folders of the last duplicate search.
+    keeping: lookalike_core::find::dupes::Keeping,
     /// The whitening and image size of the indexing run in progress.
     growing: Option<(WhiteningRequest, u32)>,
 }
@@ -211,6 +213,7 @@ impl Executor {
             next_job: 0,
             library_serial: 0,
             last_duplicates: None,
+            keeping: Default::default(),
             growing: None,
         }
     }
@@ -312,9 +315,15 @@ impl Executor {
             Command::FindDuplicates {
                 threshold,
                 variants,
-            } => self.find_duplicates(threshold, variants),
+                keeping,
+            } => {
+                self.keeping = keeping;
+                self.find_duplicates(threshold, variants)
+            }
             Command::RemoveFiles { matches } => self.remove_files(&matches),
             Command::UndoCleanup => self.undo_cleanup(),
+            Command::Decide { verdict, photos } => self.decide(verdict, &photos),
+            Command::ForgetDecision(n) => self.forget_decision(n),
         }
     }
 }

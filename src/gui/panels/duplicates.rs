@@ -18,7 +18,7 @@ use eframe::egui::{self, RichText, Vec2};
 use crate::gui::protocol::{DuplicateGroup, JobEnd, Photo};
 use crate::gui::thumbs::{Thumb, Thumbnails};
 use crate::gui::widgets::format::{format_bytes, format_date};
-use lookalike_core::find::dupes::VerifiedMatch;
+use lookalike_core::find::dupes::{Decision, Verdict, VerifiedMatch};
 
 /// Side of a photo card, in points.
 const CARD: f32 = 220.0;
@@ -26,10 +26,17 @@ const CARD: f32 = 220.0;
 /// What the user asked the app to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DupesAction {
-    Find { threshold: f32, variants: bool },
+    Find {
+        threshold: f32,
+        variants: bool,
+    },
     Remove(Vec<VerifiedMatch>),
     Undo,
     Compare(PathBuf, PathBuf),
+    /// Remember a verdict on these photos: never proposed together again.
+    Decide(Verdict, Vec<PathBuf>),
+    /// Forget the library's decision `n` (oldest first).
+    ForgetDecision(usize),
 }
 
 /// The library as the duplicates view needs it.
@@ -62,6 +69,8 @@ pub struct DupesView {
     pub busy: bool,
     /// A clean-up is under way: nothing more can be moved until it ends.
     pub cleaning: bool,
+    /// The decisions remembered for the library ("not duplicates", "keep all").
+    pub decisions: Vec<Decision>,
 }
 
 impl Default for DupesView {
@@ -89,6 +98,7 @@ impl DupesView {
             seconds: 0.0,
             busy: false,
             cleaning: false,
+            decisions: Vec::new(),
         }
     }
 
@@ -319,8 +329,12 @@ impl DupesView {
             {
                 self.current -= 1;
             }
+            let kind = self
+                .groups
+                .get(self.current)
+                .map_or("", |g| g.group.kind().name());
             ui.label(format!(
-                "Group {} of {}",
+                "Group {} of {}: {kind}",
                 self.current + 1,
                 self.groups.len()
             ));
@@ -355,6 +369,9 @@ impl DupesView {
             if ui.button("Select none").clicked() {
                 self.selected.clear();
             }
+            if let Some(decided) = self.decision_buttons(ui) {
+                action = Some(decided);
+            }
             let removal = self.removal();
             let count = removal.len();
             // Not while the groups are found again (what is on screen may be stale) or
@@ -374,6 +391,54 @@ impl DupesView {
                 action = Some(DupesAction::Remove(removal));
             }
         });
+        action
+    }
+
+    /// "Not duplicates" and "Keep all" for the current group (its keeper and copies),
+    /// and the decisions remembered, each with Forget.
+    fn decision_buttons(&mut self, ui: &mut egui::Ui) -> Option<DupesAction> {
+        let mut action = None;
+        let photos: Vec<PathBuf> = self.groups.get(self.current).map_or_else(Vec::new, |g| {
+            std::iter::once(g.keeper())
+                .chain(g.group.copies())
+                .map(|i| g.photos[i].path.clone())
+                .collect()
+        });
+        let enabled = photos.len() > 1 && !self.busy && !self.cleaning;
+        let verdicts = [
+            (
+                Verdict::NotDuplicates,
+                "Not duplicates",
+                "Never propose these photos together again",
+            ),
+            (
+                Verdict::KeepAll,
+                "Keep all",
+                "Keep every photo of this group; never propose it again",
+            ),
+        ];
+        for (verdict, label, hover) in verdicts {
+            if ui
+                .add_enabled(enabled, egui::Button::new(label))
+                .on_hover_text(hover)
+                .clicked()
+            {
+                self.selected.clear();
+                action = Some(DupesAction::Decide(verdict, photos.clone()));
+            }
+        }
+        if !self.decisions.is_empty() {
+            ui.menu_button(format!("Decisions ({})", self.decisions.len()), |ui| {
+                for (n, d) in self.decisions.iter().enumerate() {
+                    ui.horizontal(|ui| {
+                        if ui.small_button("Forget").clicked() {
+                            action = Some(DupesAction::ForgetDecision(n));
+                        }
+                        ui.label(format!("{}: {}", d.verdict.name(), d.photos.join(", ")));
+                    });
+                }
+            });
+        }
         action
     }
 
@@ -483,6 +548,9 @@ impl DupesView {
             };
             ui.label(format!("distance {:.3} · why?", check.distance))
                 .on_hover_text(why);
+        }
+        if is_keeper {
+            ui.label(format!("kept because {}", group.group.reason().because()));
         }
         if group.group.may_keep(i) && ui.radio(is_keeper, format!("Keep {name}")).clicked() {
             self.set_keeper(i);

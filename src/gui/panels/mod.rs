@@ -7,11 +7,13 @@
 //! | [`toolbar`] | open a folder or a query, the intent, the view; the notices under it |
 //! | [`status`] | the jobs in progress (progress, rate, ETA, Cancel) or the library's state |
 //! | [`settings`] | the settings panel: query, ranking, whitening, indexing, network |
+//! | [`keeping`] | the settings of the duplicates' keeper: rules, protected and preferred folders |
 //! | [`query`] | the query photo and its crop box |
 //! | [`results`] | the results grid (or the whole library, to pick a query from) |
 //! | [`duplicates`] | the duplicate review: groups, keeper, selection, trash, undo |
 
 pub mod duplicates;
+pub mod keeping;
 pub mod query;
 pub mod results;
 pub mod settings;

@@ -6,6 +6,7 @@ use std::path::Path;
 use eframe::egui::{self, RichText};
 
 use super::Action;
+use super::keeping;
 use crate::gui::ModelState;
 use crate::gui::dialogs::Purpose;
 use crate::gui::settings::{Settings, WhiteningSource};
@@ -38,6 +39,14 @@ pub fn show(
         if let Some(asked) = indexing(ui, settings, model, library) {
             action = Some(asked);
         }
+        ui.separator();
+        egui::CollapsingHeader::new("Duplicates: which copy is kept")
+            .default_open(false)
+            .show(ui, |ui| {
+                if let Some(asked) = keeping::show(ui, settings) {
+                    action = Some(asked);
+                }
+            });
     });
     action
 }

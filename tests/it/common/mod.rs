@@ -82,9 +82,19 @@ pub fn verified_copies(
         false,
     );
     let control = lookalike_core::index::Control::unattended();
-    let groups =
-        lookalike_core::find::dupes::find(&index, &rows, dim, &[], &[], rule, control).unwrap();
-    groups.iter().flat_map(|g| g.matches(|_| true)).collect()
+    let described = lookalike_core::find::dupes::Described {
+        rows: &rows,
+        dim,
+        views: &[],
+    };
+    let keeping = lookalike_core::find::dupes::Keeping::default();
+    let found =
+        lookalike_core::find::dupes::find(&index, described, &[], rule, &keeping, control).unwrap();
+    found
+        .groups
+        .iter()
+        .flat_map(|g| g.matches(|_| true))
+        .collect()
 }
 
 /// The real VGG16 weights in `../shared`.

@@ -5,23 +5,29 @@
 //!    through a turned or enlarged view (blocked SGEMM, [`super::pairs_by_block`]).
 //! 2. **Verification** ([`super::verify`]): each candidate pair is a copy only if it
 //!    stands out from the photos' own scale and, with thumbnails, their detail agrees.
-//! 3. **Groups without chains**: photos are taken best keeper first (the best file, then
-//!    the one closest to the photos verified with it, then [`keeper_order`]); each
-//!    keeper's group is the photos not yet taken that passed
+//! 3. **Two exposures are never copies** ([`super::series`]): a pair whose EXIF proves
+//!    two exposures is no copy, whatever its pixels; frames of one burst become a
+//!    [`Series`], shown apart and never proposed.
+//! 4. **Groups without chains**: photos are taken best keeper first (by the user's
+//!    [`Keeping`] rules); each keeper's group is the photos not yet taken that passed
 //!    verification *with the keeper itself*. A photo that passed only with one of its
-//!    copies is shown beside the group as similar, never as a copy.
+//!    copies is shown beside the group as similar, never as a copy; a photo in a
+//!    protected folder is never a copy.
 //!
 //! The evidence that a file may go is a [`VerifiedMatch`], which only [`Group`] (made
 //! here) constructs; the clean-up accepts nothing else.
 
 use std::cmp::Ordering as CmpOrdering;
 
+use super::keeper::{self, Facts, KeepRule, Keeping, Reason};
+use super::series::{Taking, taking};
 use super::verify::{Check, Rule, Verifier};
 use super::{GroupingError, Pair, Variant};
 use crate::find::search::Database;
 use crate::index::Control;
 use crate::index::thumbnails::Thumbnail;
 use crate::index::{Entry, Index, Indexed};
+use crate::read::exif::Shot;
 
 /// A photo of a group.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,6 +36,54 @@ pub struct Member {
     pub row: usize,
     /// The file as it was indexed (what the clean-up checks on disk).
     pub file: Indexed,
+    /// What its EXIF says (camera, capture time, software).
+    pub shot: Shot,
+    /// In a protected folder: never a copy that may go.
+    pub protected: bool,
+    /// Members with the same `bytes` have the same content byte for byte.
+    pub bytes: usize,
+}
+
+/// What a group is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Every copy has the keeper's bytes: the same file twice.
+    IdenticalFiles,
+    /// The same photo re-saved, resized, turned, cropped or recoloured.
+    SamePhoto,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::IdenticalFiles => "identical files",
+            Self::SamePhoto => "the same photo",
+        }
+    }
+}
+
+/// Frames of one burst (or a few tries of one shot): one camera body, seconds apart,
+/// each its own exposure ([`super::series`]). Never proposed for removal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// By capture time, then path.
+    pub members: Vec<Member>,
+}
+
+impl Series {
+    /// Seconds from the first frame to the last, where their capture times are known.
+    pub fn seconds(&self) -> Option<f64> {
+        let first = self.members.first()?.shot.taken?;
+        let last = self.members.last()?.shot.taken?;
+        Some(first.seconds_to(&last))
+    }
+}
+
+/// What the duplicate finder found: groups of copies around keepers, and series.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Found {
+    pub groups: Vec<Group>,
+    pub series: Vec<Series>,
 }
 
 /// A group of copies around a keeper, with the photos similar to them beside it.
@@ -42,6 +96,8 @@ pub struct Group {
     members: Vec<Member>,
     star: usize,
     keeper: usize,
+    /// Why the keeper is kept.
+    reason: Reason,
     /// `checks[i * n + j]`: the verification of members `i` and `j`.
     checks: Vec<Check>,
 }
@@ -56,13 +112,33 @@ impl Group {
         self.keeper
     }
 
+    /// Why the keeper is kept.
+    pub fn reason(&self) -> Reason {
+        self.reason
+    }
+
+    /// Identical files when every copy has the keeper's bytes, else the same photo.
+    pub fn kind(&self) -> Kind {
+        let keeper = self.members[self.keeper].bytes;
+        let mut copies = self.copies().peekable();
+        if copies.peek().is_some() && copies.all(|i| self.members[i].bytes == keeper) {
+            Kind::IdenticalFiles
+        } else {
+            Kind::SamePhoto
+        }
+    }
+
     pub fn check(&self, i: usize, j: usize) -> &Check {
         &self.checks[i * self.members.len() + j]
     }
 
-    /// Whether member `i` is a verified copy of the keeper: it may be proposed for removal.
+    /// Whether member `i` is a verified copy of the keeper: it may be proposed for
+    /// removal. Never a file in a protected folder.
     pub fn is_copy(&self, i: usize) -> bool {
-        i < self.star && i != self.keeper && self.check(i, self.keeper).verified
+        i < self.star
+            && i != self.keeper
+            && !self.members[i].protected
+            && self.check(i, self.keeper).verified
     }
 
     /// Whether member `i` may become the keeper (one of the photos taken for this group).
@@ -84,8 +160,9 @@ impl Group {
     /// copy only if its own check with `i` verified it; the others become similar.
     pub fn set_keeper(&mut self, i: usize) -> bool {
         let allowed = self.may_keep(i);
-        if allowed {
+        if allowed && i != self.keeper {
             self.keeper = i;
+            self.reason = Reason::Chosen;
         }
         allowed
     }
@@ -113,6 +190,9 @@ impl Group {
                         inode: row as u64,
                     },
                 },
+                shot: Shot::default(),
+                protected: false,
+                bytes: row,
             })
             .collect();
         let checks = (0..n * n)
@@ -141,6 +221,7 @@ impl Group {
             members,
             star,
             keeper: 0,
+            reason: Reason::Rule(KeepRule::Closest),
             checks,
         }
     }
@@ -232,30 +313,42 @@ impl VerifiedMatch {
 /// The most similar photos shown beside one group.
 const MAX_SIMILAR: usize = 12;
 
-/// The duplicate groups of `index`, whose descriptors are `rows` (L2-normalised, `dim`
-/// wide, lined up with its entries) with the `views` (turned or enlarged descriptors,
-/// lined up too): candidates under `rule`'s thresholds, verified, grouped around
-/// keepers without chains, largest groups first. Stops early on `control.stop`, and
-/// with [`GroupingError::TooManyPairs`] rather than keep more than `rule.max_pairs`
+/// The library's descriptors as the finder reads them: `rows` (L2-normalised, `dim`
+/// wide, lined up with the index's entries) and the `views` (turned or enlarged
+/// descriptors, lined up too).
+#[derive(Debug, Clone, Copy)]
+pub struct Described<'a> {
+    pub rows: &'a [f32],
+    pub dim: usize,
+    pub views: &'a [(Variant, &'a [f32])],
+}
+
+/// The duplicate groups and series of `index`, whose descriptors are `described`:
+/// candidates under `rule`'s thresholds, verified, told apart by their EXIF (two
+/// exposures are never copies), grouped around keepers chosen by `keeping` without
+/// chains, largest groups first. Stops early on `control.stop`, and with
+/// [`GroupingError::TooManyPairs`] rather than keep more than `rule.max_pairs`
 /// candidates.
 pub fn find(
     index: &Index,
-    rows: &[f32],
-    dim: usize,
-    views: &[(Variant, &[f32])],
+    described: Described<'_>,
     thumbnails: &[Option<Thumbnail>],
     rule: Rule,
+    keeping: &Keeping,
     control: Control<'_>,
-) -> Result<Vec<Group>, GroupingError> {
+) -> Result<Found, GroupingError> {
+    let Described { rows, dim, views } = described;
     let n = rows.len().checked_div(dim).unwrap_or(0);
     assert_eq!(n, index.entries.len(), "one row per entry");
     let (verifier, pairs) = Verifier::new(rows, dim, views, rule, control)?;
     let verifier = verifier.with_photos(index, thumbnails);
     verifier.compare_all(&pairs, control.stop_flag());
+    let shots = read_shots(index, &pairs, control);
     if control.stopped() {
         return Err(GroupingError::Stopped);
     }
-    Ok(group_verified(index, &verifier, &pairs))
+    let photos = Photos::new(index, shots, keeping);
+    Ok(group_verified(&photos, &verifier, &pairs))
 }
 
 /// [`find`] on finished descriptors: the library's `db` and the `views` lined up with
@@ -266,49 +359,132 @@ pub fn find_in(
     views: &[(Variant, Database)],
     thumbnails: &[Option<Thumbnail>],
     rule: Rule,
+    keeping: &Keeping,
     control: Control<'_>,
-) -> Result<Vec<Group>, GroupingError> {
+) -> Result<Found, GroupingError> {
     let views: Vec<(Variant, &[f32])> = views.iter().map(|(v, d)| (*v, d.rows())).collect();
-    find(
-        index,
-        db.rows(),
-        db.dim(),
-        &views,
-        thumbnails,
-        rule,
-        control,
-    )
+    let described = Described {
+        rows: db.rows(),
+        dim: db.dim(),
+        views: &views,
+    };
+    find(index, described, thumbnails, rule, keeping, control)
 }
 
-/// Groups around keepers from the candidate `pairs` that `verifier` verifies.
-fn group_verified(index: &Index, verifier: &Verifier, pairs: &[Pair]) -> Vec<Group> {
-    let n = index.entries.len();
+/// The EXIF of every photo in a candidate pair (the others stay unknown), read on all
+/// cores; what is left unread when `control` stops stays unknown too.
+fn read_shots(index: &Index, pairs: &[Pair], control: Control<'_>) -> Vec<Shot> {
+    use rayon::prelude::*;
+    let mut wanted = vec![false; index.entries.len()];
+    for p in pairs {
+        wanted[p.a] = true;
+        wanted[p.b] = true;
+    }
+    (0..index.entries.len())
+        .into_par_iter()
+        .map(|r| {
+            if !wanted[r] || control.stopped() {
+                return Shot::default();
+            }
+            crate::read::exif::read(&index.absolute(&index.entries[r]))
+        })
+        .collect()
+}
+
+/// The photos as the grouping sees them: their paths, EXIF and keeper facts.
+struct Photos<'a> {
+    index: &'a Index,
+    paths: Vec<std::path::PathBuf>,
+    shots: Vec<Shot>,
+    facts: Vec<Facts>,
+    order: Vec<KeepRule>,
+    keeping: &'a Keeping,
+}
+
+impl<'a> Photos<'a> {
+    fn new(index: &'a Index, shots: Vec<Shot>, keeping: &'a Keeping) -> Self {
+        let paths: Vec<_> = index.entries.iter().map(|e| index.absolute(e)).collect();
+        let facts = index
+            .entries
+            .iter()
+            .zip(&paths)
+            .zip(&shots)
+            .map(|((entry, path), shot)| keeping.facts(path, entry, shot))
+            .collect();
+        Self {
+            index,
+            paths,
+            shots,
+            facts,
+            order: keeping.order(),
+            keeping,
+        }
+    }
+
+    /// How rows `a` and `b` were taken, as their EXIF tells.
+    fn taking(&self, a: usize, b: usize) -> Taking {
+        taking(
+            &self.shots[a],
+            &self.paths[a],
+            &self.shots[b],
+            &self.paths[b],
+        )
+    }
+
+    /// Whether the user decided that rows `a` and `b` stay apart.
+    fn decided_apart(&self, a: usize, b: usize) -> bool {
+        let entries = &self.index.entries;
+        self.keeping
+            .decided_apart(&entries[a].path, &entries[b].path)
+    }
+
+    /// Which of rows `a` and `b` is the better keeper, and why.
+    fn compare(&self, a: usize, b: usize, closeness: &[f32]) -> (CmpOrdering, Reason) {
+        keeper::compare(
+            &self.order,
+            (&self.facts[a], closeness[a], a),
+            (&self.facts[b], closeness[b], b),
+        )
+    }
+
+    fn member(&self, row: usize) -> Member {
+        Member {
+            row,
+            file: Indexed::from_entry(self.index, &self.index.entries[row]),
+            shot: self.shots[row].clone(),
+            protected: self.facts[row].protected,
+            bytes: row,
+        }
+    }
+}
+
+/// Groups around keepers from the candidate `pairs` that `verifier` verifies, and the
+/// series among them.
+fn group_verified(photos: &Photos<'_>, verifier: &Verifier, pairs: &[Pair]) -> Found {
+    let n = photos.index.entries.len();
     let mut verified: Vec<Vec<usize>> = vec![Vec::new(); n];
+    let mut frames: Vec<(usize, usize)> = Vec::new();
     // How close each photo is to the photos verified with it: the sum of their
     // similarities (1 - distance).
     let mut closeness = vec![0.0f32; n];
-    for p in pairs {
-        let check = verifier.check(p.a, p.b);
-        if check.verified {
-            verified[p.a].push(p.b);
-            verified[p.b].push(p.a);
-            closeness[p.a] += 1.0 - check.distance;
-            closeness[p.b] += 1.0 - check.distance;
+    for p in pairs.iter().filter(|p| !photos.decided_apart(p.a, p.b)) {
+        match photos.taking(p.a, p.b) {
+            Taking::Series => frames.push((p.a, p.b)),
+            Taking::Apart => {}
+            Taking::Unknown => {
+                let check = verifier.check(p.a, p.b);
+                if check.verified {
+                    verified[p.a].push(p.b);
+                    verified[p.b].push(p.a);
+                    closeness[p.a] += 1.0 - check.distance;
+                    closeness[p.b] += 1.0 - check.distance;
+                }
+            }
         }
     }
-    // Best keeper first: the best file, and among files of one quality (the same
-    // resolution, both real files, neither a RAW) the one closest to the photos
-    // verified with it: an original sits amid its edits, each of which moved away from
-    // it its own way (a blurred copy may be verified with as many photos, by its
-    // pixels, but from farther away).
+    // Best keeper first, by the user's rules.
     let mut order: Vec<usize> = (0..n).filter(|&r| !verified[r].is_empty()).collect();
-    let quality = |r: usize| quality(&index.entries[r]);
-    order.sort_by(|&a, &b| {
-        quality(b)
-            .cmp(&quality(a))
-            .then(closeness[b].total_cmp(&closeness[a]))
-            .then(keeper_order(b, a, &index.entries))
-    });
+    order.sort_by(|&a, &b| photos.compare(b, a, &closeness).0);
     let mut taken = vec![false; n];
     let mut groups = Vec::new();
     for &keeper in &order {
@@ -329,14 +505,59 @@ fn group_verified(index: &Index, verifier: &Verifier, pairs: &[Pair]) -> Vec<Gro
             taken[r] = true;
         }
         let similar = similar_to_members(verifier, &verified, &star);
-        groups.push(group_of(index, verifier, &star, &similar));
+        let mut group = group_of(photos, verifier, &star, &similar);
+        group.reason = star[1..]
+            .iter()
+            .map(|&rival| (rival, photos.compare(keeper, rival, &closeness).1))
+            .max_by(|x, y| photos.compare(x.0, y.0, &closeness).0)
+            .map_or(Reason::Alone, |(_, reason)| reason);
+        groups.push(group);
     }
     groups.sort_by(|a, b| {
         b.star
             .cmp(&a.star)
             .then(a.members[0].row.cmp(&b.members[0].row))
     });
-    groups
+    Found {
+        groups,
+        series: series_of(photos, &frames),
+    }
+}
+
+/// The series that the frame pairs make (one burst: every frame linked to another),
+/// each by capture time.
+fn series_of(photos: &Photos<'_>, frames: &[(usize, usize)]) -> Vec<Series> {
+    let mut parent: std::collections::HashMap<usize, usize> = Default::default();
+    // Union-find with path halving (no recursion, however long a burst).
+    fn root(parent: &mut std::collections::HashMap<usize, usize>, mut r: usize) -> usize {
+        loop {
+            let p = *parent.entry(r).or_insert(r);
+            if p == r {
+                return r;
+            }
+            let grand = *parent.entry(p).or_insert(p);
+            parent.insert(r, grand);
+            r = grand;
+        }
+    }
+    for &(a, b) in frames {
+        let (ra, rb) = (root(&mut parent, a), root(&mut parent, b));
+        parent.insert(ra.max(rb), ra.min(rb));
+    }
+    let mut sets: std::collections::BTreeMap<usize, Vec<usize>> = Default::default();
+    let rows: Vec<usize> = parent.keys().copied().collect();
+    for r in rows {
+        let top = root(&mut parent, r);
+        sets.entry(top).or_default().push(r);
+    }
+    sets.into_values()
+        .map(|mut rows| {
+            rows.sort_by_key(|&r| (photos.shots[r].taken, r));
+            Series {
+                members: rows.into_iter().map(|r| photos.member(r)).collect(),
+            }
+        })
+        .collect()
 }
 
 /// The photos verified with a member of `star` (its keeper first) that are not
@@ -358,45 +579,75 @@ fn similar_to_members(verifier: &Verifier, verified: &[Vec<usize>], star: &[usiz
 
 /// The group of `star` (keeper first) and the photos `similar` to its members, with
 /// the evidence between every two of them.
-fn group_of(index: &Index, verifier: &Verifier, star: &[usize], similar: &[usize]) -> Group {
+fn group_of(photos: &Photos<'_>, verifier: &Verifier, star: &[usize], similar: &[usize]) -> Group {
     let rows: Vec<usize> = star.iter().chain(similar).copied().collect();
     let checks = rows
         .iter()
         .flat_map(|&a| rows.iter().map(move |&b| verifier.check(a, b)))
         .collect();
+    let mut members: Vec<Member> = rows.iter().map(|&row| photos.member(row)).collect();
+    same_bytes(&mut members);
     Group {
-        members: rows
-            .iter()
-            .map(|&row| Member {
-                row,
-                file: Indexed::from_entry(index, &index.entries[row]),
-            })
-            .collect(),
+        members,
         star: star.len(),
         keeper: 0,
+        reason: Reason::Alone,
         checks,
     }
 }
 
-/// How good a file is to keep, best greatest: a real file in the library (not reached
-/// through a symbolic link), then a whole one (never a JPEG cut short kept over a whole
-/// copy), then a camera RAW (never trashed in favour of a JPEG made from it), then the
-/// highest resolution.
-fn quality(e: &Entry) -> (bool, bool, bool, u64) {
-    let raw = crate::read::raw::is_raw(std::path::Path::new(&e.path));
-    let pixels = u64::from(e.width) * u64::from(e.height);
-    (!e.via_link, e.damage.is_none(), raw, pixels)
+/// Gives members with the same content the same [`Member::bytes`]: files of one size
+/// compared byte for byte (a file that cannot be read is its own).
+fn same_bytes(members: &mut [Member]) {
+    for i in 0..members.len() {
+        members[i].bytes = i;
+        for j in 0..i {
+            let (a, b) = (&members[j].file, &members[i].file);
+            if members[j].bytes == j
+                && a.size == b.size
+                && same_content(&a.path, &b.path).unwrap_or(false)
+            {
+                members[i].bytes = j;
+                break;
+            }
+        }
+    }
 }
 
-/// Which of two photos is the better keeper (`Greater`: `a`): the better
-/// [`quality`], then the largest file, then the oldest, then the first row.
+/// Whether the files at `a` and `b` hold the same bytes (read 64 KiB at a time).
+fn same_content(a: &std::path::Path, b: &std::path::Path) -> std::io::Result<bool> {
+    let (mut fa, mut fb) = (std::fs::File::open(a)?, std::fs::File::open(b)?);
+    let (mut ba, mut bb) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
+    loop {
+        let got = read_full(&mut fa, &mut ba)?;
+        if got != read_full(&mut fb, &mut bb)? || ba[..got] != bb[..got] {
+            return Ok(false);
+        }
+        if got == 0 {
+            return Ok(true);
+        }
+    }
+}
+
+/// Fills `buf` from `r` as far as the file goes; the count read.
+fn read_full(r: &mut impl std::io::Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..])? {
+            0 => break,
+            k => got += k,
+        }
+    }
+    Ok(got)
+}
+
+/// Which of two photos is the better keeper (`Greater`: `a`) by the default rules,
+/// from what the index knows alone (no EXIF, no folders, no closeness).
 pub fn keeper_order(a: usize, b: usize, entries: &[Entry]) -> CmpOrdering {
-    let (ea, eb) = (&entries[a], &entries[b]);
-    quality(ea)
-        .cmp(&quality(eb))
-        .then(ea.size.cmp(&eb.size))
-        .then(eb.mtime_ns.cmp(&ea.mtime_ns))
-        .then(b.cmp(&a))
+    let keeping = Keeping::default();
+    let facts = |e: &Entry| keeping.facts(std::path::Path::new(&e.path), e, &Shot::default());
+    let (fa, fb) = (facts(&entries[a]), facts(&entries[b]));
+    keeper::compare(&keeping.order(), (&fa, 0.0, a), (&fb, 0.0, b)).0
 }
 
 /// Pairwise precision and recall of `groups` (their copies and keepers: what would be

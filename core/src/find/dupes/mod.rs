@@ -4,7 +4,10 @@
 //! verified and grouped around keepers without chains ([`groups`]); the turned and
 //! enlarged variants that find rotated and downscaled copies, cached beside the index.
 
+pub mod decisions;
 mod groups;
+pub mod keeper;
+pub mod series;
 mod verify;
 
 pub use crate::find::views::{add_cached_views, add_views};
@@ -15,7 +18,12 @@ pub use crate::index::variants::{
     Aligned, CACHE_EXTENSIONS, ENLARGE_BELOW, Variant, Variants, VariantsUpdate, describe_variants,
     update_variants, variant_cache_path,
 };
-pub use groups::{Group, Member, Scores, VerifiedMatch, find, find_in, keeper_order, scores};
+pub use decisions::{Decision, Decisions, Verdict};
+pub use groups::{
+    Described, Found, Group, Kind, Member, Scores, Series, VerifiedMatch, find, find_in,
+    keeper_order, scores,
+};
+pub use keeper::{KeepRule, Keeping, Reason};
 pub use verify::{Check, PixelRule, Rule, Verifier, View};
 
 use std::collections::HashMap;
@@ -362,6 +370,15 @@ mod tests {
     use crate::support::safefs::FileId;
     use std::path::PathBuf;
 
+    /// Descriptors with no views.
+    fn described(rows: &[f32], dim: usize) -> Described<'_> {
+        Described {
+            rows,
+            dim,
+            views: &[],
+        }
+    }
+
     /// A square photo of `w` pixels and `size` bytes (its own file: inode `size`).
     fn photo(path: &str, w: u32, size: u64) -> Entry {
         Entry {
@@ -523,7 +540,16 @@ mod tests {
         };
         assert!(distance(0, 1) < 0.47 && distance(1, 2) < 0.47, "a chain");
         assert!(distance(0, 2) > rule.threshold, "the far end");
-        let groups = find(&index, &flat, dim, &[], &[], rule, Control::unattended()).unwrap();
+        let groups = find(
+            &index,
+            described(&flat, dim),
+            &[],
+            rule,
+            &Keeping::default(),
+            Control::unattended(),
+        )
+        .unwrap()
+        .groups;
         let rows_of = |g: &Group| -> Vec<usize> {
             std::iter::once(g.keeper())
                 .chain(g.copies())
@@ -677,7 +703,16 @@ mod tests {
             max_pairs: 10_000,
         };
         let index = library(2000);
-        let error = find(&index, &rows, dim, &[], &[], rule(1.0), control).unwrap_err();
+        let keeping = Keeping::default();
+        let error = find(
+            &index,
+            described(&rows, dim),
+            &[],
+            rule(1.0),
+            &keeping,
+            control,
+        )
+        .unwrap_err();
         assert_eq!(
             error,
             GroupingError::TooManyPairs {
@@ -690,20 +725,28 @@ mod tests {
         let small = library(100);
         let groups = find(
             &small,
-            &rows[..100 * dim],
-            dim,
-            &[],
+            described(&rows[..100 * dim], dim),
             &[],
             rule(1.0),
+            &keeping,
             control,
         )
-        .unwrap();
+        .unwrap()
+        .groups;
         assert_eq!(groups.len(), 1);
         assert_eq!(groups[0].copies().count(), 99);
         // A stop request ends it.
         let stop = std::sync::atomic::AtomicBool::new(true);
         let control = Control::stop_only(&stop);
-        let error = find(&index, &rows, dim, &[], &[], rule(0.5), control).unwrap_err();
+        let error = find(
+            &index,
+            described(&rows, dim),
+            &[],
+            rule(0.5),
+            &keeping,
+            control,
+        )
+        .unwrap_err();
         assert_eq!(error, GroupingError::Stopped);
     }
 }
