@@ -435,18 +435,13 @@ fn say(json: bool, value: serde_json::Value, text: String) {
 /// The path of `file` in the index's library, as the index names it.
 fn library_path(index: &Index, file: &Path) -> anyhow::Result<String> {
     let real = std::fs::canonicalize(file).with_context(|| format!("{}", file.display()))?;
-    let relative = real.strip_prefix(&index.root).with_context(|| {
+    let name = index.relative(&real).with_context(|| {
         format!(
             "{} is not in the library {}",
             file.display(),
             index.root.display()
         )
     })?;
-    let name = relative
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/");
     anyhow::ensure!(
         index.entries.iter().any(|e| e.path == name),
         "{} is not a photo of the index",

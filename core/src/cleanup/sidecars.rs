@@ -28,7 +28,7 @@ pub fn companions(photo: &Path) -> Vec<PathBuf> {
         return Vec::new();
     };
     let name = name.to_lowercase();
-    let stem = stem_of(&name);
+    let (stem, _) = split(&name);
     let mut by_name = Vec::new();
     let mut by_stem = Vec::new();
     let mut stem_shared = false;
@@ -57,11 +57,6 @@ pub fn companions(photo: &Path) -> Vec<PathBuf> {
     }
     by_name.sort();
     by_name
-}
-
-/// The stem of a lower-case file name (before its last dot).
-fn stem_of(name: &str) -> &str {
-    split(name).0
 }
 
 /// A lower-case file name's stem and extension (`""` without one).

@@ -127,6 +127,13 @@ impl Index {
         self.root.join(entry.path.as_str())
     }
 
+    /// The path of the file at `path` in this library as its entries name it (relative,
+    /// `/`-separated, as scanning writes them); `None` outside the library or not UTF-8.
+    pub fn relative(&self, path: &Path) -> Option<String> {
+        let relative = path.strip_prefix(&self.root).ok()?.to_str()?;
+        Some(relative.replace(std::path::MAIN_SEPARATOR, "/"))
+    }
+
     /// Reads an index, refusing another format version with a message that says so.
     pub fn load(path: &Path) -> Result<Self> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;

@@ -132,19 +132,12 @@ impl Executor {
 
     /// Remembers `verdict` on `photos` (paths of the library), then groups again.
     pub(super) fn decide(&mut self, verdict: dupes::Verdict, photos: &[PathBuf]) {
-        let root = match &self.library {
-            Some(library) => library.index.root.clone(),
-            None => return,
+        let Some(library) = &self.library else {
+            return;
         };
         let relative: Vec<String> = photos
             .iter()
-            .filter_map(|p| p.strip_prefix(&root).ok())
-            .map(|p| {
-                p.components()
-                    .map(|c| c.as_os_str().to_string_lossy())
-                    .collect::<Vec<_>>()
-                    .join("/")
-            })
+            .filter_map(|p| library.index.relative(p))
             .collect();
         let added = self
             .decisions()

@@ -343,11 +343,10 @@ pub fn find(
     let (verifier, pairs) = Verifier::new(rows, dim, views, rule, control)?;
     let verifier = verifier.with_photos(index, thumbnails);
     verifier.compare_all(&pairs, control.stop_flag());
-    let shots = read_shots(index, &pairs, control);
+    let photos = Photos::new(index, &pairs, keeping, control);
     if control.stopped() {
         return Err(GroupingError::Stopped);
     }
-    let photos = Photos::new(index, shots, keeping);
     Ok(group_verified(&photos, &verifier, &pairs))
 }
 
@@ -371,22 +370,21 @@ pub fn find_in(
     find(index, described, thumbnails, rule, keeping, control)
 }
 
-/// The EXIF of every photo in a candidate pair (the others stay unknown), read on all
-/// cores; what is left unread when `control` stops stays unknown too.
-fn read_shots(index: &Index, pairs: &[Pair], control: Control<'_>) -> Vec<Shot> {
+/// The EXIF of every photo in a candidate pair at `paths` (the others stay unknown),
+/// read on all cores; what is left unread when `control` stops stays unknown too.
+fn read_shots(paths: &[std::path::PathBuf], pairs: &[Pair], control: Control<'_>) -> Vec<Shot> {
     use rayon::prelude::*;
-    let mut wanted = vec![false; index.entries.len()];
+    let mut wanted = vec![false; paths.len()];
     for p in pairs {
         wanted[p.a] = true;
         wanted[p.b] = true;
     }
-    (0..index.entries.len())
-        .into_par_iter()
-        .map(|r| {
-            if !wanted[r] || control.stopped() {
-                return Shot::default();
-            }
-            crate::read::exif::read(&index.absolute(&index.entries[r]))
+    paths
+        .par_iter()
+        .zip(wanted)
+        .map(|(path, wanted)| match wanted && !control.stopped() {
+            true => crate::read::exif::read(path),
+            false => Shot::default(),
         })
         .collect()
 }
@@ -402,8 +400,10 @@ struct Photos<'a> {
 }
 
 impl<'a> Photos<'a> {
-    fn new(index: &'a Index, shots: Vec<Shot>, keeping: &'a Keeping) -> Self {
+    /// The photos of `index`, the EXIF of those in `pairs` read.
+    fn new(index: &'a Index, pairs: &[Pair], keeping: &'a Keeping, control: Control<'_>) -> Self {
         let paths: Vec<_> = index.entries.iter().map(|e| index.absolute(e)).collect();
+        let shots = read_shots(&paths, pairs, control);
         let facts = index
             .entries
             .iter()
