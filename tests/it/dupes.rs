@@ -219,7 +219,9 @@ fn distinct_library(
     for entry in std::fs::read_dir(&distinct).unwrap() {
         let path = entry.unwrap().path();
         if except.is_none_or(|name| !path.ends_with(name)) {
-            small(&path).save(dir.join(path.file_name().unwrap())).unwrap();
+            small(&path)
+                .save(dir.join(path.file_name().unwrap()))
+                .unwrap();
         }
     }
     distinct
