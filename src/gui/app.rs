@@ -173,6 +173,8 @@ impl LookalikeApp {
                     .and_then(|storage| eframe::get_value(storage, STORAGE_KEY))
             })
             .unwrap_or_default();
+        let mut dupes = DupesView::new();
+        dupes.catalogue_warned = settings.catalogue_warned;
         let ctx = cc.egui_ctx.clone();
         let cleanup = CleanupConfig {
             journal: config.journal,
@@ -210,7 +212,7 @@ impl LookalikeApp {
                 view: View::Search,
             },
             results: Results::default(),
-            dupes: DupesView::new(),
+            dupes,
             preview: Preview::default(),
             compare: Compare::default(),
             large: LargePhotos::default(),
@@ -426,6 +428,16 @@ impl LookalikeApp {
     }
 
     /// The duplicate review's state.
+    /// The compare window (its pair is `None` while it is closed).
+    pub fn compare(&self) -> &Compare {
+        &self.compare
+    }
+
+    /// Whether `path` is decoded for the large views (compare, preview).
+    pub fn large_loaded(&self, path: &std::path::Path) -> bool {
+        self.large.get(path).is_some()
+    }
+
     pub fn duplicates(&self) -> &DupesView {
         &self.dupes
     }
@@ -502,6 +514,7 @@ impl LookalikeApp {
                     self.grouping = Some(JobView::new(library.folder.clone(), Stage::CleaningUp));
                 }
                 self.dupes.cleaning = true;
+                self.settings.catalogue_warned = true;
                 self.worker.send(Command::RemoveFiles { matches });
             }
             DupesAction::Undo => self.worker.send(Command::UndoCleanup),

@@ -184,7 +184,7 @@ pub enum Event {
     /// Near-duplicate groups of the library at `threshold`, or why there are none
     /// (cancelled, threshold too loose, failed).
     Duplicates {
-        outcome: JobEnd<Vec<DuplicateGroup>>,
+        outcome: JobEnd<FoundDuplicates>,
         threshold: f32,
         seconds: f64,
     },
@@ -214,6 +214,24 @@ pub enum Event {
     CleanupFailed(String),
     /// Something worth telling the user that is not tied to one request.
     Notice(String),
+}
+
+/// What the duplicate search found, as the review shows it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FoundDuplicates {
+    pub groups: Vec<DuplicateGroup>,
+    /// Shots of one scene moments apart: never copies, shown apart.
+    pub series: Vec<Burst>,
+}
+
+/// A series: frames of one camera body seconds apart, by capture time (EXIF).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Burst {
+    pub photos: Vec<Photo>,
+    /// From the first frame to the last, where both capture times are known.
+    pub seconds: Option<f64>,
+    /// Each frame's seconds after the first, where both capture times are known.
+    pub offsets: Vec<Option<f64>>,
 }
 
 /// One group of near-duplicates: the finder's group (keeper, verified copies, similar

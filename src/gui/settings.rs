@@ -68,6 +68,9 @@ pub struct Settings {
     pub protected_folders: Vec<PathBuf>,
     /// Duplicates: folders the keeper rule "preferred" keeps from.
     pub preferred_folders: Vec<PathBuf>,
+    /// Duplicates: the user has read that moving photos can break a photo catalogue
+    /// (said once, before the first clean-up).
+    pub catalogue_warned: bool,
 }
 
 impl Default for Settings {
@@ -94,6 +97,7 @@ impl Default for Settings {
                 .collect(),
             protected_folders: Vec::new(),
             preferred_folders: Vec::new(),
+            catalogue_warned: false,
         }
     }
 }

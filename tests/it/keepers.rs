@@ -1,64 +1,12 @@
 //! The photographer's clean-up on a library with real EXIF: a burst is a series, never
 //! copies; the camera's original is kept over its turned export; a protected folder's
 //! files are kept first and never moved; byte-identical files are labelled so; every
-//! keeper says why.
+//! keeper says why; a RAW and its JPEG in sibling folders are one shot.
 
 use crate::common;
+use crate::common::exif::{Exif, save_raw_with_exif, save_with_exif};
 
 use std::path::{Path, PathBuf};
-
-use exif::experimental::Writer;
-use exif::{Field, In, Tag, Value};
-
-/// The EXIF a camera (or an editor, with `software`) writes: body, capture time with
-/// its sub-seconds, software.
-struct Exif<'a> {
-    model: &'a str,
-    serial: &'a str,
-    taken: &'a str,
-    subsec: Option<&'a str>,
-    software: Option<&'a str>,
-}
-
-fn ascii(tag: Tag, text: &str) -> Field {
-    Field {
-        tag,
-        ifd_num: In::PRIMARY,
-        value: Value::Ascii(vec![text.as_bytes().to_vec()]),
-    }
-}
-
-/// `photo` saved as a JPEG at `quality` with `exif` in its APP1 segment.
-fn save_with_exif(photo: &image::RgbImage, quality: u8, exif: &Exif<'_>, path: &Path) {
-    let mut jpeg = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, quality)
-        .encode_image(photo)
-        .unwrap();
-    let mut fields = vec![
-        ascii(Tag::Make, "NIKON CORPORATION"),
-        ascii(Tag::Model, exif.model),
-        ascii(Tag::BodySerialNumber, exif.serial),
-        ascii(Tag::DateTimeOriginal, exif.taken),
-    ];
-    fields.extend(exif.subsec.map(|s| ascii(Tag::SubSecTimeOriginal, s)));
-    fields.extend(exif.software.map(|s| ascii(Tag::Software, s)));
-    let mut writer = Writer::new();
-    for field in &fields {
-        writer.push_field(field);
-    }
-    let mut tiff = std::io::Cursor::new(Vec::new());
-    writer.write(&mut tiff, false).unwrap();
-    let tiff = tiff.into_inner();
-    let length = u16::try_from(2 + 6 + tiff.len()).unwrap();
-    let mut out = jpeg[..2].to_vec();
-    out.extend([0xff, 0xe1]);
-    out.extend(length.to_be_bytes());
-    out.extend(b"Exif\0\0");
-    out.extend(&tiff);
-    out.extend(&jpeg[2..]);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, out).unwrap();
-}
 
 fn name(path: &str) -> String {
     let p = Path::new(path);
@@ -126,6 +74,16 @@ fn bursts_originals_protected_folders_and_identical_files() {
     // Its edits in a sidecar, which must travel with it.
     let sidecar = dir.join("incoming/client.xmp");
     std::fs::write(&sidecar, "<x:xmpmeta/>").unwrap();
+    // A RAW + JPEG pair in sibling folders (RAW/ and JPG/): one shot, by its EXIF.
+    let pair = image::imageops::resize(
+        &open("o023.jpg"),
+        768,
+        512,
+        image::imageops::FilterType::Triangle,
+    );
+    let pair_exif = z6("2024:06:01 12:00:00", Some("50"), None);
+    save_raw_with_exif(&pair, 95, &pair_exif, &dir.join("shoot/RAW/DSC_0300.NEF"));
+    save_with_exif(&pair, 95, &pair_exif, &dir.join("shoot/JPG/DSC_0300.JPG"));
     // Distinct pictures around them.
     common::neardup_library(&shared, &dir.join("other"), |_| false, 12);
 
@@ -193,6 +151,15 @@ fn bursts_originals_protected_folders_and_identical_files() {
     assert_eq!(original["kept_because"]["rule"], "original", "{original}");
     assert!(original["files"][1]["distance"].as_f64().is_some());
 
+    // The pair across folders: the RAW kept for its format, its JPEG beside it.
+    let shoot = find("RAW/DSC_0300.NEF");
+    assert_eq!(name(shoot["keeper"].as_str().unwrap()), "RAW/DSC_0300.NEF");
+    assert_eq!(shoot["kept_because"]["rule"], "format", "{shoot}");
+    assert_eq!(
+        name(shoot["files"][1]["path"].as_str().unwrap()),
+        "JPG/DSC_0300.JPG"
+    );
+
     // The delivered file is kept, first because it is protected; its twin in incoming
     // has the same bytes.
     let delivery = find("delivery/client.jpg");
@@ -234,6 +201,14 @@ fn bursts_originals_protected_folders_and_identical_files() {
         dir.join("burst/DSC_0101.JPG").exists(),
         "a frame of a burst moved"
     );
+    // The camera wrote the pair as one photo: its JPEG is not a copy to clean up
+    // (only "keep RAW, remove the JPEG copies" moves it).
+    for half in ["RAW/DSC_0300.NEF", "JPG/DSC_0300.JPG"] {
+        assert!(
+            dir.join("shoot").join(half).exists(),
+            "{half} moved: {json}"
+        );
+    }
     // Its sidecar went with it, under its new name, and undo brings both back.
     assert!(!sidecar.exists(), "the sidecar stayed behind: {json}");
     assert!(trash.join("client.xmp").exists());

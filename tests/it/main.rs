@@ -1,5 +1,5 @@
 //! The integration tests, one binary (as ripgrep does): a module per subject. The UI
-//! tests are apart (`tests/ui.rs`): they own the process-wide test hooks of the app.
+//! tests are apart (`tests/ui/`): they own the process-wide test hooks of the app.
 
 mod common;
 

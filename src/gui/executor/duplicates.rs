@@ -8,7 +8,7 @@ use std::time::Instant;
 use super::jobs::{JobKind, JobOutcome};
 use super::library::{Searchable, photo};
 use super::{EventSink, Executor};
-use crate::gui::protocol::{DuplicateGroup, Event, JobEnd, Stage};
+use crate::gui::protocol::{Burst, DuplicateGroup, Event, FoundDuplicates, JobEnd, Stage};
 use lookalike_core::describe::whiten::Whitening;
 use lookalike_core::find::dupes::{self};
 use lookalike_core::find::intent::Intent;
@@ -86,7 +86,7 @@ impl Executor {
         serial: u64,
         threshold: f32,
         variants: bool,
-        outcome: JobEnd<Vec<dupes::Group>>,
+        outcome: JobEnd<dupes::Found>,
         seconds: f64,
     ) {
         if serial != self.library_serial {
@@ -96,19 +96,38 @@ impl Executor {
         let Some(library) = &self.library else {
             return;
         };
-        let entries = &library.index.entries;
-        let outcome = outcome.map(|groups| {
-            groups
+        let index = &library.index;
+        let photos = |members: &[dupes::Member]| {
+            members
+                .iter()
+                .map(|m| photo(index, &index.entries[m.row]))
+                .collect()
+        };
+        let outcome = outcome.map(|found| FoundDuplicates {
+            series: found
+                .series
+                .iter()
+                .map(|series| Burst {
+                    photos: photos(&series.members),
+                    seconds: series.seconds(),
+                    offsets: series
+                        .members
+                        .iter()
+                        .map(|m| {
+                            let first = series.members.first()?.shot.taken?;
+                            Some(first.seconds_to(&m.shot.taken?))
+                        })
+                        .collect(),
+                })
+                .collect(),
+            groups: found
+                .groups
                 .into_iter()
                 .map(|group| DuplicateGroup {
-                    photos: group
-                        .members()
-                        .iter()
-                        .map(|m| photo(&library.index, &entries[m.row]))
-                        .collect(),
+                    photos: photos(group.members()),
                     group,
                 })
-                .collect()
+                .collect(),
         });
         self.sink.send(Event::Duplicates {
             outcome,
@@ -180,15 +199,15 @@ pub(super) struct DuplicatesJob {
 }
 
 impl DuplicatesJob {
-    fn run(self, stop: &AtomicBool) -> JobEnd<Vec<dupes::Group>> {
+    fn run(self, stop: &AtomicBool) -> JobEnd<dupes::Found> {
         match self.group(stop) {
-            Ok(groups) => JobEnd::Done(groups),
+            Ok(found) => JobEnd::Done(found),
             Err(_) if stop.load(Ordering::Relaxed) => JobEnd::Stopped,
             Err(why) => JobEnd::Failed(why),
         }
     }
 
-    fn group(self, stop: &AtomicBool) -> Result<Vec<dupes::Group>, String> {
+    fn group(self, stop: &AtomicBool) -> Result<dupes::Found, String> {
         let finish = |index: &Index| {
             Database::from_index(index, self.whitening.as_ref()).map_err(|e| e.to_string())
         };
@@ -230,7 +249,6 @@ impl DuplicatesJob {
                     control,
                 )
             })
-            .map(|found| found.groups)
             .map_err(|e| e.to_string())
     }
 }

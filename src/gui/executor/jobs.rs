@@ -49,7 +49,7 @@ pub(super) enum JobOutcome {
         library: u64,
         threshold: f32,
         variants: bool,
-        outcome: JobEnd<Vec<dupes::Group>>,
+        outcome: JobEnd<dupes::Found>,
         seconds: f64,
     },
     /// The variants were described: how many photos failed, or why not.

@@ -4,6 +4,8 @@ use std::path::Path;
 
 use eframe::egui::{self, Vec2};
 
+use lookalike_core::read::exif::Taken;
+
 /// The file's name, or the whole path when it has none.
 pub fn file_name(path: &Path) -> String {
     path.file_name().map_or_else(
@@ -63,6 +65,19 @@ pub fn format_date(mtime_ns: i128) -> String {
     )
 }
 
+/// `YYYY-MM-DD HH:MM:SS` of a capture time (the camera's clock), with hundredths of a
+/// second where the camera wrote them.
+pub fn format_taken(taken: &Taken) -> String {
+    let fraction = taken
+        .nanos
+        .map_or_else(String::new, |n| format!(".{:02}", n / 10_000_000));
+    format!(
+        "{}:{:02}{fraction}",
+        format_date(i128::from(taken.seconds) * 1_000_000_000),
+        taken.seconds.rem_euclid(60)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,6 +89,11 @@ mod tests {
         assert_eq!(format_duration(59.4), "59s");
         assert_eq!(format_duration(61.0), "1m01s");
         assert_eq!(format_duration(7322.0), "2h02m");
+        let taken = Taken {
+            seconds: 1_700_000_003,
+            nanos: Some(300_000_000),
+        };
+        assert_eq!(format_taken(&taken), "2023-11-14 22:13:23.30");
         assert_eq!(
             fit(Vec2::new(400.0, 200.0), Vec2::new(100.0, 100.0)),
             Vec2::new(100.0, 50.0)

@@ -243,11 +243,19 @@ impl Group {
     /// camera wrote beside a RAW that is kept (the pair is one photo); with
     /// `remove_raw_jpegs` ("keep RAW, remove the JPEG copies") that JPEG too.
     pub fn all_but_the_keeper(&self, remove_raw_jpegs: bool) -> Vec<VerifiedMatch> {
-        let keeper = self.members[self.keeper].file.path.to_string_lossy();
-        self.matches(|i| {
-            let path = self.members[i].file.path.to_string_lossy();
-            remove_raw_jpegs || !super::raw_jpeg_pair(&path, &keeper)
-        })
+        self.matches(|i| remove_raw_jpegs || !self.is_keepers_pair(i))
+    }
+
+    /// Whether member `i` and the keeper are one shot the camera wrote as a RAW and a
+    /// JPEG ([`super::series::camera_pair`]: by name in one folder, by EXIF across
+    /// folders).
+    pub fn is_keepers_pair(&self, i: usize) -> bool {
+        let (member, keeper) = (&self.members[i], &self.members[self.keeper]);
+        i != self.keeper
+            && super::series::camera_pair(
+                (&member.file.path, &member.shot),
+                (&keeper.file.path, &keeper.shot),
+            )
     }
 }
 

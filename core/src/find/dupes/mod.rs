@@ -297,22 +297,6 @@ fn similarity_block(sims: &mut [f32], lhs: &[f32], rhs: &[f32], m: usize, cols: 
     }
 }
 
-/// Whether two index paths are a RAW + JPEG pair: the same shot written twice by the
-/// camera (same folder, same name, one a RAW file and the other not).
-pub fn raw_jpeg_pair(a: &str, b: &str) -> bool {
-    let split = |p: &str| {
-        let path = std::path::Path::new(p);
-        (
-            path.parent().map(std::path::Path::to_path_buf),
-            path.file_stem().map(|s| s.to_string_lossy().to_lowercase()),
-            crate::read::raw::is_raw(path),
-        )
-    };
-    let (dir_a, stem_a, raw_a) = split(a);
-    let (dir_b, stem_b, raw_b) = split(b);
-    dir_a == dir_b && stem_a == stem_b && raw_a != raw_b
-}
-
 /// RAW + JPEG pairs of an index: for each JPEG (or other non-RAW file) that has a RAW
 /// of the same name in the same folder, that RAW's row. The app shows such a pair as
 /// one photo.
@@ -667,9 +651,6 @@ mod tests {
             .max_by(|&a, &b| keeper_order(a, b, &entries))
             .unwrap();
         assert_eq!(keeper, 1, "the RAW is kept");
-        assert!(raw_jpeg_pair("trip/IMG_1.JPG", "trip/IMG_1.CR3"));
-        assert!(!raw_jpeg_pair("export/IMG_1.jpg", "trip/IMG_1.CR3"));
-        assert!(!raw_jpeg_pair("trip/IMG_1.JPG", "trip/IMG_1.jpeg"));
         let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
         let mut group = Group::for_test(&paths, 3, &[(0, 1), (0, 2), (1, 2)]);
         assert!(group.set_keeper(keeper));

@@ -18,6 +18,7 @@
 use std::path::Path;
 
 use crate::read::exif::Shot;
+use crate::read::raw::is_raw;
 
 /// The longest time between two frames of one series.
 pub const SERIES_SECONDS: f64 = 5.0;
@@ -68,6 +69,40 @@ pub fn taking(a: &Shot, path_a: &Path, b: &Shot, path_b: &Path) -> Taking {
     } else {
         Taking::Apart
     }
+}
+
+/// Whether `a` and `b` are one shot that the camera wrote twice, a RAW and a JPEG (or
+/// HEIC): one of them a RAW file, and either the same name in one folder, or, in other
+/// folders (`RAW/` and `JPG/`, two card slots), the same body, the same capture time
+/// (to the sub-second where both have one) and the same file number (the EXIF image
+/// number, else the number in a camera's file name, else the same name).
+pub fn camera_pair(a: (&Path, &Shot), b: (&Path, &Shot)) -> bool {
+    let ((path_a, shot_a), (path_b, shot_b)) = (a, b);
+    if is_raw(path_a) == is_raw(path_b) {
+        return false;
+    }
+    let stem = |p: &Path| p.file_stem().map(|s| s.to_string_lossy().to_lowercase());
+    let same_name = stem(path_a) == stem(path_b);
+    if same_name && path_a.parent() == path_b.parent() {
+        return true;
+    }
+    let (Some(body_a), Some(body_b)) = (&shot_a.camera, &shot_b.camera) else {
+        return false;
+    };
+    let same_time = match (shot_a.taken, shot_b.taken) {
+        (Some(x), Some(y)) => {
+            x.seconds == y.seconds && (x.nanos.is_none() || y.nanos.is_none() || x.nanos == y.nanos)
+        }
+        _ => false,
+    };
+    let same_number = match (shot_a.image_number, shot_b.image_number) {
+        (Some(x), Some(y)) => x == y,
+        _ => match (camera_number(path_a), camera_number(path_b)) {
+            (Some(x), Some(y)) => x == y,
+            _ => same_name,
+        },
+    };
+    body_a.same_body(body_b) && same_time && same_number
 }
 
 /// The number in a camera's file name (DCF: four letters, digits or underscores, then
@@ -163,5 +198,41 @@ mod tests {
         assert_eq!(camera_number(Path::new("_MG_0007.CR2")), Some(7));
         assert_eq!(camera_number(Path::new("IMG_1234-edit.jpg")), None);
         assert_eq!(camera_number(Path::new("PXL_20231010_123456.jpg")), None);
+    }
+
+    #[test]
+    fn a_raw_and_its_jpeg_are_one_shot_in_one_folder_by_name_elsewhere_by_exif() {
+        let at = |p: &str| Path::new(p).to_path_buf();
+        let none = Shot::default();
+        let z6 = shot(1_000, Some(250_000_000), None);
+        // One folder: by name, with or without EXIF.
+        assert!(camera_pair(
+            (&at("trip/DSC_0001.NEF"), &none),
+            (&at("trip/DSC_0001.JPG"), &none)
+        ));
+        // Sibling folders (RAW/ + JPG/): the same body, time and number.
+        let (raw, jpg) = (at("trip/RAW/DSC_0001.NEF"), at("trip/JPG/DSC_0001.JPG"));
+        assert!(camera_pair((&raw, &z6), (&jpg, &z6)));
+        // Two card slots, another name scheme: the EXIF image number decides.
+        let numbered = |n| Shot {
+            image_number: Some(n),
+            ..z6.clone()
+        };
+        let (slot1, slot2) = (at("card1/A001.NEF"), at("card2/B001.JPG"));
+        assert!(camera_pair((&slot1, &numbered(7)), (&slot2, &numbered(7))));
+        assert!(!camera_pair((&slot1, &numbered(7)), (&slot2, &numbered(8))));
+        // Not a pair: no EXIF across folders, two JPEGs, another time or sub-second,
+        // another number, another body.
+        assert!(!camera_pair((&raw, &none), (&jpg, &none)));
+        assert!(!camera_pair((&at("a/DSC_0001.JPG"), &z6), (&jpg, &z6)));
+        let later = shot(1_001, Some(250_000_000), None);
+        assert!(!camera_pair((&raw, &z6), (&jpg, &later)));
+        let other_frame = shot(1_000, Some(500_000_000), None);
+        assert!(!camera_pair((&raw, &z6), (&jpg, &other_frame)));
+        let next = at("trip/JPG/DSC_0002.JPG");
+        assert!(!camera_pair((&raw, &z6), (&next, &z6)));
+        let mut other_body = z6.clone();
+        other_body.camera.as_mut().unwrap().model = "NIKON Z 7".into();
+        assert!(!camera_pair((&raw, &z6), (&jpg, &other_body)));
     }
 }

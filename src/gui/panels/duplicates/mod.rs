@@ -9,15 +9,29 @@
 //! re-verifies every photo against it. New groups (another threshold, whitening,
 //! variants, a changed library) start with nothing selected. The executor then checks
 //! every file against its keeper on disk before it moves anything.
+//!
+//! | module | role |
+//! |---|---|
+//! | [`cards`] | the current group's photos, their facts and choices |
+//! | [`review`] | the keyboard: group, photo, keep, mark, compare, not duplicates |
+//! | [`moving`] | what a clean-up moves, said before it moves ("Apply to all groups") |
+//! | [`series`] | bursts: frames moments apart, never copies |
 
-use std::collections::HashSet;
+mod cards;
+mod moving;
+mod review;
+mod series;
+
+pub use moving::{CATALOGUE_WARNING, MovePlan};
+
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
-use eframe::egui::{self, RichText, Vec2};
+use eframe::egui::{self, RichText};
 
-use crate::gui::protocol::{DuplicateGroup, JobEnd, Photo};
-use crate::gui::thumbs::{Thumb, Thumbnails};
-use crate::gui::widgets::format::{format_bytes, format_date};
+use crate::gui::protocol::{Burst, DuplicateGroup, FoundDuplicates, JobEnd};
+use crate::gui::thumbs::Thumbnails;
+use cards::Drawing;
 use lookalike_core::find::dupes::{Decision, Verdict, VerifiedMatch};
 
 /// Side of a photo card, in points.
@@ -58,9 +72,19 @@ pub struct DupesView {
     /// Also match quarter-turned copies and small downscaled exports.
     pub variants: bool,
     groups: Vec<DuplicateGroup>,
+    /// Bursts found with them, shown apart.
+    series: Vec<Burst>,
     current: usize,
+    /// The photo the keyboard is on, in the order the group shows them.
+    focus: usize,
+    /// Scroll the focused photo into view on the next frame.
+    scroll_to_focus: bool,
     /// Files marked to go (a keeper in it is never sent: see [`Self::removal`]).
     selected: HashSet<PathBuf>,
+    /// The groups each photo is in (as a copy, or similar to one).
+    group_of: HashMap<PathBuf, Vec<usize>>,
+    /// Keepers and copies of every group, for the search bar.
+    files: usize,
     /// Why the last search gave no groups (cancelled, threshold too loose...).
     problem: Option<String>,
     /// The threshold, variants and library generation the groups were found for.
@@ -71,6 +95,10 @@ pub struct DupesView {
     pub cleaning: bool,
     /// The decisions remembered for the library ("not duplicates", "keep all").
     pub decisions: Vec<Decision>,
+    /// A clean-up waiting for the user's yes.
+    plan: Option<MovePlan>,
+    /// The catalogue warning was shown and a clean-up confirmed (a setting).
+    pub catalogue_warned: bool,
 }
 
 impl Default for DupesView {
@@ -91,14 +119,21 @@ impl DupesView {
             threshold: lookalike_core::find::dupes::Rule::calibrated(pooling, true).threshold,
             variants: true,
             groups: Vec::new(),
+            series: Vec::new(),
             current: 0,
+            focus: 0,
+            scroll_to_focus: false,
             selected: HashSet::new(),
+            group_of: HashMap::new(),
+            files: 0,
             problem: None,
             found_for: None,
             seconds: 0.0,
             busy: false,
             cleaning: false,
             decisions: Vec::new(),
+            plan: None,
+            catalogue_warned: false,
         }
     }
 
@@ -109,6 +144,15 @@ impl DupesView {
 
     pub fn groups(&self) -> &[DuplicateGroup] {
         &self.groups
+    }
+
+    pub fn series(&self) -> &[Burst] {
+        &self.series
+    }
+
+    /// The clean-up waiting for the user's yes, if any.
+    pub fn plan(&self) -> Option<&MovePlan> {
+        self.plan.as_ref()
     }
 
     pub fn current(&self) -> usize {
@@ -123,28 +167,38 @@ impl DupesView {
     /// none.
     pub fn set_outcome(
         &mut self,
-        outcome: JobEnd<Vec<DuplicateGroup>>,
+        outcome: JobEnd<FoundDuplicates>,
         threshold: f32,
         library: u64,
         seconds: f64,
     ) {
-        match outcome {
-            JobEnd::Done(groups) => {
-                self.groups = groups;
+        let found = match outcome {
+            JobEnd::Done(found) => {
                 self.problem = None;
+                found
             }
             JobEnd::Stopped => {
-                self.groups.clear();
                 self.problem = Some("stopped".into());
+                FoundDuplicates::default()
             }
             JobEnd::Failed(problem) => {
-                self.groups.clear();
                 self.problem = Some(problem);
+                FoundDuplicates::default()
+            }
+        };
+        (self.groups, self.series) = (found.groups, found.series);
+        self.group_of.clear();
+        for (n, group) in self.groups.iter().enumerate() {
+            for photo in &group.photos {
+                self.group_of.entry(photo.path.clone()).or_default().push(n);
             }
         }
-        self.current = self.current.min(self.groups.len().saturating_sub(1));
-        // Other groups: what was selected in the old ones means nothing here.
+        self.count_files();
+        self.go_to_group(self.current);
+        // Other groups: what was selected in the old ones (or planned) means nothing
+        // here.
         self.selected.clear();
+        self.plan = None;
         self.found_for = Some((threshold, self.variants, library));
         self.seconds = seconds;
         self.busy = false;
@@ -152,9 +206,21 @@ impl DupesView {
 
     /// What "Move N to the trash" moves, rebuilt from the groups on screen: in each
     /// group, the selected photos that are verified copies of its keeper.
+    /// Only the groups of the selected photos are looked at: this runs every frame, with
+    /// any number of groups.
     pub fn removal(&self) -> Vec<VerifiedMatch> {
-        self.groups
+        let mut marked: Vec<usize> = self
+            .selected
             .iter()
+            .filter_map(|p| self.group_of.get(p))
+            .flatten()
+            .copied()
+            .collect();
+        marked.sort_unstable();
+        marked.dedup();
+        marked
+            .into_iter()
+            .filter_map(|n| self.groups.get(n))
             .flat_map(|g| {
                 g.group.matches(|i| {
                     g.photos
@@ -189,7 +255,17 @@ impl DupesView {
                     self.selected.remove(&photo.path);
                 }
             }
+            self.count_files();
         }
+    }
+
+    /// The photos of the groups (keepers and copies), counted again.
+    fn count_files(&mut self) {
+        self.files = self
+            .groups
+            .iter()
+            .map(|g| 1 + g.group.copies().count())
+            .sum();
     }
 
     /// Selects every verified copy of the current group's keeper, but the keeper's
@@ -207,9 +283,8 @@ impl DupesView {
 
     fn select_in_current_group(&mut self, with_siblings: bool) {
         if let Some(group) = self.groups.get(self.current) {
-            let keeper = &group.photos[group.keeper()].path;
             for (i, photo) in group.photos.iter().enumerate() {
-                if group.group.is_copy(i) && (with_siblings || !is_sibling(&photo.path, keeper)) {
+                if group.group.is_copy(i) && (with_siblings || !group.group.is_keepers_pair(i)) {
                     self.selected.insert(photo.path.clone());
                 }
             }
@@ -249,24 +324,43 @@ impl DupesView {
         actions
     }
 
+    /// The bars, the current group's cards and the series (scrolled together), the
+    /// review's keys and the clean-up waiting for a yes.
     pub fn show(&mut self, ui: &mut egui::Ui, thumbs: &mut Thumbnails) -> Option<DupesAction> {
-        let mut action = self.search_bar(ui);
+        let mut asked = vec![self.search_bar(ui)];
         if self.groups.is_empty() {
             ui.label(match (&self.problem, self.busy) {
                 (_, true) => "Looking for duplicates…".to_string(),
                 (Some(problem), false) => format!("No groups: {problem}"),
                 (None, false) => "No duplicates at this threshold.".to_string(),
             });
-            return action;
+            if self.series.is_empty() {
+                return asked.pop().flatten();
+            }
+        } else {
+            asked.push(self.group_bar(ui));
+            Self::key_help(ui);
+            ui.separator();
         }
-        if let Some(asked) = self.group_bar(ui) {
-            action = Some(asked);
-        }
-        ui.separator();
-        if let Some(asked) = self.group_cards(ui, thumbs) {
-            action = Some(asked);
-        }
-        action
+        let mut drawing = Drawing {
+            thumbs,
+            wanted: Vec::new(),
+            action: None,
+        };
+        egui::ScrollArea::vertical().show(ui, |ui| {
+            self.group_cards(ui, &mut drawing);
+            self.series_section(ui, &mut drawing);
+        });
+        let Drawing {
+            thumbs,
+            wanted,
+            action,
+        } = drawing;
+        thumbs.want(wanted);
+        asked.push(action);
+        asked.push(self.keys(ui.ctx()));
+        asked.push(self.confirm(ui.ctx()));
+        asked.into_iter().flatten().last()
     }
 
     /// The threshold, the variants, how many groups were found, and Undo.
@@ -299,11 +393,7 @@ impl DupesView {
             } else if self.problem.is_some() && ui.button("Look again").clicked() {
                 self.found_for = None;
             }
-            let files: usize = self
-                .groups
-                .iter()
-                .map(|g| 1 + g.group.copies().count())
-                .sum();
+            let files = self.files;
             let groups = self.groups.len();
             let plural = if groups == 1 { "" } else { "s" };
             ui.label(format!("{groups} group{plural}, {files} photos"))
@@ -327,7 +417,7 @@ impl DupesView {
                 .add_enabled(self.current > 0, egui::Button::new("< Previous"))
                 .clicked()
             {
-                self.current -= 1;
+                self.go_to_group(self.current - 1);
             }
             let kind = self
                 .groups
@@ -345,16 +435,15 @@ impl DupesView {
                 )
                 .clicked()
             {
-                self.current += 1;
+                self.go_to_group(self.current + 1);
             }
             ui.separator();
             if ui.button("Select all but the keeper").clicked() {
                 self.select_all_but_keeper();
             }
             let raw_pair = self.groups.get(self.current).is_some_and(|g| {
-                let keeper = &g.photos[g.keeper()].path;
-                lookalike_core::read::raw::is_raw(keeper)
-                    && g.photos.iter().any(|p| is_sibling(&p.path, keeper))
+                lookalike_core::read::raw::is_raw(&g.photos[g.keeper()].path)
+                    && (0..g.photos.len()).any(|i| g.group.is_keepers_pair(i))
             });
             if raw_pair
                 && ui
@@ -372,23 +461,8 @@ impl DupesView {
             if let Some(decided) = self.decision_buttons(ui) {
                 action = Some(decided);
             }
-            let removal = self.removal();
-            let count = removal.len();
-            // Not while the groups are found again (what is on screen may be stale) or
-            // a clean-up runs.
-            if ui
-                .add_enabled(
-                    count > 0 && !self.busy && !self.cleaning,
-                    egui::Button::new(format!("Move {count} to the trash")),
-                )
-                .on_hover_text("Nothing is deleted: Undo brings the files back")
-                .on_disabled_hover_text(
-                    "Wait until the duplicates are found again (or the clean-up ends)",
-                )
-                .clicked()
-            {
-                self.selected.clear();
-                action = Some(DupesAction::Remove(removal));
+            if let Some(moved) = self.clean_up_buttons(ui) {
+                action = Some(moved);
             }
         });
         action
@@ -398,12 +472,7 @@ impl DupesView {
     /// and the decisions remembered, each with Forget.
     fn decision_buttons(&mut self, ui: &mut egui::Ui) -> Option<DupesAction> {
         let mut action = None;
-        let photos: Vec<PathBuf> = self.groups.get(self.current).map_or_else(Vec::new, |g| {
-            std::iter::once(g.keeper())
-                .chain(g.group.copies())
-                .map(|i| g.photos[i].path.clone())
-                .collect()
-        });
+        let photos = self.current_photos();
         let enabled = photos.len() > 1 && !self.busy && !self.cleaning;
         let verdicts = [
             (
@@ -441,337 +510,7 @@ impl DupesView {
         }
         action
     }
-
-    /// The current group's cards: the keeper and its copies, then the photos only
-    /// similar to a copy.
-    fn group_cards(&mut self, ui: &mut egui::Ui, thumbs: &mut Thumbnails) -> Option<DupesAction> {
-        let mut action = None;
-        let group = self.groups.get(self.current).cloned()?;
-        let mut wanted = Vec::new();
-        let copies: Vec<usize> = std::iter::once(group.keeper())
-            .chain(group.group.copies())
-            .collect();
-        let similar: Vec<usize> = group.group.similar().collect();
-        egui::ScrollArea::vertical().show(ui, |ui| {
-            self.card_row(
-                ui,
-                thumbs,
-                &group,
-                &copies,
-                "copies",
-                &mut wanted,
-                &mut action,
-            );
-            if !similar.is_empty() {
-                ui.separator();
-                ui.label(RichText::new("Similar to a copy, not to the photo kept").strong())
-                    .on_hover_text(
-                        "These photos matched one of the copies but not the photo kept: \
-                         they are never selected or moved with this group.",
-                    );
-                self.card_row(
-                    ui,
-                    thumbs,
-                    &group,
-                    &similar,
-                    "similar",
-                    &mut wanted,
-                    &mut action,
-                );
-            }
-        });
-        thumbs.want(wanted);
-        action
-    }
-
-    /// One row of cards (scrolled sideways): the photos `members` of `group`.
-    #[allow(clippy::too_many_arguments)]
-    fn card_row(
-        &mut self,
-        ui: &mut egui::Ui,
-        thumbs: &mut Thumbnails,
-        group: &DuplicateGroup,
-        members: &[usize],
-        id: &str,
-        wanted: &mut Vec<PathBuf>,
-        action: &mut Option<DupesAction>,
-    ) {
-        egui::ScrollArea::horizontal().id_salt(id).show(ui, |ui| {
-            ui.horizontal_top(|ui| {
-                for &i in members {
-                    ui.vertical(|ui| {
-                        ui.set_width(CARD);
-                        self.card(ui, thumbs, group, i, &group.photos[i], wanted, action);
-                    });
-                }
-            });
-        });
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn card(
-        &mut self,
-        ui: &mut egui::Ui,
-        thumbs: &mut Thumbnails,
-        group: &DuplicateGroup,
-        i: usize,
-        photo: &Photo,
-        wanted: &mut Vec<PathBuf>,
-        action: &mut Option<DupesAction>,
-    ) {
-        card_thumbnail(ui, thumbs, photo, wanted);
-        let name = card_facts(ui, photo);
-        self.card_choices(ui, group, i, &name, action);
-    }
-
-    /// Keep this photo, remove it, compare it with the keeper (and why it is a copy).
-    fn card_choices(
-        &mut self,
-        ui: &mut egui::Ui,
-        group: &DuplicateGroup,
-        i: usize,
-        name: &str,
-        action: &mut Option<DupesAction>,
-    ) {
-        let photo = &group.photos[i];
-        let keeper = group.keeper();
-        let is_keeper = keeper == i;
-        if !is_keeper && is_sibling(&photo.path, &group.photos[keeper].path) {
-            ui.label(RichText::new("RAW+JPEG: the keeper's own pair").strong());
-        }
-        if !is_keeper {
-            let check = group.group.check(i, keeper);
-            let why = if check.verified && !group.group.is_copy(i) {
-                format!("{}; grouped with a better keeper of its own", check.why())
-            } else {
-                check.why()
-            };
-            ui.label(format!("distance {:.3} · why?", check.distance))
-                .on_hover_text(why);
-        }
-        if is_keeper {
-            ui.label(format!("kept because {}", group.group.reason().because()));
-        }
-        if group.group.may_keep(i) && ui.radio(is_keeper, format!("Keep {name}")).clicked() {
-            self.set_keeper(i);
-        }
-        let mut chosen = self.selected.contains(&photo.path);
-        if group.group.is_copy(i) && ui.checkbox(&mut chosen, format!("Remove {name}")).changed() {
-            if chosen {
-                self.selected.insert(photo.path.clone());
-            } else {
-                self.selected.remove(&photo.path);
-            }
-        }
-        if !is_keeper
-            && ui
-                .button(format!("Compare {name} with the keeper"))
-                .clicked()
-        {
-            let keeper = group.photos[keeper].path.clone();
-            *action = Some(DupesAction::Compare(keeper, photo.path.clone()));
-        }
-    }
-}
-
-/// The photo's thumbnail, why it cannot be shown, or a placeholder while it is made.
-fn card_thumbnail(
-    ui: &mut egui::Ui,
-    thumbs: &mut Thumbnails,
-    photo: &Photo,
-    wanted: &mut Vec<PathBuf>,
-) {
-    let size = Vec2::splat(CARD - 8.0);
-    match thumbs.get(&photo.path) {
-        Thumb::Ready(texture) => {
-            let scale = (size.x / texture.size_vec2().x).min(size.y / texture.size_vec2().y);
-            ui.image((texture.id(), texture.size_vec2() * scale));
-        }
-        Thumb::Failed(reason) => {
-            ui.add_sized(
-                size,
-                egui::Label::new(RichText::new(reason.to_string()).small()),
-            );
-        }
-        Thumb::Loading => {
-            wanted.push(photo.path.clone());
-            let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
-            ui.painter()
-                .rect_filled(rect, 4.0, ui.visuals().faint_bg_color);
-        }
-    }
-}
-
-/// Name, resolution, format, size, date and damage; the name.
-fn card_facts(ui: &mut egui::Ui, photo: &Photo) -> String {
-    let name = photo
-        .path
-        .file_name()
-        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    ui.add(egui::Label::new(RichText::new(&name).strong()).truncate())
-        .on_hover_text(photo.path.display().to_string());
-    let format = photo
-        .path
-        .extension()
-        .map_or_else(|| "?".into(), |e| e.to_string_lossy().to_uppercase());
-    ui.label(format!("{} × {} px · {format}", photo.width, photo.height));
-    ui.label(format!(
-        "{} · {}",
-        format_bytes(photo.size),
-        format_date(photo.mtime_ns)
-    ));
-    if let Some(damage) = photo.damage {
-        ui.label(RichText::new("DAMAGED").color(ui.visuals().warn_fg_color))
-            .on_hover_text(damage.to_string());
-    }
-    name
-}
-
-/// Whether two photos are a RAW + JPEG pair written by the camera.
-fn is_sibling(a: &std::path::Path, b: &std::path::Path) -> bool {
-    lookalike_core::find::dupes::raw_jpeg_pair(&a.to_string_lossy(), &b.to_string_lossy())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn photo(name: &str) -> Photo {
-        Photo {
-            path: PathBuf::from(name),
-            width: 10,
-            height: 10,
-            size: 1,
-            mtime_ns: 0,
-            sibling: None,
-            damage: None,
-        }
-    }
-
-    fn group(paths: &[&str], star: usize, verified: &[(usize, usize)]) -> DuplicateGroup {
-        DuplicateGroup {
-            photos: paths.iter().map(|p| photo(p)).collect(),
-            group: lookalike_core::find::dupes::Group::for_test(paths, star, verified),
-        }
-    }
-
-    fn moved(view: &DupesView) -> Vec<PathBuf> {
-        let mut paths: Vec<PathBuf> = view
-            .removal()
-            .iter()
-            .map(|m| m.file().path.clone())
-            .collect();
-        paths.sort();
-        paths
-    }
-
-    fn review() -> DupesView {
-        let mut view = DupesView::new();
-        view.threshold = 0.1;
-        view.variants = false;
-        view
-    }
-
-    #[test]
-    fn all_but_the_keeper_selects_only_verified_copies_of_the_keeper() {
-        let mut view = review();
-        // a, b, c all verified with each other; d verified with c only (similar).
-        let all = [(0, 1), (0, 2), (1, 2), (2, 3)];
-        view.set_outcome(
-            JobEnd::Done(vec![group(&["a", "b", "c", "d"], 3, &all)]),
-            0.1,
-            1,
-            0.0,
-        );
-        view.set_keeper(1);
-        view.select_all_but_keeper();
-        let mut chosen: Vec<_> = view.selected().iter().cloned().collect();
-        chosen.sort();
-        assert_eq!(chosen, [PathBuf::from("a"), PathBuf::from("c")]);
-        // A photo only similar to a copy can never be the keeper, nor be selected.
-        view.set_keeper(3);
-        assert_eq!(view.groups()[0].keeper(), 1);
-        assert!(!view.groups()[0].group.is_copy(3));
-        // Making a selected photo the keeper unselects it.
-        view.set_keeper(0);
-        assert!(!view.selected().contains(&PathBuf::from("a")));
-        assert_eq!(moved(&view), [PathBuf::from("c")]);
-        assert!(
-            view.removal()
-                .iter()
-                .all(|m| m.keeper().path == std::path::Path::new("a"))
-        );
-    }
-
-    #[test]
-    fn another_keeper_verifies_every_copy_again() {
-        let mut view = review();
-        // A chain: b is a copy of a, c of b only. Keeping a, c is similar, never moved.
-        let chain = group(&["a", "b", "c"], 2, &[(0, 1), (1, 2)]);
-        view.set_outcome(JobEnd::Done(vec![chain]), 0.1, 1, 0.0);
-        view.select_all_but_keeper();
-        assert_eq!(moved(&view), [PathBuf::from("b")]);
-        // Keeping b instead re-verifies: a is its copy; c, though verified with b, was
-        // not taken for this group, so it stays similar.
-        view.set_keeper(1);
-        view.select_all_but_keeper();
-        assert_eq!(moved(&view), [PathBuf::from("a")]);
-        // A group whose members fail with a new keeper: they become similar, unselected.
-        let star = group(&["a", "b", "c"], 3, &[(0, 1), (0, 2)]);
-        view.set_outcome(JobEnd::Done(vec![star]), 0.1, 1, 0.0);
-        view.select_all_but_keeper();
-        assert_eq!(moved(&view), [PathBuf::from("b"), PathBuf::from("c")]);
-        view.set_keeper(1);
-        assert!(moved(&view).is_empty(), "c failed with b: unselected");
-        assert!(!view.selected().contains(&PathBuf::from("c")));
-        view.select_all_but_keeper();
-        assert_eq!(moved(&view), [PathBuf::from("a")]);
-    }
-
-    #[test]
-    fn new_groups_start_unselected_and_a_raw_keeps_its_jpeg_unless_asked() {
-        let mut view = review();
-        view.set_outcome(
-            JobEnd::Done(vec![group(&["a", "b"], 2, &[(0, 1)])]),
-            0.1,
-            1,
-            0.0,
-        );
-        // New groups: nothing is selected.
-        view.select_all_but_keeper();
-        assert!(!view.selected().is_empty());
-        view.set_outcome(
-            JobEnd::Done(vec![group(&["b", "c"], 2, &[(0, 1)])]),
-            0.1,
-            1,
-            0.0,
-        );
-        assert!(view.selected().is_empty());
-        assert!(view.removal().is_empty());
-
-        // A RAW kept with its camera JPEG and an export: the JPEG stays unless asked.
-        let pair = group(
-            &["/p/IMG_1.CR3", "/p/IMG_1.JPG", "/e/IMG_1.jpg"],
-            3,
-            &[(0, 1), (0, 2), (1, 2)],
-        );
-        view.set_outcome(JobEnd::Done(vec![pair]), 0.1, 1, 0.0);
-        view.select_all_but_keeper();
-        assert_eq!(moved(&view), [PathBuf::from("/e/IMG_1.jpg")]);
-        view.keep_raw_remove_jpegs();
-        assert_eq!(moved(&view).len(), 2);
-        assert!(
-            view.removal()
-                .iter()
-                .all(|m| m.keeper().path == std::path::Path::new("/p/IMG_1.CR3"))
-        );
-        assert_eq!(view.wanted_search(1), None);
-        assert_eq!(
-            view.wanted_search(2),
-            Some(DupesAction::Find {
-                threshold: 0.1,
-                variants: false
-            })
-        );
-    }
-}
+mod tests;

@@ -5,8 +5,9 @@
 //! `tests/snapshots/*.png` (`UPDATE_SNAPSHOTS=1 cargo test --test ui` rewrites them).
 #![cfg(feature = "gui")]
 
-#[path = "it/common/mod.rs"]
+#[path = "../it/common/mod.rs"]
 mod common;
+mod review;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -170,6 +171,23 @@ fn snapshot(harness: &mut Harness<'static, LookalikeApp>, name: &str, hide: &[&s
         harness.mask(rect);
     }
     harness.snapshot(name);
+}
+
+/// Clicks "Move `n` to the trash" and says yes to the dialog of the first clean-up,
+/// which says (once) that photo catalogues may lose track of the photos moved.
+fn move_to_the_trash(harness: &mut Harness<'static, LookalikeApp>, n: usize) {
+    harness
+        .get_by_label(&format!("Move {n} to the trash"))
+        .click();
+    harness.run_steps(3);
+    harness.get_by_label_contains("Lightroom or Capture One");
+    assert_eq!(
+        harness.state().duplicates().plan().unwrap().matches.len(),
+        n
+    );
+    harness.get_by_label(&format!("Yes, move {n}")).click();
+    harness.run_steps(5);
+    assert!(harness.state().settings().catalogue_warned);
 }
 
 /// Drags with the primary button from `from` to `to` (screen points), in small steps.
@@ -766,10 +784,7 @@ fn duplicates_are_reviewed_moved_to_the_trash_and_restored_byte_for_byte() {
 
     // Move them to the (temporary) trash: gone from the library, nothing deleted.
     let before = harness.state().library_generation();
-    harness
-        .get_by_label(&format!("Move {} to the trash", chosen.len()))
-        .click();
-    harness.run_steps(5);
+    move_to_the_trash(&mut harness, chosen.len());
     run_until(&mut harness, "the library after the move", |app| {
         app.library_generation() > before && app.library_len() == Some(names.len() - chosen.len())
     });
@@ -873,8 +888,7 @@ fn the_keeper_is_never_moved_whatever_was_selected_before() {
     assert_eq!(removal[0].keeper().path, kept);
     assert_ne!(removal[0].file().path, kept);
     let generation = harness.state().library_generation();
-    harness.get_by_label("Move 1 to the trash").click();
-    harness.run_steps(5);
+    move_to_the_trash(&mut harness, 1);
     run_until(&mut harness, "the library after the move", |app| {
         app.library_generation() > generation && app.library_len() == Some(4)
     });
