@@ -227,12 +227,12 @@ fn distinct_library(
     distinct
 }
 
-/// The picture at `path` as a web export: at most 640 pixels on its longest side
-/// (distinct-dev's are 1,600, described at 1,024; a third of the work, the same
+/// The picture at `path` as a web export: at most 512 pixels on its longest side
+/// (distinct-dev's are 1,600, described at 1,024; a quarter of the work, the same
 /// questions asked).
 fn small(path: &std::path::Path) -> image::RgbImage {
     let img = image::open(path).unwrap();
-    img.resize(640, 640, image::imageops::FilterType::Triangle)
+    img.resize(512, 512, image::imageops::FilterType::Triangle)
         .to_rgb8()
 }
 

@@ -151,7 +151,9 @@ fn googlenet_wgpu_matches_pytorch_pool5() {
         return;
     };
     let net = BurnGoogLeNet::new(&weights, adapter.device).unwrap();
-    for g in &golden {
+    // The square images: every kernel is built (and compiled by lavapipe) once per
+    // shape; the other shape is checked on the CPU engines, and VGG16's on wgpu.
+    for g in golden.iter().filter(|g| g.inception5b_hw == [7, 7]) {
         let spoc = net.spoc(&g.input).unwrap();
         check_pool5("wgpu", g, spoc.feature_map, &spoc.raw);
     }

@@ -1161,11 +1161,11 @@ fn a_large_folder_is_browsed_and_searched_while_it_is_indexed() {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
-    // Indexing waits 50 ms per photo in this folder (test hook), so that "before half
+    // Indexing waits 100 ms per photo in this folder (test hook), so that "before half
     // of it is described" lasts long enough on any machine.
     let library = tmp.path().join("slowly-indexed");
-    let photos = imagenette_library(&shared, &library, 400);
-    lookalike_core::support::isolate::inject_delay("slowly-indexed", Duration::from_millis(50));
+    let photos = imagenette_library(&shared, &library, 200);
+    lookalike_core::support::isolate::inject_delay("slowly-indexed", Duration::from_millis(100));
     // The query: a photo of the same kind that is not in the library.
     let query = shared.join("data/imagenette/train-whiten/n03394916");
     let query = std::fs::read_dir(&query)
@@ -1181,7 +1181,7 @@ fn a_large_folder_is_browsed_and_searched_while_it_is_indexed() {
     harness.state_mut().open_folder(library.clone());
     let before_half = |app: &LookalikeApp| {
         app.indexing_progress()
-            .is_some_and(|(done, total)| total.is_some_and(|t| t == 400 && done * 2 < t))
+            .is_some_and(|(done, total)| total.is_some_and(|t| t == 200 && done * 2 < t))
     };
     // The grid shows the photos found, with their thumbnails, before they are described.
     run_until(&mut harness, "the photos found", |app| {
@@ -1205,7 +1205,7 @@ fn a_large_folder_is_browsed_and_searched_while_it_is_indexed() {
     assert!(before_half(app), "{:?}", app.indexing_progress());
     assert!(!app.library_complete());
     let shown = app.library_photos().len();
-    assert!(shown < 200, "{shown} described");
+    assert!(shown < 100, "{shown} described");
     // The search ranked the photos described when it ran, which may be newer than the
     // grid's last refresh: the next refresh shows all of them as described.
     let hits: Vec<PathBuf> = app.results().iter().map(|h| h.photo.path.clone()).collect();
@@ -1253,10 +1253,10 @@ fn a_large_folder_is_browsed_and_searched_while_it_is_indexed() {
     });
 
     // When indexing ends, the same query ranks the whole library, as the CLI does.
-    // 400 photos: a minute on two cores.
+    // 200 photos: half a minute on two cores.
     let patience = Duration::from_secs(300);
     run_until_within(&mut harness, "the whole library", patience, |app| {
-        app.library_complete() && app.library_len() == Some(400)
+        app.library_complete() && app.library_len() == Some(200)
     });
     run_until(&mut harness, "the final results", |app| {
         !app.is_searching() && app.results().len() == 60

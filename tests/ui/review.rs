@@ -249,3 +249,46 @@ fn fifty_thousand_groups_are_reviewed_at_frame_rate() {
         "slowest frame {slowest:?}"
     );
 }
+
+/// Settings > Duplicates: the keeper rules move down and up (words, not arrows: egui's
+/// fonts have none), "Default order" puts them back, a protected folder is removed.
+#[test]
+fn settings_order_the_keeper_rules_and_list_the_protected_folders() {
+    use lookalike_core::find::dupes::KeepRule;
+    let Some(shared) = common::shared() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut harness = super::app(tmp.path(), Some(common::shared_model(&shared)));
+    run_until(&mut harness, "the network", super::model_ready);
+    let protected = tmp.path().join("delivery");
+    harness
+        .state_mut()
+        .settings_mut()
+        .protected_folders
+        .push(protected.clone());
+    for label in ["Settings", "Duplicates: which copy is kept"] {
+        harness.get_by_label(label).click();
+        harness.run_steps(5);
+    }
+    let names = |rules: &[KeepRule]| -> Vec<String> {
+        rules.iter().map(|r| r.name().to_string()).collect()
+    };
+    let default = names(&KeepRule::DEFAULT);
+    harness.get_all_by_label("Down").next().unwrap().click();
+    harness.run_steps(5);
+    let mut swapped = default.clone();
+    swapped.swap(0, 1);
+    assert_eq!(harness.state().settings().keep_rules, swapped);
+    assert_eq!(
+        harness.state().settings().keeping().order()[0],
+        KeepRule::DEFAULT[1]
+    );
+    harness.get_by_label("Default order").click();
+    harness.run_steps(5);
+    assert_eq!(harness.state().settings().keep_rules, default);
+    harness.get_by_label(&protected.display().to_string());
+    harness.get_by_label("Remove").click();
+    harness.run_steps(5);
+    assert!(harness.state().settings().protected_folders.is_empty());
+}

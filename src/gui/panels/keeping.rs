@@ -1,5 +1,6 @@
 //! Settings > Duplicates: the keeper rules in order (first to last, moved up and down),
 //! the protected folders (their files may be kept, never moved) and the preferred ones.
+//! (Up and Down in words: egui's fonts have no arrows.)
 
 use std::path::PathBuf;
 
@@ -19,7 +20,7 @@ pub fn show(ui: &mut egui::Ui, settings: &mut Settings) -> Option<Action> {
     for (i, rule) in order.iter().enumerate() {
         ui.horizontal(|ui| {
             if ui
-                .add_enabled(i > 0, egui::Button::new("↑").small())
+                .add_enabled(i > 0, egui::Button::new("Up").small())
                 .clicked()
             {
                 swap = Some(i - 1);
@@ -27,7 +28,7 @@ pub fn show(ui: &mut egui::Ui, settings: &mut Settings) -> Option<Action> {
             if ui
                 .add_enabled(
                     i + 1 < KeepRule::DEFAULT.len(),
-                    egui::Button::new("↓").small(),
+                    egui::Button::new("Down").small(),
                 )
                 .clicked()
             {
