@@ -173,6 +173,19 @@ fn snapshot(harness: &mut Harness<'static, LookalikeApp>, name: &str, hide: &[&s
     harness.snapshot(name);
 }
 
+/// Dates every file of `names` in `library` alike, so that cards (which show dates)
+/// look the same in every run.
+fn fixed_dates(library: &Path, names: &[String]) {
+    let date = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    for name in names {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(library.join(name))
+            .unwrap();
+        file.set_modified(date).unwrap();
+    }
+}
+
 /// Clicks "Move `n` to the trash" and says yes to the dialog of the first clean-up,
 /// which says (once) that photo catalogues may lose track of the photos moved.
 fn move_to_the_trash(harness: &mut Harness<'static, LookalikeApp>, n: usize) {
@@ -688,15 +701,7 @@ fn duplicates_are_reviewed_moved_to_the_trash_and_restored_byte_for_byte() {
     let tmp = tempfile::tempdir().unwrap();
     let library = tmp.path().join("library");
     let names = common::neardup_library(&shared, &library, |n| n.starts_with("o020"), 6);
-    // Fixed dates, so the cards (which show them) look the same in every run.
-    let date = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-    for name in &names {
-        let file = std::fs::File::options()
-            .write(true)
-            .open(library.join(name))
-            .unwrap();
-        file.set_modified(date).unwrap();
-    }
+    fixed_dates(&library, &names);
     let mut harness = indexed_library(tmp.path(), &shared, &library, names.len());
     run_until(&mut harness, "the turned and small photos", |app| {
         app.variants_ready() && !app.is_indexing()

@@ -43,14 +43,7 @@ fn library_with_a_burst(shared: &std::path::Path, library: &std::path::Path) -> 
         save_with_exif(&frame, 92 - k as u8, &exif, &library.join(&name));
         names.push(name);
     }
-    let date = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-    for name in &names {
-        let file = std::fs::File::options()
-            .write(true)
-            .open(library.join(name))
-            .unwrap();
-        file.set_modified(date).unwrap();
-    }
+    super::fixed_dates(library, &names);
     names
 }
 
