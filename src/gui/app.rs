@@ -427,7 +427,6 @@ impl LookalikeApp {
         self.slowest_frame
     }
 
-    /// The duplicate review's state.
     /// The compare window (its pair is `None` while it is closed).
     pub fn compare(&self) -> &Compare {
         &self.compare
@@ -438,6 +437,7 @@ impl LookalikeApp {
         self.large.get(path).is_some()
     }
 
+    /// The duplicate review's state.
     pub fn duplicates(&self) -> &DupesView {
         &self.dupes
     }

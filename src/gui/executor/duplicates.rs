@@ -110,14 +110,7 @@ impl Executor {
                 .map(|series| Burst {
                     photos: photos(&series.members),
                     seconds: series.seconds(),
-                    offsets: series
-                        .members
-                        .iter()
-                        .map(|m| {
-                            let first = series.members.first()?.shot.taken?;
-                            Some(first.seconds_to(&m.shot.taken?))
-                        })
-                        .collect(),
+                    offsets: series.offsets(),
                 })
                 .collect(),
             groups: found

@@ -53,7 +53,7 @@ impl Compare {
                                 ui.label(file_name(path));
                                 match large.get(path) {
                                     Some(texture) => {
-                                        let base = fit(texture.size_vec2(), Vec2::splat(480.0));
+                                        let base = at_one(texture.size_vec2());
                                         ui.image((texture.id(), base * self.zoom));
                                     }
                                     None => {
@@ -82,7 +82,7 @@ impl Compare {
                     .on_hover_text("One pixel of the photo per pixel of the screen")
                     .clicked()
             {
-                let base = fit(texture.size_vec2(), Vec2::splat(480.0));
+                let base = at_one(texture.size_vec2());
                 let pixels = ui.ctx().pixels_per_point();
                 self.zoom = texture.size_vec2().x / (base.x * pixels).max(1.0);
             }
@@ -94,4 +94,9 @@ impl Compare {
             }
         });
     }
+}
+
+/// A photo's size on screen at zoom 1: fitted in a 480-point square.
+fn at_one(photo: Vec2) -> Vec2 {
+    fit(photo, Vec2::splat(480.0))
 }

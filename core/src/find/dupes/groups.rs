@@ -77,6 +77,15 @@ impl Series {
         let last = self.members.last()?.shot.taken?;
         Some(first.seconds_to(&last))
     }
+
+    /// Each frame's seconds after the first, where both capture times are known.
+    pub fn offsets(&self) -> Vec<Option<f64>> {
+        let first = self.members.first().and_then(|m| m.shot.taken);
+        self.members
+            .iter()
+            .map(|m| Some(first?.seconds_to(&m.shot.taken?)))
+            .collect()
+    }
 }
 
 /// What the duplicate finder found: groups of copies around keepers, and series.
