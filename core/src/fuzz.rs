@@ -12,8 +12,9 @@ use std::path::Path;
 pub type Target = fn(&[u8]);
 
 /// What each target reads, by name (`fuzz/fuzz_targets/<name>.rs`, `tests/it/fuzz.rs`).
-pub const TARGETS: [(&str, Target); 6] = [
+pub const TARGETS: [(&str, Target); 7] = [
     ("raw", raw),
+    ("sensor", sensor),
     ("jpeg_dc", jpeg_dc),
     ("jpeg_damage", jpeg_damage),
     ("index", index),
@@ -32,6 +33,24 @@ pub fn raw(bytes: &[u8]) {
     }
     let _ = crate::read::raw::exif_orientation(bytes);
     let _ = crate::read::raw::jpeg_size(bytes);
+    let _ = crate::read::raw::dng_sensor(bytes);
+}
+
+/// A RAW file's sensor data developed (`sensor.rs` over rawloader, which is not ours but
+/// reads the same untrusted bytes): an image no larger than the pixels allowed, or an
+/// error; never a panic, a hang or an allocation the limit did not allow.
+pub fn sensor(bytes: &[u8]) {
+    const MAX_PIXELS: u64 = 1 << 20;
+    let path = Path::new("fuzz.dng");
+    if let Ok(image) = crate::read::sensor::develop(path, bytes, MAX_PIXELS, "fuzzing") {
+        let pixels = u64::from(image.width()) * u64::from(image.height());
+        assert!(
+            pixels <= MAX_PIXELS,
+            "{} x {}",
+            image.width(),
+            image.height()
+        );
+    }
 }
 
 /// A JPEG at 1/8 from its DC coefficients (`jpeg_dc.rs`, fed by any file on disk):

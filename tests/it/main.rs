@@ -16,6 +16,7 @@ mod keepers;
 mod model_file;
 mod no_permanent_delete;
 mod raw_formats;
+mod raw_sensor;
 mod safety;
 mod search;
 mod whiten;

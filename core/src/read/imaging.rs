@@ -136,7 +136,7 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<LoadedImage> {
     let bytes = read_photo(path)?;
     let original = decode_bytes(path, &bytes, options.max_pixels)?;
     let damage = if crate::read::raw::is_raw(path) {
-        raw_preview(path, &bytes)
+        crate::read::raw::largest_preview(&bytes)
             .ok()
             .and_then(|p| bytes.get(p.range).and_then(jpeg_damage))
     } else {
@@ -159,8 +159,17 @@ fn decode_checked(path: &Path, max_pixels: u64, side: u32) -> Result<LoadedImage
     crate::support::isolate::injected_fault(path);
     let bytes = read_photo(path)?;
     let (jpeg, orientation) = if crate::read::raw::is_raw(path) {
-        let preview = raw_preview(path, &bytes)?;
-        (&bytes[preview.range.clone()], preview.orientation)
+        match raw_source(path, &bytes, max_pixels)? {
+            RawSource::Preview(preview) => (&bytes[preview.range.clone()], preview.orientation),
+            RawSource::Developed(rgb) => {
+                return Ok(LoadedImage {
+                    width: rgb.width(),
+                    height: rgb.height(),
+                    rgb,
+                    damage: None,
+                });
+            }
+        }
     } else {
         (&bytes[..], None)
     };
@@ -324,21 +333,34 @@ fn decode_bytes(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<RgbImage> 
     }
 }
 
-/// A RAW file's largest embedded preview, decoded and oriented as the RAW says.
+/// What a RAW file is read from: its largest embedded preview, or, with none usable,
+/// its sensor data developed.
+enum RawSource {
+    Preview(crate::read::raw::Preview),
+    Developed(RgbImage),
+}
+
+fn raw_source(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<RawSource> {
+    match crate::read::raw::largest_preview(bytes) {
+        Ok(preview) => Ok(RawSource::Preview(preview)),
+        Err(why) => {
+            crate::read::sensor::develop(path, bytes, max_pixels, &why).map(RawSource::Developed)
+        }
+    }
+}
+
+/// A RAW file's largest embedded preview, decoded and oriented as the RAW says (or its
+/// sensor data developed, without one).
 fn decode_raw(path: &Path, bytes: &[u8], max_pixels: u64) -> Result<RgbImage> {
-    let preview = raw_preview(path, bytes)?;
+    let preview = match raw_source(path, bytes, max_pixels)? {
+        RawSource::Preview(preview) => preview,
+        RawSource::Developed(rgb) => return Ok(rgb),
+    };
     let jpeg = &bytes[preview.range.clone()];
     let orientation = preview
         .orientation
         .map(|o| Orientation::from_exif(o as u8).unwrap_or(Orientation::NoTransforms));
     decode_oriented(path, jpeg, max_pixels, orientation)
-}
-
-fn raw_preview(path: &Path, bytes: &[u8]) -> Result<crate::read::raw::Preview> {
-    crate::read::raw::largest_preview(bytes).map_err(|reason| Error::Decode {
-        path: path.to_path_buf(),
-        reason: format!("camera RAW file: {reason}"),
-    })
 }
 
 /// Photo formats read by libheif ("HEIC", "AVIF"), or recognised by extension but not

@@ -1,5 +1,6 @@
 //! Reading photos: file to pixels (`imaging`: JPEG, PNG and the rest through `image`,
-//! big JPEGs at the size needed, `jpeg_dc` for 1/8 thumbnails, `raw` previews, `heif`
+//! big JPEGs at the size needed, `jpeg_dc` for 1/8 thumbnails, `raw` previews, `sensor`
+//! data where a RAW has none, `heif`
 //! through the system's libheif), the limits every file is held to, and what the bytes
 //! say about the file (`damage`) and what its EXIF says about the shot (`exif`).
 
@@ -10,5 +11,6 @@ pub mod imaging;
 pub mod jpeg_dc;
 pub mod limits;
 pub mod raw;
+pub mod sensor;
 
 pub use damage::{Damage, jpeg_damage};

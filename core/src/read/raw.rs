@@ -1,7 +1,8 @@
 //! Camera RAW files, read the way digiKam and Lightroom make their fast previews: from
 //! the largest JPEG preview the camera embedded in the file, turned by the RAW's own
-//! orientation tag. No RAW is demosaiced: a file without a preview of at least
-//! [`MIN_PREVIEW_SIDE`] pixels is reported as such, never described from a thumbnail.
+//! orientation tag. A file without a preview of at least [`MIN_PREVIEW_SIDE`] pixels
+//! is never described from a thumbnail: its sensor data is developed instead
+//! ([`crate::read::sensor`]), or the file is reported where the build cannot.
 //!
 //! The containers, read by a small bounds-checked parser (no `unsafe`, every offset
 //! checked against the file's length):
@@ -73,14 +74,10 @@ pub fn largest_preview(bytes: &[u8]) -> Result<Preview, String> {
         Some(p) if p.width.max(p.height) >= MIN_PREVIEW_SIDE => Ok(p),
         Some(p) => Err(format!(
             "its largest embedded preview is {} x {} pixels, under the {MIN_PREVIEW_SIDE} \
-             lookalike needs; it does not decode RAW sensor data",
+             lookalike needs",
             p.width, p.height
         )),
-        None => Err(
-            "it has no embedded JPEG preview, and lookalike does not decode \
-                     RAW sensor data"
-                .into(),
-        ),
+        None => Err("it has no embedded JPEG preview".into()),
     }
 }
 
@@ -131,6 +128,15 @@ const SUB_IFDS: u16 = 0x014A;
 const JPEG_OFFSET: u16 = 0x0201;
 const JPEG_LENGTH: u16 = 0x0202;
 const EXIF_IFD: u16 = 0x8769;
+const NEW_SUBFILE_TYPE: u16 = 0x00FE;
+const IMAGE_WIDTH: u16 = 0x0100;
+const IMAGE_LENGTH: u16 = 0x0101;
+const BITS_PER_SAMPLE: u16 = 0x0102;
+const PHOTOMETRIC: u16 = 0x0106;
+const SAMPLES_PER_PIXEL: u16 = 0x0115;
+const TILE_OFFSETS: u16 = 0x0144;
+const TILE_BYTE_COUNTS: u16 = 0x0145;
+const DNG_VERSION: u16 = 0xC612;
 
 impl<'a> Tiff<'a> {
     /// Reads the header at `base`: `II` or `MM`, any magic (42, ORF's `RO`/`RS`, RW2's
@@ -197,6 +203,33 @@ impl<'a> Tiff<'a> {
         }
     }
 
+    /// The values of a SHORT or LONG field (strip and tile offsets), at most
+    /// [`MAX_FIELDS`]; none if they do not all lie inside the file.
+    fn numbers(&self, field: &Field) -> Vec<u32> {
+        let count = field.count as usize;
+        let size = match field.kind {
+            3 => 2,
+            4 | 13 => 4,
+            _ => return Vec::new(),
+        };
+        if count > MAX_FIELDS {
+            return Vec::new();
+        }
+        let at = if count * size <= 4 {
+            field.at
+        } else {
+            self.base + field.value as usize
+        };
+        let value = |i: usize| match size {
+            2 => self.u16_at(at + 2 * i).map(u32::from),
+            _ => self.u32_at(at + 4 * i),
+        };
+        (0..count)
+            .map(value)
+            .collect::<Option<_>>()
+            .unwrap_or_default()
+    }
+
     /// All values of a LONG / IFD field (for SubIFDs).
     fn longs(&self, field: &Field) -> Vec<u32> {
         if field.count <= 1 {
@@ -236,9 +269,9 @@ pub fn exif_orientation(exif: &[u8]) -> Option<u16> {
     Tiff::new(tiff, 0)?.orientation()
 }
 
-/// JPEG candidates of every IFD reachable from the header, and IFD0's orientation.
-fn tiff_previews(tiff: &Tiff) -> (Vec<Range<usize>>, Option<u16>) {
-    let mut candidates = Vec::new();
+/// Calls `visit` with the entries of every IFD reachable from the header (the chain,
+/// SubIFDs, the EXIF IFD), each once, at most [`MAX_IFDS`] and [`MAX_FIELDS`] in all.
+fn visit_ifds(tiff: &Tiff, mut visit: impl FnMut(&[Field])) {
     let mut queue = vec![tiff.first_ifd];
     let mut seen = std::collections::HashSet::new();
     let mut fields_read = 0;
@@ -256,14 +289,23 @@ fn tiff_previews(tiff: &Tiff) -> (Vec<Range<usize>>, Option<u16>) {
             break;
         }
         queue.push(next);
-        let get = |tag| fields.iter().find(|f| f.tag == tag);
         for field in &fields {
             match field.tag {
                 SUB_IFDS => queue.extend(tiff.longs(field).into_iter().map(|o| o as usize)),
                 EXIF_IFD => queue.push(field.value as usize),
-                _ => candidates.extend(tiff.jpeg_bytes(field)),
+                _ => {}
             }
         }
+        visit(&fields);
+    }
+}
+
+/// JPEG candidates of every IFD reachable from the header, and IFD0's orientation.
+fn tiff_previews(tiff: &Tiff) -> (Vec<Range<usize>>, Option<u16>) {
+    let mut candidates = Vec::new();
+    visit_ifds(tiff, |fields| {
+        let get = |tag| fields.iter().find(|f| f.tag == tag);
+        candidates.extend(fields.iter().filter_map(|f| tiff.jpeg_bytes(f)));
         let pointed = |offset_tag, length_tag| {
             let start = tiff.base + tiff.number(get(offset_tag)?)? as usize;
             let length = tiff.number(get(length_tag)?)? as usize;
@@ -277,8 +319,65 @@ fn tiff_previews(tiff: &Tiff) -> (Vec<Range<usize>>, Option<u16>) {
         if jpeg_compressed && single_strip {
             candidates.extend(pointed(STRIP_OFFSETS, STRIP_BYTE_COUNTS));
         }
-    }
+    });
     (candidates, tiff.orientation())
+}
+
+/// What a DNG's sensor data IFD says, for the developer ([`crate::read::sensor`]): the
+/// full-size CFA or linear image (not a reduced one), the largest if several.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DngSensor {
+    /// Uncompressed 16-bit samples in a big-endian file: big-endian, as the file is;
+    /// rawloader reads them little-endian, so they are swapped back.
+    pub big_endian_16_bit: bool,
+    /// Whether every strip or tile lies inside the file, and uncompressed data is as
+    /// long as its size says (a file cut short is reported, never read past its end).
+    pub within_file: bool,
+}
+
+/// The sensor data of `bytes` if it is a DNG (`None`: not a DNG, or no sensor data).
+pub fn dng_sensor(bytes: &[u8]) -> Option<DngSensor> {
+    let tiff = Tiff::new(bytes, 0)?;
+    let (mut dng, mut best) = (false, None::<(u64, DngSensor)>);
+    visit_ifds(&tiff, |fields| {
+        let field = |tag| fields.iter().find(|f| f.tag == tag);
+        let number = |tag| field(tag).and_then(|f| tiff.number(f)).map(u64::from);
+        dng |= field(DNG_VERSION).is_some();
+        let full_size = number(NEW_SUBFILE_TYPE).is_none_or(|t| t & 1 == 0);
+        let sensor = matches!(number(PHOTOMETRIC), Some(32803 | 34892));
+        let (Some(width), Some(height)) = (number(IMAGE_WIDTH), number(IMAGE_LENGTH)) else {
+            return;
+        };
+        if !full_size || !sensor || best.is_some_and(|(pixels, _)| pixels >= width * height) {
+            return;
+        }
+        let compression = number(COMPRESSION).unwrap_or(1);
+        let bits = number(BITS_PER_SAMPLE).unwrap_or(16);
+        let samples = width * height * number(SAMPLES_PER_PIXEL).unwrap_or(1);
+        let (offsets, counts) = match field(TILE_OFFSETS) {
+            Some(tiles) => (Some(tiles), field(TILE_BYTE_COUNTS)),
+            None => (field(STRIP_OFFSETS), field(STRIP_BYTE_COUNTS)),
+        };
+        let offsets = offsets.map(|f| tiff.numbers(f)).unwrap_or_default();
+        let counts = counts.map(|f| tiff.numbers(f)).unwrap_or_default();
+        let parts_fit = !offsets.is_empty()
+            && offsets.len() == counts.len()
+            && offsets.iter().zip(&counts).all(|(&o, &c)| {
+                (o as usize)
+                    .checked_add(c as usize)
+                    .is_some_and(|end| end <= bytes.len())
+            });
+        let data_fits = compression != 1
+            || offsets.len() != 1
+            || (offsets[0] as u64).saturating_add(samples.saturating_mul(bits) / 8)
+                <= bytes.len() as u64;
+        let found = DngSensor {
+            big_endian_16_bit: !tiff.little && compression == 1 && bits == 16,
+            within_file: parts_fit && data_fits,
+        };
+        best = Some((width * height, found));
+    });
+    best.filter(|_| dng).map(|(_, sensor)| sensor)
 }
 
 /// The JPEG a Fujifilm RAF header points at (big-endian offset and length at 84).
