@@ -246,20 +246,11 @@ mod seeds {
     /// An index of each format version (5 as saved; 4, 3 and 2 as they were written).
     /// Sensor data only (no preview): each storage of `common::dng`, both byte orders.
     pub fn dngs(shared: &Path, write: Write) {
-        use common::dng::{BGGR, Layout, RGGB, Storage, dng};
+        use common::dng::{Layout, RGGB, Storage, dng};
         let photo = image::open(shared.join("data/neardup-dev/jpg/o020.jpg"))
             .unwrap()
             .to_rgb8();
-        let phone = Layout {
-            big_endian: false,
-            cfa: BGGR,
-            bits: 12,
-            storage: Storage::Uncompressed16,
-            margin: 0,
-            black: 64,
-            orientation: 6,
-            thumbnail: false,
-        };
+        let phone = Layout::PHONE;
         let tiled = Layout {
             cfa: RGGB,
             bits: 14,

@@ -7,7 +7,7 @@
 
 use crate::common;
 
-use common::dng::{BGGR, Layout, RGGB, Storage, dng};
+use common::dng::{Layout, RGGB, Storage, dng};
 use image::RgbImage;
 use lookalike_core::read::imaging::{self, DEFAULT_MAX_PIXELS};
 
@@ -20,16 +20,7 @@ fn photo(shared: &std::path::Path, width: u32, height: u32) -> RgbImage {
 
 /// The DNGs of the test: name, layout, and the photo's size in it.
 fn layouts() -> Vec<(&'static str, Layout, (u32, u32))> {
-    let phone = Layout {
-        big_endian: false,
-        cfa: BGGR,
-        bits: 12,
-        storage: Storage::Uncompressed16,
-        margin: 0,
-        black: 64,
-        orientation: 6,
-        thumbnail: false,
-    };
+    let phone = Layout::PHONE;
     vec![
         ("phone.dng", phone, (1200, 800)),
         (

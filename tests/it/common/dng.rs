@@ -36,6 +36,21 @@ pub struct Layout {
     pub thumbnail: bool,
 }
 
+impl Layout {
+    /// As Android's DngCreator writes: the sensor data in IFD0, 16-bit samples of 12
+    /// bits, BGGR, no margins, shown turned a quarter (orientation 6), no preview.
+    pub const PHONE: Self = Self {
+        big_endian: false,
+        cfa: BGGR,
+        bits: 12,
+        storage: Storage::Uncompressed16,
+        margin: 0,
+        black: 64,
+        orientation: 6,
+        thumbnail: false,
+    };
+}
+
 pub const RGGB: [u8; 4] = [0, 1, 1, 2];
 pub const BGGR: [u8; 4] = [2, 1, 1, 0];
 
