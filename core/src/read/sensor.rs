@@ -49,6 +49,11 @@ pub fn develop(
     let (width, height) = (header.width as u64, header.height as u64);
     let pixels_of = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
     crate::read::limits::check_pixels(path, pixels_of(width), pixels_of(height), max_pixels)?;
+    // One sample a pixel (a colour filter array) or three (linear RGB): rawloader would
+    // allocate `SamplesPerPixel` times the pixels, whatever the tag says.
+    if !matches!(header.cpp, 1 | 3) {
+        return Err(failed(format!("has {} samples a pixel", header.cpp)));
+    }
     let dng = crate::read::raw::dng_sensor(bytes);
     if dng.is_some_and(|d| !d.within_file) {
         return Err(failed("lies past the end of the file (cut short?)".into()));
