@@ -247,6 +247,11 @@ impl DuplicateGroup {
     pub fn keeper(&self) -> usize {
         self.group.keeper()
     }
+
+    /// The keeper, then its verified copies (indexes into `photos`).
+    pub fn kept_and_copies(&self) -> impl Iterator<Item = usize> + '_ {
+        std::iter::once(self.keeper()).chain(self.group.copies())
+    }
 }
 
 /// The searchable library, as the UI sees it.

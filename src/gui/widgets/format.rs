@@ -14,6 +14,11 @@ pub fn file_name(path: &Path) -> String {
     )
 }
 
+/// `"s"` after a count other than one.
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
 /// `size` scaled to fit in `bounds`, keeping its aspect ratio.
 pub fn fit(size: Vec2, bounds: Vec2) -> Vec2 {
     let scale = (bounds.x / size.x.max(1.0)).min(bounds.y / size.y.max(1.0));

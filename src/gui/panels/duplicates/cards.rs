@@ -9,7 +9,7 @@ use eframe::egui::{self, RichText, Vec2};
 use super::{CARD, DupesAction, DupesView};
 use crate::gui::protocol::{DuplicateGroup, Photo};
 use crate::gui::thumbs::{Thumb, Thumbnails};
-use crate::gui::widgets::format::{format_bytes, format_date, format_taken};
+use crate::gui::widgets::format::{file_name, format_bytes, format_date, format_taken};
 use lookalike_core::find::dupes::Member;
 
 /// What drawing cards collects: the thumbnails to make, the action asked for.
@@ -26,9 +26,7 @@ impl DupesView {
         let Some(group) = self.groups.get(self.current).cloned() else {
             return;
         };
-        let copies: Vec<usize> = std::iter::once(group.keeper())
-            .chain(group.group.copies())
-            .collect();
+        let copies: Vec<usize> = group.kept_and_copies().collect();
         let similar: Vec<usize> = group.group.similar().collect();
         self.card_row(ui, drawing, &group, &copies, "copies");
         if !similar.is_empty() {
@@ -193,10 +191,7 @@ fn card_facts(ui: &mut egui::Ui, this: (&Photo, &Member), keeper: (&Photo, &Memb
         ]
     };
     let photo = this.0;
-    let name = photo
-        .path
-        .file_name()
-        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let name = file_name(&photo.path);
     ui.add(egui::Label::new(RichText::new(&name).strong()).truncate())
         .on_hover_text(photo.path.display().to_string());
     for (fact, kept) in facts(this).into_iter().zip(facts(keeper)) {

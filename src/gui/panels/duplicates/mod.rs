@@ -31,6 +31,7 @@ use eframe::egui::{self, RichText};
 
 use crate::gui::protocol::{Burst, DuplicateGroup, FoundDuplicates, JobEnd};
 use crate::gui::thumbs::Thumbnails;
+use crate::gui::widgets::format::plural;
 use cards::Drawing;
 use lookalike_core::find::dupes::{Decision, Verdict, VerifiedMatch};
 
@@ -395,8 +396,7 @@ impl DupesView {
             }
             let files = self.files;
             let groups = self.groups.len();
-            let plural = if groups == 1 { "" } else { "s" };
-            ui.label(format!("{groups} group{plural}, {files} photos"))
+            ui.label(format!("{groups} group{}, {files} photos", plural(groups)))
                 .on_hover_text(format!("found in {:.2} s", self.seconds));
             ui.separator();
             if ui

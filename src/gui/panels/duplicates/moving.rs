@@ -11,7 +11,7 @@ use eframe::egui::{self, RichText};
 
 use super::{DupesAction, DupesView};
 use crate::gui::protocol::DuplicateGroup;
-use crate::gui::widgets::format::format_bytes;
+use crate::gui::widgets::format::{format_bytes, plural};
 use lookalike_core::find::dupes::VerifiedMatch;
 
 /// The catalogue warning, shown before the first clean-up.
@@ -176,8 +176,4 @@ impl DupesView {
         self.selected.clear();
         Some(DupesAction::Remove(plan.matches))
     }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }

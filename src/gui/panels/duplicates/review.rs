@@ -15,10 +15,7 @@ impl DupesView {
     /// copies, then the photos only similar to a copy.
     fn shown(&self) -> Vec<usize> {
         self.groups.get(self.current).map_or_else(Vec::new, |g| {
-            std::iter::once(g.keeper())
-                .chain(g.group.copies())
-                .chain(g.group.similar())
-                .collect()
+            g.kept_and_copies().chain(g.group.similar()).collect()
         })
     }
 
@@ -47,8 +44,7 @@ impl DupesView {
     /// The keeper and copies of the current group (what a verdict is on).
     pub(super) fn current_photos(&self) -> Vec<PathBuf> {
         self.groups.get(self.current).map_or_else(Vec::new, |g| {
-            std::iter::once(g.keeper())
-                .chain(g.group.copies())
+            g.kept_and_copies()
                 .map(|i| g.photos[i].path.clone())
                 .collect()
         })
