@@ -353,7 +353,8 @@ pub fn dng_sensor(bytes: &[u8]) -> Option<DngSensor> {
         }
         let compression = number(COMPRESSION).unwrap_or(1);
         let bits = number(BITS_PER_SAMPLE).unwrap_or(16);
-        let samples = width * height * number(SAMPLES_PER_PIXEL).unwrap_or(1);
+        // Saturating: the tags are the file's, and 2^32 x 2^32 x 2^32 overflows.
+        let samples = (width * height).saturating_mul(number(SAMPLES_PER_PIXEL).unwrap_or(1));
         let (offsets, counts) = match field(TILE_OFFSETS) {
             Some(tiles) => (Some(tiles), field(TILE_BYTE_COUNTS)),
             None => (field(STRIP_OFFSETS), field(STRIP_BYTE_COUNTS)),
