@@ -243,7 +243,6 @@ mod seeds {
         write("raw", "cr3", &cr3(&preview, &thumb, 3));
     }
 
-    /// An index of each format version (5 as saved; 4, 3 and 2 as they were written).
     /// Sensor data only (no preview): each storage of `common::dng`, both byte orders.
     pub fn dngs(shared: &Path, write: Write) {
         use common::dng::{Layout, RGGB, Storage, dng};
@@ -277,6 +276,7 @@ mod seeds {
         }
     }
 
+    /// An index of each format version (5 as saved; 4, 3 and 2 as they were written).
     pub fn indexes(write: Write) {
         use lookalike_core::describe::model::Network;
         use lookalike_core::describe::pooling::Pooling;
