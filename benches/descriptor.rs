@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 
 use divan::Bencher;
 use lookalike_core::describe::model::googlenet::{GoogLeNetWeights, import_googlenet_pth};
-use lookalike_core::describe::net::{CpuGoogLeNet, NetInput};
+use lookalike_core::describe::net::{CpuGoogLeNet, CpuVgg, NetInput, WinogradTile};
 use lookalike_core::describe::pooling::{FeatureMap, Pooling, pool};
 use lookalike_core::read::imaging::{self, LoadOptions};
 use lookalike_core::{BackendChoice, Describer, DescriberOptions, Engine, Vgg16Weights};
@@ -91,6 +91,15 @@ fn cpu_gemm_224(bencher: Bencher) {
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn cpu_gemm_1024x768(bencher: Bencher) {
     bench_network(bencher, BackendChoice::Cpu, true);
+}
+
+/// The `cpu` engine with Winograd F(2x2, 3x3), the algorithm before F(4x4, 3x3)
+/// (compare with `cpu_gemm_1024x768`).
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn cpu_winograd_f2_1024x768(bencher: Bencher) {
+    let Some(f) = fixture() else { return };
+    let net = CpuVgg::with_tile(&f.weights, WinogradTile::F2).expect("network");
+    bencher.bench_local(|| net.spoc(&f.input_1024));
 }
 
 /// What R-MAC costs over SPoC: the map read out of the engine and pooled over its

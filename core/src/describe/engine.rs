@@ -140,7 +140,7 @@ impl Engine {
 
     fn on_cpu(weights: WeightsRef) -> Result<Self> {
         let (net, kind) = match weights {
-            WeightsRef::Vgg16(w) => (Net::CpuVgg(CpuVgg::new(w)?), "Winograd F(2x2,3x3)"),
+            WeightsRef::Vgg16(w) => (Net::CpuVgg(CpuVgg::new(w)?), "Winograd F(4x4,3x3)"),
             WeightsRef::GoogLeNet(w) => (Net::CpuGoogLeNet(CpuGoogLeNet::new(w)?), "im2col"),
         };
         let label = format!(

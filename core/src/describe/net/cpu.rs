@@ -1,6 +1,6 @@
 //! VGG16 on the CPU, with the `gemm` crate's runtime-dispatched AVX2/AVX-512 SGEMM
 //! doing the multiply-adds, threaded with rayon. Convolutions with 16 or more input
-//! channels use Winograd F(2x2, 3x3) ([`super::winograd`], 2.25x fewer multiplies);
+//! channels use Winograd F(4x4, 3x3) ([`super::winograd`], 4x fewer multiplies);
 //! conv1_1 (3 channels) is an im2col band times a packed weight matrix. Activations
 //! stay interleaved (HWC), so an im2col row is three contiguous copies and every GEMM
 //! output is already the next layer's input.
@@ -17,7 +17,7 @@ use std::cell::RefCell;
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-use super::winograd;
+use super::winograd::{self, Tile};
 use super::{NetInput, Spoc};
 use crate::describe::model::{ConvSpec, Vgg16Weights};
 use crate::describe::pooling::FeatureMap;
@@ -37,8 +37,8 @@ enum Kernel {
     /// `[9 * in, out]` row-major: row `(ky * 3 + kx) * in + c` holds tap `(ky, kx)`,
     /// input channel `c`.
     Im2col(Vec<f32>),
-    /// Winograd-domain weights, `[16][in][out]`.
-    Winograd(Vec<f32>),
+    /// Winograd-domain weights, `[α²][in][out]`.
+    Winograd(Tile, Vec<f32>),
 }
 
 #[derive(Debug, Clone)]
@@ -77,14 +77,21 @@ fn slice_of(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
 }
 
 impl CpuVgg {
+    /// The network with Winograd F(4x4, 3x3), the fastest.
     pub fn new(weights: &Vgg16Weights) -> Result<Self> {
+        Self::with_tile(weights, Tile::F4)
+    }
+
+    /// The network with the Winograd algorithm `tile` (F(2x2, 3x3) rounds less and
+    /// was the only one before; `benches/` compare the two).
+    pub fn with_tile(weights: &Vgg16Weights, tile: Tile) -> Result<Self> {
         let layers = weights
             .conv_layers()?
             .into_iter()
             .map(|layer| {
                 let (cin, cout) = (layer.spec.in_channels, layer.spec.out_channels);
                 let kernel = if cin >= WINOGRAD_MIN_CHANNELS {
-                    Kernel::Winograd(winograd::transform_weights(&layer.weight, cin, cout))
+                    Kernel::Winograd(tile, tile.transform_weights(&layer.weight, cin, cout))
                 } else {
                     Kernel::Im2col(pack_im2col(&layer.weight, cin, cout))
                 };
@@ -161,7 +168,7 @@ impl CpuVgg {
                     dst,
                     &mut scratch.cols,
                 ),
-                Kernel::Winograd(u) => winograd::conv3x3(
+                Kernel::Winograd(tile, u) => tile.conv3x3(
                     src,
                     pending,
                     (h, w, channels),
@@ -420,7 +427,19 @@ mod tests {
 
     #[test]
     fn winograd_matches_direct_convolution_at_odd_sizes() {
-        for (h, w, cin, cout) in [(7, 5, 16, 5), (4, 9, 20, 3), (1, 1, 16, 2)] {
+        // The last two are tall enough for each thread to take whole rows of tiles.
+        let shapes = [
+            (7, 5, 16, 5),
+            (4, 9, 20, 3),
+            (1, 1, 16, 2),
+            (9, 6, 32, 17),
+            (21, 9, 16, 24),
+            (35, 6, 32, 8),
+        ];
+        for ((h, w, cin, cout), tile) in shapes
+            .into_iter()
+            .flat_map(|shape| [Tile::F2, Tile::F4].map(|tile| (shape, tile)))
+        {
             let input: Vec<f32> = (0..h * w * cin)
                 .map(|i| ((i * 37 % 11) as f32) - 5.0)
                 .collect();
@@ -428,10 +447,10 @@ mod tests {
             let oihw: Vec<f32> = (0..9 * cin * cout)
                 .map(|i| ((i * 13 % 7) as f32) * 0.25 - 0.5)
                 .collect();
-            let u = winograd::transform_weights(&oihw, cin, cout);
+            let u = tile.transform_weights(&oihw, cin, cout);
             let mut out = vec![f32::NAN; h * w * cout];
             let mut buffers = winograd::Buffers::default();
-            winograd::conv3x3(
+            tile.conv3x3(
                 &input,
                 Some(&bias),
                 (h, w, cin),
@@ -446,7 +465,7 @@ mod tests {
             for (a, b) in out.iter().zip(&expected) {
                 assert!(
                     (a - b).abs() < 1e-3 * (1.0 + b.abs()),
-                    "{h}x{w}x{cin}: {a} vs {b}"
+                    "{tile:?} {h}x{w}x{cin}: {a} vs {b}"
                 );
             }
         }

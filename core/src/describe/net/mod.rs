@@ -3,7 +3,7 @@
 //!
 //! * [`BurnVgg`]: a Burn module, on the wgpu backend (any GPU, or lavapipe) or on
 //!   Burn's pure-Rust `flex` CPU backend;
-//! * [`CpuVgg`]: Winograd F(2x2, 3x3) convolutions on the `gemm` crate's SGEMM on the
+//! * [`CpuVgg`]: Winograd F(4x4, 3x3) convolutions on the `gemm` crate's SGEMM on the
 //!   CPU, the fastest CPU path we measured (see README);
 //!
 //! and GoogLeNet up to pool5 likewise ([`BurnGoogLeNet`], [`CpuGoogLeNet`]).
@@ -19,6 +19,7 @@ pub use burn_googlenet::BurnGoogLeNet;
 pub use burn_vgg::{BurnVgg, ConvPath};
 pub use cpu::CpuVgg;
 pub use googlenet_cpu::CpuGoogLeNet;
+pub use winograd::Tile as WinogradTile;
 
 /// A normalised image in the network's layout: `height x width x 3`, interleaved, in
 /// the network's channel order.

@@ -1,27 +1,162 @@
-//! 3x3 / pad 1 convolution by Winograd's minimal filtering F(2x2, 3x3) (Lavin & Gray,
-//! 2016): each 2x2 output tile is `A^T [ (G g G^T) ⊙ (B^T d B) ] A` for its 4x4 input
-//! tile `d`, so the multiply-adds become 16 independent GEMMs
-//! `M[ξ] = V[ξ] (tiles x in) * U[ξ] (in x out)`, 2.25x fewer than direct convolution.
+//! 3x3 / pad 1 convolution by Winograd's minimal filtering F(m x m, 3x3) (Lavin & Gray,
+//! 2016): each m x m output tile is `A^T [ (G g G^T) ⊙ (B^T d B) ] A` for its
+//! `α x α` input tile `d` (`α = m + 2`), so the multiply-adds become `α²` independent
+//! GEMMs `M[ξ] = V[ξ] (tiles x in) * U[ξ] (in x out)`. [`Tile::F4`] (m = 4, α = 6) does
+//! 4x fewer multiplies than direct convolution, [`Tile::F2`] (m = 2, α = 4) 2.25x with
+//! smaller rounding errors.
 //!
 //! Layouts are interleaved: the padded input map is HWC, `V` is `[tile][ξ][in]`,
-//! `M` is `[tile][ξ][out]`, so every transform works on contiguous channel vectors.
+//! `M` is `[tile][ξ][out]`, so every transform works on contiguous channel vectors,
+//! [`LANES`] channels at a time; the transforms are compiled for AVX-512 and for
+//! AVX2 + FMA as well as for the baseline, and the CPU picks at run time.
 
 use gemm::Parallelism;
 use rayon::prelude::*;
 
-/// Transformed weights `U[ξ] = (G g G^T)[ξ]`, stored `[ξ][in][out]`.
-pub(super) fn transform_weights(oihw: &[f32], cin: usize, cout: usize) -> Vec<f32> {
-    let mut u = vec![0.0; 16 * cin * cout];
+/// The tile size: which of the two Winograd algorithms runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tile {
+    /// F(2x2, 3x3): 4 x 4 input tiles, 16 GEMMs, 2.25x fewer multiplies.
+    F2,
+    /// F(4x4, 3x3): 6 x 6 input tiles, 36 GEMMs, 4x fewer multiplies (the default).
+    F4,
+}
+
+impl Tile {
+    /// Transformed weights `U[ξ] = (G g G^T)[ξ]`, stored `[ξ][in][out]`.
+    pub(super) fn transform_weights(self, oihw: &[f32], cin: usize, cout: usize) -> Vec<f32> {
+        match self {
+            Self::F2 => transform_weights::<4, 2, F2>(oihw, cin, cout),
+            Self::F4 => transform_weights::<6, 4, F4>(oihw, cin, cout),
+        }
+    }
+
+    /// `dst = conv3x3_pad1(act(src))` without bias, where `act(x) = max(0, x + pending)`
+    /// (identity for `None`); `u` comes from [`Self::transform_weights`].
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn conv3x3(
+        self,
+        src: &[f32],
+        pending: Option<&[f32]>,
+        shape: (usize, usize, usize),
+        u: &[f32],
+        cout: usize,
+        dst: &mut [f32],
+        buffers: &mut Buffers,
+        threads: usize,
+    ) {
+        let run = match self {
+            Self::F2 => conv3x3::<4, 2, F2>,
+            Self::F4 => conv3x3::<6, 4, F4>,
+        };
+        run(src, pending, shape, u, cout, dst, buffers, threads);
+    }
+}
+
+/// Channels handled together by the transforms: fixed-size lane arrays vectorise.
+const LANES: usize = 16;
+type Lanes = [f32; LANES];
+
+#[inline(always)]
+fn lanes(f: impl Fn(usize) -> f32) -> Lanes {
+    std::array::from_fn(f)
+}
+
+/// One Winograd algorithm's three matrices, applied to vectors: `B^T x` (input, `α`
+/// values to `α`), `A^T x` (output, `α` to `m`) and `G g` (a 3-tap kernel to `α`).
+trait Transforms<const ALPHA: usize, const M: usize> {
+    fn input(x: &[Lanes; ALPHA]) -> [Lanes; ALPHA];
+    fn output(x: &[Lanes; ALPHA]) -> [Lanes; M];
+    fn kernel(g: [f32; 3]) -> [f32; ALPHA];
+}
+
+/// F(2x2, 3x3): `B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]`,
+/// `A^T = [1 1 1 0; 0 1 -1 -1]`, `G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1]`.
+struct F2;
+
+impl Transforms<4, 2> for F2 {
+    #[inline(always)]
+    fn input(x: &[Lanes; 4]) -> [Lanes; 4] {
+        [
+            lanes(|l| x[0][l] - x[2][l]),
+            lanes(|l| x[1][l] + x[2][l]),
+            lanes(|l| x[2][l] - x[1][l]),
+            lanes(|l| x[1][l] - x[3][l]),
+        ]
+    }
+
+    #[inline(always)]
+    fn output(x: &[Lanes; 4]) -> [Lanes; 2] {
+        [
+            lanes(|l| x[0][l] + x[1][l] + x[2][l]),
+            lanes(|l| x[1][l] - x[2][l] - x[3][l]),
+        ]
+    }
+
+    fn kernel([a, b, c]: [f32; 3]) -> [f32; 4] {
+        [a, 0.5 * (a + b + c), 0.5 * (a - b + c), c]
+    }
+}
+
+/// F(4x4, 3x3) with the points 0, ±1, ±2 and ∞ (Lavin & Gray's):
+/// `B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0;
+/// 0 4 0 -5 0 1]`, `A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1]`,
+/// `G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]`.
+struct F4;
+
+impl Transforms<6, 4> for F4 {
+    #[inline(always)]
+    fn input(x: &[Lanes; 6]) -> [Lanes; 6] {
+        [
+            lanes(|l| 4.0 * x[0][l] - 5.0 * x[2][l] + x[4][l]),
+            lanes(|l| x[3][l] + x[4][l] - 4.0 * (x[1][l] + x[2][l])),
+            lanes(|l| x[4][l] - x[3][l] + 4.0 * (x[1][l] - x[2][l])),
+            lanes(|l| x[4][l] - x[2][l] + 2.0 * (x[3][l] - x[1][l])),
+            lanes(|l| x[4][l] - x[2][l] + 2.0 * (x[1][l] - x[3][l])),
+            lanes(|l| 4.0 * x[1][l] - 5.0 * x[3][l] + x[5][l]),
+        ]
+    }
+
+    #[inline(always)]
+    fn output(x: &[Lanes; 6]) -> [Lanes; 4] {
+        let sum = |i: usize, j: usize, l: usize| x[i][l] + x[j][l];
+        let diff = |i: usize, j: usize, l: usize| x[i][l] - x[j][l];
+        [
+            lanes(|l| x[0][l] + sum(1, 2, l) + sum(3, 4, l)),
+            lanes(|l| diff(1, 2, l) + 2.0 * diff(3, 4, l)),
+            lanes(|l| sum(1, 2, l) + 4.0 * sum(3, 4, l)),
+            lanes(|l| diff(1, 2, l) + 8.0 * diff(3, 4, l) + x[5][l]),
+        ]
+    }
+
+    fn kernel([a, b, c]: [f32; 3]) -> [f32; 6] {
+        [
+            a / 4.0,
+            -(a + b + c) / 6.0,
+            -(a - b + c) / 6.0,
+            a / 24.0 + b / 12.0 + c / 6.0,
+            a / 24.0 - b / 12.0 + c / 6.0,
+            c,
+        ]
+    }
+}
+
+/// `U[ξ] = (G g G^T)[ξ]` of every kernel `g`, stored `[ξ][in][out]`.
+fn transform_weights<const ALPHA: usize, const M: usize, T: Transforms<ALPHA, M>>(
+    oihw: &[f32],
+    cin: usize,
+    cout: usize,
+) -> Vec<f32> {
+    let mut u = vec![0.0; ALPHA * ALPHA * cin * cout];
     for o in 0..cout {
         for c in 0..cin {
             let g = &oihw[(o * cin + c) * 9..(o * cin + c + 1) * 9];
-            // G g: 4x3, then (G g) G^T: 4x4. G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1].
-            let gg = |a: f32, b: f32, c: f32| [a, 0.5 * (a + b + c), 0.5 * (a - b + c), c];
-            let cols = [0, 1, 2].map(|x| gg(g[x], g[3 + x], g[6 + x]));
-            for i in 0..4 {
-                let row = gg(cols[0][i], cols[1][i], cols[2][i]);
+            // G g: α x 3 (one column per kernel column), then (G g) G^T: α x α.
+            let cols = [0, 1, 2].map(|x| T::kernel([g[x], g[3 + x], g[6 + x]]));
+            for i in 0..ALPHA {
+                let row = T::kernel([cols[0][i], cols[1][i], cols[2][i]]);
                 for (j, value) in row.into_iter().enumerate() {
-                    u[((i * 4 + j) * cin + c) * cout + o] = value;
+                    u[((i * ALPHA + j) * cin + c) * cout + o] = value;
                 }
             }
         }
@@ -40,10 +175,8 @@ pub(super) struct Buffers {
 /// Upper bound on `V` or `M` for one band of tile rows, in floats (16 MiB).
 const BAND_FLOATS: usize = 4 << 20;
 
-/// `dst = conv3x3_pad1(act(src))` without bias, where `act(x) = max(0, x + pending)`
-/// (identity for `None`); `u` comes from [`transform_weights`].
 #[allow(clippy::too_many_arguments)]
-pub(super) fn conv3x3(
+fn conv3x3<const ALPHA: usize, const M: usize, T: Transforms<ALPHA, M>>(
     src: &[f32],
     pending: Option<&[f32]>,
     (h, w, cin): (usize, usize, usize),
@@ -53,30 +186,101 @@ pub(super) fn conv3x3(
     buffers: &mut Buffers,
     threads: usize,
 ) {
-    let (th, tw) = (h.div_ceil(2), w.div_ceil(2));
-    let pw = 2 * tw + 2;
-    let padded = grow(&mut buffers.padded, (2 * th + 2) * pw * cin);
+    let points = ALPHA * ALPHA;
+    let (th, tw) = (h.div_ceil(M), w.div_ceil(M));
+    let pw = M * tw + 2;
+    let padded = grow(&mut buffers.padded, (M * th + 2) * pw * cin);
     pad_and_activate(src, pending, (h, w, cin), pw, padded);
     let padded = &*padded;
-
-    let band_rows = (BAND_FLOATS / (16 * tw * cin.max(cout))).clamp(1, th);
+    let map = Map { padded, pw, w };
+    if u.len() <= PER_THREAD_WEIGHTS && th >= 2 * threads {
+        return per_thread::<ALPHA, M, T>(&map, (cin, cout), u, dst, tw);
+    }
+    let band_rows = (BAND_FLOATS / (points * tw * cin.max(cout))).clamp(1, th);
     for ty0 in (0..th).step_by(band_rows) {
         let rows = band_rows.min(th - ty0);
         let tiles = rows * tw;
-        let v = grow(&mut buffers.v, tiles * 16 * cin);
-        v.par_chunks_mut(16 * cin).enumerate().for_each(|(t, vt)| {
-            let (ty, tx) = (ty0 + t / tw, t % tw);
-            input_transform(padded, pw, cin, 2 * ty, 2 * tx, vt);
-        });
-        let m = grow(&mut buffers.m, tiles * 16 * cout);
-        batched_gemm(v, u, m, tiles, cin, cout, threads);
-        let (y0, y1) = (2 * ty0, (2 * (ty0 + rows)).min(h));
+        let v = grow(&mut buffers.v, tiles * points * cin);
+        v.par_chunks_mut(tw * points * cin)
+            .enumerate()
+            .for_each(|(r, row)| input_tiles::<ALPHA, M, T>(&map, cin, (M * (ty0 + r), 0), row));
+        let m = grow(&mut buffers.m, tiles * points * cout);
+        batched_gemm(v, u, m, (tiles, points), cin, cout, threads);
+        let (y0, y1) = (M * ty0, (M * (ty0 + rows)).min(h));
         let m = &*m;
         dst[y0 * w * cout..y1 * w * cout]
-            .par_chunks_mut(2 * w * cout)
+            .par_chunks_mut(M * w * cout)
             .enumerate()
-            .for_each(|(r, out)| output_transform(&m[r * tw * 16 * cout..], tw, w, cout, out));
+            .for_each(|(r, out)| {
+                let m = &m[r * tw * points * cout..(r + 1) * tw * points * cout];
+                output_tiles::<ALPHA, M, T>(m, (w, cout), 0, out);
+            });
     }
+}
+
+/// The padded, activated input map of a convolution.
+struct Map<'a> {
+    padded: &'a [f32],
+    /// Padded width, pixels.
+    pw: usize,
+    /// The map's own width (the output's).
+    w: usize,
+}
+
+/// Layers whose Winograd weights are at most this many floats (conv1_2 to conv3_3 with
+/// F(4x4): 36 x 256 x 256 at most) run [`per_thread`]: their maps are large and their
+/// weights small enough to be read again for each group of tiles, so keeping each
+/// thread's tiles in its own cache beats sharing bands (conv1_2 to conv3_3 at 1,024 x
+/// 768: 1,021 ms for the network against 1,102 with conv1_2 to conv2_2 alone, 1,386
+/// with conv4_1 too; `benches/descriptor.rs`).
+const PER_THREAD_WEIGHTS: usize = 1 << 22;
+
+/// Floats of `V` and `M` together for one thread's group of tiles: about its L2 cache.
+const PER_THREAD_FLOATS: usize = 256 << 10;
+
+thread_local! {
+    /// One thread's `V` and `M` for [`per_thread`].
+    static TILES: std::cell::RefCell<(Vec<f32>, Vec<f32>)> = Default::default();
+}
+
+/// The convolution as whole rows of tiles on each thread, each row in groups small
+/// enough for the thread's cache: transform in, the `α²` GEMMs (single-threaded),
+/// transform out, while `V` and `M` are still in cache.
+fn per_thread<const ALPHA: usize, const M: usize, T: Transforms<ALPHA, M>>(
+    map: &Map,
+    (cin, cout): (usize, usize),
+    u: &[f32],
+    dst: &mut [f32],
+    tw: usize,
+) {
+    let points = ALPHA * ALPHA;
+    let group = (PER_THREAD_FLOATS / (points * (cin + cout))).clamp(1, tw);
+    dst.par_chunks_mut(M * map.w * cout)
+        .enumerate()
+        .for_each(|(ty, out)| {
+            TILES.with(|tiles| {
+                let mut tiles = tiles.borrow_mut();
+                let (v, m) = &mut *tiles;
+                for tx0 in (0..tw).step_by(group) {
+                    let n = group.min(tw - tx0);
+                    let v = grow(v, n * points * cin);
+                    input_tiles::<ALPHA, M, T>(map, cin, (M * ty, tx0), v);
+                    let m = grow(m, n * points * cout);
+                    for xi in 0..points {
+                        gemm_point(
+                            v,
+                            u,
+                            SharedMut(m.as_mut_ptr()),
+                            (n, points, xi),
+                            cin,
+                            cout,
+                            Parallelism::None,
+                        );
+                    }
+                    output_tiles::<ALPHA, M, T>(m, (map.w, cout), tx0, out);
+                }
+            })
+        });
 }
 
 fn grow(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
@@ -86,7 +290,7 @@ fn grow(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
     &mut buf[..len]
 }
 
-/// Writes `act(src)` into the middle of a zero-bordered `(2*th + 2) x pw` map.
+/// Writes `act(src)` into the middle of a zero-bordered map `pw` pixels wide.
 fn pad_and_activate(
     src: &[f32],
     pending: Option<&[f32]>,
@@ -119,82 +323,88 @@ fn pad_and_activate(
         });
 }
 
-/// Channels handled together by the transforms: fixed-size lane arrays vectorise.
-const LANES: usize = 16;
-type Lanes = [f32; LANES];
-
-/// `V = B^T d B` for the 4x4 tile whose top-left padded pixel is `(py, px)`;
-/// `B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]`. Writes `vt = [ξ][c]`.
-fn input_transform(padded: &[f32], pw: usize, c: usize, py: usize, px: usize, vt: &mut [f32]) {
-    let rows: [&[f32]; 4] = std::array::from_fn(|i| {
-        let at = ((py + i) * pw + px) * c;
-        &padded[at..at + 4 * c]
-    });
-    for c0 in (0..c).step_by(LANES) {
-        let n = LANES.min(c - c0);
-        let mut d = [[0.0f32; LANES]; 16];
-        for (k, dk) in d.iter_mut().enumerate() {
-            let at = (k % 4) * c + c0;
-            dk[..n].copy_from_slice(&rows[k / 4][at..at + n]);
-        }
-        // t = B^T d (row combinations), then v = t B (column combinations).
-        let mut t = [[0.0f32; LANES]; 16];
-        for j in 0..4 {
-            lanes(&mut t[j], |l| d[j][l] - d[8 + j][l]);
-            lanes(&mut t[4 + j], |l| d[4 + j][l] + d[8 + j][l]);
-            lanes(&mut t[8 + j], |l| d[8 + j][l] - d[4 + j][l]);
-            lanes(&mut t[12 + j], |l| d[4 + j][l] - d[12 + j][l]);
-        }
-        for i in 0..4 {
-            let r = 4 * i;
-            let mut v = [[0.0f32; LANES]; 4];
-            lanes(&mut v[0], |l| t[r][l] - t[r + 2][l]);
-            lanes(&mut v[1], |l| t[r + 1][l] + t[r + 2][l]);
-            lanes(&mut v[2], |l| t[r + 2][l] - t[r + 1][l]);
-            lanes(&mut v[3], |l| t[r + 1][l] - t[r + 3][l]);
-            for (j, vj) in v.iter().enumerate() {
-                let at = (r + j) * c + c0;
-                vt[at..at + n].copy_from_slice(&vj[..n]);
-            }
-        }
-    }
-}
-
+/// Reads up to [`LANES`] channels at `at` (zeros past `n`). Whole lanes (every
+/// VGG16 layer) are one fixed-size copy: a vector load, not a call to `memcpy`.
 #[inline(always)]
-fn lanes(out: &mut Lanes, f: impl Fn(usize) -> f32) {
-    for (l, o) in out.iter_mut().enumerate() {
-        *o = f(l);
+fn load(from: &[f32], at: usize, n: usize) -> Lanes {
+    let mut x = [0.0; LANES];
+    if n == LANES {
+        x.copy_from_slice(&from[at..at + LANES]);
+    } else {
+        x[..n].copy_from_slice(&from[at..at + n]);
+    }
+    x
+}
+
+/// Writes the first `n` of `x` at `at`, the way [`load`] reads.
+#[inline(always)]
+fn store(to: &mut [f32], at: usize, x: &Lanes, n: usize) {
+    if n == LANES {
+        to[at..at + LANES].copy_from_slice(x);
+    } else {
+        to[at..at + n].copy_from_slice(&x[..n]);
     }
 }
 
-/// `Y = A^T m A` for one row of tiles (`m` = `[tile][ξ][c]`), written to the two output
-/// rows in `out` (one when the height is odd); `A^T = [1 1 1 0; 0 1 -1 -1]`.
-fn output_transform(m: &[f32], tw: usize, w: usize, c: usize, out: &mut [f32]) {
-    let out_rows = out.len() / (w * c);
-    for tx in 0..tw {
-        let mt = &m[tx * 16 * c..(tx + 1) * 16 * c];
-        for c0 in (0..c).step_by(LANES) {
-            let n = LANES.min(c - c0);
-            let mut v = [[0.0f32; LANES]; 16];
-            for (k, vk) in v.iter_mut().enumerate() {
-                vk[..n].copy_from_slice(&mt[k * c + c0..k * c + c0 + n]);
+/// Compiles a transform for AVX-512 and for AVX2 + FMA as well as for the baseline
+/// (the crate is built for baseline x86-64), and runs the best the CPU has.
+macro_rules! vectorised {
+    ($(#[$doc:meta])* fn $name:ident($($arg:ident: $ty:ty),*) $body:block) => {
+        $(#[$doc])*
+        fn $name<const ALPHA: usize, const M: usize, T: Transforms<ALPHA, M>>($($arg: $ty),*) {
+            #[inline(always)]
+            fn any<const ALPHA: usize, const M: usize, T: Transforms<ALPHA, M>>($($arg: $ty),*) $body
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f")]
+            fn avx512<const ALPHA: usize, const M: usize, T: Transforms<ALPHA, M>>($($arg: $ty),*) {
+                any::<ALPHA, M, T>($($arg),*)
             }
-            // s = A^T m (two rows of four), then y = s A (two columns).
-            let mut s = [[0.0f32; LANES]; 8];
-            for l in 0..4 {
-                lanes(&mut s[l], |x| v[l][x] + v[4 + l][x] + v[8 + l][x]);
-                lanes(&mut s[4 + l], |x| v[4 + l][x] - v[8 + l][x] - v[12 + l][x]);
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            fn avx2<const ALPHA: usize, const M: usize, T: Transforms<ALPHA, M>>($($arg: $ty),*) {
+                any::<ALPHA, M, T>($($arg),*)
             }
-            for i in 0..out_rows {
-                let r = 4 * i;
-                let mut y = [[0.0f32; LANES]; 2];
-                lanes(&mut y[0], |x| s[r][x] + s[r + 1][x] + s[r + 2][x]);
-                lanes(&mut y[1], |x| s[r + 1][x] - s[r + 2][x] - s[r + 3][x]);
-                for (j, yj) in y.iter().enumerate() {
-                    let x = 2 * tx + j;
-                    if x < w {
-                        let at = (i * w + x) * c + c0;
-                        out[at..at + n].copy_from_slice(&yj[..n]);
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU has AVX-512F, checked just above.
+                    return unsafe { avx512::<ALPHA, M, T>($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2")
+                    && std::arch::is_x86_feature_detected!("fma")
+                {
+                    // SAFETY: the CPU has AVX2 and FMA, checked just above.
+                    return unsafe { avx2::<ALPHA, M, T>($($arg),*) };
+                }
+            }
+            any::<ALPHA, M, T>($($arg),*)
+        }
+    };
+}
+
+vectorised! {
+    /// `V = B^T d B` for tiles of one row, the first with its top-left padded pixel at
+    /// `(py, M * tx0)`, into `v` (`[tile][ξ][c]`, as many tiles as it holds).
+    fn input_tiles(map: &Map, c: usize, at: (usize, usize), v: &mut [f32]) {
+        let ((py, tx0), points, padded, pw) = (at, ALPHA * ALPHA, map.padded, map.pw);
+        for (tx, vt) in v.chunks_exact_mut(points * c).enumerate() {
+            let px = M * (tx0 + tx);
+            for c0 in (0..c).step_by(LANES) {
+                let n = LANES.min(c - c0);
+                // t = B^T d, column by column; then v = t B, row by row.
+                let mut t = [[[0.0; LANES]; ALPHA]; ALPHA];
+                // `j` picks a column of the tile: the loop writes a column of `t`.
+                #[allow(clippy::needless_range_loop)]
+                for j in 0..ALPHA {
+                    let column: [Lanes; ALPHA] =
+                        std::array::from_fn(|i| load(padded, ((py + i) * pw + px + j) * c + c0, n));
+                    for (i, value) in T::input(&column).into_iter().enumerate() {
+                        t[i][j] = value;
+                    }
+                }
+                for (i, t_row) in t.iter().enumerate() {
+                    for (j, v) in T::input(t_row).iter().enumerate() {
+                        store(vt, (i * ALPHA + j) * c + c0, v, n);
                     }
                 }
             }
@@ -202,7 +412,41 @@ fn output_transform(m: &[f32], tw: usize, w: usize, c: usize, out: &mut [f32]) {
     }
 }
 
-/// Raw pointer that may cross threads: the 16 GEMMs write disjoint columns of `m`.
+vectorised! {
+    /// `Y = A^T m A` for tiles of one row (`m` = `[tile][ξ][c]`, the first tile's
+    /// left column `M * tx0`), written to the output rows in `out` (fewer than `M` at
+    /// the bottom edge).
+    fn output_tiles(m: &[f32], shape: (usize, usize), tx0: usize, out: &mut [f32]) {
+        let ((w, c), points) = (shape, ALPHA * ALPHA);
+        let out_rows = out.len() / (w * c);
+        for (tx, mt) in m.chunks_exact(points * c).enumerate() {
+            for c0 in (0..c).step_by(LANES) {
+                let n = LANES.min(c - c0);
+                // s = A^T m, column by column; then y = s A, row by row.
+                let mut s = [[[0.0; LANES]; ALPHA]; M];
+                // `j` picks a column of the tile: the loop writes a column of `s`.
+                #[allow(clippy::needless_range_loop)]
+                for j in 0..ALPHA {
+                    let column: [Lanes; ALPHA] =
+                        std::array::from_fn(|k| load(mt, (k * ALPHA + j) * c + c0, n));
+                    for (i, value) in T::output(&column).into_iter().enumerate() {
+                        s[i][j] = value;
+                    }
+                }
+                for (i, s_row) in s.iter().enumerate().take(out_rows) {
+                    for (j, y) in T::output(s_row).iter().enumerate() {
+                        let x = M * (tx0 + tx) + j;
+                        if x < w {
+                            store(out, (i * w + x) * c + c0, y, n);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Raw pointer that may cross threads: the GEMMs write disjoint columns of `m`.
 #[derive(Clone, Copy)]
 struct SharedMut(*mut f32);
 // SAFETY: used only in `batched_gemm`, where every task writes a disjoint set of
@@ -217,59 +461,70 @@ impl SharedMut {
     }
 }
 
-/// `M[:, ξ, :] = V[:, ξ, :] * U[ξ]` for ξ in 0..16, the GEMMs spread over threads.
+/// `M[:, ξ, :] = V[:, ξ, :] * U[ξ]` for each of the `points` ξ, the GEMMs spread over
+/// threads.
 fn batched_gemm(
     v: &[f32],
     u: &[f32],
     m: &mut [f32],
-    tiles: usize,
+    (tiles, points): (usize, usize),
     cin: usize,
     cout: usize,
     threads: usize,
 ) {
-    assert!(
-        v.len() == tiles * 16 * cin && u.len() == 16 * cin * cout && m.len() == tiles * 16 * cout
-    );
     let out = SharedMut(m.as_mut_ptr());
+    assert_eq!(m.len(), tiles * points * cout);
     // Few tiles: one GEMM per task. Many: each GEMM threaded on its own.
     let inner = if tiles >= 256 * threads && threads > 1 {
         Parallelism::Rayon(threads)
     } else {
         Parallelism::None
     };
-    let run = |xi: usize| {
-        // SAFETY: lhs is V's ξ-th column block (rows of stride 16*cin inside `v`), rhs is
-        // U[ξ] (dense cin x cout inside `u`), dst is M's ξ-th column block (rows of
-        // stride 16*cout inside `m`): all in bounds by the assert above. Tasks with
-        // different ξ write disjoint elements of `m`, which nothing else reads or writes
-        // until the loop ends.
-        unsafe {
-            gemm::gemm(
-                tiles,
-                cout,
-                cin,
-                out.get().add(xi * cout),
-                1,
-                (16 * cout) as isize,
-                false,
-                v.as_ptr().add(xi * cin),
-                1,
-                (16 * cin) as isize,
-                u.as_ptr().add(xi * cin * cout),
-                1,
-                cout as isize,
-                0.0,
-                1.0,
-                false,
-                false,
-                false,
-                inner,
-            );
-        }
-    };
+    let run = |xi| gemm_point(v, u, out, (tiles, points, xi), cin, cout, inner);
     if matches!(inner, Parallelism::None) {
-        (0..16).into_par_iter().for_each(run);
+        (0..points).into_par_iter().for_each(run);
     } else {
-        (0..16).for_each(run);
+        (0..points).for_each(run);
+    }
+}
+
+/// `M[:, ξ, :] = V[:, ξ, :] * U[ξ]` for one ξ; `m` holds `tiles * points * cout` floats.
+fn gemm_point(
+    v: &[f32],
+    u: &[f32],
+    m: SharedMut,
+    (tiles, points, xi): (usize, usize, usize),
+    cin: usize,
+    cout: usize,
+    parallelism: Parallelism,
+) {
+    assert!(v.len() >= tiles * points * cin && u.len() == points * cin * cout && xi < points);
+    // SAFETY: lhs is V's ξ-th column block (rows of stride points*cin inside `v`), rhs
+    // is U[ξ] (dense cin x cout inside `u`), dst is M's ξ-th column block (rows of stride
+    // points*cout inside `m`, which holds tiles*points*cout floats: the callers' length
+    // check): all in bounds by the assert above. Calls with different ξ write disjoint
+    // elements of `m`, which nothing else reads or writes until they end.
+    unsafe {
+        gemm::gemm(
+            tiles,
+            cout,
+            cin,
+            m.get().add(xi * cout),
+            1,
+            (points * cout) as isize,
+            false,
+            v.as_ptr().add(xi * cin),
+            1,
+            (points * cin) as isize,
+            u.as_ptr().add(xi * cin * cout),
+            1,
+            cout as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
     }
 }
