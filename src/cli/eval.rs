@@ -15,7 +15,7 @@ use lookalike_core::describe::describer::Describer;
 use lookalike_core::describe::pooling::Pooling;
 use lookalike_core::describe::whiten::Whitening;
 use lookalike_core::describe::whiten::finish_descriptor;
-use lookalike_core::find::dupes::{self, Variant};
+use lookalike_core::find::dupes;
 use lookalike_core::find::eval::{self, OxfordQuery};
 use lookalike_core::find::intent::Intent;
 use lookalike_core::find::search::{Database, Metric};
@@ -154,61 +154,39 @@ impl Session {
         .map(|(index, _)| index)
     }
 
-    /// The database of the folder's index: its photos and, as `common` asks, their
-    /// turned and enlarged views (described once, cached beside the index); also the
-    /// turned view of each photo lined up with the index, when asked for.
+    /// The database of the folder's index: its photos and, with `--enlarge`, the small
+    /// ones' enlarged views (described once, cached beside the index). Turned copies are
+    /// found by turning the query (`--rotations`), not by views of the photos.
     fn database(
         &self,
         dir: &Path,
         index: &Index,
         whitening: Option<&Whitening>,
         common: &CommonArgs,
-    ) -> anyhow::Result<(Database, Option<Index>)> {
+    ) -> anyhow::Result<Database> {
         let mut db = Database::from_index(index, whitening)?;
-        if !common.rotations && !common.enlarge {
-            return Ok((db, None));
+        if !common.enlarge {
+            return Ok(db);
         }
         let pooling = self.describer.options().pooling;
         let path = cache_path(&self.provenance, pooling, dir, self.cache.as_deref())?;
-        let update = with_progress(|control| {
-            dupes::update_variants(index, &path, Some(&self.describer), control)
+        let enlarged = with_progress(|control| {
+            dupes::enlarged_views(index, &path, Some(&self.describer), control)
         })
-        .context("the thread describing turned and enlarged photos crashed")?
-        .with_context(|| {
-            format!(
-                "describing the turned and enlarged photos of {}",
-                dir.display()
-            )
-        })?;
-        for failure in &update.failures {
+        .context("the thread describing enlarged photos crashed")?
+        .with_context(|| format!("describing the enlarged photos of {}", dir.display()))?;
+        for failure in &enlarged.failures {
             eprintln!(
-                "no turned or enlarged copy: {}: {}",
+                "no enlarged copy: {}: {}",
                 failure.path.display(),
                 failure.reason
             );
         }
-        if update.missing > 0 {
-            bail!(
-                "{} photos still lack a turned or enlarged copy",
-                update.missing
-            );
+        if enlarged.missing > 0 {
+            bail!("{} photos still lack an enlarged copy", enlarged.missing);
         }
-        dupes::add_views(
-            &mut db,
-            index,
-            &update.aligned,
-            whitening,
-            |variant| match variant {
-                Variant::QuarterTurn => common.rotations,
-                Variant::Enlarged => common.enlarge,
-            },
-        )?;
-        let turned = update
-            .aligned
-            .into_iter()
-            .find(|(variant, _)| *variant == Variant::QuarterTurn && common.rotations)
-            .map(|(_, aligned)| aligned);
-        Ok((db, turned))
+        dupes::add_views(&mut db, index, &enlarged, whitening)?;
+        Ok(db)
     }
 
     fn whitening(&self, common: &CommonArgs) -> anyhow::Result<Option<Whitening>> {
@@ -271,7 +249,7 @@ fn oxford(args: OxfordArgs) -> anyhow::Result<ExitCode> {
         .enumerate()
         .map(|(i, n)| (n.as_str(), i))
         .collect();
-    let (db, turned) = session.database(&args.images, &index, whitening.as_ref(), common)?;
+    let db = session.database(&args.images, &index, whitening.as_ref(), common)?;
     let described: Vec<(OxfordQuery, Vec<Vec<f32>>)> = queries
         .into_iter()
         .map(|query| {
@@ -282,16 +260,14 @@ fn oxford(args: OxfordArgs) -> anyhow::Result<ExitCode> {
                     args.images.display()
                 )
             })?;
-            let raw: Vec<Vec<f32>> = match args.query {
-                QueryKind::Full => std::iter::once(&index)
-                    .chain(turned.as_ref())
-                    .map(|views| views.entries[row].raw.clone())
-                    .collect(),
-                QueryKind::Box => {
+            let raw: Vec<Vec<f32>> = match (args.query, common.rotations) {
+                (QueryKind::Full, false) => vec![index.entries[row].raw.clone()],
+                (kind, rotations) => {
                     let path = index.absolute(&index.entries[row]);
+                    let crop = (kind == QueryKind::Box).then_some(query.crop);
                     session
                         .describer
-                        .describe_views(&path, Some(query.crop), common.rotations)?
+                        .describe_views(&path, crop, rotations)?
                         .into_iter()
                         .map(|view| view.raw)
                         .collect()
@@ -347,7 +323,7 @@ fn category(args: CategoryArgs) -> anyhow::Result<ExitCode> {
             args.dir.display()
         );
     }
-    let (all, _) = session.database(&args.dir, &index, whitening.as_ref(), common)?;
+    let all = session.database(&args.dir, &index, whitening.as_ref(), common)?;
     let vectors: Vec<f32> = rows.iter().flat_map(|&r| all.row(r).to_vec()).collect();
     let mut db = Database::new(all.dim(), vectors)?;
     for (new_row, &row) in rows.iter().enumerate() {

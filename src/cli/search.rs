@@ -89,8 +89,8 @@ pub(super) fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     };
     let describer = engine.describer_with(&weights, whitening.clone())?;
     let views = !args.no_views && args.intent == Intent::Instance;
-    let (db, turned) = views::database(&index, &args.index, whitening.as_ref(), views)?;
-    let query = describer.describe_views(&args.image, args.crop, turned)?;
+    let db = views::database(&index, &args.index, whitening.as_ref(), views)?;
+    let query = describer.describe_views(&args.image, args.crop, views)?;
     let query: Vec<&[f32]> = query.iter().map(|q| q.descriptor.as_slice()).collect();
     let hits = db.search_views_expanded(&query, metric, args.qe, args.top)?;
     let seconds = started.elapsed().as_secs_f64();

@@ -40,6 +40,18 @@ impl DescriberOptions {
     }
 }
 
+/// A query's turned views: a quarter turn clockwise, then counter-clockwise. A search
+/// ranks the library's photos as they are against them (and the query as it is), so a
+/// copy turned either way meets its original at the library's own size: the photos'
+/// own turned views are described smaller, for the duplicate finder
+/// (`index::variants::TURNED_SIDE`), and are not searched.
+pub fn turned_views(rgb: &image::RgbImage) -> [image::RgbImage; 2] {
+    [
+        image::imageops::rotate90(rgb),
+        image::imageops::rotate270(rgb),
+    ]
+}
+
 /// One image's descriptor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Description {
@@ -115,9 +127,9 @@ impl Describer {
     }
 
     /// `path` (or its `crop` box) described as it is and, with `turned`, also turned a
-    /// quarter clockwise (decoded once): the query's views for
-    /// [`crate::find::search::Database::search_views`], so that copies turned either way are
-    /// found (the library's own views are the photos turned the same way).
+    /// quarter each way ([`turned_views`]; decoded once): the query's views for
+    /// [`crate::find::search::Database::search_views`], so that copies turned either way
+    /// are found.
     pub fn describe_views(
         &self,
         path: &Path,
@@ -132,8 +144,14 @@ impl Describer {
             let image = imaging::load(path, &options)?;
             let mut views = vec![self.describe_loaded(path, &image)?];
             if turned {
-                let rgb = image::imageops::rotate90(&image.rgb);
-                views.push(self.describe_loaded(path, &LoadedImage { rgb, ..image })?);
+                for rgb in turned_views(&image.rgb) {
+                    let turned = LoadedImage {
+                        rgb,
+                        damage: None,
+                        ..image
+                    };
+                    views.push(self.describe_loaded(path, &turned)?);
+                }
             }
             Ok(views)
         })

@@ -1,58 +1,68 @@
-//! A photo's turned and enlarged views (described and cached by the index's variants
-//! pass) added to a search, so that it finds turned and downscaled copies too.
+//! A search's views: the small photos' enlarged views (described and cached by the
+//! index's variants pass) added to the library, so that search finds downscaled copies
+//! too; turned copies are met by turning the query both ways instead
+//! ([`crate::Describer::describe_views`]), since the photos' own turned views are
+//! described smaller, for the duplicate finder.
 
 use std::path::Path;
 
+use crate::describe::describer::Describer;
 use crate::describe::whiten::Whitening;
 use crate::find::search::Database;
-use crate::index::variants::{Aligned, Variant, update_variants};
+use crate::index::variants::{Variant, Variants, describe_variants, variant_cache_path};
 use crate::index::{Control, Index};
 use crate::support::error::Result;
 
-/// Adds the variants `wanted` picks (lined up with `index`, as [`update_variants`] gives
-/// them) to `db` as views of their photos, so that search finds a photo's turned and
-/// downscaled copies too. Whether turned views were added: then the query must be
-/// turned as well ([`crate::Describer::describe_views`]), since a photo's own view is
-/// turned one way only.
+/// The enlarged views of `index`'s small photos, lined up with its entries: those cached
+/// beside the index at `index_path` reused, the missing ones described with `describer`
+/// and the cache saved (with `None`, the cache alone: photos not described yet are
+/// searched as they are).
+pub fn enlarged_views(
+    index: &Index,
+    index_path: &Path,
+    describer: Option<&Describer>,
+    control: Control<'_>,
+) -> Result<Variants> {
+    let cache_path = variant_cache_path(index_path, Variant::Enlarged);
+    let cached = Index::load(&cache_path).ok();
+    let views = describe_variants(
+        index,
+        Variant::Enlarged,
+        cached.as_ref(),
+        describer,
+        control,
+    );
+    if describer.is_some() {
+        views.cache.save(&cache_path)?;
+    }
+    Ok(views)
+}
+
+/// Adds `enlarged` (lined up with `index`, as [`enlarged_views`] gives them) to `db` as
+/// views of their photos.
 pub fn add_views(
     db: &mut Database,
     index: &Index,
-    aligned: &[Aligned],
+    enlarged: &Variants,
     whitening: Option<&Whitening>,
-    wanted: impl Fn(Variant) -> bool,
-) -> Result<bool> {
-    let mut turned = false;
-    for (variant, aligned) in aligned.iter().filter(|(v, _)| wanted(*v)) {
-        let before = db.view_count();
-        db.add_index_views(index, aligned, whitening)?;
-        turned |= *variant == Variant::QuarterTurn && db.view_count() > before;
-    }
-    Ok(turned)
-}
-
-/// [`add_views`] of every variant cached beside the index at `index_path` (indexing's
-/// last stage describes them; photos described since have none yet): nothing is
-/// described here. Whether turned views were added.
-pub fn add_cached_views(
-    db: &mut Database,
-    index: &Index,
-    index_path: &Path,
-    whitening: Option<&Whitening>,
-) -> Result<bool> {
-    let cached = update_variants(index, index_path, None, Control::unattended())?;
-    add_views(db, index, &cached.aligned, whitening, |_| true)
+) -> Result<()> {
+    db.add_index_views(index, &enlarged.aligned, whitening)
 }
 
 /// What a search ranks: `index`'s descriptors finished with `whitening` and, with
-/// `views`, the turned and enlarged views cached beside the index at `index_path`
-/// ([`add_cached_views`]). Whether turned views are in: the query is then turned too.
+/// `views`, the enlarged views cached beside the index at `index_path` (nothing is
+/// described here). With `views`, the query is to be turned both ways too
+/// ([`crate::Describer::describe_views`]).
 pub fn database(
     index: &Index,
     index_path: &Path,
     whitening: Option<&Whitening>,
     views: bool,
-) -> Result<(Database, bool)> {
+) -> Result<Database> {
     let mut database = Database::from_index(index, whitening)?;
-    let turned = views && add_cached_views(&mut database, index, index_path, whitening)?;
-    Ok((database, turned))
+    if views {
+        let enlarged = enlarged_views(index, index_path, None, Control::unattended())?;
+        add_views(&mut database, index, &enlarged, whitening)?;
+    }
+    Ok(database)
 }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::index::{Control, Entry, Failure, Index, Progress};
 use crate::support::error::Result;
+use crate::support::isolate::{Lookahead, Pending};
 
 /// Longer side of a thumbnail, in pixels.
 pub const SIDE: u32 = 48;
@@ -594,18 +595,25 @@ pub fn update_thumbnails(
     }
     let mut result = Thumbnails::default();
     let mut done = 0;
-    for entry in &index.entries {
+    // The photos to read, in order: two decode at once.
+    let order = (0..index.entries.len())
+        .filter(|&i| make.is_some() && earlier(&index.entries[i]).is_none())
+        .collect();
+    let max_pixels = make.unwrap_or_default();
+    let mut ahead = Lookahead::new(order, |i| {
+        let file = index.absolute(&index.entries[i]);
+        let path = file.clone();
+        Pending::start(&file, move || Thumbnail::load(&path, max_pixels))
+    });
+    for (i, entry) in index.entries.iter().enumerate() {
         let mut thumbnail = earlier(entry).cloned();
         if thumbnail.is_none()
-            && let Some(max_pixels) = make
             && !control.stopped()
+            && let Some(reading) = ahead.take(i)
         {
             let file = index.absolute(entry);
-            let path = file.clone();
             // A stop request does not wait for a long decode to end.
-            match crate::support::isolate::abandonable(&file, control.stop_flag(), move || {
-                Thumbnail::load(&path, max_pixels)
-            }) {
+            match reading.wait(control.stop_flag()) {
                 Some(Ok(made)) => thumbnail = Some(made),
                 Some(Err(error)) => result.failures.push(Failure::of_photo(&file, error)),
                 None => {}

@@ -4,17 +4,25 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 use super::thumbnails::{Thumbnail, update_thumbnails};
 use crate::describe::describer::{Describer, DescriberOptions};
 use crate::index::{Control, Entry, Failure, Index, Progress};
 use crate::read::imaging;
 use crate::support::error::Result;
+use crate::support::isolate::{Lookahead, Pending};
 
 /// Photos smaller than this (longer side, pixels) also get an [`Variant::Enlarged`]
 /// descriptor: a 112-pixel export of a 224-pixel photo gives only a 7 x 7 conv5_3 map.
 pub const ENLARGE_BELOW: u32 = 224;
+
+/// The longer side a photo's turned view is described at, when the index's own is
+/// larger. The turned view serves the duplicate finder, whose copies are whole photos:
+/// 512 px (a 32 x 21 map of conv5_3 for a 3:2 photo) finds them as well as 1,024 px, at
+/// a quarter of the network's work (docs/speed.md, "Indexing"). Search does not rank
+/// these views: it turns the query both ways instead, at the library's own size
+/// ([`crate::describe::describer::turned_views`]).
+pub const TURNED_SIDE: u32 = 512;
 
 /// Another way to look at a photo, to match copies the plain descriptor misses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,6 +54,19 @@ impl Variant {
                 image::imageops::FilterType::Triangle,
             ),
         }
+    }
+
+    /// How the variant is described for an index described with `options`: the same
+    /// pooling, the turned view at most [`TURNED_SIDE`] pixels long.
+    fn options(self, mut options: DescriberOptions) -> DescriberOptions {
+        if self == Self::QuarterTurn {
+            let side = options
+                .load
+                .max_side
+                .map_or(TURNED_SIDE, |s| s.min(TURNED_SIDE));
+            options.load.max_side = Some(side);
+        }
+        options
     }
 
     /// Extension of the cache file beside the index.
@@ -83,21 +104,21 @@ pub fn describe_variants(
     describer: Option<&Describer>,
     control: Control<'_>,
 ) -> Variants {
-    // Described the index's way (image size, pooling), whatever the caller's options:
-    // the variants are compared with the index's own descriptors.
-    let describer =
-        describer.map(|d| d.with_options(DescriberOptions::for_index(&index.provenance)));
+    // Described the index's way (pooling; size, at most TURNED_SIDE turned) whatever
+    // the caller's options: the variants are compared with the index's descriptors.
+    let options = variant.options(DescriberOptions::for_index(&index.provenance));
+    let (load, describer) = (options.load, describer.map(|d| d.with_options(options)));
     let describer = describer.as_ref();
     let known = Known::new(index, cached);
     let earlier = |e: &Entry| known.get(e);
-    let to_describe = match describer {
-        Some(_) => index
-            .entries
-            .iter()
-            .filter(|e| variant.applies(e) && earlier(e).is_none())
-            .count(),
-        None => 0,
-    };
+    // Each photo decodes while the one before it goes through the network.
+    let order = describer.map_or_else(Vec::new, |_| known.missing(index, variant));
+    let mut ahead = Lookahead::new(order, |i| {
+        let file = index.absolute(&index.entries[i]);
+        let path = file.clone();
+        Pending::start(&file, move || imaging::load(&path, &load))
+    });
+    let to_describe = ahead.len();
     control.report(Progress::Planned {
         to_describe,
         unchanged: index.entries.len() - to_describe,
@@ -108,7 +129,7 @@ pub fn describe_variants(
     let mut missing = 0;
     let mut aligned = Index::new(index.root.clone(), index.provenance.clone());
     let mut cache = Index::new(index.root.clone(), index.provenance.clone());
-    for entry in &index.entries {
+    for (i, entry) in index.entries.iter().enumerate() {
         if let Some(hit) = earlier(entry) {
             aligned.entries.push(hit.clone());
             cache.entries.push(hit.clone());
@@ -116,11 +137,12 @@ pub fn describe_variants(
         }
         let mut turned = None;
         if let Some(describer) = describer
-            && variant.applies(entry)
             && !control.stopped()
+            && let Some(decoding) = ahead.take(i)
         {
             let file = index.absolute(entry);
-            match describe_variant(describer, variant, &file, control.stop_flag()) {
+            let described = decoding.wait(control.stop_flag());
+            match described.map(|loaded| describe_variant(describer, variant, &file, loaded)) {
                 Some(Ok(raw)) => {
                     turned = Some(Entry {
                         raw,
@@ -178,26 +200,30 @@ impl<'a> Known<'a> {
     fn get(&self, e: &Entry) -> Option<&'a Entry> {
         self.0.get(&(e.path.as_str(), e.size, e.mtime_ns)).copied()
     }
+
+    /// The rows of `index` that `variant` applies to and that are not known, in order.
+    fn missing(&self, index: &Index, variant: Variant) -> Vec<usize> {
+        let entries = &index.entries;
+        (0..entries.len())
+            .filter(|&i| variant.applies(&entries[i]) && self.get(&entries[i]).is_none())
+            .collect()
+    }
 }
 
-/// The raw SPoC of `variant` of the photo at `file`; `None` when a stop request came
-/// first (it does not wait for a long decode to end).
+/// The raw SPoC of `variant` of the photo at `file`, `loaded` the describer's way.
 fn describe_variant(
     describer: &Describer,
     variant: Variant,
     file: &Path,
-    stop: &AtomicBool,
-) -> Option<Result<Vec<f32>>> {
-    let (path, options) = (file.to_path_buf(), describer.options().load);
-    let loaded =
-        crate::support::isolate::abandonable(file, stop, move || imaging::load(&path, &options))?;
-    Some(loaded.and_then(|image| {
+    loaded: Result<imaging::LoadedImage>,
+) -> Result<Vec<f32>> {
+    loaded.and_then(|image| {
         crate::support::isolate::per_file(file, || {
             let rgb = variant.transform(&image.rgb);
             describer.spoc(&imaging::LoadedImage { rgb, ..image })
         })
         .map(|spoc| spoc.raw)
-    }))
+    })
 }
 
 /// The extensions of the variants' caches beside an index (what follows an index when
@@ -295,5 +321,18 @@ mod tests {
         let rgb = image::RgbImage::new(112, 80);
         assert_eq!(Variant::Enlarged.transform(&rgb).dimensions(), (224, 160));
         assert_eq!(Variant::QuarterTurn.transform(&rgb).dimensions(), (80, 112));
+    }
+
+    #[test]
+    fn the_turned_view_is_described_at_most_turned_side_long() {
+        let side = |index_side: Option<u32>, variant: Variant| {
+            let mut options = DescriberOptions::default();
+            options.load.max_side = index_side;
+            variant.options(options).load.max_side
+        };
+        assert_eq!(side(Some(1024), Variant::QuarterTurn), Some(TURNED_SIDE));
+        assert_eq!(side(None, Variant::QuarterTurn), Some(TURNED_SIDE));
+        assert_eq!(side(Some(300), Variant::QuarterTurn), Some(300));
+        assert_eq!(side(Some(1024), Variant::Enlarged), Some(1024));
     }
 }

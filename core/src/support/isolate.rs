@@ -42,34 +42,100 @@ pub fn abandonable<T: Send + 'static>(
     stop: &AtomicBool,
     work: impl FnOnce() -> Result<T> + Send + 'static,
 ) -> Option<Result<T>> {
-    /// How often the waiting thread looks at `stop`.
-    const POLL: Duration = Duration::from_millis(20);
     if stop.load(Ordering::Relaxed) {
         return None;
     }
-    let (tx, rx) = std::sync::mpsc::sync_channel(1);
-    let file = path.to_path_buf();
-    let spawned = std::thread::Builder::new()
-        .name("lookalike-decode".into())
-        .spawn(move || {
-            let _ = tx.send(per_file(&file, work));
-        });
-    if let Err(error) = spawned {
-        return Some(Err(Error::io(path, error)));
+    Pending::start(path, work).wait(stop)
+}
+
+/// One file's work started on a thread of its own ([`Pending::start`]), to be waited
+/// for later ([`Pending::wait`]), as [`abandonable`] does at once: so that the next
+/// photo decodes while the network describes this one.
+pub struct Pending<T> {
+    path: std::path::PathBuf,
+    result: std::result::Result<std::sync::mpsc::Receiver<Result<T>>, Error>,
+}
+
+impl<T: Send + 'static> Pending<T> {
+    /// Starts `work` for the file at `path`; a panic in it is the file's
+    /// [`Error::Crashed`].
+    pub fn start(path: &Path, work: impl FnOnce() -> Result<T> + Send + 'static) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let file = path.to_path_buf();
+        let spawned = std::thread::Builder::new()
+            .name("lookalike-decode".into())
+            .spawn(move || {
+                let _ = tx.send(per_file(&file, work));
+            });
+        Self {
+            path: path.to_path_buf(),
+            result: spawned.map(|_| rx).map_err(|error| Error::io(path, error)),
+        }
     }
-    loop {
-        match rx.recv_timeout(POLL) {
-            Ok(result) => return Some(result),
-            Err(RecvTimeoutError::Timeout) if stop.load(Ordering::Relaxed) => return None,
-            Err(RecvTimeoutError::Timeout) => {}
-            // `per_file` returns even when the work panics: never reached.
-            Err(RecvTimeoutError::Disconnected) => {
-                return Some(Err(Error::Crashed {
-                    path: path.to_path_buf(),
-                    reason: "its decoding thread ended without a result".into(),
-                }));
+
+    /// The work's result, or `None` as soon as `stop` is raised (the thread then
+    /// finishes alone and its result is dropped).
+    pub fn wait(self, stop: &AtomicBool) -> Option<Result<T>> {
+        /// How often the waiting thread looks at `stop`.
+        const POLL: Duration = Duration::from_millis(20);
+        let rx = match self.result {
+            Ok(rx) => rx,
+            Err(error) => return Some(Err(error)),
+        };
+        loop {
+            match rx.recv_timeout(POLL) {
+                Ok(result) => return Some(result),
+                Err(RecvTimeoutError::Timeout) if stop.load(Ordering::Relaxed) => return None,
+                Err(RecvTimeoutError::Timeout) => {}
+                // `per_file` returns even when the work panics: never reached.
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Some(Err(Error::Crashed {
+                        path: self.path,
+                        reason: "its decoding thread ended without a result".into(),
+                    }));
+                }
             }
         }
+    }
+}
+
+/// The files of a run, each one's work ([`Pending`]) started while the one before it is
+/// waited for: the next photo decodes while this one goes through the network, or two
+/// decode at once. Files are taken in `order`; `start(i)` starts the work of file `i`.
+pub struct Lookahead<T, F> {
+    queue: std::iter::Peekable<std::vec::IntoIter<usize>>,
+    next: Option<(usize, Pending<T>)>,
+    start: F,
+}
+
+impl<T: Send + 'static, F: Fn(usize) -> Pending<T>> Lookahead<T, F> {
+    pub fn new(order: Vec<usize>, start: F) -> Self {
+        Self {
+            queue: order.into_iter().peekable(),
+            next: None,
+            start,
+        }
+    }
+
+    /// How many files are still to be taken.
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// File `i`'s work when `i` is the next file in order (started now if it was not
+    /// already), after starting the file after it; `None` for any other file.
+    pub fn take(&mut self, i: usize) -> Option<Pending<T>> {
+        self.queue.next_if_eq(&i)?;
+        let this = match self.next.take() {
+            Some((j, pending)) if j == i => pending,
+            _ => (self.start)(i),
+        };
+        self.next = self.queue.peek().map(|&j| (j, (self.start)(j)));
+        Some(this)
     }
 }
 
@@ -201,6 +267,36 @@ mod tests {
         assert!(message.contains("isolate.rs"), "{message}");
         assert_eq!(per_file(path, || Ok(3)).unwrap(), 3);
         assert_eq!(catch(|| 5), Ok(5));
+    }
+
+    #[test]
+    fn lookahead_starts_the_next_file_before_this_one_is_waited_for() {
+        use std::sync::{Arc, Mutex};
+        let started = Arc::new(Mutex::new(Vec::new()));
+        let go = AtomicBool::new(false);
+        let log = Arc::clone(&started);
+        let mut ahead = Lookahead::new(vec![1, 3, 4], move |i| {
+            log.lock().unwrap().push(i);
+            Pending::start(Path::new("x.jpg"), move || Ok(10 * i))
+        });
+        assert_eq!(ahead.len(), 3);
+        assert!(ahead.take(0).is_none(), "0 is not in the order");
+        let first = ahead.take(1).unwrap();
+        assert_eq!(
+            *started.lock().unwrap(),
+            [1, 3],
+            "3 starts before 1 is waited for"
+        );
+        assert_eq!(first.wait(&go).unwrap().unwrap(), 10);
+        assert!(ahead.take(4).is_none(), "3 comes first");
+        assert_eq!(ahead.take(3).unwrap().wait(&go).unwrap().unwrap(), 30);
+        assert_eq!(ahead.take(4).unwrap().wait(&go).unwrap().unwrap(), 40);
+        assert_eq!(
+            *started.lock().unwrap(),
+            [1, 3, 4],
+            "each file started once"
+        );
+        assert!(ahead.is_empty());
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub(super) struct Searchable {
     /// Shared with the duplicate search running on its job thread (which reads only
     /// the photos' own rows, not their views).
     pub(super) database: Arc<Database>,
-    /// Whether `database` holds turned views: the query is then turned too.
+    /// Whether the query is turned too (both ways): once the views are attached.
     pub(super) turned: bool,
     pub(super) whitening: Option<Whitening>,
     pub(super) request: WhiteningRequest,

@@ -11,7 +11,7 @@ use super::library::{Searchable, paired_photo};
 use super::{EventSink, Executor};
 use crate::gui::protocol::{Event, QUERY_DISPLAY_SIDE, ResultItem};
 use crate::gui::settings::Ranking;
-use lookalike_core::describe::describer::DescriberOptions;
+use lookalike_core::describe::describer::{DescriberOptions, turned_views};
 use lookalike_core::describe::whiten::finish_descriptor;
 use lookalike_core::read::imaging::{self, CropBox};
 
@@ -19,8 +19,8 @@ pub(super) struct QueryImage {
     pub(super) id: u64,
     pub(super) path: PathBuf,
     pub(super) rgb: RgbImage,
-    /// The raw SPoC of the last box described (and, when the library has turned views,
-    /// of the box turned a quarter), to re-rank without the network.
+    /// The raw SPoC of the last box described (and, when the library is searched with
+    /// views, of the box turned a quarter each way), to re-rank without the network.
     pub(super) last_raw: Option<(Option<CropBox>, Vec<Vec<f32>>)>,
 }
 
@@ -87,9 +87,9 @@ impl Executor {
     }
 
     /// Ranks the library for the query (its box when `ranking.use_box`). When the
-    /// library has turned views, the query turned a quarter is described too: that
-    /// second pass of the network doubles the time to the final ranking, so the ranking
-    /// from the query as it is goes to `first` before it.
+    /// library is searched with views, the query turned a quarter each way is described
+    /// too: those two more passes of the network triple the time to the final ranking,
+    /// so the ranking from the query as it is goes to `first` before them.
     pub(super) fn search(
         &mut self,
         query_id: u64,
@@ -107,7 +107,7 @@ impl Executor {
             .filter(|q| q.id == query_id)
             .context("the query photo is no longer loaded")?;
         let crop = crop.filter(|_| ranking.use_box);
-        let views = usize::from(library.turned) + 1;
+        let views = 2 * usize::from(library.turned) + 1;
         if let Some((described, raw)) = &query.last_raw
             && *described == crop
             && raw.len() == views
@@ -128,8 +128,14 @@ impl Executor {
         let mut raw = vec![describe(&image)?];
         if library.turned {
             first(&self.sink, rank(library, &raw, ranking)?);
-            let rgb = image::imageops::rotate90(&image.rgb);
-            raw.push(describe(&imaging::LoadedImage { rgb, ..image })?);
+            for rgb in turned_views(&image.rgb) {
+                let turned = imaging::LoadedImage {
+                    rgb,
+                    damage: None,
+                    ..image
+                };
+                raw.push(describe(&turned)?);
+            }
         }
         let hits = rank(library, &raw, ranking)?;
         query.last_raw = Some((crop, raw));

@@ -148,8 +148,8 @@ impl Executor {
         Ok((chosen.whitening, chosen.description))
     }
 
-    /// The final descriptors of `index`, with the turned and enlarged views cached
-    /// beside its index file when `request` asks for them; whether turned views are in.
+    /// The final descriptors of `index`, with the enlarged views cached beside its index
+    /// file when `request` asks for views; whether the query is then turned too.
     pub(super) fn database_with_views(
         &self,
         index: &Index,
@@ -158,6 +158,7 @@ impl Executor {
     ) -> lookalike_core::Result<(Database, bool)> {
         let index_path = self.library_index_path(index);
         views::database(index, &index_path, whitening, request.views)
+            .map(|database| (database, request.views))
     }
 
     /// Once indexing's last stage has described the views, search uses them.

@@ -10,7 +10,7 @@ pub mod keeper;
 pub mod series;
 mod verify;
 
-pub use crate::find::views::{add_cached_views, add_views};
+pub use crate::find::views::{add_views, enlarged_views};
 pub use crate::index::thumbnails::{
     PixelMatch, Thumbnail, Thumbnails, Turn, compare as compare_thumbnails, update_thumbnails,
 };
