@@ -10,6 +10,9 @@
 //! quality 92 into `target/camera-jpegs/` once. Run:
 //! `LOOKALIKE_WALLPAPERS=target/wallpapers/extracted cargo bench --profile dev --bench camera_jpeg`
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -63,11 +66,14 @@ fn main() {
         imaging::resize_rgb(&rgb, w, h)
     };
     let rows = [
-        ("input, before", median(&photos, before_input)),
-        ("input, now", median(&photos, now_input)),
-        ("thumbnail, before", median(&photos, before_thumb)),
-        ("thumbnail, now", median(&photos, now_thumb)),
-        ("thumbnail, 1/8 IDCT", median(&photos, dct_thumb)),
+        ("input, before", common::median(&photos, 3, before_input)),
+        ("input, now", common::median(&photos, 3, now_input)),
+        (
+            "thumbnail, before",
+            common::median(&photos, 3, before_thumb),
+        ),
+        ("thumbnail, now", common::median(&photos, 3, now_thumb)),
+        ("thumbnail, 1/8 IDCT", common::median(&photos, 3, dct_thumb)),
     ];
     println!("{} photos of 6000 x 4000, median per photo:", photos.len());
     for (what, time) in &rows {
@@ -106,25 +112,6 @@ fn main() {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
-}
-
-/// The median over photos of the best of three runs of `work` on each.
-fn median<T>(photos: &[PathBuf], work: impl Fn(&Path) -> T) -> Duration {
-    let mut times: Vec<Duration> = photos
-        .iter()
-        .map(|p| {
-            (0..3)
-                .map(|_| {
-                    let started = Instant::now();
-                    std::hint::black_box(work(p));
-                    started.elapsed()
-                })
-                .min()
-                .unwrap()
-        })
-        .collect();
-    times.sort();
-    times[times.len() / 2]
 }
 
 /// 6000 x 4000 quality-92 JPEGs made once from every photo of at least 3000 px under

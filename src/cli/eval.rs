@@ -87,9 +87,8 @@ struct CommonArgs {
     /// Power of a whitening learned with --whiten-from (1 full, 0 PCA only).
     #[arg(long, default_value_t = 1.0)]
     whiten_power: f32,
-    /// Search through turned views too: every photo of the folder is also described
-    /// turned a quarter (cached beside its descriptors), and so is the query, so copies
-    /// turned by 90 or 270 degrees rank as if upright.
+    /// Search for turned copies too: the query is also described turned a quarter each
+    /// way, so copies turned by 90 or 270 degrees rank as if upright (as `search` does).
     #[arg(long)]
     rotations: bool,
     /// Search small photos (under 224 px) enlarged 2x too, so downscaled copies meet
