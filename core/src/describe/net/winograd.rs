@@ -388,26 +388,40 @@ vectorised! {
     fn input_tiles(map: &Map, c: usize, at: (usize, usize), v: &mut [f32]) {
         let ((py, tx0), points, padded, pw) = (at, ALPHA * ALPHA, map.padded, map.pw);
         for (tx, vt) in v.chunks_exact_mut(points * c).enumerate() {
-            let px = M * (tx0 + tx);
+            let at = |i: usize, j: usize| ((py + i) * pw + M * (tx0 + tx) + j) * c;
             for c0 in (0..c).step_by(LANES) {
-                let n = LANES.min(c - c0);
-                // t = B^T d, column by column; then v = t B, row by row.
-                let mut t = [[[0.0; LANES]; ALPHA]; ALPHA];
-                // `j` picks a column of the tile: the loop writes a column of `t`.
-                #[allow(clippy::needless_range_loop)]
-                for j in 0..ALPHA {
-                    let column: [Lanes; ALPHA] =
-                        std::array::from_fn(|i| load(padded, ((py + i) * pw + px + j) * c + c0, n));
-                    for (i, value) in T::input(&column).into_iter().enumerate() {
-                        t[i][j] = value;
-                    }
-                }
-                for (i, t_row) in t.iter().enumerate() {
-                    for (j, v) in T::input(t_row).iter().enumerate() {
-                        store(vt, (i * ALPHA + j) * c + c0, v, n);
-                    }
+                // Whole lanes (every VGG16 layer) with `n` a constant: vector loads.
+                match LANES.min(c - c0) {
+                    LANES => input_tile::<ALPHA, M, T>(padded, at, (c, c0, LANES), vt),
+                    n => input_tile::<ALPHA, M, T>(padded, at, (c, c0, n), vt),
                 }
             }
+        }
+    }
+}
+
+/// [`input_tiles`] for one tile's channels `c0 .. c0 + n` (`at(i, j)`: where the
+/// tile's pixel `(i, j)` starts in `padded`).
+#[inline(always)]
+fn input_tile<const ALPHA: usize, const M: usize, T: Transforms<ALPHA, M>>(
+    padded: &[f32],
+    at: impl Fn(usize, usize) -> usize,
+    (c, c0, n): (usize, usize, usize),
+    vt: &mut [f32],
+) {
+    // t = B^T d, column by column; then v = t B, row by row.
+    let mut t = [[[0.0; LANES]; ALPHA]; ALPHA];
+    // `j` picks a column of the tile: the loop writes a column of `t`.
+    #[allow(clippy::needless_range_loop)]
+    for j in 0..ALPHA {
+        let column: [Lanes; ALPHA] = std::array::from_fn(|i| load(padded, at(i, j) + c0, n));
+        for (i, value) in T::input(&column).into_iter().enumerate() {
+            t[i][j] = value;
+        }
+    }
+    for (i, t_row) in t.iter().enumerate() {
+        for (j, v) in T::input(t_row).iter().enumerate() {
+            store(vt, (i * ALPHA + j) * c + c0, v, n);
         }
     }
 }
@@ -420,28 +434,44 @@ vectorised! {
         let ((w, c), points) = (shape, ALPHA * ALPHA);
         let out_rows = out.len() / (w * c);
         for (tx, mt) in m.chunks_exact(points * c).enumerate() {
+            let at = |i: usize, j: usize| (i * w + M * (tx0 + tx) + j) * c;
+            let columns = (w - M * (tx0 + tx)).min(M);
             for c0 in (0..c).step_by(LANES) {
-                let n = LANES.min(c - c0);
-                // s = A^T m, column by column; then y = s A, row by row.
-                let mut s = [[[0.0; LANES]; ALPHA]; M];
-                // `j` picks a column of the tile: the loop writes a column of `s`.
-                #[allow(clippy::needless_range_loop)]
-                for j in 0..ALPHA {
-                    let column: [Lanes; ALPHA] =
-                        std::array::from_fn(|k| load(mt, (k * ALPHA + j) * c + c0, n));
-                    for (i, value) in T::output(&column).into_iter().enumerate() {
-                        s[i][j] = value;
-                    }
-                }
-                for (i, s_row) in s.iter().enumerate().take(out_rows) {
-                    for (j, y) in T::output(s_row).iter().enumerate() {
-                        let x = M * (tx0 + tx) + j;
-                        if x < w {
-                            store(out, (i * w + x) * c + c0, y, n);
-                        }
-                    }
+                // Whole lanes (every VGG16 layer) with `n` a constant: vector stores.
+                let rows = (out_rows, columns);
+                match LANES.min(c - c0) {
+                    LANES => output_tile::<ALPHA, M, T>(mt, (c, c0, LANES), rows, at, out),
+                    n => output_tile::<ALPHA, M, T>(mt, (c, c0, n), rows, at, out),
                 }
             }
+        }
+    }
+}
+
+/// [`output_tiles`] for one tile's channels `c0 .. c0 + n`: its first `rows` rows and
+/// `columns` columns written (`at(i, j)`: where output pixel `(i, j)` of the tile
+/// starts in `out`).
+#[inline(always)]
+fn output_tile<const ALPHA: usize, const M: usize, T: Transforms<ALPHA, M>>(
+    mt: &[f32],
+    (c, c0, n): (usize, usize, usize),
+    (rows, columns): (usize, usize),
+    at: impl Fn(usize, usize) -> usize,
+    out: &mut [f32],
+) {
+    // s = A^T m, column by column; then y = s A, row by row.
+    let mut s = [[[0.0; LANES]; ALPHA]; M];
+    // `j` picks a column of the tile: the loop writes a column of `s`.
+    #[allow(clippy::needless_range_loop)]
+    for j in 0..ALPHA {
+        let column: [Lanes; ALPHA] = std::array::from_fn(|k| load(mt, (k * ALPHA + j) * c + c0, n));
+        for (i, value) in T::output(&column).into_iter().enumerate() {
+            s[i][j] = value;
+        }
+    }
+    for (i, s_row) in s.iter().enumerate().take(rows) {
+        for (j, y) in T::output(s_row).iter().enumerate().take(columns) {
+            store(out, at(i, j) + c0, y, n);
         }
     }
 }
