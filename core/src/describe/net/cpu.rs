@@ -309,25 +309,11 @@ pub(super) fn sgemm(
     // the strides describe dense row-major matrices inside them, and `dst` is a unique
     // borrow that aliases neither input. With read_dst = false, dst is only written.
     unsafe {
-        gemm::gemm(
-            m,
-            n,
-            k,
-            dst.as_mut_ptr(),
-            1,
-            n as isize,
-            false,
-            lhs.as_ptr(),
-            1,
-            k as isize,
-            rhs.as_ptr(),
-            1,
-            n as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
+        super::gemm_rows(
+            (dst.as_mut_ptr(), n),
+            (lhs.as_ptr(), k),
+            (rhs.as_ptr(), n),
+            (m, k, n),
             parallelism,
         );
     }

@@ -39,3 +39,43 @@ pub struct Spoc {
     /// One value per channel (512 for VGG16, 1,024 for GoogLeNet).
     pub raw: Vec<f32>,
 }
+
+/// `dst = lhs * rhs` by the `gemm` crate, for row-major matrices whose rows lie
+/// `stride` floats apart: `lhs` is `m x k`, `rhs` `k x n`, `dst` `m x n`, each given as
+/// `(first element, row stride)`; `dst` is only written.
+///
+/// # Safety
+/// Every element of the three matrices lies inside its allocation; `dst`'s elements
+/// overlap neither input, and nothing else reads or writes them until the call ends.
+unsafe fn gemm_rows(
+    dst: (*mut f32, usize),
+    lhs: (*const f32, usize),
+    rhs: (*const f32, usize),
+    (m, k, n): (usize, usize, usize),
+    parallelism: gemm::Parallelism,
+) {
+    // SAFETY: the caller's contract; the column strides are 1 (row-major).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.0,
+            1,
+            dst.1 as isize,
+            false,
+            lhs.0,
+            1,
+            lhs.1 as isize,
+            rhs.0,
+            1,
+            rhs.1 as isize,
+            0.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}

@@ -552,25 +552,11 @@ fn gemm_point(
     // check): all in bounds by the assert above. Calls with different ξ write disjoint
     // elements of `m`, which nothing else reads or writes until they end.
     unsafe {
-        gemm::gemm(
-            tiles,
-            cout,
-            cin,
-            m.get().add(xi * cout),
-            1,
-            (points * cout) as isize,
-            false,
-            v.as_ptr().add(xi * cin),
-            1,
-            (points * cin) as isize,
-            u.as_ptr().add(xi * cin * cout),
-            1,
-            cout as isize,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
+        super::gemm_rows(
+            (m.get().add(xi * cout), points * cout),
+            (v.as_ptr().add(xi * cin), points * cin),
+            (u.as_ptr().add(xi * cin * cout), cout),
+            (tiles, cin, cout),
             parallelism,
         );
     }
