@@ -45,10 +45,15 @@ impl DescriberOptions {
 /// copy turned either way meets its original at the library's own size: the photos'
 /// own turned views are described smaller, for the duplicate finder
 /// (`index::variants::TURNED_SIDE`), and are not searched.
-pub fn turned_views(rgb: &image::RgbImage) -> [image::RgbImage; 2] {
+pub fn turned_views(image: &LoadedImage) -> [LoadedImage; 2] {
+    let turned = |rgb| LoadedImage {
+        rgb,
+        damage: None,
+        ..*image
+    };
     [
-        image::imageops::rotate90(rgb),
-        image::imageops::rotate270(rgb),
+        turned(image::imageops::rotate90(&image.rgb)),
+        turned(image::imageops::rotate270(&image.rgb)),
     ]
 }
 
@@ -144,12 +149,7 @@ impl Describer {
             let image = imaging::load(path, &options)?;
             let mut views = vec![self.describe_loaded(path, &image)?];
             if turned {
-                for rgb in turned_views(&image.rgb) {
-                    let turned = LoadedImage {
-                        rgb,
-                        damage: None,
-                        ..image
-                    };
+                for turned in turned_views(&image) {
                     views.push(self.describe_loaded(path, &turned)?);
                 }
             }

@@ -578,14 +578,20 @@ pub fn update_thumbnails(
         .map(|s| ((s.path.as_str(), s.size, s.mtime_ns), &s.thumbnail))
         .collect();
     let earlier = |e: &Entry| known.get(&(e.path.as_str(), e.size, e.mtime_ns)).copied();
-    let to_make = match make {
-        Some(_) => index
-            .entries
-            .iter()
-            .filter(|e| earlier(e).is_none())
-            .count(),
-        None => 0,
+    // The photos to read, in order: two decode at once.
+    let order = match make {
+        Some(_) => (0..index.entries.len())
+            .filter(|&i| earlier(&index.entries[i]).is_none())
+            .collect(),
+        None => Vec::new(),
     };
+    let max_pixels = make.unwrap_or_default();
+    let mut ahead = Lookahead::new(order, |i| {
+        Pending::start(index.absolute(&index.entries[i]), move |path| {
+            Thumbnail::load(path, max_pixels)
+        })
+    });
+    let to_make = ahead.len();
     if to_make > 0 {
         control.report(Progress::Planned {
             to_describe: to_make,
@@ -595,16 +601,6 @@ pub fn update_thumbnails(
     }
     let mut result = Thumbnails::default();
     let mut done = 0;
-    // The photos to read, in order: two decode at once.
-    let order = (0..index.entries.len())
-        .filter(|&i| make.is_some() && earlier(&index.entries[i]).is_none())
-        .collect();
-    let max_pixels = make.unwrap_or_default();
-    let mut ahead = Lookahead::new(order, |i| {
-        let file = index.absolute(&index.entries[i]);
-        let path = file.clone();
-        Pending::start(&file, move || Thumbnail::load(&path, max_pixels))
-    });
     for (i, entry) in index.entries.iter().enumerate() {
         let mut thumbnail = earlier(entry).cloned();
         if thumbnail.is_none()

@@ -114,9 +114,9 @@ pub fn describe_variants(
     // Each photo decodes while the one before it goes through the network.
     let order = describer.map_or_else(Vec::new, |_| known.missing(index, variant));
     let mut ahead = Lookahead::new(order, |i| {
-        let file = index.absolute(&index.entries[i]);
-        let path = file.clone();
-        Pending::start(&file, move || imaging::load(&path, &load))
+        Pending::start(index.absolute(&index.entries[i]), move |path| {
+            imaging::load(path, &load)
+        })
     });
     let to_describe = ahead.len();
     control.report(Progress::Planned {

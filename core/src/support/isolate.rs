@@ -45,7 +45,7 @@ pub fn abandonable<T: Send + 'static>(
     if stop.load(Ordering::Relaxed) {
         return None;
     }
-    Pending::start(path, work).wait(stop)
+    Pending::start(path.to_path_buf(), |_| work()).wait(stop)
 }
 
 /// One file's work started on a thread of its own ([`Pending::start`]), to be waited
@@ -57,20 +57,21 @@ pub struct Pending<T> {
 }
 
 impl<T: Send + 'static> Pending<T> {
-    /// Starts `work` for the file at `path`; a panic in it is the file's
+    /// Starts `work` on the file at `path` (given to it); a panic in it is the file's
     /// [`Error::Crashed`].
-    pub fn start(path: &Path, work: impl FnOnce() -> Result<T> + Send + 'static) -> Self {
+    pub fn start(
+        path: std::path::PathBuf,
+        work: impl FnOnce(&Path) -> Result<T> + Send + 'static,
+    ) -> Self {
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let file = path.to_path_buf();
+        let file = path.clone();
         let spawned = std::thread::Builder::new()
             .name("lookalike-decode".into())
             .spawn(move || {
-                let _ = tx.send(per_file(&file, work));
+                let _ = tx.send(per_file(&file, || work(&file)));
             });
-        Self {
-            path: path.to_path_buf(),
-            result: spawned.map(|_| rx).map_err(|error| Error::io(path, error)),
-        }
+        let result = spawned.map(|_| rx).map_err(|error| Error::io(&path, error));
+        Self { path, result }
     }
 
     /// The work's result, or `None` as soon as `stop` is raised (the thread then
@@ -277,7 +278,7 @@ mod tests {
         let log = Arc::clone(&started);
         let mut ahead = Lookahead::new(vec![1, 3, 4], move |i| {
             log.lock().unwrap().push(i);
-            Pending::start(Path::new("x.jpg"), move || Ok(10 * i))
+            Pending::start("x.jpg".into(), move |_| Ok(10 * i))
         });
         assert_eq!(ahead.len(), 3);
         assert!(ahead.take(0).is_none(), "0 is not in the order");

@@ -128,12 +128,7 @@ impl Executor {
         let mut raw = vec![describe(&image)?];
         if library.turned {
             first(&self.sink, rank(library, &raw, ranking)?);
-            for rgb in turned_views(&image.rgb) {
-                let turned = imaging::LoadedImage {
-                    rgb,
-                    damage: None,
-                    ..image
-                };
+            for turned in turned_views(&image) {
                 raw.push(describe(&turned)?);
             }
         }

@@ -61,18 +61,8 @@ type Lanes = [f32; LANES];
 /// inlined, and then runs outside the transforms' AVX-512 code (9 % of the network's
 /// time when it was used to gather the tiles' columns).
 #[inline(always)]
-fn lanes(f: impl Fn(usize) -> f32) -> Lanes {
-    let mut out = [0.0; LANES];
-    for (l, o) in out.iter_mut().enumerate() {
-        *o = f(l);
-    }
-    out
-}
-
-/// `[f(0), f(1), ..]` of lane vectors, the way [`lanes`] is built.
-#[inline(always)]
-fn gather<const N: usize>(f: impl Fn(usize) -> Lanes) -> [Lanes; N] {
-    let mut out = [[0.0; LANES]; N];
+fn array<T: Copy + Default, const N: usize>(f: impl Fn(usize) -> T) -> [T; N] {
+    let mut out = [T::default(); N];
     for (i, o) in out.iter_mut().enumerate() {
         *o = f(i);
     }
@@ -95,18 +85,18 @@ impl Transforms<4, 2> for F2 {
     #[inline(always)]
     fn input(x: &[Lanes; 4]) -> [Lanes; 4] {
         [
-            lanes(|l| x[0][l] - x[2][l]),
-            lanes(|l| x[1][l] + x[2][l]),
-            lanes(|l| x[2][l] - x[1][l]),
-            lanes(|l| x[1][l] - x[3][l]),
+            array(|l| x[0][l] - x[2][l]),
+            array(|l| x[1][l] + x[2][l]),
+            array(|l| x[2][l] - x[1][l]),
+            array(|l| x[1][l] - x[3][l]),
         ]
     }
 
     #[inline(always)]
     fn output(x: &[Lanes; 4]) -> [Lanes; 2] {
         [
-            lanes(|l| x[0][l] + x[1][l] + x[2][l]),
-            lanes(|l| x[1][l] - x[2][l] - x[3][l]),
+            array(|l| x[0][l] + x[1][l] + x[2][l]),
+            array(|l| x[1][l] - x[2][l] - x[3][l]),
         ]
     }
 
@@ -125,12 +115,12 @@ impl Transforms<6, 4> for F4 {
     #[inline(always)]
     fn input(x: &[Lanes; 6]) -> [Lanes; 6] {
         [
-            lanes(|l| 4.0 * x[0][l] - 5.0 * x[2][l] + x[4][l]),
-            lanes(|l| x[3][l] + x[4][l] - 4.0 * (x[1][l] + x[2][l])),
-            lanes(|l| x[4][l] - x[3][l] + 4.0 * (x[1][l] - x[2][l])),
-            lanes(|l| x[4][l] - x[2][l] + 2.0 * (x[3][l] - x[1][l])),
-            lanes(|l| x[4][l] - x[2][l] + 2.0 * (x[1][l] - x[3][l])),
-            lanes(|l| 4.0 * x[1][l] - 5.0 * x[3][l] + x[5][l]),
+            array(|l| 4.0 * x[0][l] - 5.0 * x[2][l] + x[4][l]),
+            array(|l| x[3][l] + x[4][l] - 4.0 * (x[1][l] + x[2][l])),
+            array(|l| x[4][l] - x[3][l] + 4.0 * (x[1][l] - x[2][l])),
+            array(|l| x[4][l] - x[2][l] + 2.0 * (x[3][l] - x[1][l])),
+            array(|l| x[4][l] - x[2][l] + 2.0 * (x[1][l] - x[3][l])),
+            array(|l| 4.0 * x[1][l] - 5.0 * x[3][l] + x[5][l]),
         ]
     }
 
@@ -139,10 +129,10 @@ impl Transforms<6, 4> for F4 {
         let sum = |i: usize, j: usize, l: usize| x[i][l] + x[j][l];
         let diff = |i: usize, j: usize, l: usize| x[i][l] - x[j][l];
         [
-            lanes(|l| x[0][l] + sum(1, 2, l) + sum(3, 4, l)),
-            lanes(|l| diff(1, 2, l) + 2.0 * diff(3, 4, l)),
-            lanes(|l| sum(1, 2, l) + 4.0 * sum(3, 4, l)),
-            lanes(|l| diff(1, 2, l) + 8.0 * diff(3, 4, l) + x[5][l]),
+            array(|l| x[0][l] + sum(1, 2, l) + sum(3, 4, l)),
+            array(|l| diff(1, 2, l) + 2.0 * diff(3, 4, l)),
+            array(|l| sum(1, 2, l) + 4.0 * sum(3, 4, l)),
+            array(|l| diff(1, 2, l) + 8.0 * diff(3, 4, l) + x[5][l]),
         ]
     }
 
@@ -431,7 +421,7 @@ fn input_tile<const ALPHA: usize, const M: usize, T: Transforms<ALPHA, M>>(
     // `j` picks a column of the tile: the loop writes a column of `t`.
     #[allow(clippy::needless_range_loop)]
     for j in 0..ALPHA {
-        let column: [Lanes; ALPHA] = gather(|i| load(padded, at(i, j) + c0, n));
+        let column: [Lanes; ALPHA] = array(|i| load(padded, at(i, j) + c0, n));
         for (i, value) in T::input(&column).into_iter().enumerate() {
             t[i][j] = value;
         }
@@ -481,7 +471,7 @@ fn output_tile<const ALPHA: usize, const M: usize, T: Transforms<ALPHA, M>>(
     // `j` picks a column of the tile: the loop writes a column of `s`.
     #[allow(clippy::needless_range_loop)]
     for j in 0..ALPHA {
-        let column: [Lanes; ALPHA] = gather(|k| load(mt, (k * ALPHA + j) * c + c0, n));
+        let column: [Lanes; ALPHA] = array(|k| load(mt, (k * ALPHA + j) * c + c0, n));
         for (i, value) in T::output(&column).into_iter().enumerate() {
             s[i][j] = value;
         }
