@@ -85,9 +85,10 @@ impl CpuVgg {
     /// The network with the Winograd algorithm `tile` (F(2x2, 3x3) rounds less and
     /// was the only one before; `benches/` compare the two).
     pub fn with_tile(weights: &Vgg16Weights, tile: Tile) -> Result<Self> {
+        // Layers in parallel: transforming the weights is most of the start.
         let layers = weights
             .conv_layers()?
-            .into_iter()
+            .into_par_iter()
             .map(|layer| {
                 let (cin, cout) = (layer.spec.in_channels, layer.spec.out_channels);
                 let kernel = if cin >= WINOGRAD_MIN_CHANNELS {
@@ -155,38 +156,39 @@ impl CpuVgg {
         // The image needs no activation; every later map has its layer's bias pending.
         let mut pending: Option<&[f32]> = None;
         for layer in &self.layers {
-            let cout = layer.spec.out_channels;
+            let (cout, pool) = (layer.spec.out_channels, layer.spec.pool_after);
             let src = &scratch.src[..h * w * channels];
-            let dst = slice_of(&mut scratch.dst, h * w * cout);
             match &layer.kernel {
-                Kernel::Im2col(weights) => self.conv3x3_im2col(
-                    weights,
-                    src,
-                    pending,
-                    (h, w, channels),
-                    cout,
-                    dst,
-                    &mut scratch.cols,
-                ),
-                Kernel::Winograd(tile, u) => tile.conv3x3(
-                    src,
-                    pending,
-                    (h, w, channels),
-                    u,
-                    cout,
-                    dst,
-                    &mut scratch.winograd,
-                    self.threads,
-                ),
+                Kernel::Im2col(weights) => {
+                    let dst = slice_of(&mut scratch.dst, h * w * cout);
+                    let shape = (h, w, channels);
+                    self.conv3x3_im2col(weights, src, pending, shape, cout, dst, &mut scratch.cols);
+                    if pool {
+                        std::mem::swap(&mut scratch.src, &mut scratch.dst);
+                        let src = &scratch.src[..h * w * cout];
+                        let dst = slice_of(&mut scratch.dst, (h / 2) * (w / 2) * cout);
+                        max_pool_2x2(src, h, w, cout, dst);
+                    }
+                }
+                // The Winograd convolution pools as it writes.
+                Kernel::Winograd(tile, u) => {
+                    let len = if pool { (h / 2) * (w / 2) } else { h * w } * cout;
+                    tile.conv3x3(
+                        src,
+                        pending,
+                        (h, w, channels),
+                        u,
+                        (cout, pool),
+                        slice_of(&mut scratch.dst, len),
+                        &mut scratch.winograd,
+                        self.threads,
+                    );
+                }
             }
             std::mem::swap(&mut scratch.src, &mut scratch.dst);
             pending = Some(&layer.bias);
             channels = cout;
-            if layer.spec.pool_after {
-                let src = &scratch.src[..h * w * channels];
-                let dst = slice_of(&mut scratch.dst, (h / 2) * (w / 2) * channels);
-                max_pool_2x2(src, h, w, channels, dst);
-                std::mem::swap(&mut scratch.src, &mut scratch.dst);
+            if pool {
                 (h, w) = (h / 2, w / 2);
             }
         }
@@ -323,6 +325,9 @@ pub(super) fn sgemm(
 fn max_pool_2x2(src: &[f32], h: usize, w: usize, c: usize, dst: &mut [f32]) {
     let ow = w / 2;
     debug_assert_eq!(dst.len(), (h / 2) * ow * c);
+    if dst.is_empty() {
+        return;
+    }
     dst.par_chunks_mut(ow * c)
         .enumerate()
         .for_each(|(oy, out_row)| {
@@ -412,8 +417,9 @@ mod tests {
     }
 
     #[test]
-    fn winograd_matches_direct_convolution_at_odd_sizes() {
-        // The last two are tall enough for each thread to take whole rows of tiles.
+    fn winograd_matches_direct_convolution_at_odd_sizes_pooled_or_not() {
+        // The last two are tall enough for each thread to take whole rows of tiles; odd
+        // sizes leave tiles half outside the map and rows and columns the pool drops.
         let shapes = [
             (7, 5, 16, 5),
             (4, 9, 20, 3),
@@ -421,10 +427,12 @@ mod tests {
             (9, 6, 32, 17),
             (21, 9, 16, 24),
             (35, 6, 32, 8),
+            (17, 13, 16, 16),
         ];
-        for ((h, w, cin, cout), tile) in shapes
+        for (((h, w, cin, cout), tile), pool) in shapes
             .into_iter()
             .flat_map(|shape| [Tile::F2, Tile::F4].map(|tile| (shape, tile)))
+            .flat_map(|case| [false, true].map(|pool| (case, pool)))
         {
             let input: Vec<f32> = (0..h * w * cin)
                 .map(|i| ((i * 37 % 11) as f32) - 5.0)
@@ -434,24 +442,33 @@ mod tests {
                 .map(|i| ((i * 13 % 7) as f32) * 0.25 - 0.5)
                 .collect();
             let u = tile.transform_weights(&oihw, cin, cout);
-            let mut out = vec![f32::NAN; h * w * cout];
+            let (oh, ow) = if pool { (h / 2, w / 2) } else { (h, w) };
+            let mut out = vec![f32::NAN; oh * ow * cout];
             let mut buffers = winograd::Buffers::default();
+            let shape = (h, w, cin);
+            let dst = &mut out;
             tile.conv3x3(
                 &input,
                 Some(&bias),
-                (h, w, cin),
+                shape,
                 &u,
-                cout,
-                &mut out,
+                (cout, pool),
+                dst,
                 &mut buffers,
                 2,
             );
             let packed = pack_im2col(&oihw, cin, cout);
-            let expected = conv_reference(&input, &bias, (h, w, cin), &packed, cout);
+            let mut expected = conv_reference(&input, &bias, (h, w, cin), &packed, cout);
+            if pool {
+                let mut pooled = vec![0.0; oh * ow * cout];
+                max_pool_2x2(&expected, h, w, cout, &mut pooled);
+                expected = pooled;
+            }
+            assert_eq!(out.len(), expected.len());
             for (a, b) in out.iter().zip(&expected) {
                 assert!(
                     (a - b).abs() < 1e-3 * (1.0 + b.abs()),
-                    "{tile:?} {h}x{w}x{cin}: {a} vs {b}"
+                    "{tile:?} {h}x{w}x{cin} pool {pool}: {a} vs {b}"
                 );
             }
         }

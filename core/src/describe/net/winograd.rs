@@ -5,10 +5,13 @@
 //! 4x fewer multiplies than direct convolution, [`Tile::F2`] (m = 2, α = 4) 2.25x with
 //! smaller rounding errors.
 //!
-//! Layouts are interleaved: the padded input map is HWC, `V` is `[tile][ξ][in]`,
+//! Layouts are interleaved: the input map is HWC, `V` is `[tile][ξ][in]`,
 //! `M` is `[tile][ξ][out]`, so every transform works on contiguous channel vectors,
 //! [`LANES`] channels at a time; the transforms are compiled for AVX-512 and for
-//! AVX2 + FMA as well as for the baseline, and the CPU picks at run time.
+//! AVX2 + FMA as well as for the baseline, and the CPU picks at run time. No pass of
+//! its own touches a whole map: the input transform reads the previous layer's bare
+//! output, applying its pending bias and ReLU and the zero padding as it loads, and a
+//! layer followed by a 2 x 2 max-pool pools in the output transform.
 
 use gemm::Parallelism;
 use rayon::prelude::*;
@@ -32,7 +35,9 @@ impl Tile {
     }
 
     /// `dst = conv3x3_pad1(act(src))` without bias, where `act(x) = max(0, x + pending)`
-    /// (identity for `None`); `u` comes from [`Self::transform_weights`].
+    /// (identity for `None`), for `out = (channels, pool)`: with `pool`, `dst` is the
+    /// convolution's 2 x 2 / stride 2 max-pool (floor); `u` comes from
+    /// [`Self::transform_weights`].
     #[allow(clippy::too_many_arguments)]
     pub(super) fn conv3x3(
         self,
@@ -40,7 +45,7 @@ impl Tile {
         pending: Option<&[f32]>,
         shape: (usize, usize, usize),
         u: &[f32],
-        cout: usize,
+        out: (usize, bool),
         dst: &mut [f32],
         buffers: &mut Buffers,
         threads: usize,
@@ -49,7 +54,7 @@ impl Tile {
             Self::F2 => conv3x3::<4, 2, F2>,
             Self::F4 => conv3x3::<6, 4, F4>,
         };
-        run(src, pending, shape, u, cout, dst, buffers, threads);
+        run(src, pending, shape, u, out, dst, buffers, threads);
     }
 }
 
@@ -59,14 +64,17 @@ type Lanes = [f32; LANES];
 
 /// `[f(0), f(1), ..]`. A plain loop, not `std::array::from_fn`: that one is not always
 /// inlined, and then runs outside the transforms' AVX-512 code (9 % of the network's
-/// time when it was used to gather the tiles' columns).
+/// time when it was used to gather the tiles' columns). Nothing is zeroed first: a
+/// zeroed array of tiles is a call to `memset` (3 % of the network's time).
 #[inline(always)]
-fn array<T: Copy + Default, const N: usize>(f: impl Fn(usize) -> T) -> [T; N] {
-    let mut out = [T::default(); N];
+fn array<T: Copy, const N: usize>(f: impl Fn(usize) -> T) -> [T; N] {
+    let mut out = [std::mem::MaybeUninit::<T>::uninit(); N];
     for (i, o) in out.iter_mut().enumerate() {
-        *o = f(i);
+        o.write(f(i));
     }
-    out
+    // SAFETY: every element was written just above, and `[MaybeUninit<T>; N]` has the
+    // layout of `[T; N]`.
+    unsafe { std::mem::transmute_copy(&out) }
 }
 
 /// One Winograd algorithm's three matrices, applied to vectors: `B^T x` (input, `α`
@@ -137,12 +145,16 @@ impl Transforms<6, 4> for F4 {
     }
 
     fn kernel([a, b, c]: [f32; 3]) -> [f32; 6] {
+        // Multiplications, not divisions: these run for every weight at each start.
+        const SIXTH: f32 = 1.0 / 6.0;
+        const TWELFTH: f32 = 1.0 / 12.0;
+        const TWENTY_FOURTH: f32 = 1.0 / 24.0;
         [
-            a / 4.0,
-            -(a + b + c) / 6.0,
-            -(a - b + c) / 6.0,
-            a / 24.0 + b / 12.0 + c / 6.0,
-            a / 24.0 - b / 12.0 + c / 6.0,
+            a * 0.25,
+            -(a + b + c) * SIXTH,
+            -(a - b + c) * SIXTH,
+            a * TWENTY_FOURTH + b * TWELFTH + c * SIXTH,
+            a * TWENTY_FOURTH - b * TWELFTH + c * SIXTH,
             c,
         ]
     }
@@ -155,11 +167,13 @@ fn transform_weights<const ALPHA: usize, const M: usize, T: Transforms<ALPHA, M>
     cout: usize,
 ) -> Vec<f32> {
     let mut u = vec![0.0; ALPHA * ALPHA * cin * cout];
-    for o in 0..cout {
-        for c in 0..cin {
+    // Output channels innermost: each of `U`'s rows `(ξ, c)` is then written in order
+    // (the other way round, every value was a cache line of its own: 1 % of indexing).
+    for c in 0..cin {
+        for o in 0..cout {
             let g = &oihw[(o * cin + c) * 9..(o * cin + c + 1) * 9];
             // G g: α x 3 (one column per kernel column), then (G g) G^T: α x α.
-            let cols = [0, 1, 2].map(|x| T::kernel([g[x], g[3 + x], g[6 + x]]));
+            let cols: [[f32; ALPHA]; 3] = array(|x| T::kernel([g[x], g[3 + x], g[6 + x]]));
             for i in 0..ALPHA {
                 let row = T::kernel([cols[0][i], cols[1][i], cols[2][i]]);
                 for (j, value) in row.into_iter().enumerate() {
@@ -174,7 +188,6 @@ fn transform_weights<const ALPHA: usize, const M: usize, T: Transforms<ALPHA, M>
 /// Scratch buffers for one convolution.
 #[derive(Default)]
 pub(super) struct Buffers {
-    padded: Vec<f32>,
     v: Vec<f32>,
     m: Vec<f32>,
 }
@@ -188,50 +201,143 @@ fn conv3x3<const ALPHA: usize, const M: usize, T: Transforms<ALPHA, M>>(
     pending: Option<&[f32]>,
     (h, w, cin): (usize, usize, usize),
     u: &[f32],
-    cout: usize,
+    (cout, pool): (usize, bool),
     dst: &mut [f32],
     buffers: &mut Buffers,
     threads: usize,
 ) {
     let points = ALPHA * ALPHA;
     let (th, tw) = (h.div_ceil(M), w.div_ceil(M));
-    let pw = M * tw + 2;
-    let padded = grow(&mut buffers.padded, (M * th + 2) * pw * cin);
-    pad_and_activate(src, pending, (h, w, cin), pw, padded);
-    let padded = &*padded;
-    let map = Map { padded, pw, w };
+    let map = Map {
+        src,
+        pending,
+        shape: (h, w, cin),
+    };
+    let out = Out::new((h, w, cout), pool);
+    debug_assert_eq!(dst.len(), out.rows * out.width * cout);
+    if dst.is_empty() {
+        return;
+    }
     if u.len() <= PER_THREAD_WEIGHTS && th >= 2 * threads {
-        return per_thread::<ALPHA, M, T>(&map, (cin, cout), u, dst, tw);
+        return per_thread::<ALPHA, M, T>(&map, &out, u, dst, tw);
     }
     let band_rows = (BAND_FLOATS / (points * tw * cin.max(cout))).clamp(1, th);
+    let per_tile = out.rows_per_tile(M);
     for ty0 in (0..th).step_by(band_rows) {
         let rows = band_rows.min(th - ty0);
+        // Rows of `dst` the band writes (none when pooling drops its only row).
+        let (y0, y1) = (per_tile * ty0, (per_tile * (ty0 + rows)).min(out.rows));
+        if y0 >= y1 {
+            continue;
+        }
         let tiles = rows * tw;
         let v = grow(&mut buffers.v, tiles * points * cin);
         v.par_chunks_mut(tw * points * cin)
             .enumerate()
-            .for_each(|(r, row)| input_tiles::<ALPHA, M, T>(&map, cin, (M * (ty0 + r), 0), row));
+            .for_each(|(r, row)| input_tiles::<ALPHA, M, T>(&map, (M * (ty0 + r), 0), row));
         let m = grow(&mut buffers.m, tiles * points * cout);
         batched_gemm(v, u, m, (tiles, points), cin, cout, threads);
-        let (y0, y1) = (M * ty0, (M * (ty0 + rows)).min(h));
         let m = &*m;
-        dst[y0 * w * cout..y1 * w * cout]
-            .par_chunks_mut(M * w * cout)
+        dst[y0 * out.width * cout..y1 * out.width * cout]
+            .par_chunks_mut(per_tile * out.width * cout)
             .enumerate()
-            .for_each(|(r, out)| {
+            .for_each(|(r, dst)| {
                 let m = &m[r * tw * points * cout..(r + 1) * tw * points * cout];
-                output_tiles::<ALPHA, M, T>(m, (w, cout), 0, out);
+                output_tiles::<ALPHA, M, T>(m, &out, 0, dst);
             });
     }
 }
 
-/// The padded, activated input map of a convolution.
+/// A convolution's input map as read by the input transform: `act(src)` with a border
+/// of zeros (the padding), `act(x) = max(0, x + pending)` (identity for `None`). No
+/// padded copy is made: the transform reads the bare map.
 struct Map<'a> {
-    padded: &'a [f32],
-    /// Padded width, pixels.
-    pw: usize,
-    /// The map's own width (the output's).
-    w: usize,
+    src: &'a [f32],
+    pending: Option<&'a [f32]>,
+    /// Height, width, channels.
+    shape: (usize, usize, usize),
+}
+
+impl Map<'_> {
+    /// Whether the `α x α` tile with its top-left at padded pixel `(py, px)` lies
+    /// inside the map (no padding to read).
+    #[inline(always)]
+    fn inside(&self, (py, px): (usize, usize), alpha: usize) -> bool {
+        let (h, w, _) = self.shape;
+        py >= 1 && px >= 1 && py + alpha <= h + 1 && px + alpha <= w + 1
+    }
+
+    /// Channels `c0 .. c0 + n` of padded pixel `(py, px)`, activated: the map's pixel
+    /// `(py - 1, px - 1)`, zero outside the map.
+    #[inline(always)]
+    fn padded(&self, (py, px): (usize, usize), c0: usize, n: usize, act: &Activation) -> Lanes {
+        let (h, w, _) = self.shape;
+        let (y, x) = (py.wrapping_sub(1), px.wrapping_sub(1));
+        if y >= h || x >= w {
+            return [0.0; LANES];
+        }
+        self.pixel((y, x), c0, n, act)
+    }
+
+    /// Channels `c0 .. c0 + n` of the map's pixel `(y, x)`, activated.
+    #[inline(always)]
+    fn pixel(&self, (y, x): (usize, usize), c0: usize, n: usize, act: &Activation) -> Lanes {
+        let (_, w, c) = self.shape;
+        let value = load(self.src, (y * w + x) * c + c0, n);
+        array(|l| (value[l] + act.bias[l]).max(act.floor))
+    }
+
+    /// The activation of channels `c0 .. c0 + n`.
+    #[inline(always)]
+    fn activation(&self, c0: usize, n: usize) -> Activation {
+        match self.pending {
+            Some(bias) => Activation {
+                bias: load(bias, c0, n),
+                floor: 0.0,
+            },
+            None => Activation {
+                bias: [0.0; LANES],
+                floor: f32::NEG_INFINITY,
+            },
+        }
+    }
+}
+
+/// `max(floor, x + bias)` on some channels: the pending bias and ReLU (floor 0) or
+/// nothing (bias 0, floor -∞), with no branch for each pixel.
+struct Activation {
+    bias: Lanes,
+    floor: f32,
+}
+
+/// A convolution's output map: the bare convolution, or its 2 x 2 / stride 2
+/// max-pool (floor) when the layer pools (pooling commutes with the pending
+/// activation, which is monotone), made in the output transform: the full map is never
+/// written.
+struct Out {
+    /// The convolution's width and channels.
+    conv: (usize, usize),
+    pool: bool,
+    /// Rows and width of what is written.
+    rows: usize,
+    width: usize,
+}
+
+impl Out {
+    fn new((h, w, c): (usize, usize, usize), pool: bool) -> Self {
+        let (rows, width) = if pool { (h / 2, w / 2) } else { (h, w) };
+        Self {
+            conv: (w, c),
+            pool,
+            rows,
+            width,
+        }
+    }
+
+    /// Rows written for each row of tiles.
+    fn rows_per_tile(&self, m: usize) -> usize {
+        if self.pool { m / 2 } else { m }
+    }
 }
 
 /// Layers whose Winograd weights are at most this many floats (conv1_2 to conv3_3 with
@@ -255,23 +361,23 @@ thread_local! {
 /// transform out, while `V` and `M` are still in cache.
 fn per_thread<const ALPHA: usize, const M: usize, T: Transforms<ALPHA, M>>(
     map: &Map,
-    (cin, cout): (usize, usize),
+    out: &Out,
     u: &[f32],
     dst: &mut [f32],
     tw: usize,
 ) {
-    let points = ALPHA * ALPHA;
+    let (points, (_, _, cin), (_, cout)) = (ALPHA * ALPHA, map.shape, out.conv);
     let group = (PER_THREAD_FLOATS / (points * (cin + cout))).clamp(1, tw);
-    dst.par_chunks_mut(M * map.w * cout)
+    dst.par_chunks_mut(out.rows_per_tile(M) * out.width * cout)
         .enumerate()
-        .for_each(|(ty, out)| {
+        .for_each(|(ty, dst)| {
             TILES.with(|tiles| {
                 let mut tiles = tiles.borrow_mut();
                 let (v, m) = &mut *tiles;
                 for tx0 in (0..tw).step_by(group) {
                     let n = group.min(tw - tx0);
                     let v = grow(v, n * points * cin);
-                    input_tiles::<ALPHA, M, T>(map, cin, (M * ty, tx0), v);
+                    input_tiles::<ALPHA, M, T>(map, (M * ty, tx0), v);
                     let m = grow(m, n * points * cout);
                     for xi in 0..points {
                         gemm_point(
@@ -284,7 +390,7 @@ fn per_thread<const ALPHA: usize, const M: usize, T: Transforms<ALPHA, M>>(
                             Parallelism::None,
                         );
                     }
-                    output_tiles::<ALPHA, M, T>(m, (map.w, cout), tx0, out);
+                    output_tiles::<ALPHA, M, T>(m, out, tx0, dst);
                 }
             })
         });
@@ -295,39 +401,6 @@ fn grow(buf: &mut Vec<f32>, len: usize) -> &mut [f32] {
         buf.resize(len, 0.0);
     }
     &mut buf[..len]
-}
-
-/// Writes `act(src)` into the middle of a zero-bordered map `pw` pixels wide.
-fn pad_and_activate(
-    src: &[f32],
-    pending: Option<&[f32]>,
-    (h, w, c): (usize, usize, usize),
-    pw: usize,
-    padded: &mut [f32],
-) {
-    padded
-        .par_chunks_mut(pw * c)
-        .enumerate()
-        .for_each(|(py, row)| {
-            if py == 0 || py > h {
-                row.fill(0.0);
-                return;
-            }
-            let line = &src[(py - 1) * w * c..py * w * c];
-            row[..c].fill(0.0);
-            let inner = &mut row[c..(w + 1) * c];
-            match pending {
-                None => inner.copy_from_slice(line),
-                Some(bias) => {
-                    for (d, s) in inner.chunks_exact_mut(c).zip(line.chunks_exact(c)) {
-                        for ((d, s), b) in d.iter_mut().zip(s).zip(bias) {
-                            *d = (s + b).max(0.0);
-                        }
-                    }
-                }
-            }
-            row[(w + 1) * c..].fill(0.0);
-        });
 }
 
 /// Reads up to [`LANES`] channels at `at` (zeros past `n`). Whole lanes (every
@@ -392,93 +465,137 @@ macro_rules! vectorised {
 vectorised! {
     /// `V = B^T d B` for tiles of one row, the first with its top-left padded pixel at
     /// `(py, M * tx0)`, into `v` (`[tile][ξ][c]`, as many tiles as it holds).
-    fn input_tiles(map: &Map, c: usize, at: (usize, usize), v: &mut [f32]) {
-        let ((py, tx0), points, padded, pw) = (at, ALPHA * ALPHA, map.padded, map.pw);
+    fn input_tiles(map: &Map, at: (usize, usize), v: &mut [f32]) {
+        let ((py, tx0), points, (_, _, c)) = (at, ALPHA * ALPHA, map.shape);
         for (tx, vt) in v.chunks_exact_mut(points * c).enumerate() {
-            let at = |i: usize, j: usize| ((py + i) * pw + M * (tx0 + tx) + j) * c;
+            let corner = (py, M * (tx0 + tx));
+            // Inner tiles (almost all) read the map without looking for its border.
+            let inside = map.inside(corner, ALPHA);
             for c0 in (0..c).step_by(LANES) {
                 // Whole lanes (every VGG16 layer) with `n` a constant: vector loads.
-                match LANES.min(c - c0) {
-                    LANES => input_tile::<ALPHA, M, T>(padded, at, (c, c0, LANES), vt),
-                    n => input_tile::<ALPHA, M, T>(padded, at, (c, c0, n), vt),
+                match (LANES.min(c - c0), inside) {
+                    (LANES, true) => input_tile::<ALPHA, M, T>(map, corner, true, (c0, LANES), vt),
+                    (LANES, false) => input_tile::<ALPHA, M, T>(map, corner, false, (c0, LANES), vt),
+                    (n, inside) => input_tile::<ALPHA, M, T>(map, corner, inside, (c0, n), vt),
                 }
             }
         }
     }
 }
 
-/// [`input_tiles`] for one tile's channels `c0 .. c0 + n` (`at(i, j)`: where the
-/// tile's pixel `(i, j)` starts in `padded`).
+/// [`input_tiles`] for one tile's channels `c0 .. c0 + n`, its top-left padded pixel at
+/// `(py, px)` (`inside`: [`Map::inside`]).
 #[inline(always)]
 fn input_tile<const ALPHA: usize, const M: usize, T: Transforms<ALPHA, M>>(
-    padded: &[f32],
-    at: impl Fn(usize, usize) -> usize,
-    (c, c0, n): (usize, usize, usize),
+    map: &Map,
+    (py, px): (usize, usize),
+    inside: bool,
+    (c0, n): (usize, usize),
     vt: &mut [f32],
 ) {
-    // t = B^T d, column by column; then v = t B, row by row.
-    let mut t = [[[0.0; LANES]; ALPHA]; ALPHA];
-    // `j` picks a column of the tile: the loop writes a column of `t`.
-    #[allow(clippy::needless_range_loop)]
-    for j in 0..ALPHA {
-        let column: [Lanes; ALPHA] = array(|i| load(padded, at(i, j) + c0, n));
-        for (i, value) in T::input(&column).into_iter().enumerate() {
-            t[i][j] = value;
+    let act = map.activation(c0, n);
+    // (Big closures and functions are inlined by request: one that is not runs outside
+    // the AVX-512 code.)
+    #[inline(always)]
+    fn d(
+        map: &Map,
+        inside: bool,
+        (y, x): (usize, usize),
+        (c0, n): (usize, usize),
+        act: &Activation,
+    ) -> Lanes {
+        match inside {
+            true => map.pixel((y - 1, x - 1), c0, n, act),
+            false => map.padded((y, x), c0, n, act),
         }
     }
-    for (i, t_row) in t.iter().enumerate() {
-        for (j, v) in T::input(t_row).iter().enumerate() {
+    // B^T d, column by column (`columns[j]` is column `j`); then (B^T d) B, row by row.
+    let columns: [[Lanes; ALPHA]; ALPHA] = array(
+        #[inline(always)]
+        |j| {
+            T::input(&array(
+                #[inline(always)]
+                |i| d(map, inside, (py + i, px + j), (c0, n), &act),
+            ))
+        },
+    );
+    let c = map.shape.2;
+    for i in 0..ALPHA {
+        for (j, v) in T::input(&transposed(&columns, i)).iter().enumerate() {
             store(vt, (i * ALPHA + j) * c + c0, v, n);
         }
     }
 }
 
+/// Row `i` of the matrix whose columns are `columns`.
+#[inline(always)]
+fn transposed<const ROWS: usize, const COLUMNS: usize>(
+    columns: &[[Lanes; ROWS]; COLUMNS],
+    i: usize,
+) -> [Lanes; COLUMNS] {
+    array(|j| columns[j][i])
+}
+
 vectorised! {
     /// `Y = A^T m A` for tiles of one row (`m` = `[tile][ξ][c]`, the first tile's
-    /// left column `M * tx0`), written to the output rows in `out` (fewer than `M` at
-    /// the bottom edge).
-    fn output_tiles(m: &[f32], shape: (usize, usize), tx0: usize, out: &mut [f32]) {
-        let ((w, c), points) = (shape, ALPHA * ALPHA);
-        let out_rows = out.len() / (w * c);
+    /// left column `M * tx0`), written (or max-pooled, [`Out`]) to the rows in `dst`
+    /// (fewer than a tile's at the bottom edge).
+    fn output_tiles(m: &[f32], out: &Out, tx0: usize, dst: &mut [f32]) {
+        let ((w, c), points) = (out.conv, ALPHA * ALPHA);
+        let rows = dst.len() / (out.width * c);
         for (tx, mt) in m.chunks_exact(points * c).enumerate() {
-            let at = |i: usize, j: usize| (i * w + M * (tx0 + tx) + j) * c;
-            let columns = (w - M * (tx0 + tx)).min(M);
+            let x0 = M * (tx0 + tx);
+            let columns = (w - x0).min(M);
             for c0 in (0..c).step_by(LANES) {
                 // Whole lanes (every VGG16 layer) with `n` a constant: vector stores.
-                let rows = (out_rows, columns);
+                let tile = (x0, rows, columns);
                 match LANES.min(c - c0) {
-                    LANES => output_tile::<ALPHA, M, T>(mt, (c, c0, LANES), rows, at, out),
-                    n => output_tile::<ALPHA, M, T>(mt, (c, c0, n), rows, at, out),
+                    LANES => output_tile::<ALPHA, M, T>(mt, out, tile, (c0, LANES), dst),
+                    n => output_tile::<ALPHA, M, T>(mt, out, tile, (c0, n), dst),
                 }
             }
         }
     }
 }
 
-/// [`output_tiles`] for one tile's channels `c0 .. c0 + n`: its first `rows` rows and
-/// `columns` columns written (`at(i, j)`: where output pixel `(i, j)` of the tile
-/// starts in `out`).
+/// [`output_tiles`] for one tile's channels `c0 .. c0 + n`: the tile's left column
+/// `x0`, its first `rows` rows of `dst` written (pooled rows when the layer pools) and
+/// the first `columns` of its convolution's columns.
 #[inline(always)]
 fn output_tile<const ALPHA: usize, const M: usize, T: Transforms<ALPHA, M>>(
     mt: &[f32],
-    (c, c0, n): (usize, usize, usize),
-    (rows, columns): (usize, usize),
-    at: impl Fn(usize, usize) -> usize,
-    out: &mut [f32],
+    out: &Out,
+    (x0, rows, columns): (usize, usize, usize),
+    (c0, n): (usize, usize),
+    dst: &mut [f32],
 ) {
-    // s = A^T m, column by column; then y = s A, row by row.
-    let mut s = [[[0.0; LANES]; ALPHA]; M];
-    // `j` picks a column of the tile: the loop writes a column of `s`.
-    #[allow(clippy::needless_range_loop)]
-    for j in 0..ALPHA {
-        let column: [Lanes; ALPHA] = array(|k| load(mt, (k * ALPHA + j) * c + c0, n));
-        for (i, value) in T::output(&column).into_iter().enumerate() {
-            s[i][j] = value;
+    let c = out.conv.1;
+    // A^T m, column by column (`s[j]` is column `j`); then (A^T m) A, row by row.
+    let s: [[Lanes; M]; ALPHA] = array(
+        #[inline(always)]
+        |j| T::output(&array(|k| load(mt, (k * ALPHA + j) * c + c0, n))),
+    );
+    let at = |i: usize, x: usize| (i * out.width + x) * c + c0;
+    if out.pool {
+        // Pooled columns of this tile: those whose two source columns both exist.
+        for i in 0..rows.min(M / 2) {
+            let top = T::output(&transposed(&s, 2 * i));
+            let bottom = T::output(&transposed(&s, 2 * i + 1));
+            for j in 0..columns / 2 {
+                let (a, b) = (2 * j, 2 * j + 1);
+                let y = array(|l| top[a][l].max(top[b][l]).max(bottom[a][l]).max(bottom[b][l]));
+                store(dst, at(i, x0 / 2 + j), &y, n);
+            }
         }
-    }
-    for (i, s_row) in s.iter().enumerate().take(rows) {
-        for (j, y) in T::output(s_row).iter().enumerate().take(columns) {
-            store(out, at(i, j) + c0, y, n);
+    } else {
+        for i in 0..rows.min(M) {
+            for (j, y) in T::output(&transposed(&s, i))
+                .iter()
+                .enumerate()
+                .take(columns)
+            {
+                store(dst, at(i, x0 + j), y, n);
+            }
         }
     }
 }
