@@ -57,6 +57,41 @@ pub fn turned_views(image: &LoadedImage) -> [LoadedImage; 2] {
     ]
 }
 
+/// A box query as the library saw it. A box cut from a photo larger than the library's
+/// size (`max_side`) is described at its own pixels, while the library described every
+/// photo shrunk to `max_side`: in a copy, the same region is smaller (a sixteenth of a
+/// 1,600-px photo is 400 px wide in the query, 256 in the library). This view is the
+/// box shrunk by the library's factor, so it meets its copies at the scale they were
+/// described at. `None` for a whole photo or a box already near that scale, and for a
+/// box too small to describe that way ([`MIN_VIEW_SIDE`]).
+pub fn at_library_scale(
+    image: &LoadedImage,
+    crop: Option<CropBox>,
+    max_side: Option<u32>,
+) -> Option<LoadedImage> {
+    let (_, _, width, height) = crop?.pixels(image.width, image.height)?;
+    let scale = f64::from(max_side?) / f64::from(image.width.max(image.height));
+    let size = |pixels: u32| (f64::from(pixels) * scale).round() as u32;
+    let (w, h) = (size(width), size(height));
+    let described = image.rgb.width().max(image.rgb.height());
+    let near = f64::from(w.max(h)) > NEAR_SCALE * f64::from(described);
+    if near || w.max(h) < MIN_VIEW_SIDE || w.min(h) < imaging::MIN_SIDE {
+        return None;
+    }
+    Some(LoadedImage {
+        rgb: imaging::resize_rgb(&image.rgb, w, h),
+        damage: None,
+        ..*image
+    })
+}
+
+/// [`at_library_scale`] adds no view within this factor of the box's own size.
+const NEAR_SCALE: f64 = 0.8;
+
+/// The longer side below which [`at_library_scale`] adds no view: a 4 x 4 map of
+/// conv5_3 at least (smaller ones match anything a little).
+pub const MIN_VIEW_SIDE: u32 = 64;
+
 /// One image's descriptor.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Description {
@@ -131,10 +166,11 @@ impl Describer {
         })
     }
 
-    /// `path` (or its `crop` box) described as it is and, with `turned`, also turned a
-    /// quarter each way ([`turned_views`]; decoded once): the query's views for
+    /// `path` (or its `crop` box) described as it is, a box also at the library's scale
+    /// ([`at_library_scale`]) and, with `turned`, turned a quarter each way
+    /// ([`turned_views`]; decoded once): the query's views for
     /// [`crate::find::search::Database::search_views`], so that copies turned either way
-    /// are found.
+    /// are found, and small regions at the size the library saw them.
     pub fn describe_views(
         &self,
         path: &Path,
@@ -148,6 +184,9 @@ impl Describer {
         crate::support::isolate::per_file(path, || {
             let image = imaging::load(path, &options)?;
             let mut views = vec![self.describe_loaded(path, &image)?];
+            if let Some(scaled) = at_library_scale(&image, crop, options.max_side) {
+                views.push(self.describe_loaded(path, &scaled)?);
+            }
             if turned {
                 for turned in turned_views(&image) {
                     views.push(self.describe_loaded(path, &turned)?);
@@ -247,5 +286,41 @@ impl Provenance {
             network: weights.network(),
             pooling,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `width x height` photo's `crop` prepared the way a query is (longer side at
+    /// most 1,024), then its view at the library's scale, as `(width, height)`.
+    fn scaled(width: u32, height: u32, crop: Option<(f64, f64, f64, f64)>) -> Option<(u32, u32)> {
+        let photo = image::RgbImage::new(width, height);
+        let crop = crop.map(|(x1, y1, x2, y2)| CropBox::new(x1, y1, x2, y2).unwrap());
+        let image = imaging::prepare(Path::new("q.jpg"), &photo, crop, Some(1024)).unwrap();
+        at_library_scale(&image, crop, Some(1024)).map(|view| view.rgb.dimensions())
+    }
+
+    #[test]
+    fn a_box_of_a_large_photo_is_also_seen_at_the_librarys_scale() {
+        // A sixteenth of a 1,600 x 900 photo: 400 x 225 px, the library saw it at 0.64.
+        assert_eq!(
+            scaled(1600, 900, Some((100.0, 100.0, 500.0, 325.0))),
+            Some((256, 144))
+        );
+        // A box larger than the query's own bound (shrunk to 1,024 already) of a 6,000-px
+        // photo: the library's factor is 1,024 / 6,000 of the box's own pixels.
+        assert_eq!(
+            scaled(6000, 4000, Some((0.0, 0.0, 3000.0, 1500.0))),
+            Some((512, 256))
+        );
+        // A whole photo is already at the library's scale; a small photo's box too.
+        assert_eq!(scaled(1600, 900, None), None);
+        assert_eq!(scaled(1600, 900, Some((0.0, 0.0, 1600.0, 900.0))), None);
+        assert_eq!(scaled(800, 600, Some((100.0, 100.0, 300.0, 250.0))), None);
+        // Nearly the box's own size (within 0.8), or too small to describe: no view.
+        assert_eq!(scaled(1100, 700, Some((0.0, 0.0, 400.0, 300.0))), None);
+        assert_eq!(scaled(1600, 900, Some((0.0, 0.0, 90.0, 60.0))), None);
     }
 }

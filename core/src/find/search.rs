@@ -386,7 +386,8 @@ impl Database {
     }
 
     /// The `top` nearest rows to the nearest of `queries` (one query seen several ways:
-    /// as it is and turned a quarter), each row as near as its nearest view.
+    /// as it is, at the library's scale, turned a quarter), each row as near as its
+    /// nearest view.
     pub fn search_views(&self, queries: &[&[f32]], metric: Metric, top: usize) -> Result<Vec<Hit>> {
         let [query] = queries else {
             return self.search_nearest_view(queries, metric, top);

@@ -11,7 +11,7 @@ use super::library::{Searchable, paired_photo};
 use super::{EventSink, Executor};
 use crate::gui::protocol::{Event, QUERY_DISPLAY_SIDE, ResultItem};
 use crate::gui::settings::Ranking;
-use lookalike_core::describe::describer::{DescriberOptions, turned_views};
+use lookalike_core::describe::describer::{DescriberOptions, at_library_scale, turned_views};
 use lookalike_core::describe::whiten::finish_descriptor;
 use lookalike_core::read::imaging::{self, CropBox};
 
@@ -19,9 +19,11 @@ pub(super) struct QueryImage {
     pub(super) id: u64,
     pub(super) path: PathBuf,
     pub(super) rgb: RgbImage,
-    /// The raw SPoC of the last box described (and, when the library is searched with
-    /// views, of the box turned a quarter each way), to re-rank without the network.
-    pub(super) last_raw: Option<(Option<CropBox>, Vec<Vec<f32>>)>,
+    /// The raw SPoC of the last box described (the box, whether turned views were
+    /// made) and its views (as it is, at the library's scale for a box of a large
+    /// photo, turned a quarter each way when the library is searched so), to re-rank
+    /// without the network.
+    pub(super) last_raw: Option<((Option<CropBox>, bool), Vec<Vec<f32>>)>,
 }
 
 impl Executor {
@@ -107,10 +109,9 @@ impl Executor {
             .filter(|q| q.id == query_id)
             .context("the query photo is no longer loaded")?;
         let crop = crop.filter(|_| ranking.use_box);
-        let views = 2 * usize::from(library.turned) + 1;
+        let turned = library.turned;
         if let Some((described, raw)) = &query.last_raw
-            && *described == crop
-            && raw.len() == views
+            && *described == (crop, turned)
         {
             return rank(library, raw, ranking);
         }
@@ -121,24 +122,29 @@ impl Executor {
             .with_options(DescriberOptions::for_index(&library.index.provenance));
         let max_side = library.index.provenance.max_side;
         let image = imaging::prepare(&query.path, &query.rgb, crop, Some(max_side))?;
+        let scaled = at_library_scale(&image, crop, Some(max_side));
         let describe = |image: &imaging::LoadedImage| {
             lookalike_core::support::isolate::per_file(&query.path, || describer.spoc(image))
                 .map(|s| s.raw)
         };
         let mut raw = vec![describe(&image)?];
-        if library.turned {
+        if let Some(scaled) = &scaled {
+            raw.push(describe(scaled)?);
+        }
+        if turned {
             first(&self.sink, rank(library, &raw, ranking)?);
             for turned in turned_views(&image) {
                 raw.push(describe(&turned)?);
             }
         }
         let hits = rank(library, &raw, ranking)?;
-        query.last_raw = Some((crop, raw));
+        query.last_raw = Some(((crop, turned), raw));
         Ok(hits)
     }
 }
 
-/// The library ranked for the query's raw SPoC views (the query as it is, then turned),
+/// The library ranked for the query's raw SPoC views (as it is, at the library's scale,
+/// turned),
 /// a RAW + JPEG pair shown once, as its RAW.
 pub(super) fn rank(
     library: &Searchable,
