@@ -23,8 +23,11 @@ pub(super) struct QueryImage {
     /// made) and its views (as it is, at the library's scale for a box of a large
     /// photo, turned a quarter each way when the library is searched so), to re-rank
     /// without the network.
-    pub(super) last_raw: Option<((Option<CropBox>, bool), Vec<Vec<f32>>)>,
+    pub(super) last_raw: Option<(Described, Vec<Vec<f32>>)>,
 }
+
+/// What a query's views were made for: its box, and whether turned views were made.
+pub(super) type Described = (Option<CropBox>, bool);
 
 impl Executor {
     /// Ranks the library for search `generation` and sends the results (a first
