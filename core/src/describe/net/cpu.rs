@@ -362,11 +362,11 @@ fn sum_pool(map: &[f32], pending: Option<&[f32]>, c: usize) -> Vec<f32> {
 mod tests {
     use super::*;
 
-    /// Direct 3x3 / pad 1 convolution of `max(0, x + bias)`, the definition the fused
-    /// im2col path must match.
+    /// Direct 3x3 / pad 1 convolution of `max(0, x + bias)` (of `x` without a bias),
+    /// the definition the fused im2col and Winograd paths must match.
     fn conv_reference(
         input: &[f32],
-        bias: &[f32],
+        bias: Option<&[f32]>,
         (h, w, cin): (usize, usize, usize),
         packed: &[f32],
         cout: usize,
@@ -384,7 +384,7 @@ mod tests {
                             }
                             for c in 0..cin {
                                 let v = input[((iy - 1) * w + ix - 1) * cin + c];
-                                let a = (v + bias[c]).max(0.0);
+                                let a = bias.map_or(v, |bias| (v + bias[c]).max(0.0));
                                 acc += a * packed[((ky * 3 + kx) * cin + c) * cout + o];
                             }
                         }
@@ -410,7 +410,7 @@ mod tests {
         im2col_rows(&input, Some(&bias), h, w, cin, 0, &mut cols);
         let mut out = vec![f32::NAN; h * w * cout];
         sgemm(&mut out, &cols, &packed, h * w, 9 * cin, cout, 2);
-        let expected = conv_reference(&input, &bias, (h, w, cin), &packed, cout);
+        let expected = conv_reference(&input, Some(&bias), (h, w, cin), &packed, cout);
         for (a, b) in out.iter().zip(&expected) {
             assert!((a - b).abs() < 1e-4, "{a} vs {b}");
         }
@@ -429,15 +429,18 @@ mod tests {
             (35, 6, 32, 8),
             (17, 13, 16, 16),
         ];
-        for (((h, w, cin, cout), tile), pool) in shapes
+        for ((((h, w, cin, cout), tile), pool), activated) in shapes
             .into_iter()
             .flat_map(|shape| [Tile::F2, Tile::F4].map(|tile| (shape, tile)))
             .flat_map(|case| [false, true].map(|pool| (case, pool)))
+            .flat_map(|case| [true, false].map(|activated| (case, activated)))
         {
             let input: Vec<f32> = (0..h * w * cin)
                 .map(|i| ((i * 37 % 11) as f32) - 5.0)
                 .collect();
             let bias: Vec<f32> = (0..cin).map(|c| (c % 3) as f32 - 1.0).collect();
+            // Without a pending bias the input is taken as it is, negative values too.
+            let pending = activated.then_some(bias.as_slice());
             let oihw: Vec<f32> = (0..9 * cin * cout)
                 .map(|i| ((i * 13 % 7) as f32) * 0.25 - 0.5)
                 .collect();
@@ -449,7 +452,7 @@ mod tests {
             let dst = &mut out;
             tile.conv3x3(
                 &input,
-                Some(&bias),
+                pending,
                 shape,
                 &u,
                 (cout, pool),
@@ -458,7 +461,7 @@ mod tests {
                 2,
             );
             let packed = pack_im2col(&oihw, cin, cout);
-            let mut expected = conv_reference(&input, &bias, (h, w, cin), &packed, cout);
+            let mut expected = conv_reference(&input, pending, (h, w, cin), &packed, cout);
             if pool {
                 let mut pooled = vec![0.0; oh * ow * cout];
                 max_pool_2x2(&expected, h, w, cout, &mut pooled);
@@ -468,7 +471,7 @@ mod tests {
             for (a, b) in out.iter().zip(&expected) {
                 assert!(
                     (a - b).abs() < 1e-3 * (1.0 + b.abs()),
-                    "{tile:?} {h}x{w}x{cin} pool {pool}: {a} vs {b}"
+                    "{tile:?} {h}x{w}x{cin} pool {pool} activated {activated}: {a} vs {b}"
                 );
             }
         }
