@@ -1,5 +1,6 @@
 //! Exact search latency over 1,000,000 random L2-normalised 512-d descriptors (2 GB),
-//! top 100, one query at a time; divan's median is the p50.
+//! top 100, one query at a time; divan's median is the p50. Also a library's load:
+//! 100,000 rows whitened one by one or as blocks of one matrix product.
 //!
 //! Run: `cargo bench --profile dev --bench search`.
 
@@ -7,6 +8,7 @@ use std::sync::OnceLock;
 
 use divan::Bencher;
 use lookalike_core::describe::vectors::l2_normalize;
+use lookalike_core::describe::whiten::{Whitening, finish_descriptor, finish_descriptors};
 use lookalike_core::find::search::{Database, Metric};
 use rayon::prelude::*;
 
@@ -278,4 +280,42 @@ fn duplicate_groups_20k_with_variants(bencher: Bencher) {
             lookalike_core::index::Control::unattended(),
         )
     });
+}
+
+/// Rows of the whitening benches: a 100,000-photo library's load.
+const WHITEN_ROWS: usize = 100_000;
+
+/// 100,000 raw descriptors and a full 512-d whitening learned from 2,000 others.
+fn whitening_input() -> &'static (Vec<Vec<f32>>, Whitening) {
+    static INPUT: OnceLock<(Vec<Vec<f32>>, Whitening)> = OnceLock::new();
+    INPUT.get_or_init(|| {
+        let rows = (0..WHITEN_ROWS as u64)
+            .into_par_iter()
+            .map(random_unit)
+            .collect();
+        let learn: Vec<Vec<f32>> = (0..2000).map(|i| random_unit(u64::MAX / 2 - i)).collect();
+        let whitening = Whitening::learn(&learn, DIM, 1.0).expect("whitening");
+        (rows, whitening)
+    })
+}
+
+/// A library's rows finished (L2, whitening, L2) one matrix-vector product at a time,
+/// on all cores: how `Database::from_index` did it before.
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn whiten_100k_per_row(bencher: Bencher) {
+    let (rows, whitening) = whitening_input();
+    bencher.bench_local(|| {
+        rows.par_iter()
+            .flat_map_iter(|raw| finish_descriptor(raw, Some(whitening)))
+            .collect::<Vec<f32>>()
+    });
+}
+
+/// The same rows as one SGEMM per block of rows (`finish_descriptors`, what
+/// `Database::from_index` does now).
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn whiten_100k_sgemm(bencher: Bencher) {
+    let (rows, whitening) = whitening_input();
+    let raws: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
+    bencher.bench_local(|| finish_descriptors(&raws, Some(whitening)));
 }

@@ -12,7 +12,7 @@ use std::str::FromStr;
 use rayon::prelude::*;
 
 use crate::describe::whiten::Whitening;
-use crate::describe::whiten::finish_descriptor;
+use crate::describe::whiten::finish_descriptors;
 use crate::index::Index;
 use crate::support::error::{Error, Result};
 
@@ -237,15 +237,15 @@ impl Database {
         variant: &Index,
         whitening: Option<&Whitening>,
     ) -> Result<()> {
-        let (owner, rows): (Vec<usize>, Vec<Vec<f32>>) = index
+        let (owner, raws): (Vec<usize>, Vec<&[f32]>) = index
             .entries
-            .par_iter()
+            .iter()
             .zip(&variant.entries)
             .enumerate()
             .filter(|(_, (own, other))| own.raw != other.raw)
-            .map(|(i, (_, other))| (i, finish_descriptor(&other.raw, whitening)))
+            .map(|(i, (_, other))| (i, other.raw.as_slice()))
             .unzip();
-        self.add_views(&owner, &rows.concat())
+        self.add_views(&owner, &finish_descriptors(&raws, whitening))
     }
 
     /// How many views were added with [`Database::add_views`].
@@ -266,24 +266,18 @@ impl Database {
             )));
         }
         let dim = whitening.map_or(raw_dim, Whitening::dim);
-        let rows: Vec<Vec<f32>> = index
-            .entries
-            .par_iter()
-            .map(|e| finish_descriptor(&e.raw, whitening))
-            .collect();
-        Self::new(dim, rows.concat())
+        let raws: Vec<&[f32]> = index.entries.iter().map(|e| e.raw.as_slice()).collect();
+        Self::new(dim, finish_descriptors(&raws, whitening))
     }
 
     /// Appends the final descriptors of more entries (a library growing while it is
     /// indexed): rows keep their numbers.
     pub fn extend(&mut self, entries: &[crate::index::Entry], whitening: Option<&Whitening>) {
-        let rows: Vec<Vec<f32>> = entries
-            .par_iter()
-            .map(|e| finish_descriptor(&e.raw, whitening))
-            .collect();
-        for row in rows {
-            self.stats.push(RowStats::of(&row));
-            self.vectors.extend_from_slice(&row);
+        let raws: Vec<&[f32]> = entries.iter().map(|e| e.raw.as_slice()).collect();
+        let rows = finish_descriptors(&raws, whitening);
+        for row in rows.chunks_exact(self.dim.max(1)) {
+            self.stats.push(RowStats::of(row));
+            self.vectors.extend_from_slice(row);
         }
     }
 

@@ -14,11 +14,10 @@
 
 use std::cell::RefCell;
 
-use gemm::Parallelism;
 use rayon::prelude::*;
 
 use super::winograd::{self, Tile};
-use super::{NetInput, Spoc};
+use super::{NetInput, Spoc, sgemm};
 use crate::describe::model::{ConvSpec, Vgg16Weights};
 use crate::describe::pooling::FeatureMap;
 use crate::support::error::Result;
@@ -289,36 +288,6 @@ fn im2col_rows(
                 }
             }
         });
-}
-
-/// `dst[m x n] = lhs[m x k] * rhs[k x n]`, all row-major.
-pub(super) fn sgemm(
-    dst: &mut [f32],
-    lhs: &[f32],
-    rhs: &[f32],
-    m: usize,
-    k: usize,
-    n: usize,
-    threads: usize,
-) {
-    assert!(dst.len() == m * n && lhs.len() == m * k && rhs.len() == k * n);
-    let parallelism = if threads > 1 {
-        Parallelism::Rayon(threads)
-    } else {
-        Parallelism::None
-    };
-    // SAFETY: the three slices hold exactly m*n, m*k and k*n elements (checked above),
-    // the strides describe dense row-major matrices inside them, and `dst` is a unique
-    // borrow that aliases neither input. With read_dst = false, dst is only written.
-    unsafe {
-        super::gemm_rows(
-            (dst.as_mut_ptr(), n),
-            (lhs.as_ptr(), k),
-            (rhs.as_ptr(), n),
-            (m, k, n),
-            parallelism,
-        );
-    }
 }
 
 /// 2x2 / stride 2 max-pool (floor) of an `h x w x c` map into `dst`.

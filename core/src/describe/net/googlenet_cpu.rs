@@ -5,7 +5,7 @@
 
 use rayon::prelude::*;
 
-use super::cpu::sgemm;
+use super::sgemm;
 use super::{NetInput, Spoc};
 use crate::describe::model::googlenet::{
     GOOGLENET_CLASSES, GOOGLENET_FEATURE_DIM, GoogLeNetConv, GoogLeNetWeights, INCEPTIONS, PLAN,

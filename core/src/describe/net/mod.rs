@@ -79,3 +79,33 @@ unsafe fn gemm_rows(
         );
     }
 }
+
+/// `dst[m x n] = lhs[m x k] * rhs[k x n]`, all row-major.
+pub(crate) fn sgemm(
+    dst: &mut [f32],
+    lhs: &[f32],
+    rhs: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+    threads: usize,
+) {
+    assert!(dst.len() == m * n && lhs.len() == m * k && rhs.len() == k * n);
+    let parallelism = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    // SAFETY: the three slices hold exactly m*n, m*k and k*n elements (checked above),
+    // the strides describe dense row-major matrices inside them, and `dst` is a unique
+    // borrow that aliases neither input. With read_dst = false, dst is only written.
+    unsafe {
+        gemm_rows(
+            (dst.as_mut_ptr(), n),
+            (lhs.as_ptr(), k),
+            (rhs.as_ptr(), n),
+            (m, k, n),
+            parallelism,
+        );
+    }
+}
