@@ -108,6 +108,11 @@ fn indexes_good_files_reports_bad_ones_and_updates_incrementally() {
             .all(|e| e.raw.len() == 512 && e.feature_map == [14, 14])
     );
 
+    // Nothing changed (the bad files fail again): the index and its caches are not
+    // written again (a million-photo library's are gigabytes).
+    let files = ["lkidx", "rot90", "x2", "px"].map(|ext| index_path.with_extension(ext));
+    let written = || files.each_ref().map(|file| last_written(file));
+    let before = written();
     let (_, json, _) = common::index_json(&model, &dir, &index_path, &[]);
     assert_eq!(
         (json["indexed"].as_u64(), json["unchanged"].as_u64()),
@@ -115,6 +120,11 @@ fn indexes_good_files_reports_bad_ones_and_updates_incrementally() {
         "{json}"
     );
     assert_eq!(json["removed"], 0);
+    assert_eq!(
+        written(),
+        before,
+        "an unchanged library's files were rewritten"
+    );
 
     // Followed, the loop is detected and reported; the files are still listed once.
     #[cfg(unix)]
@@ -152,6 +162,17 @@ fn indexes_good_files_reports_bad_ones_and_updates_incrementally() {
     );
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--max-side 1024, not 512"));
+}
+
+/// When `file` was last replaced or written: its inode (a save writes a new file and
+/// renames it into place) and modification time.
+fn last_written(file: &Path) -> (u64, std::time::SystemTime) {
+    let metadata = std::fs::metadata(file).unwrap();
+    #[cfg(unix)]
+    let id = std::os::unix::fs::MetadataExt::ino(&metadata);
+    #[cfg(not(unix))]
+    let id = 0;
+    (id, metadata.modified().unwrap())
 }
 
 /// A temporary folder of 40 real photos (neardup-dev distractors) and where its

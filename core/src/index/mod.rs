@@ -17,6 +17,7 @@
 //! with nothing known wrong, and a photo is checked when it is next described.
 
 mod older;
+mod plan;
 mod scan;
 pub mod thumbnails;
 mod update;

@@ -5,7 +5,6 @@
 //! reported without ever blocking on the receiver, a stop flag ends the run cleanly,
 //! and the index is checkpointed atomically so an interrupted run resumes.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::sync_channel;
@@ -13,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use super::plan::Plan;
 use super::{Entry, Index, Provenance, SameFile, ScanOptions, Scanned, scan_folder};
 use crate::describe::describer::Describer;
 use crate::read::Damage;
@@ -295,6 +295,9 @@ pub fn update_index_live(
     // One writer at a time: the app and the command line on one index.
     let _lock = crate::support::safefs::lock(&options.index_path, "this index")?;
     let (previous, set_aside, moved_from) = load_previous(options, &root, provenance)?;
+    let as_on_disk = set_aside.is_none()
+        && moved_from.is_none()
+        && is_on_disk(options, &previous, (&root, provenance));
 
     let scan = scan_folder(&root, &options.scan, control.stop_flag())?;
     if control.stopped() {
@@ -320,10 +323,12 @@ pub fn update_index_live(
         });
     }
     plan.announce(&root, &failed, control, live);
+    let changed = !as_on_disk || plan.removed > 0 || plan.refreshed > 0;
     let mut index = Index::new(root, provenance.clone());
     index.entries = plan.kept;
     let unchanged = index.entries.len();
     let mut run = Describing {
+        changed,
         describer,
         options,
         control,
@@ -382,6 +387,8 @@ struct Describing<'a, 'l> {
     published: usize,
     last_publish: Instant,
     last_save: Instant,
+    /// Whether the index differs from the file on disk (cleared by each save).
+    changed: bool,
 }
 
 impl Describing<'_, '_> {
@@ -452,6 +459,7 @@ impl Describing<'_, '_> {
                     let damaged = Failure::damaged(&file.path, damage);
                     self.control.report(Progress::Damaged(damaged));
                 }
+                self.changed = true;
                 self.index.entries.push(Entry {
                     path: file.relative.clone(),
                     size: file.size,
@@ -480,9 +488,9 @@ impl Describing<'_, '_> {
         self.last_publish = Instant::now();
     }
 
-    /// Saves the index when the last save is old enough.
+    /// Saves the index when it changed and the last save is old enough.
     fn checkpoint(&mut self) -> Result<()> {
-        if self.last_save.elapsed() >= self.options.checkpoint_every {
+        if self.changed && self.last_save.elapsed() >= self.options.checkpoint_every {
             self.save()?;
             self.last_save = Instant::now();
         }
@@ -491,18 +499,24 @@ impl Describing<'_, '_> {
 
     fn save(&mut self) -> Result<()> {
         save_sorted(&mut self.index, &self.options.index_path)?;
+        self.changed = false;
         self.control.report(Progress::Saved {
             entries: self.index.entries.len(),
         });
         Ok(())
     }
 
-    /// Publishes and saves what is left; the index.
+    /// Publishes and saves what is left (nothing when nothing changed); the index,
+    /// sorted as saved.
     fn finish(mut self) -> Result<Index> {
         if self.published < self.index.entries.len() {
             self.publish();
         }
-        self.save()?;
+        if self.changed {
+            self.save()?;
+        } else {
+            self.index.entries.sort_by(|a, b| a.path.cmp(&b.path));
+        }
         Ok(self.index)
     }
 }
@@ -528,6 +542,20 @@ fn load_previous(
         crate::support::safefs::Replace::IfStartsWith(super::MAGIC),
     )?;
     Ok(previous)
+}
+
+/// Whether the file at `options.index_path` is `previous` as it was read, for this
+/// folder and these settings (not a fresh index): then a run that changes nothing
+/// writes nothing (a library of a million photos is 2 GB to rewrite).
+fn is_on_disk(
+    options: &IndexOptions,
+    previous: &Index,
+    (root, provenance): (&Path, &Provenance),
+) -> bool {
+    !options.rebuild
+        && options.index_path.is_file()
+        && previous.root == root
+        && previous.provenance == *provenance
 }
 
 /// The index at `options.index_path` (or one of the folder's moved here, or a new one
@@ -602,174 +630,9 @@ fn save_sorted(index: &mut Index, path: &Path) -> Result<()> {
     index.save(path)
 }
 
-/// What a run has to do.
-struct Plan {
-    /// Entries whose file is unchanged (same path, size, modification time and inode).
-    kept: Vec<Entry>,
-    /// Files to describe (new or changed).
-    work: Vec<Scanned>,
-    /// Entries whose file is gone.
-    removed: usize,
-    /// Entries the index had.
-    previous: usize,
-}
-
-impl Plan {
-    /// Says what is planned: as progress, and to `live` (what is kept, what waits).
-    fn announce(
-        &self,
-        root: &Path,
-        failed: &[Failure],
-        control: Control<'_>,
-        live: &mut dyn FnMut(Partial),
-    ) {
-        control.report(Progress::Planned {
-            to_describe: self.work.len(),
-            unchanged: self.kept.len(),
-            removed: self.removed,
-        });
-        for failure in failed {
-            control.report(Progress::Failed(failure.clone()));
-        }
-        live(Partial::Planned {
-            root: root.to_path_buf(),
-            kept: self.kept.clone(),
-            waiting: self.work.iter().map(|file| file.path.clone()).collect(),
-        });
-    }
-
-    fn new(previous: Vec<Entry>, scanned: Vec<Scanned>) -> Self {
-        let count = previous.len();
-        let mut old: HashMap<String, Entry> =
-            previous.into_iter().map(|e| (e.path.clone(), e)).collect();
-        let mut kept = Vec::new();
-        let mut work = Vec::new();
-        for file in scanned {
-            match old.remove(&file.relative) {
-                // The device number is not part of a file's identity across runs: a
-                // remount (USB disks, NFS, SMB, btrfs) gives the same files another.
-                Some(entry)
-                    if entry.size == file.size
-                        && entry.mtime_ns == file.mtime_ns
-                        && entry.file.inode == file.file.inode =>
-                {
-                    // The path may now go through a link, or no longer, and the device
-                    // number may have changed: keep them current.
-                    kept.push(Entry {
-                        via_link: file.via_link,
-                        file: file.file,
-                        ..entry
-                    })
-                }
-                _ => work.push(file),
-            }
-        }
-        Self {
-            kept,
-            work,
-            removed: old.len(),
-            previous: count,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::support::safefs::FileId;
-
-    const FILE: FileId = FileId {
-        device: 1,
-        inode: 1,
-    };
-
-    fn entry(path: &str, size: u64, mtime_ns: i128) -> Entry {
-        Entry {
-            path: path.into(),
-            size,
-            mtime_ns,
-            file: FILE,
-            via_link: false,
-            width: 1,
-            height: 1,
-            feature_map: [1, 1],
-            raw: vec![],
-            damage: None,
-        }
-    }
-
-    fn scanned(path: &str, size: u64, mtime_ns: i128) -> Scanned {
-        Scanned {
-            path: PathBuf::from("/r").join(path),
-            relative: path.into(),
-            size,
-            mtime_ns,
-            file: FILE,
-            via_link: false,
-        }
-    }
-
-    #[test]
-    fn plan_keeps_unchanged_redoes_changed_drops_deleted() {
-        let plan = Plan::new(
-            vec![
-                entry("a", 1, 1),
-                entry("b", 1, 1),
-                entry("c", 1, 1),
-                entry("d", 1, 1),
-                entry("gone", 1, 1),
-            ],
-            vec![
-                scanned("a", 1, 1),
-                scanned("b", 2, 1),
-                scanned("c", 1, 9),
-                // Same size and time, but another file (replaced by a copy).
-                Scanned {
-                    file: FileId {
-                        device: 1,
-                        inode: 2,
-                    },
-                    ..scanned("d", 1, 1)
-                },
-                scanned("new", 1, 1),
-            ],
-        );
-        assert_eq!(plan.kept.len(), 1);
-        let work: Vec<_> = plan.work.iter().map(|s| s.relative.as_str()).collect();
-        assert_eq!(work, ["b", "c", "d", "new"]);
-        assert_eq!(plan.removed, 1);
-    }
-
-    #[test]
-    fn a_remount_with_another_device_number_is_the_same_library() {
-        let remounted = FileId {
-            device: 77,
-            inode: 1,
-        };
-        let plan = Plan::new(
-            vec![entry("a", 1, 1), entry("b", 1, 1)],
-            vec![
-                Scanned {
-                    file: remounted,
-                    ..scanned("a", 1, 1)
-                },
-                // Another file under the same name and size and time: described again.
-                Scanned {
-                    file: FileId {
-                        device: 77,
-                        inode: 9,
-                    },
-                    ..scanned("b", 1, 1)
-                },
-            ],
-        );
-        assert_eq!(plan.kept.len(), 1);
-        assert_eq!(
-            plan.kept[0].file, remounted,
-            "the device of this run is kept"
-        );
-        assert_eq!(plan.work.len(), 1);
-    }
 
     #[test]
     fn most_of_a_library_gone_is_asked_a_few_photos_are_not() {

@@ -274,7 +274,8 @@ pub fn update_variants(
         let cache_path = variant_cache_path(index_path, variant);
         let cached = Index::load(&cache_path).ok();
         let result = describe_variants(index, variant, cached.as_ref(), describer, control);
-        if describer.is_some() {
+        // Rewritten only when something was described or dropped.
+        if describer.is_some() && cached.as_ref() != Some(&result.cache) {
             result.cache.save(&cache_path)?;
         }
         update.failures.extend(result.failures);
