@@ -1,6 +1,6 @@
 //! Near duplicates: candidate pairs of descriptors closer than a cosine-distance
 //! threshold, found exactly without an N x N matrix in memory (similarities are
-//! computed a block of rows at a time as one SGEMM against the whole database), then
+//! computed a block of rows against a chunk of columns at a time, each one SGEMM), then
 //! verified and grouped around keepers without chains ([`groups`]); the turned and
 //! enlarged variants that find rotated and downscaled copies, cached beside the index.
 
@@ -34,8 +34,14 @@ use rayon::prelude::*;
 use crate::index::{Control, Entry, Progress};
 use crate::support::error::Result;
 
-/// Rows per similarity block: memory is `BLOCK_ROWS x N` floats.
+/// Rows per similarity block.
 const BLOCK_ROWS: usize = 512;
+
+/// Columns of a block's similarities computed at a time: a block holds `BLOCK_ROWS x
+/// COLUMNS` floats (32 MB) whatever the library's size (it held `BLOCK_ROWS x N`: 2 GB
+/// for each thread at a million photos). Small in unit tests, so that they go through
+/// several.
+const COLUMNS: usize = if cfg!(test) { 96 } else { 16_384 };
 
 /// The most pairs one grouping keeps (24 bytes each): a threshold so loose that
 /// everything matches everything (1.0 on unwhitened descriptors) ends the search with a
@@ -161,46 +167,39 @@ pub(crate) fn pairs_and_neighbourhood(
         // Without neighbours, only columns from the block's first row on can pair with it
         // (a < b).
         let first = if neighbours { 0 } else { start };
-        let cols = n - first;
-        let mut sims = vec![0.0f32; m * cols];
-        similarity_block(&mut sims, lhs, &rows[first * dim..], m, cols, dim);
         let mut found = Vec::new();
-        let mut near = Vec::new();
-        let mut others = Vec::new();
-        for i in 0..m {
-            let row = start + i;
-            let sims = &sims[i * cols..(i + 1) * cols];
-            if neighbours {
-                others.clear();
-                others.extend(
-                    sims.iter()
-                        .enumerate()
-                        .filter(|&(j, _)| j != row)
-                        .map(|(j, s)| (1.0 - s, j)),
-                );
-                let by_distance = |x: &(f32, usize), y: &(f32, usize)| x.0.total_cmp(&y.0);
-                if others.len() > NEIGHBOURS {
-                    others.select_nth_unstable_by(NEIGHBOURS, by_distance);
-                    others.truncate(NEIGHBOURS);
+        // With neighbours, each row's nearest so far, over the chunks of columns.
+        let mut near = vec![Vec::new(); if neighbours { m } else { 0 }];
+        let mut sims = Vec::new();
+        for c0 in (first..n).step_by(COLUMNS) {
+            let cols = COLUMNS.min(n - c0);
+            sims.resize(m * cols, 0.0);
+            let rhs = &rows[c0 * dim..(c0 + cols) * dim];
+            similarity_block(&mut sims[..m * cols], lhs, rhs, m, cols, dim);
+            for i in 0..m {
+                let row = start + i;
+                let sims = &sims[i * cols..(i + 1) * cols];
+                if neighbours {
+                    let distances = sims.iter().enumerate().map(|(j, s)| (1.0 - s, c0 + j));
+                    near[i].extend(distances.filter(|&(_, column)| column != row));
+                    keep_nearest(&mut near[i]);
                 }
-                others.sort_unstable_by(by_distance);
-                let mut nearest = [(f32::INFINITY, usize::MAX); NEIGHBOURS];
-                nearest[..others.len()].copy_from_slice(&others);
-                near.push(nearest);
-            }
-            if found.len() <= limit {
-                for (j, s) in sims.iter().enumerate().skip(row + 1 - first) {
-                    let distance = 1.0 - s;
-                    if distance < threshold {
-                        found.push(Pair {
-                            a: row,
-                            b: first + j,
-                            distance,
-                        });
+                if found.len() <= limit {
+                    let after = (row + 1).saturating_sub(c0);
+                    for (j, s) in sims.iter().enumerate().skip(after) {
+                        let distance = 1.0 - s;
+                        if distance < threshold {
+                            found.push(Pair {
+                                a: row,
+                                b: c0 + j,
+                                distance,
+                            });
+                        }
                     }
                 }
             }
         }
+        let near: Vec<_> = near.into_iter().map(nearest_first).collect();
         if let Ok(mut blocks) = blocks.lock() {
             blocks.push((block, near));
         }
@@ -211,6 +210,23 @@ pub(crate) fn pairs_and_neighbourhood(
     blocks.sort_by_key(|(block, _)| *block);
     let neighbourhood = blocks.into_iter().flat_map(|(_, near)| near).collect();
     Ok((pairs, neighbourhood))
+}
+
+/// Keeps the [`NEIGHBOURS`] nearest of `others` (in no order).
+fn keep_nearest(others: &mut Vec<(f32, usize)>) {
+    if others.len() > NEIGHBOURS {
+        others.select_nth_unstable_by(NEIGHBOURS, |x, y| x.0.total_cmp(&y.0));
+        others.truncate(NEIGHBOURS);
+    }
+}
+
+/// A row's [`NEIGHBOURS`] nearest (at most that many, from [`keep_nearest`]), nearest
+/// first, padded with `(infinity, usize::MAX)`.
+fn nearest_first(mut others: Vec<(f32, usize)>) -> [(f32, usize); NEIGHBOURS] {
+    others.sort_unstable_by(|x, y| x.0.total_cmp(&y.0));
+    let mut nearest = [(f32::INFINITY, usize::MAX); NEIGHBOURS];
+    nearest[..others.len()].copy_from_slice(&others);
+    nearest
 }
 
 /// Pairs between two sets of L2-normalised rows describing the same photos in another
@@ -240,19 +256,24 @@ fn close_pairs_across_within(
         let start = block * BLOCK_ROWS;
         let m = BLOCK_ROWS.min(n - start);
         let lhs = &turned[start * dim..(start + m) * dim];
-        let mut sims = vec![0.0f32; m * n];
-        similarity_block(&mut sims, lhs, rows, m, n, dim);
+        let mut sims = Vec::new();
         let mut found = Vec::new();
-        for i in 0..m {
-            for j in 0..n {
-                let distance = 1.0 - sims[i * n + j];
-                if distance < threshold && start + i != j {
-                    let (a, b) = ((start + i).min(j), (start + i).max(j));
-                    found.push(Pair { a, b, distance });
+        for c0 in (0..n).step_by(COLUMNS) {
+            let cols = COLUMNS.min(n - c0);
+            sims.resize(m * cols, 0.0);
+            let rhs = &rows[c0 * dim..(c0 + cols) * dim];
+            similarity_block(&mut sims[..m * cols], lhs, rhs, m, cols, dim);
+            for i in 0..m {
+                for (j, s) in sims[i * cols..(i + 1) * cols].iter().enumerate() {
+                    let (row, column, distance) = (start + i, c0 + j, 1.0 - s);
+                    if distance < threshold && row != column {
+                        let (a, b) = (row.min(column), row.max(column));
+                        found.push(Pair { a, b, distance });
+                    }
                 }
-            }
-            if found.len() > limit {
-                break;
+                if found.len() > limit {
+                    return found;
+                }
             }
         }
         found
@@ -443,6 +464,44 @@ mod tests {
         let found: Vec<(usize, usize)> = pairs.iter().map(|p| (p.a, p.b)).collect();
         assert_eq!(found, expected);
         assert!(found.contains(&(0, 650)) && found.contains(&(649, 1299)));
+    }
+
+    #[test]
+    fn every_rows_nearest_neighbours_are_found_across_chunks_of_columns() {
+        // 700 rows: two blocks of rows, eight chunks of columns each (in tests).
+        let (dim, n) = (8, 700);
+        let rows: Vec<f32> = (0..n)
+            .flat_map(|i| {
+                let v: Vec<f32> = (0..dim)
+                    .map(|d| ((i * 7919 + d * 104_729) % 1009) as f32 + 1.0)
+                    .collect();
+                unit(&v)
+            })
+            .collect();
+        let bound = Bound {
+            threshold: 0.001,
+            max_pairs: usize::MAX,
+        };
+        let done = AtomicUsize::new(0);
+        let unattended = Control::unattended();
+        let (_, near) =
+            pairs_and_neighbourhood(&rows, dim, bound, true, unattended, (&done, 0)).unwrap();
+        assert_eq!(near.len(), n);
+        for (a, nearest) in near.iter().enumerate() {
+            let mut all: Vec<(f32, usize)> = (0..n)
+                .filter(|&b| b != a)
+                .map(|b| {
+                    let dot: f32 = (0..dim)
+                        .map(|d| rows[a * dim + d] * rows[b * dim + d])
+                        .sum();
+                    (1.0 - dot, b)
+                })
+                .collect();
+            all.sort_by(|x, y| x.0.total_cmp(&y.0));
+            for ((d, _), (expected, _)) in nearest.iter().zip(&all) {
+                assert!((d - expected).abs() < 1e-5, "row {a}: {d} vs {expected}");
+            }
+        }
     }
 
     /// An index of `rows.len()` photos, the first the largest (the best keeper).
