@@ -237,12 +237,71 @@ fn nearest_first(mut others: Vec<(f32, usize)>) -> [(f32, usize); NEIGHBOURS] {
 /// `turned[j]` matches `rows[i]`.
 pub fn close_pairs_across(turned: &[f32], rows: &[f32], dim: usize, threshold: f32) -> Vec<Pair> {
     without_limits(threshold, |control, bound, progress| {
-        close_pairs_across_within(turned, rows, dim, bound, control, progress)
+        let across = Across::Every(turned);
+        close_pairs_across_within(&across, rows, dim, bound, control, progress)
     })
 }
 
-fn close_pairs_across_within(
-    turned: &[f32],
+/// The other way of seeing the photos that [`close_pairs_across_within`] compares with
+/// them as they are.
+pub(crate) enum Across<'a> {
+    /// A row for every photo, lined up with them.
+    Every(&'a [f32]),
+    /// Only the photos whose view differs from them (`(photos, their rows)`): the others
+    /// pair as they are, which the plain pass finds.
+    Some(Vec<usize>, Vec<f32>),
+}
+
+impl<'a> Across<'a> {
+    /// `view` (lined up with `rows`) where it differs from the photos as they are: all of
+    /// it when every row differs (a turned view; no copy is made), else the few photos
+    /// that do and their rows (an enlarged view exists only for small photos).
+    pub(crate) fn differing(view: &'a [f32], rows: &[f32], dim: usize) -> Self {
+        fn row(m: &[f32], i: usize, dim: usize) -> &[f32] {
+            &m[i * dim..(i + 1) * dim]
+        }
+        let n = rows.len().checked_div(dim).unwrap_or(0);
+        let photos: Vec<usize> = (0..n)
+            .filter(|&i| row(view, i, dim) != row(rows, i, dim))
+            .collect();
+        if photos.len() == n {
+            return Self::Every(view);
+        }
+        let vectors = photos
+            .iter()
+            .flat_map(|&i| row(view, i, dim))
+            .copied()
+            .collect();
+        Self::Some(photos, vectors)
+    }
+
+    /// Photos on the left of the comparison.
+    fn len(&self, dim: usize) -> usize {
+        match self {
+            Self::Every(view) => view.len() / dim.max(1),
+            Self::Some(photos, _) => photos.len(),
+        }
+    }
+
+    /// Their rows.
+    fn rows(&self) -> &[f32] {
+        match self {
+            Self::Every(view) => view,
+            Self::Some(_, vectors) => vectors,
+        }
+    }
+
+    /// The photo of the `i`-th row.
+    fn photo(&self, i: usize) -> usize {
+        match self {
+            Self::Every(_) => i,
+            Self::Some(photos, _) => photos[i],
+        }
+    }
+}
+
+pub(crate) fn close_pairs_across_within(
+    across: &Across<'_>,
     rows: &[f32],
     dim: usize,
     bound: Bound,
@@ -251,11 +310,13 @@ fn close_pairs_across_within(
 ) -> Result<Vec<Pair>, GroupingError> {
     let n = rows.len().checked_div(dim).unwrap_or(0);
     let threshold = bound.threshold;
-    assert_eq!(turned.len(), rows.len(), "one turned row per row");
-    let mut pairs = pairs_by_block(n, control, bound, progress, |block, limit| {
+    if let Across::Every(view) = across {
+        assert_eq!(view.len(), rows.len(), "one row of the view per photo");
+    }
+    let mut pairs = pairs_by_block(across.len(dim), control, bound, progress, |block, limit| {
         let start = block * BLOCK_ROWS;
-        let m = BLOCK_ROWS.min(n - start);
-        let lhs = &turned[start * dim..(start + m) * dim];
+        let m = BLOCK_ROWS.min(across.len(dim) - start);
+        let lhs = &across.rows()[start * dim..(start + m) * dim];
         let mut sims = Vec::new();
         let mut found = Vec::new();
         for c0 in (0..n).step_by(COLUMNS) {
@@ -264,8 +325,9 @@ fn close_pairs_across_within(
             let rhs = &rows[c0 * dim..(c0 + cols) * dim];
             similarity_block(&mut sims[..m * cols], lhs, rhs, m, cols, dim);
             for i in 0..m {
+                let row = across.photo(start + i);
                 for (j, s) in sims[i * cols..(i + 1) * cols].iter().enumerate() {
-                    let (row, column, distance) = (start + i, c0 + j, 1.0 - s);
+                    let (column, distance) = (c0 + j, 1.0 - s);
                     if distance < threshold && row != column {
                         let (a, b) = (row.min(column), row.max(column));
                         found.push(Pair { a, b, distance });
@@ -464,6 +526,63 @@ mod tests {
         let found: Vec<(usize, usize)> = pairs.iter().map(|p| (p.a, p.b)).collect();
         assert_eq!(found, expected);
         assert!(found.contains(&(0, 650)) && found.contains(&(649, 1299)));
+    }
+
+    #[test]
+    fn a_view_is_compared_only_where_it_differs_from_the_photos() {
+        let dim = 4;
+        let photo = |i: usize| unit(&[1.0 + i as f32, (i % 7) as f32, (i % 3) as f32, 1.0]);
+        let rows: Vec<f32> = (0..300).flat_map(photo).collect();
+        // An enlarged-like view: the photos themselves but for 5 and 200, which look
+        // like photo 100.
+        let mut view = rows.clone();
+        for i in [5, 200] {
+            view[i * dim..(i + 1) * dim].copy_from_slice(&photo(100));
+        }
+        let across = Across::differing(&view, &rows, dim);
+        assert!(matches!(&across, Across::Some(photos, _) if photos == &[5, 200]));
+        let bound = Bound {
+            threshold: 0.001,
+            max_pairs: usize::MAX,
+        };
+        let done = AtomicUsize::new(0);
+        let pairs = |across: &Across| {
+            let found = close_pairs_across_within(
+                across,
+                &rows,
+                dim,
+                bound,
+                Control::unattended(),
+                (&done, 0),
+            );
+            found
+                .unwrap()
+                .iter()
+                .map(|p| (p.a, p.b))
+                .collect::<Vec<_>>()
+        };
+        let few = pairs(&across);
+        assert!(
+            few.contains(&(5, 100)) && few.contains(&(100, 200)),
+            "{few:?}"
+        );
+        // What the whole view finds beyond that, the photos as they are find too.
+        let plain: Vec<(usize, usize)> = close_pairs(&rows, dim, 0.001)
+            .iter()
+            .map(|p| (p.a, p.b))
+            .collect();
+        for pair in pairs(&Across::Every(&view)) {
+            assert!(
+                few.contains(&pair) || plain.contains(&pair),
+                "{pair:?} lost"
+            );
+        }
+        // A turned view differs everywhere: it is used as it is.
+        let turned: Vec<f32> = rows.iter().map(|x| x * 0.5 + 0.1).collect();
+        assert!(matches!(
+            Across::differing(&turned, &rows, dim),
+            Across::Every(_)
+        ));
     }
 
     #[test]

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicUsize;
 
-use super::{Bound, GroupingError, Pair, Variant, close_pairs_across_within};
+use super::{Across, Bound, GroupingError, Pair, Variant, close_pairs_across_within};
 use crate::describe::pooling::Pooling;
 use crate::index::Control;
 use crate::index::Index;
@@ -488,7 +488,14 @@ impl<'a> Verifier<'a> {
         control: Control<'_>,
     ) -> Result<(Self, Vec<Pair>), GroupingError> {
         let n = rows.len().checked_div(dim).unwrap_or(0);
-        let total = n.div_ceil(super::BLOCK_ROWS) * (1 + views.len());
+        // Each view compared only where it differs from the photo: an enlarged view
+        // exists for small photos alone, the others pair as they are.
+        let across: Vec<Across> = views
+            .iter()
+            .map(|&(_, view)| Across::differing(view, rows, dim))
+            .collect();
+        let blocks = |photos: usize| photos.div_ceil(super::BLOCK_ROWS);
+        let total = blocks(n) + across.iter().map(|a| blocks(a.len(dim))).sum::<usize>();
         control.report(crate::index::Progress::Planned {
             to_describe: total,
             unchanged: 0,
@@ -512,7 +519,7 @@ impl<'a> Verifier<'a> {
             control,
             (&done, total),
         )?;
-        for &(variant, other) in views {
+        for (&(variant, _), other) in views.iter().zip(&across) {
             let limit = match variant {
                 Variant::QuarterTurn => rule.turned,
                 Variant::Enlarged => rule.candidates(),
