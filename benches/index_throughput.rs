@@ -23,6 +23,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use lookalike_core::Vgg16Weights;
+use lookalike_core::describe::model::VGG16_LAYERS;
 use lookalike_core::describe::net::{CpuVgg, NetInput, WinogradTile};
 use lookalike_core::describe::pooling::{Pooling, pool};
 use lookalike_core::index::variants::TURNED_SIDE;
@@ -240,23 +241,9 @@ fn stages(weights: &Vgg16Weights, photos: &[PathBuf]) {
 /// operations, and those the `cpu` engine executes with Winograd F(`tile` x `tile`)
 /// (conv1_1, 3 channels, runs as im2col, direct).
 fn vgg16_flops(mut h: usize, mut w: usize, tile: usize) -> (f64, f64) {
-    let layers = [
-        (3, 64, false),
-        (64, 64, true),
-        (64, 128, false),
-        (128, 128, true),
-        (128, 256, false),
-        (256, 256, false),
-        (256, 256, true),
-        (256, 512, false),
-        (512, 512, false),
-        (512, 512, true),
-        (512, 512, false),
-        (512, 512, false),
-        (512, 512, false),
-    ];
     let (mut direct, mut executed) = (0.0, 0.0);
-    for (cin, cout, pool_after) in layers {
+    for layer in VGG16_LAYERS {
+        let (cin, cout) = (layer.in_channels, layer.out_channels);
         let macs = (h * w * cin * cout * 9) as f64;
         direct += 2.0 * macs;
         executed += if cin < 16 {
@@ -265,7 +252,7 @@ fn vgg16_flops(mut h: usize, mut w: usize, tile: usize) -> (f64, f64) {
             let alpha = tile + 2;
             2.0 * (h.div_ceil(tile) * w.div_ceil(tile) * alpha * alpha * cin * cout) as f64
         };
-        if pool_after {
+        if layer.pool_after {
             (h, w) = (h / 2, w / 2);
         }
     }

@@ -345,8 +345,8 @@ pub fn finish_descriptor(raw: &[f32], whitening: Option<&Whitening>) -> Vec<f32>
 /// [`finish_descriptor`] of many raw descriptors, the final ones row after row in one
 /// vector: the whitening as one matrix product (SGEMM) per block of rows instead of a
 /// matrix-vector product per row, blocks on all cores (a library's load: 100,000 rows
-/// in `benches/search.rs`, `whiten_100k_*`). Rows shorter or longer than the whitening's
-/// input are read as [`Whitening::apply`] reads them (missing entries as the mean's).
+/// in `benches/search.rs`, `whiten_100k_*`). Rows have the whitening's input length
+/// ([`check_whitening_fits`]); a shorter one would read as the mean where it ends.
 pub fn finish_descriptors(raws: &[&[f32]], whitening: Option<&Whitening>) -> Vec<f32> {
     use rayon::prelude::*;
     /// Rows whitened by one SGEMM: 8 MB of 512-d input.
@@ -358,13 +358,6 @@ pub fn finish_descriptors(raws: &[&[f32]], whitening: Option<&Whitening>) -> Vec
             .collect();
     };
     let (d, k) = (w.input_dim(), w.dim());
-    // `P^T` (input_dim x dim), so that a block's rows times it are its whitened rows.
-    let mut projection_t = vec![0.0; d * k];
-    for (i, row) in w.projection.chunks_exact(d).enumerate() {
-        for (j, &value) in row.iter().enumerate() {
-            projection_t[j * k + i] = value;
-        }
-    }
     let mut out = vec![0.0; raws.len() * k];
     out.par_chunks_mut(BLOCK_ROWS * k)
         .zip(raws.par_chunks(BLOCK_ROWS))
@@ -377,7 +370,9 @@ pub fn finish_descriptors(raws: &[&[f32]], whitening: Option<&Whitening>) -> Vec
                     *x = v - m;
                 }
             }
-            crate::describe::net::sgemm(out, &centred, &projection_t, raws.len(), d, k, 1);
+            // Each row against each of the projection's rows: `P (x - mean)`.
+            let rows = raws.len();
+            crate::describe::net::sgemm_transposed(out, &centred, &w.projection, rows, d, k, 1);
             out.chunks_exact_mut(k).for_each(l2_normalize);
         });
     out

@@ -40,9 +40,11 @@ pub struct Spoc {
     pub raw: Vec<f32>,
 }
 
-/// `dst = lhs * rhs` by the `gemm` crate, for row-major matrices whose rows lie
-/// `stride` floats apart: `lhs` is `m x k`, `rhs` `k x n`, `dst` `m x n`, each given as
-/// `(first element, row stride)`; `dst` is only written.
+/// `dst = lhs * rhs` by the `gemm` crate, for row-major `lhs` (`m x k`) and `dst`
+/// (`m x n`) whose rows lie `stride` floats apart, each given as `(first element, row
+/// stride)`, and `rhs` (`k x n`) as `(first element, row stride, column stride)` (a
+/// column stride other than 1 reads a row-major matrix as its transpose); `dst` is only
+/// written.
 ///
 /// # Safety
 /// Every element of the three matrices lies inside its allocation; `dst`'s elements
@@ -50,11 +52,11 @@ pub struct Spoc {
 unsafe fn gemm_rows(
     dst: (*mut f32, usize),
     lhs: (*const f32, usize),
-    rhs: (*const f32, usize),
+    rhs: (*const f32, usize, usize),
     (m, k, n): (usize, usize, usize),
     parallelism: gemm::Parallelism,
 ) {
-    // SAFETY: the caller's contract; the column strides are 1 (row-major).
+    // SAFETY: the caller's contract; `dst` and `lhs` have column stride 1 (row-major).
     unsafe {
         gemm::gemm(
             m,
@@ -68,7 +70,7 @@ unsafe fn gemm_rows(
             1,
             lhs.1 as isize,
             rhs.0,
-            1,
+            rhs.2 as isize,
             rhs.1 as isize,
             0.0,
             1.0,
@@ -91,11 +93,6 @@ pub(crate) fn sgemm(
     threads: usize,
 ) {
     assert!(dst.len() == m * n && lhs.len() == m * k && rhs.len() == k * n);
-    let parallelism = if threads > 1 {
-        gemm::Parallelism::Rayon(threads)
-    } else {
-        gemm::Parallelism::None
-    };
     // SAFETY: the three slices hold exactly m*n, m*k and k*n elements (checked above),
     // the strides describe dense row-major matrices inside them, and `dst` is a unique
     // borrow that aliases neither input. With read_dst = false, dst is only written.
@@ -103,9 +100,45 @@ pub(crate) fn sgemm(
         gemm_rows(
             (dst.as_mut_ptr(), n),
             (lhs.as_ptr(), k),
-            (rhs.as_ptr(), n),
+            (rhs.as_ptr(), n, 1),
             (m, k, n),
-            parallelism,
+            parallelism(threads),
         );
+    }
+}
+
+/// `dst[m x n] = lhs[m x k] * rhs[n x k]^T`, all row-major: every row of `lhs` against
+/// every row of `rhs` (dot products of descriptors; a projection stored row by row),
+/// without transposing `rhs`.
+pub(crate) fn sgemm_transposed(
+    dst: &mut [f32],
+    lhs: &[f32],
+    rhs: &[f32],
+    m: usize,
+    k: usize,
+    n: usize,
+    threads: usize,
+) {
+    assert!(dst.len() == m * n && lhs.len() == m * k && rhs.len() == n * k);
+    // SAFETY: the three slices hold exactly m*n, m*k and n*k elements (checked above);
+    // `rhs` (n x k row-major) is read as its transpose (k x n: row stride 1, column
+    // stride k), inside it; `dst` is a unique borrow that aliases neither input and is
+    // only written.
+    unsafe {
+        gemm_rows(
+            (dst.as_mut_ptr(), n),
+            (lhs.as_ptr(), k),
+            (rhs.as_ptr(), 1, k),
+            (m, k, n),
+            parallelism(threads),
+        );
+    }
+}
+
+fn parallelism(threads: usize) -> gemm::Parallelism {
+    if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
     }
 }

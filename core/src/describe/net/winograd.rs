@@ -670,7 +670,7 @@ fn gemm_point(
         super::gemm_rows(
             (m.get().add(xi * cout), points * cout),
             (v.as_ptr().add(xi * cin), points * cin),
-            (u.as_ptr().add(xi * cin * cout), cout),
+            (u.as_ptr().add(xi * cin * cout), cout, 1),
             (tiles, cin, cout),
             parallelism,
         );

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rayon::prelude::*;
 
 use super::GroupingError;
+use crate::describe::net::sgemm_transposed;
 use crate::index::{Control, Progress};
 
 /// Rows per similarity block.
@@ -133,7 +134,7 @@ pub(crate) fn pairs_and_neighbourhood(
             let cols = COLUMNS.min(n - c0);
             sims.resize(m * cols, 0.0);
             let rhs = &rows[c0 * dim..(c0 + cols) * dim];
-            similarity_block(&mut sims[..m * cols], lhs, rhs, m, cols, dim);
+            sgemm_transposed(&mut sims[..m * cols], lhs, rhs, m, dim, cols, 1);
             for i in 0..m {
                 let row = start + i;
                 let sims = &sims[i * cols..(i + 1) * cols];
@@ -281,7 +282,7 @@ pub(crate) fn close_pairs_across_within(
             let cols = COLUMNS.min(n - c0);
             sims.resize(m * cols, 0.0);
             let rhs = &rows[c0 * dim..(c0 + cols) * dim];
-            similarity_block(&mut sims[..m * cols], lhs, rhs, m, cols, dim);
+            sgemm_transposed(&mut sims[..m * cols], lhs, rhs, m, dim, cols, 1);
             for i in 0..m {
                 let row = across.photo(start + i);
                 for (j, s) in sims[i * cols..(i + 1) * cols].iter().enumerate() {
@@ -305,37 +306,6 @@ pub(crate) fn close_pairs_across_within(
     });
     pairs.dedup_by_key(|p| (p.a, p.b));
     Ok(pairs)
-}
-
-/// `sims[m x cols] = lhs[m x dim] * rhs[cols x dim]^T`.
-fn similarity_block(sims: &mut [f32], lhs: &[f32], rhs: &[f32], m: usize, cols: usize, dim: usize) {
-    assert!(sims.len() == m * cols && lhs.len() == m * dim && rhs.len() == cols * dim);
-    // SAFETY: the slices hold exactly the elements the strides address (checked
-    // above): lhs is m x dim row-major, rhs read as its transpose (dim x cols, column
-    // stride dim), sims m x cols row-major and not aliased by the inputs.
-    unsafe {
-        gemm::gemm(
-            m,
-            cols,
-            dim,
-            sims.as_mut_ptr(),
-            1,
-            cols as isize,
-            false,
-            lhs.as_ptr(),
-            1,
-            dim as isize,
-            rhs.as_ptr(),
-            dim as isize,
-            1,
-            0.0,
-            1.0,
-            false,
-            false,
-            false,
-            gemm::Parallelism::None,
-        );
-    }
 }
 
 #[cfg(test)]
