@@ -9,33 +9,21 @@ use std::path::Path;
 use crate::describe::describer::Describer;
 use crate::describe::whiten::Whitening;
 use crate::find::search::Database;
-use crate::index::variants::{Variant, Variants, describe_variants, variant_cache_path};
+use crate::index::variants::{Variant, Variants, update_variant};
 use crate::index::{Control, Index};
 use crate::support::error::Result;
 
 /// The enlarged views of `index`'s small photos, lined up with its entries: those cached
 /// beside the index at `index_path` reused, the missing ones described with `describer`
-/// and the cache saved (with `None`, the cache alone: photos not described yet are
-/// searched as they are).
+/// and the cache saved when it changed (with `None`, the cache alone: photos not
+/// described yet are searched as they are).
 pub fn enlarged_views(
     index: &Index,
     index_path: &Path,
     describer: Option<&Describer>,
     control: Control<'_>,
 ) -> Result<Variants> {
-    let cache_path = variant_cache_path(index_path, Variant::Enlarged);
-    let cached = Index::load(&cache_path).ok();
-    let views = describe_variants(
-        index,
-        Variant::Enlarged,
-        cached.as_ref(),
-        describer,
-        control,
-    );
-    if describer.is_some() {
-        views.cache.save(&cache_path)?;
-    }
-    Ok(views)
+    update_variant(index, index_path, Variant::Enlarged, describer, control)
 }
 
 /// Adds `enlarged` (lined up with `index`, as [`enlarged_views`] gives them) to `db` as

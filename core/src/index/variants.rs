@@ -253,6 +253,25 @@ pub struct VariantsUpdate {
     pub missing: usize,
 }
 
+/// `variant` of every photo of the index at `index_path` ([`describe_variants`]), with
+/// its cache beside the index: reused, and written again (with a `describer`) only when
+/// something was described or dropped.
+pub fn update_variant(
+    index: &Index,
+    index_path: &Path,
+    variant: Variant,
+    describer: Option<&Describer>,
+    control: Control<'_>,
+) -> Result<Variants> {
+    let cache_path = variant_cache_path(index_path, variant);
+    let cached = Index::load(&cache_path).ok();
+    let result = describe_variants(index, variant, cached.as_ref(), describer, control);
+    if describer.is_some() && cached.as_ref() != Some(&result.cache) {
+        result.cache.save(&cache_path)?;
+    }
+    Ok(result)
+}
+
 /// Both variants of the index at `index_path`, lined up with its entries: the cached
 /// ones reused, the missing ones described with `describer` (with `None`, the cache
 /// alone: photos not described yet match only as they are), the caches saved; and the
@@ -271,13 +290,7 @@ pub fn update_variants(
         missing: 0,
     };
     for variant in Variant::ALL {
-        let cache_path = variant_cache_path(index_path, variant);
-        let cached = Index::load(&cache_path).ok();
-        let result = describe_variants(index, variant, cached.as_ref(), describer, control);
-        // Rewritten only when something was described or dropped.
-        if describer.is_some() && cached.as_ref() != Some(&result.cache) {
-            result.cache.save(&cache_path)?;
-        }
+        let result = update_variant(index, index_path, variant, describer, control)?;
         update.failures.extend(result.failures);
         update.missing += result.missing;
         update.aligned.push((variant, result.aligned));
