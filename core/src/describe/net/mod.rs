@@ -92,19 +92,7 @@ pub(crate) fn sgemm(
     n: usize,
     threads: usize,
 ) {
-    assert!(dst.len() == m * n && lhs.len() == m * k && rhs.len() == k * n);
-    // SAFETY: the three slices hold exactly m*n, m*k and k*n elements (checked above),
-    // the strides describe dense row-major matrices inside them, and `dst` is a unique
-    // borrow that aliases neither input. With read_dst = false, dst is only written.
-    unsafe {
-        gemm_rows(
-            (dst.as_mut_ptr(), n),
-            (lhs.as_ptr(), k),
-            (rhs.as_ptr(), n, 1),
-            (m, k, n),
-            parallelism(threads),
-        );
-    }
+    dense_gemm(dst, lhs, rhs, (m, k, n), (n, 1), threads);
 }
 
 /// `dst[m x n] = lhs[m x k] * rhs[n x k]^T`, all row-major: every row of `lhs` against
@@ -119,16 +107,30 @@ pub(crate) fn sgemm_transposed(
     n: usize,
     threads: usize,
 ) {
-    assert!(dst.len() == m * n && lhs.len() == m * k && rhs.len() == n * k);
-    // SAFETY: the three slices hold exactly m*n, m*k and n*k elements (checked above);
-    // `rhs` (n x k row-major) is read as its transpose (k x n: row stride 1, column
-    // stride k), inside it; `dst` is a unique borrow that aliases neither input and is
-    // only written.
+    dense_gemm(dst, lhs, rhs, (m, k, n), (1, k), threads);
+}
+
+/// [`gemm_rows`] on dense slices: `rhs` holds `k x n` elements read with `rhs_strides`
+/// (row, column): `(n, 1)` row-major, `(1, k)` an `n x k` matrix read transposed.
+fn dense_gemm(
+    dst: &mut [f32],
+    lhs: &[f32],
+    rhs: &[f32],
+    (m, k, n): (usize, usize, usize),
+    (row, column): (usize, usize),
+    threads: usize,
+) {
+    assert!(dst.len() == m * n && lhs.len() == m * k && rhs.len() == k * n);
+    assert!((row, column) == (n, 1) || (row, column) == (1, k));
+    // SAFETY: the three slices hold exactly m*n, m*k and k*n elements (checked above);
+    // `dst` and `lhs` are dense row-major, and `rhs`'s two stride pairs (checked above)
+    // each address exactly its k*n elements; `dst` is a unique borrow that aliases
+    // neither input and, with read_dst = false, is only written.
     unsafe {
         gemm_rows(
             (dst.as_mut_ptr(), n),
             (lhs.as_ptr(), k),
-            (rhs.as_ptr(), 1, k),
+            (rhs.as_ptr(), row, column),
             (m, k, n),
             parallelism(threads),
         );
