@@ -189,7 +189,7 @@ fn unwhitened_factor(set: &Set, whitening: &Whitening, share: f64) -> f32 {
         ..Rule::calibrated(set.index.provenance.pooling, true)
     };
     let control = Control::unattended();
-    let (_, pairs) = dupes::Verifier::new(db.rows(), db.dim(), &[], rule, control).unwrap();
+    let (_, pairs) = dupes::Verifier::new(described(&db, &[]), rule, control).unwrap();
     let raw_distance = unwhitened_distance(set);
     let mut ratios: Vec<f32> = pairs
         .iter()
@@ -208,7 +208,7 @@ fn thumbnail_cost(set: &Set, whitening: &Whitening, rule: Rule) {
     let bytes: usize = set.thumbnails.iter().flatten().map(|t| t.bytes()).sum();
     let (db, _) = set.databases(whitening);
     let (_, pairs) =
-        dupes::Verifier::new(db.rows(), db.dim(), &[], rule, Control::unattended()).unwrap();
+        dupes::Verifier::new(described(&db, &[]), rule, Control::unattended()).unwrap();
     let pixels = rule.pixels.expect("a rule with thumbnails");
     let accept = |m: &dupes::PixelMatch| m.detail >= pixels.detail && m.cells >= pixels.cells;
     let started = Instant::now();
@@ -248,12 +248,11 @@ fn dump(set: &Set, whitening: &Whitening) {
         ratio,
         crowd: 0,
         pixels: None,
-        max_pairs: dupes::MAX_PAIRS,
     };
     let ratios = [0.4, 0.5, 0.6, 0.7];
     let verifiers: Vec<_> = ratios
         .iter()
-        .map(|&r| dupes::Verifier::new(db.rows(), db.dim(), &rows, rule(r), control).unwrap())
+        .map(|&r| dupes::Verifier::new(described(&db, &rows), rule(r), control).unwrap())
         .collect();
     let norm = |r: usize| {
         set.index.entries[r]
@@ -492,5 +491,15 @@ fn main() {
         let set = Set::load(Path::new(path));
         report(&set, &whitening, base);
         report(&set.without_views(), &whitening, plain_base);
+    }
+}
+
+/// The finder's view of `db` with `views`.
+fn described<'a>(db: &'a Database, views: &'a [(Variant, &'a [f32])]) -> dupes::Described<'a> {
+    dupes::Described {
+        rows: db.rows(),
+        dim: db.dim(),
+        views,
+        unwhitening: db.unwhitening(),
     }
 }

@@ -218,6 +218,7 @@ fn duplicate_groups_20k(bencher: Bencher) {
                 rows,
                 dim: DIM,
                 views: &[],
+                unwhitening: None,
             },
             &[],
             rule,
@@ -241,8 +242,17 @@ fn verify_1000_pairs(bencher: Bencher) {
         rows.as_slice(),
     )];
     let control = lookalike_core::index::Control::unattended();
-    let (verifier, _) =
-        lookalike_core::find::dupes::Verifier::new(rows, DIM, &views, rule, control).unwrap();
+    let (verifier, _) = lookalike_core::find::dupes::Verifier::new(
+        lookalike_core::find::dupes::Described {
+            rows,
+            dim: DIM,
+            views: &views,
+            unwhitening: None,
+        },
+        rule,
+        control,
+    )
+    .unwrap();
     let n = rows.len() / DIM;
     bencher.bench_local(|| {
         (0..1000usize)
@@ -273,6 +283,7 @@ fn duplicate_groups_20k_with_variants(bencher: Bencher) {
                     lookalike_core::find::dupes::Variant::QuarterTurn,
                     rows.as_slice(),
                 )],
+                unwhitening: None,
             },
             &[],
             rule,

@@ -350,7 +350,6 @@ fn rule_of(args: &DupesArgs, index: &Index, variants: bool) -> Rule {
         ratio: args.verify_ratio.unwrap_or(calibrated.ratio),
         crowd: args.crowd.unwrap_or(calibrated.crowd),
         pixels: calibrated.pixels.filter(|_| !args.no_pixels),
-        max_pairs: calibrated.max_pairs,
     }
 }
 

@@ -203,6 +203,15 @@ impl Whitening {
         self.eigenvalues.len()
     }
 
+    /// Each output dimension's factor back to the scale PCA left it at (`lambda ^ (power
+    /// / 2)`): a whitened row times these points as the (centred) descriptor did.
+    pub fn unwhitening(&self) -> Vec<f32> {
+        self.eigenvalues
+            .iter()
+            .map(|l| l.max(0.0).powf(self.power / 2.0))
+            .collect()
+    }
+
     /// Input dimension.
     pub fn input_dim(&self) -> usize {
         self.mean.len()

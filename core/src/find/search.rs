@@ -145,6 +145,8 @@ pub struct Database {
     stats: Vec<RowStats>,
     /// More views of some rows (see [`Database::add_views`]).
     views: Views,
+    /// The whitening's [`Whitening::unwhitening`], when the rows were whitened.
+    unwhitening: Option<Vec<f32>>,
 }
 
 /// Other descriptors of rows: the photo turned a quarter, or enlarged. A row's distance
@@ -205,6 +207,7 @@ impl Database {
             vectors,
             stats,
             views: Views::default(),
+            unwhitening: None,
         })
     }
 
@@ -267,7 +270,15 @@ impl Database {
         }
         let dim = whitening.map_or(raw_dim, Whitening::dim);
         let raws: Vec<&[f32]> = index.entries.iter().map(|e| e.raw.as_slice()).collect();
-        Self::new(dim, finish_descriptors(&raws, whitening))
+        let mut db = Self::new(dim, finish_descriptors(&raws, whitening))?;
+        db.unwhitening = whitening.map(Whitening::unwhitening);
+        Ok(db)
+    }
+
+    /// The whitening's factors back to the scale PCA left each dimension at, when the
+    /// rows were whitened ([`Whitening::unwhitening`]).
+    pub fn unwhitening(&self) -> Option<&[f32]> {
+        self.unwhitening.as_deref()
     }
 
     /// Appends the final descriptors of more entries (a library growing while it is

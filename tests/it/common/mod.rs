@@ -88,6 +88,7 @@ pub fn verified_copies(
         rows: &rows,
         dim,
         views: &[],
+        unwhitening: None,
     };
     let keeping = lookalike_core::find::dupes::Keeping::default();
     let found =

@@ -331,21 +331,24 @@ impl VerifiedMatch {
 const MAX_SIMILAR: usize = 12;
 
 /// The library's descriptors as the finder reads them: `rows` (L2-normalised, `dim`
-/// wide, lined up with the index's entries) and the `views` (turned or enlarged
-/// descriptors, lined up too).
+/// wide, lined up with the index's entries), the `views` (turned or enlarged
+/// descriptors, lined up too), and, when they were whitened, the whitening's
+/// [`unwhitening`](crate::Whitening::unwhitening) (a large library's pair search
+/// clusters them as they were before it).
 #[derive(Debug, Clone, Copy)]
 pub struct Described<'a> {
     pub rows: &'a [f32],
     pub dim: usize,
     pub views: &'a [(Variant, &'a [f32])],
+    pub unwhitening: Option<&'a [f32]>,
 }
 
 /// The duplicate groups and series of `index`, whose descriptors are `described`:
 /// candidates under `rule`'s thresholds, verified, told apart by their EXIF (two
 /// exposures are never copies), grouped around keepers chosen by `keeping` without
-/// chains, largest groups first. Stops early on `control.stop`, and with
-/// [`GroupingError::TooManyPairs`] rather than keep more than `rule.max_pairs`
-/// candidates.
+/// chains, largest groups first. Stops early on `control.stop`. The candidates are
+/// each photo's nearest under the thresholds ([`NEIGHBOURS`](super::NEIGHBOURS) of them
+/// at most), so the memory they take grows with the library, not with its square.
 pub fn find(
     index: &Index,
     described: Described<'_>,
@@ -354,10 +357,9 @@ pub fn find(
     keeping: &Keeping,
     control: Control<'_>,
 ) -> Result<Found, GroupingError> {
-    let Described { rows, dim, views } = described;
-    let n = rows.len().checked_div(dim).unwrap_or(0);
+    let n = described.rows.len().checked_div(described.dim).unwrap_or(0);
     assert_eq!(n, index.entries.len(), "one row per entry");
-    let (verifier, pairs) = Verifier::new(rows, dim, views, rule, control)?;
+    let (verifier, pairs) = Verifier::new(described, rule, control)?;
     let verifier = verifier.with_photos(index, thumbnails);
     verifier.compare_all(&pairs, control.stop_flag());
     let photos = Photos::new(index, &pairs, keeping, control);
@@ -383,6 +385,7 @@ pub fn find_in(
         rows: db.rows(),
         dim: db.dim(),
         views: &views,
+        unwhitening: db.unwhitening(),
     };
     find(index, described, thumbnails, rule, keeping, control)
 }

@@ -7,6 +7,8 @@
 pub mod decisions;
 mod groups;
 pub mod keeper;
+mod lists;
+mod nearest;
 mod pairs;
 pub mod series;
 mod verify;
@@ -25,29 +27,19 @@ pub use groups::{
     keeper_order, scores,
 };
 pub use keeper::{KeepRule, Keeping, Reason};
-pub(crate) use pairs::{
-    Across, BLOCK_ROWS, Bound, Neighbourhood, close_pairs_across_within, pairs_and_neighbourhood,
-};
-pub use pairs::{NEIGHBOURS, Pair, close_pairs, close_pairs_across};
+pub use nearest::NEIGHBOURS;
+pub(crate) use nearest::Neighbourhood;
+pub(crate) use pairs::{Across, close_pairs_across_within, pairs_and_neighbourhood};
+pub use pairs::{EXACT_UP_TO, Pair, Search, close_pairs, close_pairs_across};
 pub use verify::{Check, PixelRule, Rule, Verifier, View};
 
 use std::collections::HashMap;
 
 use crate::index::Entry;
 
-/// The most pairs one grouping keeps (24 bytes each): a threshold so loose that
-/// everything matches everything (1.0 on unwhitened descriptors) ends the search with a
-/// message instead of filling the memory with N^2 / 2 pairs.
-pub const MAX_PAIRS: usize = 2_000_000;
-
 /// Why a grouping ended without groups.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum GroupingError {
-    #[error(
-        "more than {limit} pairs of photos are closer than the threshold {threshold}: \
-         it is too loose for this library; lower it"
-    )]
-    TooManyPairs { limit: usize, threshold: f32 },
     #[error("stopped")]
     Stopped,
 }
@@ -116,6 +108,7 @@ mod tests {
             rows,
             dim,
             views: &[],
+            unwhitening: None,
         }
     }
 
@@ -211,7 +204,6 @@ mod tests {
             ratio: 0.6,
             crowd: 1,
             pixels: None,
-            max_pairs: MAX_PAIRS,
         };
         let distance = |a: usize, b: usize| {
             1.0 - rows[a]
@@ -366,8 +358,10 @@ mod tests {
     }
 
     #[test]
-    fn a_threshold_that_matches_everything_stops_at_the_pair_limit() {
-        // 2,000 identical rows: 1,999,000 pairs under any threshold.
+    fn a_threshold_that_matches_everything_keeps_each_photos_nearest() {
+        // 2,000 identical rows: 1,999,000 pairs under any threshold (it was an error past
+        // two million: a library of one kind of picture reaches that at a few tens of
+        // thousands of photos under the loosest threshold).
         let dim = 8;
         let rows: Vec<f32> = (0..2000).flat_map(|_| unit(&[1.0; 8])).collect();
         let control = Control::unattended();
@@ -379,32 +373,38 @@ mod tests {
             ratio: 1.0,
             crowd: 0,
             pixels: None,
-            max_pairs: 10_000,
         };
+        let (_, pairs) = Verifier::new(described(&rows, dim), rule(1.0), control).unwrap();
+        assert!(pairs.len() <= 2000 * NEIGHBOURS, "{} pairs", pairs.len());
+        assert!(
+            pairs.len() >= 2000 * NEIGHBOURS / 2,
+            "{} pairs",
+            pairs.len()
+        );
         let index = library(2000);
         let keeping = Keeping::default();
-        let error = find(
+        let found = find(
             &index,
             described(&rows, dim),
             &[],
             rule(1.0),
             &keeping,
             control,
-        )
-        .unwrap_err();
-        assert_eq!(
-            error,
-            GroupingError::TooManyPairs {
-                limit: 10_000,
-                threshold: 1.0
-            }
         );
-        assert!(error.to_string().contains("lower it"));
-        // Under the limit the same call groups them all around the best keeper.
-        let small = library(100);
+        let groups = found.unwrap().groups;
+        // Every removable photo matched its keeper; none is in two groups.
+        let mut seen = std::collections::HashSet::new();
+        for group in &groups {
+            for copy in group.copies() {
+                assert!(group.check(copy, group.keeper()).verified);
+                assert!(seen.insert(group.members()[copy].row));
+            }
+        }
+        // As many identical photos as a photo keeps neighbours: one group around the best.
+        let small = library(NEIGHBOURS + 1);
         let groups = find(
             &small,
-            described(&rows[..100 * dim], dim),
+            described(&rows[..(NEIGHBOURS + 1) * dim], dim),
             &[],
             rule(1.0),
             &keeping,
@@ -413,7 +413,7 @@ mod tests {
         .unwrap()
         .groups;
         assert_eq!(groups.len(), 1);
-        assert_eq!(groups[0].copies().count(), 99);
+        assert_eq!(groups[0].copies().count(), NEIGHBOURS);
         // A stop request ends it.
         let stop = std::sync::atomic::AtomicBool::new(true);
         let control = Control::stop_only(&stop);

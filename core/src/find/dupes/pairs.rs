@@ -1,12 +1,19 @@
-//! The pair search: every pair of photos closer than a threshold, exactly, a block of
-//! rows against a chunk of columns at a time (one SGEMM each), as they are and through
-//! a view (turned, enlarged); and each photo's nearest neighbours.
+//! The pair search: each photo's nearest photos, exactly, a block of rows against a
+//! chunk of columns at a time (one SGEMM each), as they are and through a view (turned,
+//! enlarged); the candidate pairs are those of them closer than a threshold.
+//!
+//! Bounded by photo, not by the library: a photo keeps its
+//! [`NEIGHBOURS`](super::NEIGHBOURS) nearest, so the candidates are at most that many
+//! per photo however crowded the library or loose the threshold (all pairs under the
+//! threshold were kept, up to a global limit that stopped the search).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 
 use super::GroupingError;
+use super::lists::Lists;
+use super::nearest::{Keeper, Nearest, Neighbourhood};
 use crate::describe::net::sgemm_transposed;
 use crate::index::{Control, Progress};
 
@@ -19,56 +26,6 @@ pub(crate) const BLOCK_ROWS: usize = 512;
 /// several.
 const COLUMNS: usize = if cfg!(test) { 96 } else { 16_384 };
 
-/// How far a pair search goes: pairs closer than `threshold`, at most `max_pairs` of
-/// them (beyond, the search ends with [`GroupingError::TooManyPairs`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Bound {
-    pub threshold: f32,
-    pub max_pairs: usize,
-}
-
-/// Runs `block` for every block of `n` rows in parallel, collecting its pairs, with
-/// `control`'s stop flag and progress (blocks done of `progress.1`) and `bound`'s pair
-/// limit.
-fn pairs_by_block(
-    n: usize,
-    control: Control<'_>,
-    bound: Bound,
-    progress: (&AtomicUsize, usize),
-    block: impl Fn(usize, usize) -> Vec<Pair> + Sync,
-) -> Result<Vec<Pair>, GroupingError> {
-    let found = AtomicUsize::new(0);
-    let (done, total) = progress;
-    let pairs: Vec<Vec<Pair>> = (0..n.div_ceil(BLOCK_ROWS))
-        .into_par_iter()
-        .map(|b| {
-            let too_many = GroupingError::TooManyPairs {
-                limit: bound.max_pairs,
-                threshold: bound.threshold,
-            };
-            if control.stopped() {
-                return Err(GroupingError::Stopped);
-            }
-            if found.load(Ordering::Relaxed) > bound.max_pairs {
-                return Err(too_many);
-            }
-            // A block stops collecting past the limit: its memory stays bounded too.
-            let pairs = block(b, bound.max_pairs);
-            if found.fetch_add(pairs.len(), Ordering::Relaxed) + pairs.len() > bound.max_pairs {
-                return Err(too_many);
-            }
-            let done = done.fetch_add(1, Ordering::Relaxed) + 1;
-            control.report(Progress::Step {
-                done,
-                total,
-                path: std::path::PathBuf::new(),
-            });
-            Ok(pairs)
-        })
-        .collect::<Result<_, _>>()?;
-    Ok(pairs.into_iter().flatten().collect())
-}
-
 /// A pair of rows and their cosine distance.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Pair {
@@ -77,128 +34,201 @@ pub struct Pair {
     pub distance: f32,
 }
 
-/// All pairs `a < b` of L2-normalised rows (`n x dim`, row-major) whose cosine distance
-/// `1 - a·b` is below `threshold`, sorted by `(a, b)`.
+/// How the pair search compares the photos.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Search {
+    /// Each photo with every other.
+    Exact,
+    /// Each photo with the photos of the `probes` inverted lists nearest to it
+    /// ([`lists`](super::lists)): approximate, for a large library.
+    Lists { probes: usize },
+}
+
+/// Up to this many photos the pair search is exact (two and a half minutes for the
+/// plain and turned passes at this size on two cores, quadratic in the photos);
+/// beyond, it goes through inverted lists, which find fewer of the pairs (docs/speed.md,
+/// "A million photos").
+pub const EXACT_UP_TO: usize = 100_000;
+
+impl Search {
+    /// The search for a library of `photos`: exact up to [`EXACT_UP_TO`].
+    pub fn for_library(photos: usize) -> Self {
+        match photos <= EXACT_UP_TO {
+            true => Self::Exact,
+            false => Self::Lists { probes: 16 },
+        }
+    }
+
+    /// What it compares `rows` (L2-normalised, `dim` wide) with: all of them, or their
+    /// lists (built here, clustered with each dimension scaled by `unwhitening`).
+    pub(crate) fn prepare(self, rows: &[f32], dim: usize, unwhitening: Option<&[f32]>) -> Compare {
+        match self {
+            Self::Exact => Compare::All,
+            Self::Lists { probes } => Compare::Lists(Lists::build(rows, dim, unwhitening, probes)),
+        }
+    }
+}
+
+/// A [`Search`] ready for a library's rows.
+pub(crate) enum Compare {
+    All,
+    Lists(Lists),
+}
+
+impl Compare {
+    /// The steps (of progress) of a pass of `left` rows.
+    pub(crate) fn steps(&self, left: usize) -> usize {
+        match self {
+            Self::All => left.div_ceil(BLOCK_ROWS),
+            Self::Lists(lists) => lists.len(),
+        }
+    }
+
+    fn nearest_of(
+        &self,
+        left: &[f32],
+        photo: impl Fn(usize) -> usize + Sync,
+        rows: &[f32],
+        dim: usize,
+        control: Control<'_>,
+        progress: (&AtomicUsize, usize),
+    ) -> Result<Neighbourhood, GroupingError> {
+        match self {
+            Self::All => nearest_of(left, photo, rows, dim, control, progress),
+            Self::Lists(lists) => lists.nearest_of(left, photo, rows, control, progress),
+        }
+    }
+}
+
+/// The pairs `a < b` of L2-normalised rows (`n x dim`, row-major) whose cosine distance
+/// `1 - a·b` is below `threshold` and where `b` is among `a`'s
+/// [`NEIGHBOURS`](super::NEIGHBOURS) nearest or `a` among `b`'s, sorted by `(a, b)`.
 pub fn close_pairs(rows: &[f32], dim: usize, threshold: f32) -> Vec<Pair> {
-    without_limits(threshold, |control, bound, progress| {
-        pairs_and_neighbourhood(rows, dim, bound, false, control, progress).map(|(p, _)| p)
-    })
-}
-
-/// Runs a pair search under `threshold` with no stop request, no progress and no pair
-/// limit.
-fn without_limits(
-    threshold: f32,
-    search: impl FnOnce(Control<'_>, Bound, (&AtomicUsize, usize)) -> Result<Vec<Pair>, GroupingError>,
-) -> Vec<Pair> {
     let done = AtomicUsize::new(0);
-    let bound = Bound {
-        threshold,
-        max_pairs: usize::MAX,
-    };
-    search(Control::unattended(), bound, (&done, 0)).unwrap_or_default()
+    let unattended = Control::unattended();
+    pairs_and_neighbourhood(rows, dim, threshold, &Compare::All, unattended, (&done, 0))
+        .map(|(pairs, _)| pairs)
+        .unwrap_or_default()
 }
 
-/// How many nearest neighbours of each photo the verification looks at.
-pub const NEIGHBOURS: usize = 32;
-
-/// Each photo's [`NEIGHBOURS`] nearest other photos, nearest first: `(distance, row)`,
-/// padded with `(infinity, usize::MAX)` in a library smaller than that.
-pub(crate) type Neighbourhood = Vec<[(f32, usize); NEIGHBOURS]>;
-
-/// [`close_pairs`], and with `neighbours` every row's [`Neighbourhood`] (which takes the
-/// whole square of similarities instead of its upper half; empty without).
+/// [`close_pairs`] as `compare` compares them, with `control`'s stop flag and progress
+/// (steps done, of `progress.1`), and every row's [`Nearest`].
 pub(crate) fn pairs_and_neighbourhood(
     rows: &[f32],
     dim: usize,
-    bound: Bound,
-    neighbours: bool,
+    threshold: f32,
+    compare: &Compare,
     control: Control<'_>,
     progress: (&AtomicUsize, usize),
 ) -> Result<(Vec<Pair>, Neighbourhood), GroupingError> {
-    let n = rows.len().checked_div(dim).unwrap_or(0);
-    let threshold = bound.threshold;
-    let blocks = std::sync::Mutex::new(Vec::new());
-    let mut pairs = pairs_by_block(n, control, bound, progress, |block, limit| {
-        let start = block * BLOCK_ROWS;
-        let m = BLOCK_ROWS.min(n - start);
-        let lhs = &rows[start * dim..(start + m) * dim];
-        // Without neighbours, only columns from the block's first row on can pair with it
-        // (a < b).
-        let first = if neighbours { 0 } else { start };
-        let mut found = Vec::new();
-        // With neighbours, each row's nearest so far, over the chunks of columns.
-        let mut near = vec![Vec::new(); if neighbours { m } else { 0 }];
-        let mut sims = Vec::new();
-        for c0 in (first..n).step_by(COLUMNS) {
-            let cols = COLUMNS.min(n - c0);
-            sims.resize(m * cols, 0.0);
-            let rhs = &rows[c0 * dim..(c0 + cols) * dim];
-            sgemm_transposed(&mut sims[..m * cols], lhs, rhs, m, dim, cols, 1);
-            for i in 0..m {
-                let row = start + i;
-                let sims = &sims[i * cols..(i + 1) * cols];
-                if neighbours {
-                    let distances = sims.iter().enumerate().map(|(j, s)| (1.0 - s, c0 + j));
-                    near[i].extend(distances.filter(|&(_, column)| column != row));
-                    keep_nearest(&mut near[i]);
-                }
-                if found.len() <= limit {
-                    let after = (row + 1).saturating_sub(c0);
-                    for (j, s) in sims.iter().enumerate().skip(after) {
-                        let distance = 1.0 - s;
-                        if distance < threshold {
-                            found.push(Pair {
-                                a: row,
-                                b: c0 + j,
-                                distance,
-                            });
+    let neighbourhood = compare.nearest_of(rows, |i| i, rows, dim, control, progress)?;
+    let pairs = under(&neighbourhood, |i| i, threshold);
+    Ok((pairs, neighbourhood))
+}
+
+/// Each of the `left` rows' [`Nearest`] among `rows` (both L2-normalised, `dim` wide),
+/// leaving out its own photo (`photo(i)` is the row of the `i`-th left row's photo); in
+/// blocks of [`BLOCK_ROWS`] on all cores, with `control`'s stop flag and progress.
+fn nearest_of(
+    left: &[f32],
+    photo: impl Fn(usize) -> usize + Sync,
+    rows: &[f32],
+    dim: usize,
+    control: Control<'_>,
+    progress: (&AtomicUsize, usize),
+) -> Result<Neighbourhood, GroupingError> {
+    let (m_all, n) = (left.len() / dim.max(1), rows.len() / dim.max(1));
+    let (done, total) = progress;
+    let blocks: Vec<Vec<Nearest>> = (0..m_all.div_ceil(BLOCK_ROWS))
+        .into_par_iter()
+        .map(|block| {
+            if control.stopped() {
+                return Err(GroupingError::Stopped);
+            }
+            let start = block * BLOCK_ROWS;
+            let m = BLOCK_ROWS.min(m_all - start);
+            let lhs = &left[start * dim..(start + m) * dim];
+            let mut near: Vec<Keeper> = (0..m).map(|_| Keeper::default()).collect();
+            let mut sims = Vec::new();
+            for c0 in (0..n).step_by(COLUMNS) {
+                let cols = COLUMNS.min(n - c0);
+                sims.resize(m * cols, 0.0);
+                let rhs = &rows[c0 * dim..(c0 + cols) * dim];
+                sgemm_transposed(&mut sims[..m * cols], lhs, rhs, m, dim, cols, 1);
+                for (i, near) in near.iter_mut().enumerate() {
+                    let own = photo(start + i);
+                    let sims = &sims[i * cols..(i + 1) * cols];
+                    for (j, s) in sims.iter().enumerate() {
+                        if c0 + j != own {
+                            near.offer(1.0 - s, c0 + j);
                         }
                     }
                 }
             }
-        }
-        let near: Vec<_> = near.into_iter().map(nearest_first).collect();
-        if let Ok(mut blocks) = blocks.lock() {
-            blocks.push((block, near));
-        }
-        found
-    })?;
-    pairs.sort_by_key(|p| (p.a, p.b));
-    let mut blocks = blocks.into_inner().unwrap_or_else(|e| e.into_inner());
-    blocks.sort_by_key(|(block, _)| *block);
-    let neighbourhood = blocks.into_iter().flat_map(|(_, near)| near).collect();
-    Ok((pairs, neighbourhood))
+            let done = done.fetch_add(1, Ordering::Relaxed) + 1;
+            control.report(Progress::Step {
+                done,
+                total,
+                path: std::path::PathBuf::new(),
+            });
+            Ok(near.into_iter().map(Keeper::nearest_first).collect())
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(blocks.into_iter().flatten().collect())
 }
 
-/// Keeps the [`NEIGHBOURS`] nearest of `others` (in no order).
-fn keep_nearest(others: &mut Vec<(f32, usize)>) {
-    if others.len() > NEIGHBOURS {
-        others.select_nth_unstable_by(NEIGHBOURS, |x, y| x.0.total_cmp(&y.0));
-        others.truncate(NEIGHBOURS);
-    }
-}
-
-/// A row's [`NEIGHBOURS`] nearest (at most that many, from [`keep_nearest`]), nearest
-/// first, padded with `(infinity, usize::MAX)`.
-fn nearest_first(mut others: Vec<(f32, usize)>) -> [(f32, usize); NEIGHBOURS] {
-    others.sort_unstable_by(|x, y| x.0.total_cmp(&y.0));
-    let mut nearest = [(f32::INFINITY, usize::MAX); NEIGHBOURS];
-    nearest[..others.len()].copy_from_slice(&others);
-    nearest
+/// The pairs `(min, max)` of each left row's photo (`photo(i)`) and its nearest under
+/// `threshold`, sorted by `(a, b)`, each once.
+fn under(near: &[Nearest], photo: impl Fn(usize) -> usize, threshold: f32) -> Vec<Pair> {
+    let mut pairs: Vec<Pair> = near
+        .iter()
+        .enumerate()
+        .flat_map(|(i, nearest)| {
+            let row = photo(i);
+            nearest
+                .iter()
+                .take_while(move |&&(distance, _)| distance < threshold)
+                .map(move |&(distance, other)| {
+                    let other = other as usize;
+                    Pair {
+                        a: row.min(other),
+                        b: row.max(other),
+                        distance,
+                    }
+                })
+        })
+        .collect();
+    pairs.sort_by(|p, q| {
+        (p.a, p.b)
+            .cmp(&(q.a, q.b))
+            .then(p.distance.total_cmp(&q.distance))
+    });
+    pairs.dedup_by_key(|p| (p.a, p.b));
+    pairs
 }
 
 /// Pairs between two sets of L2-normalised rows describing the same photos in another
 /// way (`turned[i]` is photo `i` turned a quarter turn, `rows[j]` photo `j` as it is):
-/// every `i != j` whose cosine distance is below `threshold`, as `(min, max)` pairs
-/// sorted by `(a, b)`. With `close_pairs` this finds copies rotated by 90 or 270 degrees:
-/// if `j` is `i` turned clockwise, `turned[i]` matches `rows[j]`; if counter-clockwise,
-/// `turned[j]` matches `rows[i]`.
+/// every `i != j` whose cosine distance is below `threshold` and `j` among the
+/// [`NEIGHBOURS`](super::NEIGHBOURS) nearest of `turned[i]`, as `(min, max)` pairs
+/// sorted by `(a, b)`.
+/// With `close_pairs` this finds copies rotated by 90 or 270 degrees: if `j` is `i`
+/// turned clockwise, `turned[i]` matches `rows[j]`; if counter-clockwise, `turned[j]`
+/// matches `rows[i]`.
 pub fn close_pairs_across(turned: &[f32], rows: &[f32], dim: usize, threshold: f32) -> Vec<Pair> {
-    without_limits(threshold, |control, bound, progress| {
-        let across = Across::Every(turned);
-        close_pairs_across_within(&across, rows, dim, bound, control, progress)
-    })
+    let done = AtomicUsize::new(0);
+    let across = Across::Every(turned);
+    let unattended = Control::unattended();
+    close_pairs_across_within(
+        &across,
+        rows,
+        dim,
+        threshold,
+        &Compare::All,
+        unattended,
+        (&done, 0),
+    )
+    .unwrap_or_default()
 }
 
 /// The other way of seeing the photos that [`close_pairs_across_within`] compares with
@@ -259,53 +289,23 @@ impl<'a> Across<'a> {
     }
 }
 
+/// [`close_pairs_across`] for the photos `across` holds, with `control`'s stop flag and
+/// progress.
 pub(crate) fn close_pairs_across_within(
     across: &Across<'_>,
     rows: &[f32],
     dim: usize,
-    bound: Bound,
+    threshold: f32,
+    compare: &Compare,
     control: Control<'_>,
     progress: (&AtomicUsize, usize),
 ) -> Result<Vec<Pair>, GroupingError> {
-    let n = rows.len().checked_div(dim).unwrap_or(0);
-    let threshold = bound.threshold;
     if let Across::Every(view) = across {
         assert_eq!(view.len(), rows.len(), "one row of the view per photo");
     }
-    let mut pairs = pairs_by_block(across.len(dim), control, bound, progress, |block, limit| {
-        let start = block * BLOCK_ROWS;
-        let m = BLOCK_ROWS.min(across.len(dim) - start);
-        let lhs = &across.rows()[start * dim..(start + m) * dim];
-        let mut sims = Vec::new();
-        let mut found = Vec::new();
-        for c0 in (0..n).step_by(COLUMNS) {
-            let cols = COLUMNS.min(n - c0);
-            sims.resize(m * cols, 0.0);
-            let rhs = &rows[c0 * dim..(c0 + cols) * dim];
-            sgemm_transposed(&mut sims[..m * cols], lhs, rhs, m, dim, cols, 1);
-            for i in 0..m {
-                let row = across.photo(start + i);
-                for (j, s) in sims[i * cols..(i + 1) * cols].iter().enumerate() {
-                    let (column, distance) = (c0 + j, 1.0 - s);
-                    if distance < threshold && row != column {
-                        let (a, b) = (row.min(column), row.max(column));
-                        found.push(Pair { a, b, distance });
-                    }
-                }
-                if found.len() > limit {
-                    return found;
-                }
-            }
-        }
-        found
-    })?;
-    pairs.sort_by(|p, q| {
-        (p.a, p.b)
-            .cmp(&(q.a, q.b))
-            .then(p.distance.total_cmp(&q.distance))
-    });
-    pairs.dedup_by_key(|p| (p.a, p.b));
-    Ok(pairs)
+    let photo = |i| across.photo(i);
+    let near = compare.nearest_of(across.rows(), photo, rows, dim, control, progress)?;
+    Ok(under(&near, photo, threshold))
 }
 
 #[cfg(test)]
@@ -388,17 +388,14 @@ mod tests {
         }
         let across = Across::differing(&view, &rows, dim);
         assert!(matches!(&across, Across::Some(photos, _) if photos == &[5, 200]));
-        let bound = Bound {
-            threshold: 0.001,
-            max_pairs: usize::MAX,
-        };
         let done = AtomicUsize::new(0);
         let pairs = |across: &Across| {
             let found = close_pairs_across_within(
                 across,
                 &rows,
                 dim,
-                bound,
+                0.001,
+                &Compare::All,
                 Control::unattended(),
                 (&done, 0),
             );
@@ -444,14 +441,11 @@ mod tests {
                 unit(&v)
             })
             .collect();
-        let bound = Bound {
-            threshold: 0.001,
-            max_pairs: usize::MAX,
-        };
         let done = AtomicUsize::new(0);
         let unattended = Control::unattended();
         let (_, near) =
-            pairs_and_neighbourhood(&rows, dim, bound, true, unattended, (&done, 0)).unwrap();
+            pairs_and_neighbourhood(&rows, dim, 0.001, &Compare::All, unattended, (&done, 0))
+                .unwrap();
         assert_eq!(near.len(), n);
         for (a, nearest) in near.iter().enumerate() {
             let mut all: Vec<(f32, usize)> = (0..n)

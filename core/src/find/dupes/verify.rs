@@ -20,7 +20,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicUsize;
 
-use super::{Across, Bound, GroupingError, Pair, Variant, close_pairs_across_within};
+use super::{
+    Across, Described, GroupingError, Pair, Search, Variant, close_pairs_across_within,
+    pairs_and_neighbourhood,
+};
 use crate::describe::pooling::Pooling;
 use crate::index::Control;
 use crate::index::Index;
@@ -50,9 +53,6 @@ pub struct Rule {
     /// What a pair of photos that both have a thumbnail must show instead (`None`:
     /// thumbnails are not used).
     pub pixels: Option<PixelRule>,
-    /// The most candidate pairs a search keeps: past it, the threshold is too loose for
-    /// the library ([`GroupingError::TooManyPairs`]) rather than the memory full.
-    pub max_pairs: usize,
 }
 
 /// The rule for a pair whose two photos have their thumbnails ([`crate::index::thumbnails`]):
@@ -100,7 +100,6 @@ impl Rule {
             ratio: 0.6,
             crowd: 4,
             pixels,
-            max_pairs: super::MAX_PAIRS,
         }
     }
 
@@ -418,9 +417,10 @@ impl<'a> Verifier<'a> {
     /// looked at when even the farthest of them is that close.
     fn crowd(&self, a: usize, b: usize, distance: f32) -> usize {
         let Some(near) = self.neighbourhood.get(a) else {
-            // Not computed (every photo had a turned view): never taken as evidence.
+            // Not computed: never taken as evidence.
             return usize::MAX;
         };
+        let near = &near[..CROWD_NEIGHBOURS];
         let outer = distance / self.rule.ratio.max(f32::MIN_POSITIVE);
         if outer <= distance.max(0.0) + 1e-6 {
             return 0;
@@ -434,10 +434,14 @@ impl<'a> Verifier<'a> {
                 .fold(f32::INFINITY, f32::min)
         };
         near.iter()
-            .filter(|&&(d, x)| x != b && d > distance && d <= outer && closest(x) > distance)
+            .map(|&(d, x)| (d, x as usize))
+            .filter(|&(d, x)| x != b && d > distance && d <= outer && closest(x) > distance)
             .count()
     }
 }
+
+/// How many of a photo's nearest the crowd test looks at (as it was calibrated).
+const CROWD_NEIGHBOURS: usize = 32;
 
 /// The factor of [`Rule::raw`]: 99% of the true copies of neardup-dev's even half
 /// compared as they are are within it (`benches/dupes_split.rs`).
@@ -478,15 +482,31 @@ fn dot(x: &[f32], y: &[f32]) -> f32 {
 
 impl<'a> Verifier<'a> {
     /// The verifier of a library's descriptors (`rows`, L2-normalised, `dim` wide) with
-    /// its `views` lined up with them, and the candidate pairs to verify: every pair
-    /// closer than `rule`'s thresholds as the photos are or through a view, sorted.
+    /// its `views` lined up with them, and the candidate pairs to verify: each photo's
+    /// nearest closer than `rule`'s thresholds as the photos are or through a view,
+    /// sorted; searched as [`Search::for_library`] says.
     pub fn new(
-        rows: &'a [f32],
-        dim: usize,
-        views: &[(Variant, &'a [f32])],
+        described: Described<'a>,
         rule: Rule,
         control: Control<'_>,
     ) -> Result<(Self, Vec<Pair>), GroupingError> {
+        let n = described.rows.len().checked_div(described.dim).unwrap_or(0);
+        Self::with_search(described, rule, Search::for_library(n), control)
+    }
+
+    /// [`Self::new`] with the pair search `search`.
+    pub fn with_search(
+        described: Described<'a>,
+        rule: Rule,
+        search: Search,
+        control: Control<'_>,
+    ) -> Result<(Self, Vec<Pair>), GroupingError> {
+        let Described {
+            rows,
+            dim,
+            views,
+            unwhitening,
+        } = described;
         let n = rows.len().checked_div(dim).unwrap_or(0);
         // Each view compared only where it differs from the photo: an enlarged view
         // exists for small photos alone, the others pair as they are.
@@ -494,31 +514,18 @@ impl<'a> Verifier<'a> {
             .iter()
             .map(|&(_, view)| Across::differing(view, rows, dim))
             .collect();
-        let blocks = |photos: usize| photos.div_ceil(super::BLOCK_ROWS);
-        let total = blocks(n) + across.iter().map(|a| blocks(a.len(dim))).sum::<usize>();
+        let compare = search.prepare(rows, dim, unwhitening);
+        let steps = |photos: usize| compare.steps(photos);
+        let total = steps(n) + across.iter().map(|a| steps(a.len(dim))).sum::<usize>();
         control.report(crate::index::Progress::Planned {
             to_describe: total,
             unchanged: 0,
             removed: 0,
         });
         let done = AtomicUsize::new(0);
-        // The photos around each photo serve only photos with no turned view.
-        let spin_for_all = views.iter().any(|&(variant, turned)| {
-            variant == Variant::QuarterTurn
-                && (0..n).all(|x| view_distance(rows, turned, dim, x) > SPIN_KNOWN)
-        });
-        let bound = |threshold| Bound {
-            threshold,
-            max_pairs: rule.max_pairs,
-        };
-        let (mut pairs, neighbourhood) = super::pairs_and_neighbourhood(
-            rows,
-            dim,
-            bound(rule.candidates()),
-            !spin_for_all,
-            control,
-            (&done, total),
-        )?;
+        let candidates = rule.candidates();
+        let (mut pairs, neighbourhood) =
+            pairs_and_neighbourhood(rows, dim, candidates, &compare, control, (&done, total))?;
         for (&(variant, _), other) in views.iter().zip(&across) {
             let limit = match variant {
                 Variant::QuarterTurn => rule.turned,
@@ -528,16 +535,11 @@ impl<'a> Verifier<'a> {
                 other,
                 rows,
                 dim,
-                bound(limit),
+                limit,
+                &compare,
                 control,
                 (&done, total),
             )?);
-            if pairs.len() > rule.max_pairs {
-                return Err(GroupingError::TooManyPairs {
-                    limit: rule.max_pairs,
-                    threshold: rule.candidates(),
-                });
-            }
         }
         pairs.sort_by_key(|p| (p.a, p.b));
         pairs.dedup_by_key(|p| (p.a, p.b));
