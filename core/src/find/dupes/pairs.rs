@@ -88,6 +88,8 @@ impl Compare {
         }
     }
 
+    /// Each of the `left` rows' [`Nearest`] among `rows`, by this search (see
+    /// [`nearest_of`] for the arguments).
     fn nearest_of(
         &self,
         left: &[f32],
