@@ -14,14 +14,15 @@
 //! search by `cargo bench --profile dev --bench scale` (docs/speed.md).
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 
 use rayon::prelude::*;
 
 use super::GroupingError;
-use super::nearest::{Keeper, Neighbourhood};
+use super::nearest::{Keeper, Neighbourhood, in_steps};
 use crate::describe::net::sgemm_transposed;
-use crate::index::{Control, Progress};
+use crate::describe::vectors::l2_normalize;
+use crate::index::Control;
 
 /// Photos a list holds on average.
 const LIST_SIZE: usize = 1_000;
@@ -103,11 +104,7 @@ impl Lists {
         }
         drop(probed);
         let keepers: Vec<Mutex<Keeper>> = (0..m).map(|_| Mutex::default()).collect();
-        let (done, total) = progress;
-        (0..self.len()).into_par_iter().try_for_each(|list| {
-            if control.stopped() {
-                return Err(GroupingError::Stopped);
-            }
+        in_steps(self.len(), control, progress, |list| {
             let members = &self.members[list];
             let rhs = gather(rows, members, dim);
             let mut sims = Vec::new();
@@ -128,13 +125,6 @@ impl Lists {
                     }
                 }
             }
-            let done = done.fetch_add(1, Ordering::Relaxed) + 1;
-            control.report(Progress::Step {
-                done,
-                total,
-                path: std::path::PathBuf::new(),
-            });
-            Ok(())
         })?;
         Ok(keepers
             .into_iter()
@@ -164,10 +154,7 @@ fn scaled<'a>(rows: &'a [f32], dim: usize, scales: Option<&[f32]>) -> std::borro
     for row in rows.chunks(dim.max(1)) {
         let start = out.len();
         out.extend(row.iter().zip(scales).map(|(x, s)| x * s));
-        let norm = out[start..].iter().map(|x| x * x).sum::<f32>().sqrt();
-        if norm > 0.0 {
-            out[start..].iter_mut().for_each(|x| *x /= norm);
-        }
+        l2_normalize(&mut out[start..]);
     }
     out.into()
 }
@@ -197,12 +184,11 @@ fn k_means(rows: &[f32], dim: usize, scales: Option<&[f32]>, count: usize) -> Ve
                 *s += x;
             }
         }
-        for (centroid, sum) in centroids.chunks_mut(dim).zip(sums.chunks(dim)) {
-            let norm = sum.iter().map(|x| x * x).sum::<f32>().sqrt();
-            if norm > 0.0 {
-                for (c, s) in centroid.iter_mut().zip(sum) {
-                    *c = s / norm;
-                }
+        for (centroid, sum) in centroids.chunks_mut(dim).zip(sums.chunks_mut(dim)) {
+            // A list left empty keeps its centroid.
+            if sum.iter().any(|&x| x != 0.0) {
+                l2_normalize(sum);
+                centroid.copy_from_slice(sum);
             }
         }
     }

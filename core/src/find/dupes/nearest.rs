@@ -1,6 +1,13 @@
 //! Each photo's nearest photos, kept as they are offered: a bounded number of them, so
 //! that the candidates of a duplicate search grow with the library, not with its square.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+
+use super::GroupingError;
+use crate::index::{Control, Progress};
+
 /// How many nearest photos each photo keeps: its candidates are those of them under
 /// the threshold, and the verification reads them as its neighbourhood. On neardup-dev's
 /// held-out half every true copy under the loosest threshold is among either photo's 8
@@ -78,6 +85,34 @@ impl Keeper {
         nearest[..self.len].sort_unstable_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
         nearest
     }
+}
+
+/// Runs `step` for each of `steps` units of a pass on all cores, checking `control`'s
+/// stop flag before each and reporting each one done (of `progress.1`, counted in
+/// `progress.0` across passes); their results in order.
+pub(crate) fn in_steps<T: Send>(
+    steps: usize,
+    control: Control<'_>,
+    progress: (&AtomicUsize, usize),
+    step: impl Fn(usize) -> T + Sync,
+) -> Result<Vec<T>, GroupingError> {
+    let (done, total) = progress;
+    (0..steps)
+        .into_par_iter()
+        .map(|unit| {
+            if control.stopped() {
+                return Err(GroupingError::Stopped);
+            }
+            let result = step(unit);
+            let done = done.fetch_add(1, Ordering::Relaxed) + 1;
+            control.report(Progress::Step {
+                done,
+                total,
+                path: std::path::PathBuf::new(),
+            });
+            Ok(result)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -7,15 +7,13 @@
 //! per photo however crowded the library or loose the threshold (all pairs under the
 //! threshold were kept, up to a global limit that stopped the search).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-use rayon::prelude::*;
+use std::sync::atomic::AtomicUsize;
 
 use super::GroupingError;
 use super::lists::Lists;
-use super::nearest::{Keeper, Nearest, Neighbourhood};
+use super::nearest::{Keeper, Nearest, Neighbourhood, in_steps};
 use crate::describe::net::sgemm_transposed;
-use crate::index::{Control, Progress};
+use crate::index::Control;
 
 /// Rows per similarity block.
 pub(crate) const BLOCK_ROWS: usize = 512;
@@ -144,42 +142,30 @@ fn nearest_of(
     progress: (&AtomicUsize, usize),
 ) -> Result<Neighbourhood, GroupingError> {
     let (m_all, n) = (left.len() / dim.max(1), rows.len() / dim.max(1));
-    let (done, total) = progress;
-    let blocks: Vec<Vec<Nearest>> = (0..m_all.div_ceil(BLOCK_ROWS))
-        .into_par_iter()
-        .map(|block| {
-            if control.stopped() {
-                return Err(GroupingError::Stopped);
-            }
-            let start = block * BLOCK_ROWS;
-            let m = BLOCK_ROWS.min(m_all - start);
-            let lhs = &left[start * dim..(start + m) * dim];
-            let mut near: Vec<Keeper> = (0..m).map(|_| Keeper::default()).collect();
-            let mut sims = Vec::new();
-            for c0 in (0..n).step_by(COLUMNS) {
-                let cols = COLUMNS.min(n - c0);
-                sims.resize(m * cols, 0.0);
-                let rhs = &rows[c0 * dim..(c0 + cols) * dim];
-                sgemm_transposed(&mut sims[..m * cols], lhs, rhs, m, dim, cols, 1);
-                for (i, near) in near.iter_mut().enumerate() {
-                    let own = photo(start + i);
-                    let sims = &sims[i * cols..(i + 1) * cols];
-                    for (j, s) in sims.iter().enumerate() {
-                        if c0 + j != own {
-                            near.offer(1.0 - s, c0 + j);
-                        }
+    let steps = m_all.div_ceil(BLOCK_ROWS);
+    let blocks: Vec<Vec<Nearest>> = in_steps(steps, control, progress, |block| {
+        let start = block * BLOCK_ROWS;
+        let m = BLOCK_ROWS.min(m_all - start);
+        let lhs = &left[start * dim..(start + m) * dim];
+        let mut near: Vec<Keeper> = (0..m).map(|_| Keeper::default()).collect();
+        let mut sims = Vec::new();
+        for c0 in (0..n).step_by(COLUMNS) {
+            let cols = COLUMNS.min(n - c0);
+            sims.resize(m * cols, 0.0);
+            let rhs = &rows[c0 * dim..(c0 + cols) * dim];
+            sgemm_transposed(&mut sims[..m * cols], lhs, rhs, m, dim, cols, 1);
+            for (i, near) in near.iter_mut().enumerate() {
+                let own = photo(start + i);
+                let sims = &sims[i * cols..(i + 1) * cols];
+                for (j, s) in sims.iter().enumerate() {
+                    if c0 + j != own {
+                        near.offer(1.0 - s, c0 + j);
                     }
                 }
             }
-            let done = done.fetch_add(1, Ordering::Relaxed) + 1;
-            control.report(Progress::Step {
-                done,
-                total,
-                path: std::path::PathBuf::new(),
-            });
-            Ok(near.into_iter().map(Keeper::nearest_first).collect())
-        })
-        .collect::<Result<_, _>>()?;
+        }
+        near.into_iter().map(Keeper::nearest_first).collect()
+    })?;
     Ok(blocks.into_iter().flatten().collect())
 }
 

@@ -481,8 +481,8 @@ fn dot(x: &[f32], y: &[f32]) -> f32 {
 }
 
 impl<'a> Verifier<'a> {
-    /// The verifier of a library's descriptors (`rows`, L2-normalised, `dim` wide) with
-    /// its `views` lined up with them, and the candidate pairs to verify: each photo's
+    /// The verifier of a library's `described` descriptors (rows L2-normalised, views
+    /// lined up with them), and the candidate pairs to verify: each photo's
     /// nearest closer than `rule`'s thresholds as the photos are or through a view,
     /// sorted; searched as [`Search::for_library`] says.
     pub fn new(
@@ -529,7 +529,7 @@ impl<'a> Verifier<'a> {
         for (&(variant, _), other) in views.iter().zip(&across) {
             let limit = match variant {
                 Variant::QuarterTurn => rule.turned,
-                Variant::Enlarged => rule.candidates(),
+                Variant::Enlarged => candidates,
             };
             pairs.extend(close_pairs_across_within(
                 other,
