@@ -276,11 +276,12 @@ mod seeds {
         }
     }
 
-    /// An index of each format version (5 as saved; 4, 3 and 2 as they were written).
+    /// An index of each format version (6 as saved, and with a checkpoint appended;
+    /// 5, 4, 3 and 2 as they were written).
     pub fn indexes(write: Write) {
         use lookalike_core::describe::model::Network;
         use lookalike_core::describe::pooling::Pooling;
-        use lookalike_core::index::{Entry, Index, MAGIC, Provenance};
+        use lookalike_core::index::{Checkpoints, Entry, Index, MAGIC, Provenance};
         use lookalike_core::read::Damage;
         use lookalike_core::support::safefs::FileId;
         let provenance = Provenance {
@@ -310,7 +311,24 @@ mod seeds {
         let dir = tempfile::tempdir().unwrap();
         let saved = dir.path().join("i.lkidx");
         index.save(&saved).unwrap();
-        write("index", "v5.lkidx", &std::fs::read(&saved).unwrap());
+        write("index", "v6.lkidx", &std::fs::read(&saved).unwrap());
+        // A checkpoint appended: one photo gone, another added.
+        let (_, on_disk) = Index::load_on_disk(&saved).unwrap();
+        let mut grown = index.clone();
+        grown.entries.remove(0);
+        grown.entries.push(Entry {
+            path: "d.png".into(),
+            ..index.entries[0].clone()
+        });
+        let gone = [index.entries[0].path.clone()];
+        Checkpoints::new(saved.clone(), on_disk)
+            .save(&grown, 2, &gone)
+            .unwrap();
+        write(
+            "index",
+            "v6-appended.lkidx",
+            &std::fs::read(&saved).unwrap(),
+        );
         let old: Vec<_> = index
             .entries
             .iter()
@@ -329,6 +347,10 @@ mod seeds {
             bytes
         };
         let root = &index.root;
+        let damage = index.entries.iter().map(|e| e.damage);
+        let v5: Vec<_> = old.iter().zip(damage).collect();
+        let v5 = postcard::to_stdvec(&(root, &provenance, &v5)).unwrap();
+        write("index", "v5.lkidx", &framed(5, v5));
         let v4 = postcard::to_stdvec(&(root, &provenance, &old)).unwrap();
         write("index", "v4.lkidx", &framed(4, v4));
         let v3_head = (&provenance.model_sha256, 1024u32, Network::Vgg16);

@@ -388,6 +388,23 @@ fn a_live_caller_sees_every_entry_once_before_the_run_ends() {
     let (paths, _) = entries(&seen);
     let saved: Vec<String> = index.entries.iter().map(|e| e.path.clone()).collect();
     assert_eq!(paths, saved);
+
+    // Issue 29: a checkpoint after every photo, one hand-over at the end, and new
+    // photos named before and after the kept ones: checkpoints that sorted the entries
+    // in place made the run hand some over twice and others never.
+    copy(&golden.join("grayscale.png"), &dir.join("a-first.png"));
+    copy(&golden.join("golf_ball.png"), &dir.join("zz-last.png"));
+    options.publish_every = Duration::from_secs(3600);
+    options.checkpoint_every = Duration::ZERO;
+    let (index, seen) = run(&options);
+    let (paths, _) = entries(&seen);
+    let saved: Vec<String> = index.entries.iter().map(|e| e.path.clone()).collect();
+    assert_eq!(paths, saved);
+    assert_eq!(saved.len(), 5);
+    assert_eq!(
+        Index::load(&tmp.path().join("photos.lkidx")).unwrap(),
+        index
+    );
 }
 
 /// Issue 25: a stop request does not wait for a photo that takes long to decode (a

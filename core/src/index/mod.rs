@@ -15,15 +15,20 @@
 //! described the way its index was. Version 5 records what is wrong with a photo that
 //! decoded all the same (a JPEG cut short or broken inside); older indexes are read
 //! with nothing known wrong, and a photo is checked when it is next described.
+//! Version 6 is written in checksummed segments that a checkpoint appends to
+//! ([`store`]); the versions before it are read as they are and written as version 6
+//! at the next save, nothing described again.
 
 mod older;
 mod plan;
 mod scan;
+mod store;
 pub mod thumbnails;
 mod update;
 pub mod variants;
 
 pub use scan::{SameFile, ScanOptions, ScanOutcome, Scanned, mtime_ns, scan_folder};
+pub use store::{Checkpoints, OnDisk};
 pub use update::{
     Control, Failure, FailureKind, IndexOptions, IndexSummary, MissingPhotos, Partial, Progress,
     SetAside, Unreadable, update_index, update_index_live,
@@ -43,7 +48,7 @@ use crate::support::safefs::{self, FileId, Replace};
 /// First bytes of every index file.
 pub const MAGIC: &[u8; 8] = b"LKALIDX\n";
 /// Version of the body's layout; another version is refused with a clear message.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = store::SEGMENTED;
 /// How much of an index [`Index::read_provenance`] reads: the header, the root (a path)
 /// and the provenance fit with room to spare.
 const HEAD_BYTES: u64 = 16 * 1024;
@@ -137,23 +142,35 @@ impl Index {
 
     /// Reads an index, refusing another format version with a message that says so.
     pub fn load(path: &Path) -> Result<Self> {
+        Self::load_on_disk(path).map(|(index, _)| index)
+    }
+
+    /// [`Index::load`], with what of the file was read, for the checkpoints that
+    /// append to it (`None`: an earlier version, written whole at the next save).
+    pub fn load_on_disk(path: &Path) -> Result<(Self, Option<OnDisk>)> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        Self::from_bytes(path, &bytes)
+        Self::from_bytes_on_disk(path, &bytes)
     }
 
     /// An index from the bytes of its file (`path` names it in messages).
     pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Self> {
+        Self::from_bytes_on_disk(path, bytes).map(|(index, _)| index)
+    }
+
+    fn from_bytes_on_disk(path: &Path, bytes: &[u8]) -> Result<(Self, Option<OnDisk>)> {
         let (version, body) = split_header(path, bytes)?;
-        let corrupt_here = |e| corrupt(path, e);
-        let index: Self = match version {
-            FORMAT_VERSION => postcard::from_bytes(body).map_err(corrupt_here),
+        let corrupt_here = |e: postcard::Error| corrupt(path, e.to_string());
+        let (index, on_disk) = match version {
+            FORMAT_VERSION => store::read(body)
+                .map(|(index, on_disk)| (index, Some(on_disk)))
+                .map_err(|e| corrupt(path, e)),
             older => match older::index(older, body) {
-                Some(index) => index.map_err(corrupt_here),
+                Some(index) => index.map(|index| (index, None)).map_err(corrupt_here),
                 None => Err(unknown_version(path, version)),
             },
         }?;
         index.check_paths(path)?;
-        Ok(index)
+        Ok((index, on_disk))
     }
 
     /// Refuses an index whose entries' paths could lead out of its folder: each must be
@@ -199,9 +216,10 @@ impl Index {
     /// [`Index::read_head`] from the first bytes of the file (`path` names it).
     pub fn head_from_bytes(path: &Path, head: &[u8]) -> Result<(PathBuf, Provenance)> {
         let (version, body) = split_header(path, head)?;
-        let corrupt_here = |e| corrupt(path, e);
+        let corrupt_here = |e: postcard::Error| corrupt(path, e.to_string());
         match version {
-            FORMAT_VERSION | 4 => postcard::take_from_bytes::<(PathBuf, Provenance)>(body)
+            FORMAT_VERSION => store::head(body).map_err(|e| corrupt(path, e)),
+            5 | 4 => postcard::take_from_bytes::<(PathBuf, Provenance)>(body)
                 .map(|(head, _)| head)
                 .map_err(corrupt_here),
             older => match older::head(older, body) {
@@ -211,10 +229,11 @@ impl Index {
         }
     }
 
-    /// Writes the index atomically (temporary file, fsync, rename); refuses to replace a
-    /// file that is not a lookalike index.
+    /// Writes the index whole, atomically (temporary file, fsync, rename); refuses to
+    /// replace a file that is not a lookalike index. A run's checkpoints append instead
+    /// ([`Checkpoints`]).
     pub fn save(&self, path: &Path) -> Result<()> {
-        save_framed(path, MAGIC, FORMAT_VERSION, self)
+        store::write_whole(path, self).map(drop)
     }
 
     /// Checks that this index was made with `provenance`.
@@ -276,7 +295,7 @@ fn split_header<'a>(path: &Path, bytes: &'a [u8]) -> Result<(u32, &'a [u8])> {
     Ok((u32::from_le_bytes(*version), body))
 }
 
-fn corrupt(path: &Path, error: postcard::Error) -> Error {
+fn corrupt(path: &Path, error: String) -> Error {
     Error::Index {
         path: path.to_path_buf(),
         reason: format!("corrupt index: {error}"),
@@ -560,6 +579,31 @@ mod tests {
         );
         assert_eq!(Index::load(&path).unwrap(), index);
         assert_eq!(Index::read_provenance(&path).unwrap(), index.provenance);
+    }
+
+    /// Issue 29: an index of version 5 (one postcard body, rewritten whole at every
+    /// checkpoint) is read whole, damage included; its next save is version 6.
+    #[test]
+    fn reads_a_version_5_index_and_saves_it_in_segments() {
+        let mut index = sample();
+        index.entries[0].damage = Some(Damage::CutShort { zeros: 4096 });
+        let entries: Vec<_> = old_entries(&index)
+            .into_iter()
+            .zip(&index.entries)
+            .map(|(old, e)| (old, e.damage))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v5.lkidx");
+        write_old(&path, 5, &(&index.root, &index.provenance, entries));
+        let (read, on_disk) = Index::load_on_disk(&path).unwrap();
+        assert_eq!((&read, on_disk), (&index, None));
+        assert_eq!(Index::read_provenance(&path).unwrap(), index.provenance);
+        read.save(&path).unwrap();
+        assert_eq!(
+            std::fs::read(&path).unwrap()[8..12],
+            FORMAT_VERSION.to_le_bytes()
+        );
+        assert_eq!(Index::load(&path).unwrap(), index);
     }
 
     #[test]

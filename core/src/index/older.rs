@@ -1,4 +1,4 @@
-//! The index's earlier layouts (versions 2 to 4), read and upgraded to today's: a
+//! The index's earlier layouts (versions 2 to 5), read and upgraded to today's: a
 //! library indexed by an earlier version is never described again for our sake.
 
 use std::path::PathBuf;
@@ -14,6 +14,7 @@ use crate::support::safefs::FileId;
 /// never was.
 pub(super) fn index(version: u32, body: &[u8]) -> Option<Result<Index, postcard::Error>> {
     Some(match version {
+        5 => postcard::from_bytes::<IndexV5>(body).map(Index::from),
         4 => postcard::from_bytes::<IndexV4>(body).map(Index::from),
         3 => postcard::from_bytes::<IndexV3>(body).map(Index::from),
         2 => postcard::from_bytes::<IndexV2>(body).map(Index::from),
@@ -22,7 +23,7 @@ pub(super) fn index(version: u32, body: &[u8]) -> Option<Result<Index, postcard:
 }
 
 /// The root and provenance at the start of the body of a file of an earlier `version`
-/// (4 has today's); `None` for a version that never was.
+/// (4 and 5 have today's); `None` for a version that never was.
 pub(super) fn head(
     version: u32,
     body: &[u8],
@@ -34,6 +35,57 @@ pub(super) fn head(
             .map(|((root, old), _)| (root, old.into())),
         _ => return None,
     })
+}
+
+/// Version 5's layout: the whole index in one postcard body, every descriptor a
+/// sequence of numbers (written whole at every checkpoint).
+#[derive(Deserialize)]
+struct IndexV5 {
+    root: PathBuf,
+    provenance: Provenance,
+    entries: Vec<EntryV5>,
+}
+
+/// An entry of version 5: an [`EntryV4`] and what is wrong with the photo.
+#[derive(Deserialize)]
+struct EntryV5 {
+    path: String,
+    size: u64,
+    mtime_ns: i128,
+    file: FileId,
+    via_link: bool,
+    width: u32,
+    height: u32,
+    feature_map: [u32; 2],
+    raw: Vec<f32>,
+    damage: Option<crate::read::Damage>,
+}
+
+impl From<EntryV5> for Entry {
+    fn from(old: EntryV5) -> Self {
+        Self {
+            path: old.path,
+            size: old.size,
+            mtime_ns: old.mtime_ns,
+            file: old.file,
+            via_link: old.via_link,
+            width: old.width,
+            height: old.height,
+            feature_map: old.feature_map,
+            raw: old.raw,
+            damage: old.damage,
+        }
+    }
+}
+
+impl From<IndexV5> for Index {
+    fn from(old: IndexV5) -> Self {
+        Self {
+            root: old.root,
+            provenance: old.provenance,
+            entries: old.entries.into_iter().map(Entry::from).collect(),
+        }
+    }
 }
 
 /// Version 4's layout, read and upgraded: its entries say nothing of damage.

@@ -14,6 +14,9 @@ pub(super) struct Plan {
     pub(super) work: Vec<Scanned>,
     /// Entries whose file is gone.
     pub(super) removed: usize,
+    /// The paths of the entries not kept (gone, or changed and to be described again):
+    /// what the index on disk no longer holds as it is.
+    pub(super) dropped: Vec<String>,
     /// Kept entries whose path now goes through a link or no longer, or whose device
     /// number changed: the index on disk is out of date for them.
     pub(super) refreshed: usize,
@@ -52,6 +55,7 @@ impl Plan {
         let mut kept = Vec::new();
         let mut work = Vec::new();
         let mut refreshed = 0;
+        let mut dropped = Vec::new();
         for file in scanned {
             match old.remove(&file.relative) {
                 // The device number is not part of a file's identity across runs: a
@@ -71,13 +75,20 @@ impl Plan {
                         ..entry
                     })
                 }
-                _ => work.push(file),
+                Some(changed) => {
+                    dropped.push(changed.path);
+                    work.push(file)
+                }
+                None => work.push(file),
             }
         }
+        let removed = old.len();
+        dropped.extend(old.into_keys());
         Self {
             kept,
             work,
-            removed: old.len(),
+            removed,
+            dropped,
             refreshed,
             previous: count,
         }
@@ -150,6 +161,8 @@ mod tests {
         let work: Vec<_> = plan.work.iter().map(|s| s.relative.as_str()).collect();
         assert_eq!(work, ["b", "c", "d", "new"]);
         assert_eq!((plan.removed, plan.refreshed), (1, 0));
+        // What a checkpoint appends as removed: the changed and the gone.
+        assert_eq!(plan.dropped, ["b", "c", "d", "gone"]);
     }
 
     #[test]

@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use super::plan::Plan;
-use super::{Entry, Index, Provenance, SameFile, ScanOptions, Scanned, scan_folder};
+use super::{
+    Checkpoints, Entry, Index, OnDisk, Provenance, SameFile, ScanOptions, ScanOutcome, Scanned,
+    scan_folder,
+};
 use crate::describe::describer::Describer;
 use crate::read::Damage;
 use crate::read::imaging;
@@ -294,27 +297,15 @@ pub fn update_index_live(
         .map_err(|e| Error::io(&options.root, e))?;
     // One writer at a time: the app and the command line on one index.
     let _lock = crate::support::safefs::lock(&options.index_path, "this index")?;
-    let (previous, set_aside, moved_from) = load_previous(options, &root, provenance)?;
-    let as_on_disk = set_aside.is_none()
-        && moved_from.is_none()
-        && is_on_disk(options, &previous, (&root, provenance));
-
+    let previous = load_previous(options, &root, provenance)?;
+    let as_on_disk = previous.is_on_disk(options, (&root, provenance));
     let scan = scan_folder(&root, &options.scan, control.stop_flag())?;
     if control.stopped() {
         // An unfinished scan must not be mistaken for deletions: change nothing.
-        let summary = IndexSummary {
-            stopped: true,
-            damaged: damaged_in(&previous),
-            entries: previous.entries.len(),
-            failed: scan.failures,
-            links_not_followed: scan.links_not_followed,
-            seconds: started.elapsed().as_secs_f64(),
-            ..IndexSummary::default()
-        };
-        return Ok((previous, summary));
+        return Ok(stopped_in_scan(previous.index, scan, started));
     }
     let mut failed = scan.failures;
-    let plan = Plan::new(previous.entries, scan.found);
+    let plan = Plan::new(previous.index.entries, scan.found);
     if !options.forget_missing && MissingPhotos::needs_asking(plan.removed, plan.previous) {
         return Err(Error::PhotosMissing {
             root,
@@ -324,11 +315,19 @@ pub fn update_index_live(
     }
     plan.announce(&root, &failed, control, live);
     let changed = !as_on_disk || plan.removed > 0 || plan.refreshed > 0;
+    // What a checkpoint may append to: the file as read, when it holds the kept
+    // entries as they are.
+    let on_disk = previous
+        .on_disk
+        .filter(|_| as_on_disk && plan.refreshed == 0);
     let mut index = Index::new(root, provenance.clone());
     index.entries = plan.kept;
     let unchanged = index.entries.len();
     let mut run = Describing {
         changed,
+        checkpoints: Checkpoints::new(options.index_path.clone(), on_disk),
+        saved: unchanged,
+        removed: plan.dropped,
         describer,
         options,
         control,
@@ -354,10 +353,24 @@ pub fn update_index_live(
         seconds: started.elapsed().as_secs_f64(),
         stopped: control.stopped(),
         entries: index.entries.len(),
-        set_aside,
-        moved_from,
+        set_aside: previous.set_aside,
+        moved_from: previous.moved_from,
     };
     Ok((index, summary))
+}
+
+/// What a run stopped during its scan returns: the index as it was, nothing changed.
+fn stopped_in_scan(previous: Index, scan: ScanOutcome, started: Instant) -> (Index, IndexSummary) {
+    let summary = IndexSummary {
+        stopped: true,
+        damaged: damaged_in(&previous),
+        entries: previous.entries.len(),
+        failed: scan.failures,
+        links_not_followed: scan.links_not_followed,
+        seconds: started.elapsed().as_secs_f64(),
+        ..IndexSummary::default()
+    };
+    (previous, summary)
 }
 
 /// Refuses to add descriptors pooled otherwise than the index's.
@@ -389,6 +402,12 @@ struct Describing<'a, 'l> {
     last_save: Instant,
     /// Whether the index differs from the file on disk (cleared by each save).
     changed: bool,
+    checkpoints: Checkpoints,
+    /// Entries in the file as of the last save (the first ones: entries are only
+    /// added during a run, sorted at its end).
+    saved: usize,
+    /// Paths the file still holds that the index no longer does (until the next save).
+    removed: Vec<String>,
 }
 
 impl Describing<'_, '_> {
@@ -498,7 +517,10 @@ impl Describing<'_, '_> {
     }
 
     fn save(&mut self) -> Result<()> {
-        save_sorted(&mut self.index, &self.options.index_path)?;
+        self.checkpoints
+            .save(&self.index, self.saved, &self.removed)?;
+        self.saved = self.index.entries.len();
+        self.removed.clear();
         self.changed = false;
         self.control.report(Progress::Saved {
             entries: self.index.entries.len(),
@@ -514,9 +536,9 @@ impl Describing<'_, '_> {
         }
         if self.changed {
             self.save()?;
-        } else {
-            self.index.entries.sort_by(|a, b| a.path.cmp(&b.path));
         }
+        // Sorted only now: a checkpoint that reordered them would publish some twice.
+        self.index.entries.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(self.index)
     }
 }
@@ -530,11 +552,36 @@ pub fn damaged_in(index: &Index) -> Vec<Failure> {
 /// The existing index for this folder, or an empty one; the file set aside, if one
 /// could not be read (see [`Unreadable`]); the folder it was made for, if the library
 /// was found moved here.
-fn load_previous(
-    options: &IndexOptions,
-    root: &Path,
-    provenance: &Provenance,
-) -> Result<(Index, Option<SetAside>, Option<PathBuf>)> {
+/// The index a run starts from.
+struct Previous {
+    index: Index,
+    /// What of the file was read (`None`: none, or one of an earlier version).
+    on_disk: Option<OnDisk>,
+    /// The file that could not be read, set aside.
+    set_aside: Option<SetAside>,
+    /// The folder the library was indexed in, when it was found moved here.
+    moved_from: Option<PathBuf>,
+}
+
+impl Previous {
+    fn new(index: Index) -> Self {
+        Self {
+            index,
+            on_disk: None,
+            set_aside: None,
+            moved_from: None,
+        }
+    }
+
+    /// Whether the file holds this index as read, for this folder and these settings.
+    fn is_on_disk(&self, options: &IndexOptions, made: (&Path, &Provenance)) -> bool {
+        self.set_aside.is_none()
+            && self.moved_from.is_none()
+            && is_on_disk(options, &self.index, made)
+    }
+}
+
+fn load_previous(options: &IndexOptions, root: &Path, provenance: &Provenance) -> Result<Previous> {
     let previous = load_previous_index(options, root, provenance)?;
     // Refuse at once, not after hours of work, to write over a file that is no index.
     crate::support::safefs::check_replaceable(
@@ -565,23 +612,23 @@ fn load_previous_index(
     options: &IndexOptions,
     root: &Path,
     provenance: &Provenance,
-) -> Result<(Index, Option<SetAside>, Option<PathBuf>)> {
+) -> Result<Previous> {
     let path = &options.index_path;
-    let fresh = || Index::new(root.to_path_buf(), provenance.clone());
+    let fresh = || Previous::new(Index::new(root.to_path_buf(), provenance.clone()));
     if options.rebuild || !path.exists() {
-        return Ok((fresh(), None, None));
+        return Ok(fresh());
     }
-    let mut index = match Index::load(path).and_then(|index| {
-        index.check_provenance(path, provenance)?;
-        Ok(index)
+    let (mut index, on_disk) = match Index::load_on_disk(path).and_then(|read| {
+        read.0.check_provenance(path, provenance)?;
+        Ok(read)
     }) {
-        Ok(index) => index,
+        Ok(read) => read,
         // A file that could not be read now (permissions, a drive gone) may read next
         // time: never set aside or replaced.
         Err(error @ Error::Io { .. }) => return Err(error),
         Err(error) => match options.unreadable {
             Unreadable::Refuse => return Err(error),
-            Unreadable::Replace => return Ok((fresh(), None, None)),
+            Unreadable::Replace => return Ok(fresh()),
             Unreadable::SetAside => {
                 let to = set_aside(path)?;
                 let reason = match error {
@@ -593,16 +640,25 @@ fn load_previous_index(
                     to,
                     reason,
                 };
-                return Ok((fresh(), Some(kept), None));
+                return Ok(Previous {
+                    set_aside: Some(kept),
+                    ..fresh()
+                });
             }
         },
     };
     if index.root == root {
-        return Ok((index, None, None));
+        return Ok(Previous {
+            on_disk,
+            ..Previous::new(index)
+        });
     }
     if super::moved_here(&index, root) {
         let from = std::mem::replace(&mut index.root, root.to_path_buf());
-        return Ok((index, None, Some(from)));
+        return Ok(Previous {
+            moved_from: Some(from),
+            ..Previous::new(index)
+        });
     }
     Err(Error::Index {
         path: path.clone(),
@@ -623,11 +679,6 @@ fn set_aside(path: &Path) -> Result<PathBuf> {
     let to = path.with_file_name(format!("{stem}.unreadable-{time}.lkidx"));
     crate::support::safefs::move_no_replace(path, &to).map_err(|e| Error::io(path, e))?;
     Ok(to)
-}
-
-fn save_sorted(index: &mut Index, path: &Path) -> Result<()> {
-    index.entries.sort_by(|a, b| a.path.cmp(&b.path));
-    index.save(path)
 }
 
 #[cfg(test)]

@@ -94,23 +94,86 @@ impl Replace {
 /// only if `replace` accepts it; anything else (a photo, a document) is refused with a
 /// message naming it.
 pub fn write_atomically(path: &Path, bytes: &[u8], replace: Replace) -> Result<()> {
+    write_atomically_with(path, replace, &mut |out| out.write_all(bytes))
+}
+
+/// [`write_atomically`], the bytes written by `write` as it makes them (through a
+/// buffer): a file of gigabytes is never held whole in memory to be saved.
+pub fn write_atomically_with(
+    path: &Path,
+    replace: Replace,
+    write: &mut dyn FnMut(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
     let tmp = temp_path(path)?;
     // Refuse before writing anything when the name is taken by a foreign file.
     check_replaceable(path, replace)?;
-    let write = || -> std::io::Result<()> {
-        let mut file = std::fs::OpenOptions::new()
+    let mut written = || -> std::io::Result<()> {
+        let file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        Ok(())
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        write(&mut out)?;
+        out.into_inner().map_err(|e| e.into_error())?.sync_all()
     };
-    if let Err(e) = write() {
+    if let Err(e) = written() {
         remove_own_temp(&tmp);
         return Err(Error::io(&tmp, e));
     }
     place(&tmp, path, replace)
+}
+
+/// Appends `bytes` to our file at `path` and fsyncs it, only if the file is still as
+/// we left it: it starts with `magic`, is `expected_len` bytes long and ends with
+/// `expected_tail` (anything else, another writer or a torn append, is
+/// [`Error::Refused`]: the caller writes the file whole instead). A crash during the
+/// append leaves the file as it was followed by a torn tail, which the file's reader
+/// must recognise and ignore.
+pub fn append_to_own(
+    path: &Path,
+    magic: &[u8],
+    (expected_len, expected_tail): (u64, &[u8]),
+    bytes: &[u8],
+) -> Result<()> {
+    use std::io::{Read, Seek};
+    let refused = |reason: &str| Error::Refused {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+    if !meta.is_file() || meta.len() != expected_len {
+        return Err(refused(
+            "changed since it was read; it is written whole instead",
+        ));
+    }
+    let mut head = vec![0; magic.len()];
+    file.read_exact(&mut head).map_err(|e| Error::io(path, e))?;
+    if head != magic {
+        return Err(refused("not a file lookalike wrote; it is left as it is"));
+    }
+    let mut tail = vec![0; expected_tail.len()];
+    let back = expected_len
+        .checked_sub(tail.len() as u64)
+        .ok_or_else(|| refused("shorter than what was written"))?;
+    file.seek(std::io::SeekFrom::Start(back))
+        .and_then(|_| file.read_exact(&mut tail))
+        .map_err(|e| Error::io(path, e))?;
+    if tail != expected_tail {
+        return Err(refused(
+            "changed since it was read; it is written whole instead",
+        ));
+    }
+    let mut appended = || -> std::io::Result<()> {
+        file.seek(std::io::SeekFrom::Start(expected_len))?;
+        file.write_all(bytes)?;
+        file.sync_data()
+    };
+    appended().map_err(|e| Error::io(path, e))
 }
 
 /// `.<name>.tmp<pid>` beside `path`, its folder created: where a file is written before
