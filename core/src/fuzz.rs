@@ -68,12 +68,16 @@ pub fn jpeg_damage(bytes: &[u8]) {
 }
 
 /// An index file (every format version; also the variants caches, which are indexes):
-/// a loaded one has only paths inside its library, and its head reads the same.
+/// a loaded one has only paths inside its library, and its head reads the same; one in
+/// segments (version 6) comes sorted by path, its appended segments merged in.
 pub fn index(bytes: &[u8]) {
     let path = Path::new("fuzzed.lkidx");
     if let Ok(index) = crate::index::Index::from_bytes(path, bytes) {
         for entry in &index.entries {
             assert!(!Path::new(&entry.path).is_absolute(), "{}", entry.path);
+        }
+        if bytes.get(8..12) == Some(&crate::index::FORMAT_VERSION.to_le_bytes()) {
+            assert!(index.entries.is_sorted_by(|a, b| a.path <= b.path));
         }
         let head = crate::index::Index::head_from_bytes(path, bytes);
         if let Ok((root, provenance)) = head {

@@ -46,34 +46,16 @@ struct IndexV5 {
     entries: Vec<EntryV5>,
 }
 
-/// An entry of version 5: an [`EntryV4`] and what is wrong with the photo.
+/// An entry of version 5: an [`EntryV4`] and what is wrong with the photo (postcard
+/// writes a struct's fields one after another, so the two read as one entry).
 #[derive(Deserialize)]
-struct EntryV5 {
-    path: String,
-    size: u64,
-    mtime_ns: i128,
-    file: FileId,
-    via_link: bool,
-    width: u32,
-    height: u32,
-    feature_map: [u32; 2],
-    raw: Vec<f32>,
-    damage: Option<crate::read::Damage>,
-}
+struct EntryV5(EntryV4, Option<crate::read::Damage>);
 
 impl From<EntryV5> for Entry {
-    fn from(old: EntryV5) -> Self {
+    fn from(EntryV5(entry, damage): EntryV5) -> Self {
         Self {
-            path: old.path,
-            size: old.size,
-            mtime_ns: old.mtime_ns,
-            file: old.file,
-            via_link: old.via_link,
-            width: old.width,
-            height: old.height,
-            feature_map: old.feature_map,
-            raw: old.raw,
-            damage: old.damage,
+            damage,
+            ..entry.into()
         }
     }
 }
