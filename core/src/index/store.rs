@@ -107,8 +107,8 @@ impl Checkpoints {
                 .collect();
             let removed: Vec<&str> = removed.iter().map(String::as_str).collect();
             let mut segment = Vec::new();
-            write_changes(&mut segment, &removed, &new).map_err(|e| Error::io(&self.path, e))?;
-            let grown = segment.len() as u64;
+            let (grown, crc) = write_changes(&mut segment, &removed, &new)
+                .map_err(|e| Error::io(&self.path, e))?;
             let was = (on_disk.len, &on_disk.tail[..]);
             if on_disk.appended + grown <= on_disk.base() {
                 match safefs::append_to_own(&self.path, MAGIC, was, &segment) {
@@ -116,7 +116,7 @@ impl Checkpoints {
                         self.on_disk = Some(OnDisk {
                             len: on_disk.len + grown,
                             appended: on_disk.appended + grown,
-                            tail: last_bytes(&segment),
+                            tail: crc,
                         });
                         return Ok(grown);
                     }
@@ -152,49 +152,22 @@ pub(super) fn write_whole(path: &Path, index: &Index) -> Result<OnDisk> {
     safefs::write_atomically_with(path, Replace::IfStartsWith(MAGIC), &mut |out| {
         out.write_all(MAGIC)?;
         out.write_all(&SEGMENTED.to_le_bytes())?;
-        let mut out = Tail { out, tail: [0; 4] };
-        on_disk.len +=
-            write_segment(&mut out, &head, &[])? + write_changes(&mut out, &[], &sorted)?;
-        on_disk.tail = out.tail;
+        let (head_len, _) = write_segment(out, &head, &[])?;
+        let (entries_len, crc) = write_changes(out, &[], &sorted)?;
+        on_disk.len += head_len + entries_len;
+        on_disk.tail = crc;
         Ok(())
     })?;
     Ok(on_disk)
 }
 
-/// A writer that remembers the last bytes written through it.
-struct Tail<'a> {
-    out: &'a mut dyn Write,
-    tail: [u8; CRC_BYTES],
-}
-
-impl Write for Tail<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.out.write(buf)?;
-        if n >= CRC_BYTES {
-            self.tail = last_bytes(&buf[..n]);
-        } else {
-            self.tail.rotate_left(n);
-            self.tail[CRC_BYTES - n..].copy_from_slice(&buf[..n]);
-        }
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.out.flush()
-    }
-}
-
-/// The last four bytes of `bytes` (at least four long), zeros before them otherwise.
-fn last_bytes(bytes: &[u8]) -> [u8; CRC_BYTES] {
-    let mut tail = [0; CRC_BYTES];
-    let n = bytes.len().min(CRC_BYTES);
-    tail[CRC_BYTES - n..].copy_from_slice(&bytes[bytes.len() - n..]);
-    tail
-}
-
 /// Writes one framed segment whose body is `meta` then `rows` (each row's numbers as
-/// little-endian `f32`s); returns the bytes written.
-fn write_segment(out: &mut dyn Write, meta: &[u8], rows: &[&[f32]]) -> std::io::Result<u64> {
+/// little-endian `f32`s); returns the bytes written and the last four, its checksum.
+fn write_segment(
+    out: &mut dyn Write,
+    meta: &[u8],
+    rows: &[&[f32]],
+) -> std::io::Result<(u64, [u8; CRC_BYTES])> {
     let floats: usize = rows.iter().map(|row| row.len()).sum();
     let len = (meta.len() + 4 * floats) as u64;
     out.write_all(&len.to_le_bytes())?;
@@ -207,8 +180,9 @@ fn write_segment(out: &mut dyn Write, meta: &[u8], rows: &[&[f32]]) -> std::io::
         crc = crc32c::crc32c_append(crc, &bytes);
         out.write_all(&bytes)?;
     }
-    out.write_all(&crc.to_le_bytes())?;
-    Ok((LEN_BYTES + CRC_BYTES) as u64 + len)
+    let crc = crc.to_le_bytes();
+    out.write_all(&crc)?;
+    Ok(((LEN_BYTES + CRC_BYTES) as u64 + len, crc))
 }
 
 /// Writes a segment of changes: `removed` paths, then `entries`.
@@ -216,7 +190,7 @@ fn write_changes(
     out: &mut dyn Write,
     removed: &[&str],
     entries: &[&Entry],
-) -> std::io::Result<u64> {
+) -> std::io::Result<(u64, [u8; CRC_BYTES])> {
     let changes = Changes {
         removed: removed.to_vec(),
         entries: entries.iter().map(|e| meta(e)).collect(),
