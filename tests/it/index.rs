@@ -141,6 +141,11 @@ fn indexes_good_files_reports_bad_ones_and_updates_incrementally() {
         assert_eq!(json["unchanged"], 3, "{json}");
     }
 
+    // A photo gone: the index and the turned views' cache drop it by appending to the
+    // same files, not by writing them again.
+    let rot90 = index_path.with_extension("rot90");
+    let size = |file: &Path| std::fs::metadata(file).unwrap().len();
+    let was = [&index_path, &rot90].map(|file| (last_written(file).0, size(file)));
     std::fs::remove_file(dir.join("church.png")).unwrap();
     let (_, json, _) = common::index_json(&model, &dir, &index_path, &[]);
     assert_eq!(
@@ -148,7 +153,11 @@ fn indexes_good_files_reports_bad_ones_and_updates_incrementally() {
         (Some(1), Some(2)),
         "{json}"
     );
-    assert_eq!(Index::load(&index_path).unwrap().entries.len(), 2);
+    for (file, (inode, len)) in [&index_path, &rot90].into_iter().zip(was) {
+        assert_eq!(last_written(file).0, inode, "{file:?} was written again");
+        assert!(size(file) > len, "{file:?} was not appended to");
+        assert_eq!(Index::load(file).unwrap().entries.len(), 2, "{file:?}");
+    }
 
     // Another max side would make the descriptors incomparable: refused, not mixed.
     let output = common::output_within(

@@ -2,12 +2,13 @@
 //! (indexing's last pass, or `dupes` for what is missing), cached beside the index, lined
 //! up with its entries for the duplicate finder, and handed to search as views.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use super::thumbnails::{Thumbnail, update_thumbnails};
 use crate::describe::describer::{Describer, DescriberOptions};
-use crate::index::{Control, Entry, Failure, Index, Progress};
+use crate::index::{Checkpoints, Control, Entry, Failure, Index, Progress};
 use crate::read::imaging;
 use crate::support::error::Result;
 use crate::support::isolate::{Lookahead, Pending};
@@ -96,43 +97,61 @@ pub struct Variants {
 /// `cached` (an earlier [`Variants::cache`]) are reused when path, size and
 /// modification time match, so only new photos go through the network (none without a
 /// `describer`: the cache alone). A photo that cannot be read is reported; a stop
-/// request ends early.
-pub fn describe_variants(
+/// request ends early. With `saves`, what is described is saved as it goes.
+fn describe_variants(
     index: &Index,
     variant: Variant,
     cached: Option<&Index>,
     describer: Option<&Describer>,
     control: Control<'_>,
-) -> Variants {
+    saves: Option<&mut CacheSaves>,
+) -> Result<Variants> {
     // Described the index's way (pooling; size, at most TURNED_SIDE turned) whatever
     // the caller's options: the variants are compared with the index's descriptors.
     let options = variant.options(DescriberOptions::for_index(&index.provenance));
     let (load, describer) = (options.load, describer.map(|d| d.with_options(options)));
     let describer = describer.as_ref();
     let known = Known::new(index, cached);
-    let earlier = |e: &Entry| known.get(e);
     // Each photo decodes while the one before it goes through the network.
     let order = describer.map_or_else(Vec::new, |_| known.missing(index, variant));
-    let mut ahead = Lookahead::new(order, |i| {
+    let ahead = Lookahead::new(order, |i| {
         Pending::start(index.absolute(&index.entries[i]), move |path| {
             imaging::load(path, &load)
         })
     });
-    let to_describe = ahead.len();
     control.report(Progress::Planned {
-        to_describe,
-        unchanged: index.entries.len() - to_describe,
+        to_describe: ahead.len(),
+        unchanged: index.entries.len() - ahead.len(),
         removed: 0,
     });
-    let mut failures = Vec::new();
-    let mut done = 0;
-    let mut missing = 0;
+    describe_in_order(index, variant, &known, describer, ahead, control, saves)
+}
+
+/// [`describe_variants`]'s pass over the photos, `ahead` decoding those to describe.
+fn describe_in_order<F: Fn(usize) -> Pending<imaging::LoadedImage>>(
+    index: &Index,
+    variant: Variant,
+    known: &Known<'_>,
+    describer: Option<&Describer>,
+    mut ahead: Lookahead<imaging::LoadedImage, F>,
+    control: Control<'_>,
+    mut saves: Option<&mut CacheSaves>,
+) -> Result<Variants> {
+    let earlier = |e: &Entry| known.get(e);
+    let to_describe = ahead.len();
+    let (mut failures, mut done, mut missing) = (Vec::new(), 0, 0);
     let mut aligned = Index::new(index.root.clone(), index.provenance.clone());
+    // The cache: the photos reused, then those described, in the order described.
     let mut cache = Index::new(index.root.clone(), index.provenance.clone());
+    cache.entries = (index.entries.iter())
+        .filter_map(|e| earlier(e).cloned())
+        .collect();
+    if let Some(saves) = saves.as_deref_mut() {
+        saves.saved = cache.entries.len();
+    }
     for (i, entry) in index.entries.iter().enumerate() {
         if let Some(hit) = earlier(entry) {
             aligned.entries.push(hit.clone());
-            cache.entries.push(hit.clone());
             continue;
         }
         let mut turned = None;
@@ -141,14 +160,9 @@ pub fn describe_variants(
             && let Some(decoding) = ahead.take(i)
         {
             let file = index.absolute(entry);
-            let described = decoding.wait(control.stop_flag());
-            match described.map(|loaded| describe_variant(describer, variant, &file, loaded)) {
-                Some(Ok(raw)) => {
-                    turned = Some(Entry {
-                        raw,
-                        ..entry.clone()
-                    })
-                }
+            let loaded = decoding.wait(control.stop_flag());
+            match loaded.map(|loaded| describe_variant(describer, variant, entry, &file, loaded)) {
+                Some(Ok(described)) => turned = Some(described),
                 Some(Err(error)) => failures.push(Failure::sent(control, &file, error)),
                 None => {}
             }
@@ -163,6 +177,9 @@ pub fn describe_variants(
             Some(turned) => {
                 cache.entries.push(turned.clone());
                 aligned.entries.push(turned);
+                if let Some(saves) = saves.as_deref_mut() {
+                    saves.checkpoint(&cache)?;
+                }
             }
             None => {
                 missing += usize::from(variant.applies(entry));
@@ -170,11 +187,56 @@ pub fn describe_variants(
             }
         }
     }
-    Variants {
+    if let Some(saves) = saves {
+        saves.save(&cache)?;
+    }
+    Ok(Variants {
         aligned,
         cache,
         failures,
         missing,
+    })
+}
+
+/// How often a pass that describes variants saves what it has described, as indexing's
+/// checkpoints: a crash loses at most this much of the network's work.
+const CHECKPOINT_EVERY: Duration = Duration::from_secs(30);
+
+/// A variant cache's saves during a pass: what was described since the last save is
+/// appended (with the photos gone from the library, at the first save), every
+/// [`CHECKPOINT_EVERY`] and at the end, never when nothing changed; the file is written
+/// whole when there is none of this version (even with no photo in it: the library was
+/// looked at) or the appends outgrow it ([`Checkpoints`]).
+struct CacheSaves {
+    checkpoints: Checkpoints,
+    /// Cached photos no longer in the library (or changed), not saved yet.
+    removed: Vec<String>,
+    /// How many of the cache's entries are saved, and whether there is a file of this
+    /// version to append to (without one, the first save writes one, even empty).
+    saved: usize,
+    on_file: bool,
+    last: Instant,
+}
+
+impl CacheSaves {
+    /// Saves `cache` when the last save is [`CHECKPOINT_EVERY`] old.
+    fn checkpoint(&mut self, cache: &Index) -> Result<()> {
+        match self.last.elapsed() >= CHECKPOINT_EVERY {
+            true => self.save(cache),
+            false => Ok(()),
+        }
+    }
+
+    /// Saves `cache`, whose entries from `self.saved` on are new, when it changed.
+    fn save(&mut self, cache: &Index) -> Result<()> {
+        if cache.entries.len() > self.saved || !self.removed.is_empty() || !self.on_file {
+            self.checkpoints.save(cache, self.saved, &self.removed)?;
+            self.removed.clear();
+            self.saved = cache.entries.len();
+            self.on_file = true;
+        }
+        self.last = Instant::now();
+        Ok(())
     }
 }
 
@@ -214,15 +276,19 @@ impl<'a> Known<'a> {
 fn describe_variant(
     describer: &Describer,
     variant: Variant,
+    entry: &Entry,
     file: &Path,
     loaded: Result<imaging::LoadedImage>,
-) -> Result<Vec<f32>> {
+) -> Result<Entry> {
     loaded.and_then(|image| {
         crate::support::isolate::per_file(file, || {
             let rgb = variant.transform(&image.rgb);
             describer.spoc(&imaging::LoadedImage { rgb, ..image })
         })
-        .map(|spoc| spoc.raw)
+        .map(|spoc| Entry {
+            raw: spoc.raw,
+            ..entry.clone()
+        })
     })
 }
 
@@ -254,8 +320,8 @@ pub struct VariantsUpdate {
 }
 
 /// `variant` of every photo of the index at `index_path` ([`describe_variants`]), with
-/// its cache beside the index: reused, and written again (with a `describer`) only when
-/// something was described or dropped.
+/// its cache beside the index: reused, and with a `describer`, what is described
+/// appended to it as it goes, and photos gone from the library dropped ([`CacheSaves`]).
 pub fn update_variant(
     index: &Index,
     index_path: &Path,
@@ -264,12 +330,32 @@ pub fn update_variant(
     control: Control<'_>,
 ) -> Result<Variants> {
     let cache_path = variant_cache_path(index_path, variant);
-    let cached = Index::load(&cache_path).ok();
-    let result = describe_variants(index, variant, cached.as_ref(), describer, control);
-    if describer.is_some() && cached.as_ref() != Some(&result.cache) {
-        result.cache.save(&cache_path)?;
-    }
-    Ok(result)
+    // A cache of other descriptors (another network, pooling or size) is replaced whole.
+    let (cached, on_disk) = match Index::load_on_disk(&cache_path) {
+        Ok((cached, on_disk)) if cached.provenance == index.provenance => (Some(cached), on_disk),
+        _ => (None, None),
+    };
+    let key = |e: &Entry| (e.path.clone(), e.size, e.mtime_ns);
+    let live: HashSet<_> = index.entries.iter().map(key).collect();
+    let removed = (cached.iter().flat_map(|c| &c.entries))
+        .filter(|e| !live.contains(&key(e)))
+        .map(|e| e.path.clone())
+        .collect();
+    let mut saves = describer.map(|_| CacheSaves {
+        checkpoints: Checkpoints::new(cache_path, on_disk),
+        removed,
+        saved: 0,
+        on_file: on_disk.is_some(),
+        last: Instant::now(),
+    });
+    describe_variants(
+        index,
+        variant,
+        cached.as_ref(),
+        describer,
+        control,
+        saves.as_mut(),
+    )
 }
 
 /// Both variants of the index at `index_path`, lined up with its entries: the cached

@@ -18,8 +18,8 @@ pub use crate::index::thumbnails::{
     PixelMatch, Thumbnail, Thumbnails, Turn, compare as compare_thumbnails, update_thumbnails,
 };
 pub use crate::index::variants::{
-    Aligned, CACHE_EXTENSIONS, ENLARGE_BELOW, Variant, Variants, VariantsUpdate, describe_variants,
-    update_variants, variant_cache_path,
+    Aligned, CACHE_EXTENSIONS, ENLARGE_BELOW, Variant, Variants, VariantsUpdate, update_variants,
+    variant_cache_path,
 };
 pub use decisions::{Decision, Decisions, Verdict};
 pub use groups::{
