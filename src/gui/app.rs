@@ -24,7 +24,7 @@ use super::protocol::{
     CleanupConfig, Command, Library, Photo, ResultItem, Stage, WeightsConfig, WhiteningRequest,
 };
 use super::settings::{Ranking, STORAGE_KEY, Settings};
-use super::thumbs::Thumbnails;
+use super::thumbs::{DiskCache, Thumbnails};
 use super::windows::compare::Compare;
 use super::windows::preview::Preview;
 use super::windows::weights::WeightsDialog;
@@ -181,7 +181,8 @@ impl LookalikeApp {
             destination: config.trash,
         };
         let worker = Worker::spawn(config.index_dir, cleanup, config.weights, ctx.clone())?;
-        let thumbs = Thumbnails::spawn(config.cache_dir, config.thumbnail_threads, ctx)?;
+        let cache = DiskCache::new(&config.cache_dir, settings.thumbnail_cache_bytes());
+        let thumbs = Thumbnails::spawn(cache, config.thumbnail_threads, ctx)?;
         worker.send(Command::LoadModel {
             path: settings.model.clone(),
             network: settings.network,
@@ -642,6 +643,8 @@ impl eframe::App for LookalikeApp {
         // Set again below if the results grid is drawn this frame.
         self.results.rect = None;
         self.thumbs.receive(&ctx);
+        self.thumbs
+            .set_cache_limit(self.settings.thumbnail_cache_bytes());
         self.handle_dialog_answers();
         self.handle_dropped_and_pasted(&ctx);
         self.frame_panels(ui, &ctx);

@@ -71,6 +71,9 @@ pub struct Settings {
     /// Duplicates: the user has read that moving photos can break a photo catalogue
     /// (said once, before the first clean-up).
     pub catalogue_warned: bool,
+    /// The most the thumbnails cached on disk may take, in GB: beyond it the least
+    /// recently shown are removed (made again from their photos when shown).
+    pub thumbnail_cache_gb: f32,
 }
 
 impl Default for Settings {
@@ -98,11 +101,21 @@ impl Default for Settings {
             protected_folders: Vec::new(),
             preferred_folders: Vec::new(),
             catalogue_warned: false,
+            thumbnail_cache_gb: DEFAULT_THUMBNAIL_CACHE_GB,
         }
     }
 }
 
+/// The thumbnails' disk cache by default: 3 GB, about 250,000 thumbnails (256 px, about
+/// 12 KB each): every photo of most libraries, the recently seen of a million.
+pub const DEFAULT_THUMBNAIL_CACHE_GB: f32 = 3.0;
+
 impl Settings {
+    /// The thumbnails' disk cache limit, in bytes.
+    pub fn thumbnail_cache_bytes(&self) -> u64 {
+        (f64::from(self.thumbnail_cache_gb.max(0.0)) * 1e9) as u64
+    }
+
     /// Puts `folder` first in the recent list (once), keeping the list short.
     pub fn remember_folder(&mut self, folder: PathBuf) {
         self.recent_folders.retain(|f| f != &folder);

@@ -5,7 +5,9 @@
 //! through 10,000 photos never queues work for rows that went by. Pool threads take
 //! from the front of that list, read the disk cache (or decode the photo and write the
 //! cache), and send small images back. The UI keeps a bounded number of textures and
-//! forgets the least recently drawn ones.
+//! forgets the least recently drawn ones; the disk cache is bounded too ([`disk`]).
+
+mod disk;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -23,8 +25,8 @@ use super::executor::decode_for_display;
 pub const THUMB_SIDE: u32 = 256;
 /// Textures kept on the GPU; beyond this the least recently drawn are dropped.
 const MAX_TEXTURES: usize = 1500;
-/// Bumped when the cached thumbnails' format changes.
-const CACHE_VERSION: &str = "thumbs-v1";
+
+pub use disk::DiskCache;
 
 /// What the UI has for one photo.
 pub enum Thumb<'a> {
@@ -51,6 +53,7 @@ struct Texture {
 /// The UI side of the thumbnail pool.
 pub struct Thumbnails {
     shared: Shared,
+    cache: Arc<DiskCache>,
     results: Receiver<(PathBuf, Result<egui::ColorImage, String>)>,
     threads: Vec<JoinHandle<()>>,
     textures: HashMap<PathBuf, Texture>,
@@ -59,31 +62,34 @@ pub struct Thumbnails {
 }
 
 impl Thumbnails {
-    /// Starts `threads` workers caching into `cache_dir`.
-    pub fn spawn(
-        cache_dir: PathBuf,
-        threads: usize,
-        repaint: egui::Context,
-    ) -> anyhow::Result<Self> {
+    /// Starts `threads` workers caching into `cache` (the first counts what it holds
+    /// before it starts).
+    pub fn spawn(cache: DiskCache, threads: usize, repaint: egui::Context) -> anyhow::Result<Self> {
         let shared: Shared = Arc::default();
         let (tx, results) = sync_channel(64);
-        let cache_dir = cache_dir.join(CACHE_VERSION);
+        let cache = Arc::new(cache);
         let mut handles = Vec::new();
         for i in 0..threads.max(1) {
-            let (shared, tx, cache_dir, repaint) = (
+            let (shared, tx, cache, repaint) = (
                 Arc::clone(&shared),
                 tx.clone(),
-                cache_dir.clone(),
+                Arc::clone(&cache),
                 repaint.clone(),
             );
             let handle = std::thread::Builder::new()
                 .name(format!("lookalike-thumbs-{i}"))
-                .spawn(move || work(&shared, &tx, &cache_dir, &repaint))
+                .spawn(move || {
+                    if i == 0 {
+                        cache.count();
+                    }
+                    work(&shared, &tx, &cache, &repaint)
+                })
                 .context("starting a thumbnail thread")?;
             handles.push(handle);
         }
         Ok(Self {
             shared,
+            cache,
             results,
             threads: handles,
             textures: HashMap::new(),
@@ -150,6 +156,12 @@ impl Thumbnails {
         wanted.queue.len() + wanted.in_flight.len()
     }
 
+    /// The disk cache's size limit, in bytes (a setting: applied at the next thumbnail
+    /// written).
+    pub fn set_cache_limit(&self, bytes: u64) {
+        self.cache.set_limit(bytes);
+    }
+
     /// Forgets everything about `path` (after it changed or moved).
     pub fn forget(&mut self, path: &Path) {
         self.textures.remove(path);
@@ -180,7 +192,7 @@ impl Drop for Thumbnails {
 fn work(
     shared: &Shared,
     results: &SyncSender<(PathBuf, Result<egui::ColorImage, String>)>,
-    cache_dir: &Path,
+    cache: &DiskCache,
     repaint: &egui::Context,
 ) {
     let (lock, ready) = &**shared;
@@ -203,7 +215,7 @@ fn work(
                 wanted = ready.wait(wanted).unwrap_or_else(PoisonError::into_inner);
             }
         };
-        let result = thumbnail(&path, cache_dir).map_err(|e| format!("{e:#}"));
+        let result = thumbnail(&path, cache).map_err(|e| format!("{e:#}"));
         let sent = results.send((path.clone(), result));
         lock.lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -217,11 +229,12 @@ fn work(
 }
 
 /// The thumbnail of `path`, from the disk cache when it is there and current.
-pub fn thumbnail(path: &Path, cache_dir: &Path) -> anyhow::Result<egui::ColorImage> {
+pub fn thumbnail(path: &Path, cache: &DiskCache) -> anyhow::Result<egui::ColorImage> {
     let meta =
         std::fs::metadata(path).with_context(|| format!("could not read {}", path.display()))?;
-    let cached = cache_dir.join(cache_key(path, &meta));
+    let cached = cache.dir().join(cache_key(path, &meta));
     if let Some(thumb) = read_cached(&cached) {
+        cache.used(&cached);
         return Ok(thumb);
     }
     let thumb = decode_for_display(path, THUMB_SIDE)?;
@@ -229,7 +242,10 @@ pub fn thumbnail(path: &Path, cache_dir: &Path) -> anyhow::Result<egui::ColorIma
     // it works, show what it holds, so a thumbnail looks the same the first time and
     // every time after.
     Ok(match store(&cached, &thumb) {
-        Ok(()) => read_cached(&cached).unwrap_or(thumb),
+        Ok(len) => {
+            cache.added(len);
+            read_cached(&cached).unwrap_or(thumb)
+        }
         Err(_) => thumb,
     })
 }
@@ -258,7 +274,8 @@ fn cache_key(path: &Path, meta: &std::fs::Metadata) -> String {
     format!("{hex}.jpg")
 }
 
-fn store(cached: &Path, thumb: &egui::ColorImage) -> anyhow::Result<()> {
+/// Writes `thumb` to the cache as `cached`; the bytes written.
+fn store(cached: &Path, thumb: &egui::ColorImage) -> anyhow::Result<u64> {
     let [w, h] = thumb.size;
     let rgb: Vec<u8> = thumb
         .pixels
@@ -276,7 +293,7 @@ fn store(cached: &Path, thumb: &egui::ColorImage) -> anyhow::Result<()> {
         &jpeg,
         lookalike_core::support::safefs::Replace::OwnCache,
     )?;
-    Ok(())
+    Ok(jpeg.len() as u64)
 }
 
 #[cfg(test)]
@@ -290,10 +307,10 @@ mod tests {
         image::RgbImage::from_pixel(600, 300, image::Rgb([200, 10, 10]))
             .save(&photo)
             .expect("save");
-        let cache = dir.path().join("cache");
+        let cache = DiskCache::new(&dir.path().join("cache"), 1 << 30);
         let first = thumbnail(&photo, &cache).expect("thumbnail");
         assert_eq!(first.size, [256, 128]);
-        assert_eq!(std::fs::read_dir(&cache).expect("cache").count(), 1);
+        assert_eq!(std::fs::read_dir(cache.dir()).expect("cache").count(), 1);
         let again = thumbnail(&photo, &cache).expect("cached thumbnail");
         assert_eq!(again.size, [256, 128]);
         // A changed photo gets a new cache entry, not the stale thumbnail.
@@ -309,7 +326,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let photo = dir.path().join("broken.jpg");
         std::fs::write(&photo, b"\xff\xd8\xff\xe0 not really a jpeg").expect("write");
-        let error = thumbnail(&photo, dir.path()).expect_err("must fail");
+        let error = thumbnail(&photo, &DiskCache::new(dir.path(), 1 << 30)).expect_err("must fail");
         assert!(format!("{error:#}").contains("broken.jpg"), "{error:#}");
     }
 }

@@ -115,14 +115,17 @@ fn safefs_removes_only_its_own_temporary_files_and_the_name_a_hard_link_replaced
         })
         .map(|(_, _, code)| code)
         .collect();
-    assert_eq!(removals.len(), 3, "{removals:?}");
+    assert_eq!(removals.len(), 4, "{removals:?}");
     // One removes our temporary file; one the trash's record of a photo that is back
-    // (only a `.trashinfo` in an `info/` folder); the last drops a file's old name right
-    // after it got its new one as a hard link (the no-replace move): the file stays.
+    // (only a `.trashinfo` in an `info/` folder); one a file of our own cache folders
+    // (only a file directly inside a folder of the cache's name: the app's thumbnails
+    // beyond their size limit); the last drops a file's old name right after it got its
+    // new one as a hard link (the no-replace move): the file stays.
     assert!(removals.iter().any(|c| c.contains("remove_file(tmp)")));
     assert!(removals.iter().any(|c| c.contains("remove_file(info)")));
     let text = std::fs::read_to_string(repo().join("core/src/support/safefs.rs")).unwrap();
     assert!(text.contains("let is_record = info.extension().is_some_and(|e| e == \"trashinfo\")"));
+    assert!(text.contains("own_cache_file(path, folder)?;\n    std::fs::remove_file(path)"));
     assert!(text.contains("std::fs::hard_link(from, to)?;\n    std::fs::remove_file(from)"));
 }
 

@@ -208,7 +208,8 @@ fn fifty_thousand_groups_are_reviewed_at_frame_rate() {
     };
     view.set_outcome(JobEnd::Done(found), view.threshold, 1, 0.0);
     let ctx = egui::Context::default();
-    let thumbs = Thumbnails::spawn(tmp.path().to_path_buf(), 1, ctx).unwrap();
+    let cache = lookalike::gui::thumbs::DiskCache::new(tmp.path(), 1 << 30);
+    let thumbs = Thumbnails::spawn(cache, 1, ctx).unwrap();
     let mut harness = Harness::builder()
         .with_size([1280.0, 800.0])
         .build_ui_state(

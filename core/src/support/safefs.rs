@@ -291,6 +291,33 @@ pub fn create_new_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
+/// Removes a file directly inside one of the program's own cache folders, `folder`
+/// being that folder's name (the app's thumbnails': `thumbs-v1`): a file anywhere else
+/// is refused, so no mistake can remove a user's file.
+pub fn remove_own_cache_file(path: &Path, folder: &str) -> std::io::Result<()> {
+    own_cache_file(path, folder)?;
+    std::fs::remove_file(path)
+}
+
+/// Marks a file of one of the program's own cache folders (as for
+/// [`remove_own_cache_file`]) as just used: its modification time set to now, so that a
+/// cache bounded in size removes the least recently used first.
+pub fn touch_own_cache_file(path: &Path, folder: &str) -> std::io::Result<()> {
+    own_cache_file(path, folder)?;
+    std::fs::File::open(path)?.set_modified(std::time::SystemTime::now())
+}
+
+fn own_cache_file(path: &Path, folder: &str) -> std::io::Result<()> {
+    let inside = path.parent().and_then(Path::file_name);
+    match inside.is_some_and(|name| name == folder) {
+        true => Ok(()),
+        false => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{} is not in a {folder} cache folder", path.display()),
+        )),
+    }
+}
+
 /// Removes a `.trashinfo` record in a trash's `info/` folder, written by
 /// [`create_new_file`] for a photo that is back in the library (or never left): the
 /// trash's record of it, never a photo.

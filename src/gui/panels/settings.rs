@@ -117,6 +117,18 @@ fn indexing(
     if settings.backend != backend_before {
         action = Some(Action::ReloadNetwork);
     }
+    ui.horizontal(|ui| {
+        let label = ui.label("Thumbnail cache (GB)").on_hover_text(
+            "The most the thumbnails kept on disk may take: beyond it, those shown least \
+             recently are removed (and made again from their photos when shown)",
+        );
+        ui.add(
+            egui::DragValue::new(&mut settings.thumbnail_cache_gb)
+                .range(0.1..=1000.0)
+                .speed(0.1),
+        )
+        .labelled_by(label.id);
+    });
     match model {
         ModelState::Ready { label, path } => {
             ui.label(format!("In use: {label}"));
