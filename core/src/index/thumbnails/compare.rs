@@ -332,14 +332,11 @@ impl Canvas {
         templates: &[f32],
         tw: usize,
     ) -> [[f32; LANES]; P] {
+        /// The image, its width, where the first place starts, the templates and their
+        /// width: one argument, for the copies compiled for each instruction set.
+        type Run<'a> = (&'a [f32], usize, usize, &'a [f32], usize);
         #[inline(always)]
-        fn any<const P: usize>(
-            image: &[f32],
-            width: usize,
-            at: usize,
-            templates: &[f32],
-            tw: usize,
-        ) -> [[f32; LANES]; P] {
+        fn any<const P: usize>((image, width, at, templates, tw): Run<'_>) -> [[f32; LANES]; P] {
             let mut acc = [[0.0f32; LANES]; P];
             for (ty, row) in templates.chunks_exact(tw * P).enumerate() {
                 let start = at + ty * width;
@@ -361,39 +358,33 @@ impl Canvas {
         }
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = "avx512f")]
-        fn avx512<const P: usize>(
-            image: &[f32],
-            width: usize,
-            at: usize,
-            templates: &[f32],
-            tw: usize,
-        ) -> [[f32; LANES]; P] {
-            any::<P>(image, width, at, templates, tw)
+        fn avx512<const P: usize>(run: Run<'_>) -> [[f32; LANES]; P] {
+            any::<P>(run)
         }
         #[cfg(target_arch = "x86_64")]
         #[target_feature(enable = "avx2")]
-        fn avx2<const P: usize>(
-            image: &[f32],
-            width: usize,
-            at: usize,
-            templates: &[f32],
-            tw: usize,
-        ) -> [[f32; LANES]; P] {
-            any::<P>(image, width, at, templates, tw)
+        fn avx2<const P: usize>(run: Run<'_>) -> [[f32; LANES]; P] {
+            any::<P>(run)
         }
-        let (image, width, at) = (&self.padded[..], self.plane.width, y * self.plane.width + x);
+        let run = (
+            &self.padded[..],
+            self.plane.width,
+            y * self.plane.width + x,
+            templates,
+            tw,
+        );
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx512f") {
                 // SAFETY: the CPU has AVX-512F, checked just above.
-                return unsafe { avx512::<P>(image, width, at, templates, tw) };
+                return unsafe { avx512::<P>(run) };
             }
             if std::arch::is_x86_feature_detected!("avx2") {
                 // SAFETY: the CPU has AVX2, checked just above.
-                return unsafe { avx2::<P>(image, width, at, templates, tw) };
+                return unsafe { avx2::<P>(run) };
             }
         }
-        any::<P>(image, width, at, templates, tw)
+        any::<P>(run)
     }
 }
 
