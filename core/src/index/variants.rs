@@ -111,7 +111,7 @@ fn describe_variants(
     let options = variant.options(DescriberOptions::for_index(&index.provenance));
     let (load, describer) = (options.load, describer.map(|d| d.with_options(options)));
     let describer = describer.as_ref();
-    let known = Known::new(index, cached);
+    let known = Known::new(cached);
     // Each photo decodes while the one before it goes through the network.
     let order = describer.map_or_else(Vec::new, |_| known.missing(index, variant));
     let ahead = Lookahead::new(order, |i| {
@@ -244,23 +244,25 @@ impl CacheSaves {
 /// modification time: what need not be described again.
 struct Known<'a>(HashMap<(&'a str, u64, i128), &'a Entry>);
 
+/// What identifies a photo's description: its path, size and modification time.
+fn identity(e: &Entry) -> (&str, u64, i128) {
+    (e.path.as_str(), e.size, e.mtime_ns)
+}
+
 impl<'a> Known<'a> {
-    fn new(index: &Index, cached: Option<&'a Index>) -> Self {
+    /// The entries of `cached` (of the index's provenance: [`update_variant`] checks).
+    fn new(cached: Option<&'a Index>) -> Self {
         Self(
             cached
-                .filter(|c| c.provenance == index.provenance)
-                .map(|c| {
-                    c.entries
-                        .iter()
-                        .map(|e| ((e.path.as_str(), e.size, e.mtime_ns), e))
-                        .collect()
-                })
-                .unwrap_or_default(),
+                .iter()
+                .flat_map(|c| &c.entries)
+                .map(|e| (identity(e), e))
+                .collect(),
         )
     }
 
     fn get(&self, e: &Entry) -> Option<&'a Entry> {
-        self.0.get(&(e.path.as_str(), e.size, e.mtime_ns)).copied()
+        self.0.get(&identity(e)).copied()
     }
 
     /// The rows of `index` that `variant` applies to and that are not known, in order.
@@ -335,10 +337,9 @@ pub fn update_variant(
         Ok((cached, on_disk)) if cached.provenance == index.provenance => (Some(cached), on_disk),
         _ => (None, None),
     };
-    let key = |e: &Entry| (e.path.clone(), e.size, e.mtime_ns);
-    let live: HashSet<_> = index.entries.iter().map(key).collect();
+    let live: HashSet<_> = index.entries.iter().map(identity).collect();
     let removed = (cached.iter().flat_map(|c| &c.entries))
-        .filter(|e| !live.contains(&key(e)))
+        .filter(|e| !live.contains(&identity(e)))
         .map(|e| e.path.clone())
         .collect();
     let mut saves = describer.map(|_| CacheSaves {
