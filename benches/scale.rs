@@ -9,7 +9,7 @@
 //! lookalike index ../shared/data/neardup-dev/jpg --index target/scale/nd.lkidx
 //! lookalike dupes --index target/scale/nd.lkidx > /dev/null
 //! cargo bench --profile dev --bench scale -- --photos 100000 \
-//!     --real target/scale/in.lkidx --real target/scale/nd.lkidx [--exact-recall]
+//!     --real target/scale/in.lkidx --real target/scale/nd.lkidx [--exact-recall] [--skip-dupes]
 //! ```
 //!
 //! **The library.** A distinct picture is an even mixture of four real pictures (its
@@ -90,6 +90,9 @@ fn main() {
 
     let (index, db) = open(&path, &whitening);
     search(&db, index.entries.len());
+    if args.skip_dupes {
+        return;
+    }
     let planted = (&library.planted[..], &library.thumbnails[..]);
     dupes(&path, &index, &db, &whitening, planted, args.exact_recall);
 }
@@ -99,6 +102,7 @@ struct Args {
     real: Vec<PathBuf>,
     out: PathBuf,
     exact_recall: bool,
+    skip_dupes: bool,
 }
 
 impl Args {
@@ -108,6 +112,7 @@ impl Args {
             real: Vec::new(),
             out: PathBuf::from("target/scale"),
             exact_recall: false,
+            skip_dupes: false,
         };
         let mut it = std::env::args().skip(1);
         while let Some(arg) = it.next() {
@@ -116,6 +121,7 @@ impl Args {
                 "--real" => args.real.push(it.next().expect("an index").into()),
                 "--out" => args.out = it.next().expect("a folder").into(),
                 "--exact-recall" => args.exact_recall = true,
+                "--skip-dupes" => args.skip_dupes = true,
                 _ => {} // cargo bench's own flags
             }
         }
@@ -506,7 +512,9 @@ fn open(path: &Path, whitening: &Whitening) -> (Index, Database) {
     let cold = std::fs::write("/proc/sys/vm/drop_caches", "3").is_ok();
     let started = Instant::now();
     let index = Index::load(path).expect("index loads");
+    let loaded = started.elapsed().as_secs_f64();
     let db = Database::from_index(&index, Some(whitening)).expect("whitened");
+    println!("open_load_seconds: {loaded:.2} s");
     println!(
         "open_seconds: {:.2} s ({})",
         started.elapsed().as_secs_f64(),
