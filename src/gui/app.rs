@@ -360,8 +360,11 @@ impl LookalikeApp {
     }
 
     /// The photos of the library as the grid shows them (a RAW + JPEG pair once).
-    pub fn library_photos(&self) -> &[Photo] {
-        self.shelf.library.as_ref().map_or(&[], |l| &l.photos)
+    pub fn library_photos(&self) -> Vec<Photo> {
+        self.shelf
+            .library
+            .as_ref()
+            .map_or_else(Vec::new, |l| l.photos.iter().cloned().collect())
     }
 
     /// Counts the libraries made searchable so far (each refresh adds one).

@@ -2,7 +2,7 @@
 //! executor answers with [`Event`]s; a background job ends with a typed [`JobEnd`].
 
 use std::convert::Infallible;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use eframe::egui;
@@ -254,18 +254,133 @@ impl DuplicateGroup {
     }
 }
 
-/// The searchable library, as the UI sees it.
+/// The searchable library, as the UI sees it. Each version the executor sends while
+/// indexing shares the photos and the waiting list with the one before: a batch
+/// described adds a piece, it does not copy a million photos.
 #[derive(Debug)]
 pub struct Library {
     pub folder: PathBuf,
     /// The photos described so far: what a search ranks.
-    pub photos: Vec<Photo>,
+    pub photos: Pieces<Photo>,
     /// Photos found but not described yet (while indexing), in the order they will be.
-    pub waiting: Vec<PathBuf>,
+    pub waiting: Waiting,
     /// Indexing has ended: `photos` is the whole library.
     pub complete: bool,
     /// How the descriptors are finished, in words ("L2 only", "PCA-whitened to 128-d ...").
     pub whitening: String,
+}
+
+/// A list kept in shared pieces: a copy shares them, [`Pieces::push`] adds one.
+#[derive(Debug, Clone)]
+pub struct Pieces<T> {
+    pieces: Vec<Arc<[T]>>,
+    /// Where each piece ends in the whole list.
+    ends: Vec<usize>,
+}
+
+impl<T> Default for Pieces<T> {
+    fn default() -> Self {
+        Self {
+            pieces: Vec::new(),
+            ends: Vec::new(),
+        }
+    }
+}
+
+impl<T> From<Vec<T>> for Pieces<T> {
+    fn from(items: Vec<T>) -> Self {
+        let mut pieces = Self::default();
+        pieces.push(items);
+        pieces
+    }
+}
+
+impl<T> Pieces<T> {
+    pub fn len(&self) -> usize {
+        self.ends.last().copied().unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, i: usize) -> Option<&T> {
+        let piece = self.ends.partition_point(|&end| end <= i);
+        let start = piece.checked_sub(1).map_or(0, |before| self.ends[before]);
+        self.pieces.get(piece)?.get(i - start)
+    }
+
+    /// Adds `items` at the end as one more piece.
+    pub fn push(&mut self, items: Vec<T>) {
+        if !items.is_empty() {
+            self.ends.push(self.len() + items.len());
+            self.pieces.push(items.into());
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.pieces.iter().flat_map(|piece| piece.iter())
+    }
+}
+
+/// The files still to describe while indexing, in the order they will be: the run's
+/// whole list, shared, less those done (described or failed). The decoders finish a
+/// few files out of order, so a few past the first one still waiting may be done.
+#[derive(Debug, Clone, Default)]
+pub struct Waiting {
+    order: Arc<[PathBuf]>,
+    /// Every file before this one is done.
+    from: usize,
+    /// Files done past `from` (their places in `order`), ascending.
+    ahead: Vec<usize>,
+}
+
+impl Waiting {
+    pub fn new(order: Vec<PathBuf>) -> Self {
+        Self {
+            order: order.into(),
+            from: 0,
+            ahead: Vec::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.order.len() - self.from - self.ahead.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The `i`-th file still waiting.
+    pub fn get(&self, i: usize) -> Option<&PathBuf> {
+        let mut place = self.from + i;
+        for &done in &self.ahead {
+            if done > place {
+                break;
+            }
+            place += 1;
+        }
+        self.order.get(place)
+    }
+
+    /// Marks these files done. Each is looked for from the first still waiting on: the
+    /// files come nearly in order, so a run's whole list is gone through about once.
+    pub fn done<'p>(&mut self, paths: impl IntoIterator<Item = &'p Path>) {
+        for path in paths {
+            let place = (self.from..self.order.len())
+                .filter(|place| self.ahead.binary_search(place).is_err())
+                .find(|&place| self.order[place] == path);
+            if let Some(place) = place {
+                let at = self.ahead.partition_point(|&done| done < place);
+                self.ahead.insert(at, place);
+            }
+        }
+        while self.ahead.first() == Some(&self.from) {
+            self.ahead.remove(0);
+            self.from += 1;
+        }
+    }
 }
 
 /// One photo of the library.
@@ -368,5 +483,63 @@ impl JobEnd<Infallible> {
     /// An end without a result (stopped or failed) as the end of a job of any result.
     pub fn for_any<T>(self) -> JobEnd<T> {
         self.map(|never| match never {})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pieces_read_as_one_list_and_copies_share_them() {
+        let mut pieces = Pieces::from(vec![0, 1, 2]);
+        pieces.push(Vec::new());
+        pieces.push(vec![3]);
+        let before = pieces.clone();
+        pieces.push(vec![4, 5]);
+        assert_eq!(pieces.len(), 6);
+        assert_eq!(
+            pieces.iter().copied().collect::<Vec<_>>(),
+            [0, 1, 2, 3, 4, 5]
+        );
+        assert_eq!(
+            (0..7).map(|i| pieces.get(i).copied()).collect::<Vec<_>>(),
+            [Some(0), Some(1), Some(2), Some(3), Some(4), Some(5), None]
+        );
+        assert_eq!(before.len(), 4);
+        assert!(Arc::ptr_eq(&before.pieces[0], &pieces.pieces[0]));
+    }
+
+    /// Files done a little out of order (the decoders' lead) leave the rest waiting in
+    /// order; a file done twice or not in the list changes nothing.
+    #[test]
+    fn waiting_files_leave_as_they_are_done() {
+        let paths: Vec<PathBuf> = (0..6)
+            .map(|i| PathBuf::from(format!("/p/{i}.jpg")))
+            .collect();
+        let mut waiting = Waiting::new(paths.clone());
+        let left = |w: &Waiting| {
+            (0..w.len())
+                .map(|i| w.get(i).unwrap().clone())
+                .collect::<Vec<_>>()
+        };
+        waiting.done([paths[1].as_path(), paths[3].as_path()]);
+        assert_eq!(
+            left(&waiting),
+            [&paths[0], &paths[2], &paths[4], &paths[5]].map(|p| p.clone())
+        );
+        waiting.done([
+            paths[0].as_path(),
+            paths[0].as_path(),
+            Path::new("/elsewhere.jpg"),
+        ]);
+        assert_eq!(
+            left(&waiting),
+            [&paths[2], &paths[4], &paths[5]].map(|p| p.clone())
+        );
+        assert_eq!((waiting.from, waiting.ahead.clone()), (2, vec![3]));
+        waiting.done(paths.iter().map(PathBuf::as_path));
+        assert!(waiting.is_empty());
+        assert_eq!(waiting.get(0), None);
     }
 }

@@ -368,7 +368,9 @@ fn a_live_caller_sees_every_entry_once_before_the_run_ends() {
                     paths.extend(kept.iter().map(|e| e.path.clone()));
                     waiting = w.clone();
                 }
-                Partial::Described(new) => paths.extend(new.iter().map(|e| e.path.clone())),
+                Partial::Described { entries: new, .. } => {
+                    paths.extend(new.iter().map(|e| e.path.clone()))
+                }
             }
         }
         paths.sort();
@@ -414,6 +416,18 @@ fn a_live_caller_sees_every_entry_once_before_the_run_ends() {
         Index::load(&tmp.path().join("photos.lkidx")).unwrap(),
         index
     );
+
+    // A file that fails is handed over too: the app no longer shows it waiting.
+    std::fs::write(dir.join("broken.jpg"), b"not a photo").unwrap();
+    let (_, seen) = run(&options);
+    let failed: Vec<PathBuf> = seen
+        .iter()
+        .flat_map(|partial| match partial {
+            Partial::Described { failed, .. } => failed.clone(),
+            Partial::Planned { .. } => Vec::new(),
+        })
+        .collect();
+    assert_eq!(failed, [dir.canonicalize().unwrap().join("broken.jpg")]);
 }
 
 /// Issue 25: a stop request does not wait for a photo that takes long to decode (a

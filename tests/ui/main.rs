@@ -951,7 +951,7 @@ fn a_raw_and_its_jpeg_are_one_photo_with_a_badge() {
     std::fs::write(library.join("IMG_1.DNG"), raw).unwrap();
     // Both files are indexed; the grid shows the pair once.
     let mut harness = indexed_library(tmp.path(), &shared, &library, names.len() + 1);
-    let photos = harness.state().library_photos().to_vec();
+    let photos = harness.state().library_photos();
     assert!(
         photos.iter().all(|p| !p.path.ends_with("IMG_1.JPG")),
         "{photos:?}"
@@ -1218,17 +1218,14 @@ fn a_large_folder_is_browsed_and_searched_while_it_is_indexed() {
     run_until(&mut harness, "the next refresh", |app| {
         app.library_generation() > generation
     });
-    let described: std::collections::HashSet<&Path> = harness
+    let described: std::collections::HashSet<PathBuf> = harness
         .state()
         .library_photos()
-        .iter()
-        .map(|p| p.path.as_path())
+        .into_iter()
+        .map(|p| p.path)
         .collect();
     for hit in &hits {
-        assert!(
-            described.contains(hit.as_path()),
-            "{hit:?} is not described"
-        );
+        assert!(described.contains(hit), "{hit:?} is not described");
     }
 
     // Newly described photos never move the results under the pointer: they wait,

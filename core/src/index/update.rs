@@ -265,8 +265,12 @@ pub enum Partial {
         waiting: Vec<PathBuf>,
     },
     /// These files were described since the last `Described` (a batch at most every
-    /// [`IndexOptions::publish_every`]).
-    Described(Vec<Entry>),
+    /// [`IndexOptions::publish_every`]), and these (absolute paths, as in `waiting`)
+    /// failed.
+    Described {
+        entries: Vec<Entry>,
+        failed: Vec<PathBuf>,
+    },
 }
 
 /// Brings the index at `options.index_path` up to date with `options.root`; returns
@@ -333,6 +337,7 @@ pub fn update_index_live(
         control,
         live,
         index,
+        failures_published: failed.len(),
         failed: &mut failed,
         indexed: 0,
         published: unchanged,
@@ -398,6 +403,8 @@ struct Describing<'a, 'l> {
     indexed: usize,
     /// Entries handed to `live` so far.
     published: usize,
+    /// Failures handed to `live` so far (those of the scan are not waiting).
+    failures_published: usize,
     last_publish: Instant,
     last_save: Instant,
     /// Whether the index differs from the file on disk (cleared by each save).
@@ -498,12 +505,18 @@ impl Describing<'_, '_> {
         }
     }
 
-    /// Hands the entries described since the last time to `live`.
+    /// Hands the entries described since the last time to `live`, and the files that
+    /// failed.
     fn publish(&mut self) {
-        (self.live)(Partial::Described(
-            self.index.entries[self.published..].to_vec(),
-        ));
+        (self.live)(Partial::Described {
+            entries: self.index.entries[self.published..].to_vec(),
+            failed: self.failed[self.failures_published..]
+                .iter()
+                .map(|f| f.path.clone())
+                .collect(),
+        });
         self.published = self.index.entries.len();
+        self.failures_published = self.failed.len();
         self.last_publish = Instant::now();
     }
 
@@ -531,7 +544,8 @@ impl Describing<'_, '_> {
     /// Publishes and saves what is left (nothing when nothing changed); the index,
     /// sorted as saved.
     fn finish(mut self) -> Result<Index> {
-        if self.published < self.index.entries.len() {
+        if self.published < self.index.entries.len() || self.failures_published < self.failed.len()
+        {
             self.publish();
         }
         if self.changed {

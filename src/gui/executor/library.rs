@@ -10,20 +10,22 @@ use anyhow::Context as _;
 
 use super::jobs::{JobKind, JobOutcome, Slot};
 use super::{EventSink, Executor, Internal};
-use crate::gui::protocol::{Event, JobEnd, Library, Photo, Stage, WhiteningRequest};
+use crate::gui::protocol::{
+    Event, JobEnd, Library, Photo, Pieces, Stage, Waiting, WhiteningRequest,
+};
 use crate::gui::settings::WhiteningSource;
 use lookalike_core::describe::describer::{Describer, DescriberOptions};
 use lookalike_core::describe::whiten::Whitening;
-use lookalike_core::find::dupes;
+use lookalike_core::find::dupes::{self, Shots};
 use lookalike_core::find::search::Database;
 use lookalike_core::index::{self, Entry, Index, IndexOptions, IndexSummary, Partial, Provenance};
 
 pub(super) struct Searchable {
     pub(super) index: Index,
-    /// RAW + JPEG pairs: the JPEG's row -> its RAW's row (the JPEG is not shown).
-    pub(super) siblings: HashMap<usize, usize>,
-    /// The same pairs the other way: the RAW's row -> its JPEG's row.
-    pub(super) jpeg_of: HashMap<usize, usize>,
+    /// RAW + JPEG pairs (the JPEG is not shown), kept up to date as the library grows.
+    pub(super) shots: Shots,
+    /// The photos as the grid shows them (a RAW + JPEG pair once), as last sent.
+    pub(super) photos: Pieces<Photo>,
     /// Shared with the duplicate search running on its job thread (which reads only
     /// the photos' own rows, not their views).
     pub(super) database: Arc<Database>,
@@ -32,7 +34,7 @@ pub(super) struct Searchable {
     pub(super) whitening: Option<Whitening>,
     pub(super) request: WhiteningRequest,
     /// Files still to describe while the library is being indexed (empty after).
-    pub(super) waiting: Vec<PathBuf>,
+    pub(super) waiting: Waiting,
     pub(super) complete: bool,
     /// How the descriptors are finished, in words.
     pub(super) description: String,
@@ -178,54 +180,69 @@ impl Executor {
                 index.entries = kept;
                 self.library_serial += 1;
                 self.library = Some(Searchable {
-                    siblings: HashMap::new(),
-                    jpeg_of: HashMap::new(),
+                    shots: Shots::default(),
+                    photos: Pieces::default(),
                     database: Arc::default(),
                     turned: false,
                     whitening: None,
                     request: request.clone(),
-                    waiting,
+                    waiting: Waiting::new(waiting),
                     complete: false,
                     index,
                     description: String::new(),
                 });
                 self.rewhiten_growing(request);
             }
-            Partial::Described(entries) => {
+            Partial::Described { entries, failed } => {
                 let Some(library) = self.library.as_mut().filter(|l| !l.complete) else {
                     return;
                 };
                 Arc::make_mut(&mut library.database).extend(&entries, library.whitening.as_ref());
                 let root = library.index.root.clone();
-                let done: std::collections::HashSet<PathBuf> =
-                    entries.iter().map(|e| root.join(&e.path)).collect();
-                library.waiting.retain(|path| !done.contains(path));
+                let described: Vec<PathBuf> = entries.iter().map(|e| root.join(&e.path)).collect();
+                library
+                    .waiting
+                    .done(described.iter().chain(&failed).map(PathBuf::as_path));
+                let first = library.index.entries.len();
                 library.index.entries.extend(entries);
-                self.publish_library();
+                self.publish_from(first);
             }
         }
     }
 
     /// Tells the UI about the library as it is now.
     pub(super) fn publish_library(&mut self) {
+        if let Some(library) = &mut self.library {
+            library.shots = Shots::default();
+            library.photos = Pieces::default();
+        }
+        self.publish_from(0);
+    }
+
+    /// Tells the UI about the library as it is now, whose rows from `first` on are new
+    /// since the last time: they are a piece added to the photos sent before, unless
+    /// they pair with a photo shown before (then the list is made again).
+    fn publish_from(&mut self, first: usize) {
         let Some(library) = &mut self.library else {
             return;
         };
-        library.siblings = dupes::raw_jpeg_siblings(&library.index.entries);
-        library.jpeg_of = library
-            .siblings
-            .iter()
-            .map(|(&jpeg, &raw)| (raw, jpeg))
-            .collect();
         let index = &library.index;
+        let first = if library.shots.add(&index.entries, first) {
+            library.photos = Pieces::default();
+            0
+        } else {
+            first
+        };
         // A RAW + JPEG pair is one photo: the RAW, with its JPEG named.
-        let photos = (0..index.entries.len())
-            .filter(|row| !library.siblings.contains_key(row))
-            .map(|row| paired_photo(index, &library.jpeg_of, row))
+        let siblings = library.shots.siblings();
+        let photos = (first..index.entries.len())
+            .filter(|row| !siblings.contains_key(row))
+            .map(|row| paired_photo(index, library.shots.jpeg_of(), row))
             .collect();
+        library.photos.push(photos);
         let shown = Library {
             folder: index.root.clone(),
-            photos,
+            photos: library.photos.clone(),
             waiting: library.waiting.clone(),
             complete: library.complete,
             whitening: library.description.clone(),

@@ -164,17 +164,17 @@ pub(super) fn rank(
         &descriptors,
         ranking.metric,
         ranking.qe_k,
-        ranking.top + library.siblings.len().min(ranking.top),
+        ranking.top + library.shots.siblings().len().min(ranking.top),
     )?;
     Ok(hits
         .iter()
-        .filter(|hit| !library.siblings.contains_key(&hit.row))
+        .filter(|hit| !library.shots.siblings().contains_key(&hit.row))
         .take(ranking.top)
         .enumerate()
         .map(|(rank, hit)| ResultItem {
             rank: rank + 1,
             distance: hit.distance,
-            photo: paired_photo(&library.index, &library.jpeg_of, hit.row),
+            photo: paired_photo(&library.index, library.shots.jpeg_of(), hit.row),
         })
         .collect())
 }

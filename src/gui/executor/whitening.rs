@@ -1,13 +1,13 @@
 //! The whitening of the library's descriptors, and the database it makes.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::Executor;
 use super::library::Searchable;
-use crate::gui::protocol::{Event, WhiteningRequest};
+use crate::gui::protocol::{Event, Pieces, Waiting, WhiteningRequest};
 use crate::gui::settings::WhiteningSource;
 use lookalike_core::describe::whiten::Whitening;
+use lookalike_core::find::dupes::Shots;
 use lookalike_core::find::search::Database;
 use lookalike_core::find::views;
 use lookalike_core::find::whitening::{self, Problem, Shape, Source};
@@ -99,13 +99,13 @@ impl Executor {
         let (database, turned) = database;
         self.library = Some(Searchable {
             index,
-            siblings: HashMap::new(),
-            jpeg_of: HashMap::new(),
+            shots: Shots::default(),
+            photos: Pieces::default(),
             database: Arc::new(database),
             turned,
             whitening,
             request: request.clone(),
-            waiting: Vec::new(),
+            waiting: Waiting::default(),
             complete: true,
             description,
         });

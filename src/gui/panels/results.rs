@@ -164,8 +164,9 @@ impl Results {
         } else if let Some(photo) = library.photos.get(i) {
             (None, Cow::Borrowed(photo))
         } else {
-            let path = &library.waiting[i - library.photos.len()];
-            (None, Cow::Owned(Photo::waiting(path.clone())))
+            let path = library.waiting.get(i - library.photos.len());
+            let path = path.cloned().unwrap_or_default();
+            (None, Cow::Owned(Photo::waiting(path)))
         }
     }
 }

@@ -11,6 +11,7 @@ mod lists;
 mod nearest;
 mod pairs;
 pub mod series;
+mod shots;
 mod verify;
 
 pub use crate::find::views::{add_views, enlarged_views};
@@ -31,44 +32,14 @@ pub use nearest::NEIGHBOURS;
 pub(crate) use nearest::Neighbourhood;
 pub(crate) use pairs::{Across, close_pairs_across_within, pairs_and_neighbourhood};
 pub use pairs::{EXACT_UP_TO, Pair, Search, close_pairs, close_pairs_across};
+pub use shots::{Shots, raw_jpeg_siblings};
 pub use verify::{Check, PixelRule, Rule, Verifier, View};
-
-use std::collections::HashMap;
-
-use crate::index::Entry;
 
 /// Why a grouping ended without groups.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum GroupingError {
     #[error("stopped")]
     Stopped,
-}
-
-/// RAW + JPEG pairs of an index: for each JPEG (or other non-RAW file) that has a RAW
-/// of the same name in the same folder, that RAW's row. The app shows such a pair as
-/// one photo.
-pub fn raw_jpeg_siblings(entries: &[Entry]) -> HashMap<usize, usize> {
-    let mut shots: HashMap<(&str, String), Vec<usize>> = HashMap::new();
-    for (row, entry) in entries.iter().enumerate() {
-        let path = std::path::Path::new(&entry.path);
-        let folder = entry.path.rsplit_once('/').map_or("", |(folder, _)| folder);
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_lowercase())
-            .unwrap_or_default();
-        shots.entry((folder, stem)).or_default().push(row);
-    }
-    let mut siblings = HashMap::new();
-    for rows in shots.values() {
-        let is_raw =
-            |&row: &usize| crate::read::raw::is_raw(std::path::Path::new(&entries[row].path));
-        if let Some(&raw) = rows.iter().find(|r| is_raw(r)) {
-            for &row in rows.iter().filter(|r| !is_raw(r)) {
-                siblings.insert(row, raw);
-            }
-        }
-    }
-    siblings
 }
 
 /// Pairwise precision and recall of `groups` against true groups (`truth[row]` is the
@@ -98,8 +69,9 @@ mod tests {
     use super::*;
     use crate::describe::pooling::Pooling;
     use crate::index::Control;
-    use crate::index::Index;
+    use crate::index::{Entry, Index};
     use crate::support::safefs::FileId;
+    use std::collections::HashMap;
     use std::path::PathBuf;
 
     /// Descriptors with no views.
