@@ -15,12 +15,26 @@ pub fn raw_jpeg_siblings(entries: &[Entry]) -> HashMap<usize, usize> {
     shots.siblings
 }
 
+/// A file's shot: its folder and its name without the extension, in lower case.
+fn shot(path: &str) -> String {
+    let stem = std::path::Path::new(path)
+        .file_stem()
+        .map(|s| s.to_string_lossy())
+        .unwrap_or_default();
+    let folder = path.rsplit_once('/').map_or("", |(folder, _)| folder);
+    let mut key = String::with_capacity(folder.len() + 1 + stem.len());
+    key.push_str(folder);
+    key.push('/');
+    key.extend(stem.chars().flat_map(char::to_lowercase));
+    key
+}
+
 /// The shots of a library that grows, and its RAW + JPEG pairs
 /// ([`raw_jpeg_siblings`]), updated for each batch of photos added.
 #[derive(Debug, Clone, Default)]
 pub struct Shots {
     /// Each shot's rows, in row order, and whether each is a RAW.
-    rows: HashMap<(String, String), Vec<(usize, bool)>>,
+    rows: HashMap<String, Vec<(usize, bool)>>,
     /// A JPEG's row -> its RAW's row.
     siblings: HashMap<usize, usize>,
     /// The same pairs the other way: a RAW's row -> its JPEG's.
@@ -31,22 +45,19 @@ impl Shots {
     /// Adds `entries[first..]` (the rows added since the last call); returns whether
     /// a row before `first` changed its pairing (shown otherwise from now on).
     pub fn add(&mut self, entries: &[Entry], first: usize) -> bool {
+        // Shots of two files or more: only they can pair.
         let mut touched = Vec::new();
         for (row, entry) in entries.iter().enumerate().skip(first) {
             let path = std::path::Path::new(&entry.path);
-            let folder = entry.path.rsplit_once('/').map_or("", |(folder, _)| folder);
-            let stem = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().to_lowercase())
-                .unwrap_or_default();
-            let key = (folder.to_string(), stem);
-            let raw = crate::read::raw::is_raw(path);
-            self.rows.entry(key.clone()).or_default().push((row, raw));
-            touched.push(key);
+            let rows = self.rows.entry(shot(&entry.path)).or_default();
+            rows.push((row, crate::read::raw::is_raw(path)));
+            if rows.len() > 1 {
+                touched.push(row);
+            }
         }
         let mut changed_before = false;
-        for key in touched {
-            let rows = &self.rows[&key];
+        for row in touched {
+            let rows = &self.rows[&shot(&entries[row].path)];
             let Some(&(raw, _)) = rows.iter().find(|(_, is_raw)| *is_raw) else {
                 continue;
             };

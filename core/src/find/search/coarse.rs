@@ -18,6 +18,8 @@ use rayon::prelude::*;
 const ROUNDING: f32 = 1e-4;
 /// The codes' largest magnitude.
 const LEVELS: f32 = 127.0;
+/// 1.5 x 2^23: a number this large has no fractional bits.
+const ROUNDER: f32 = 12_582_912.0;
 /// Lanes of independent accumulators, as in the exact scan.
 const LANES: usize = 16;
 
@@ -35,13 +37,13 @@ impl Coarse {
     /// Adds `rows` (each `dim` numbers).
     pub(super) fn extend(&mut self, dim: usize, rows: &[f32]) {
         let dim = dim.max(1);
-        let mut codes = vec![0i8; rows.len() / dim * dim];
-        let (steps, slack): (Vec<f32>, Vec<f32>) = codes
+        let start = self.codes.len();
+        self.codes.resize(start + rows.len() / dim * dim, 0);
+        let (steps, slack): (Vec<f32>, Vec<f32>) = self.codes[start..]
             .par_chunks_mut(dim)
             .zip(rows.par_chunks_exact(dim))
             .map(|(codes, row)| quantise(row, codes))
             .unzip();
-        self.codes.extend(codes);
         self.steps.extend(steps);
         self.slack.extend(slack);
     }
@@ -73,23 +75,42 @@ impl Coarse {
 fn quantise(row: &[f32], codes: &mut [i8]) -> (f32, f32) {
     #[inline(always)]
     fn any(row: &[f32], codes: &mut [i8]) -> (f32, f32) {
-        if !row.iter().all(|v| v.is_finite()) {
+        let (rows, row_tail) = row.as_chunks::<LANES>();
+        let mut largest = [0.0f32; LANES];
+        for vs in rows.iter().chain([&pad(row_tail)]) {
+            for lane in 0..LANES {
+                largest[lane] = largest[lane].max(vs[lane].abs());
+            }
+        }
+        let step = largest.iter().fold(0.0f32, |m, &v| m.max(v)) / LEVELS;
+        let per_step = if step > 0.0 { step.recip() } else { 0.0 };
+        // Sums in lanes of `f32`: their rounding (a few millionths of `‖v‖`) is well
+        // inside the margin for rounding.
+        let (mut left_out, mut norm) = ([0.0f32; LANES], [0.0f32; LANES]);
+        let (chunks, codes_tail) = codes.as_chunks_mut::<LANES>();
+        let mut tail_codes = [0i8; LANES];
+        let all_codes = chunks.iter_mut().chain([&mut tail_codes]);
+        for (vs, cs) in rows.iter().chain([&pad(row_tail)]).zip(all_codes) {
+            // Any whole numbers would do (what they leave out is measured): the
+            // nearest, within ±127 since no `|v|` is above the largest.
+            for lane in 0..LANES {
+                // Adding 1.5 x 2^23 rounds to a whole number, whose bits are then the
+                // number's own plus those of 1.5 x 2^23 (no conversion to check).
+                let shifted = (vs[lane] * per_step).clamp(-LEVELS, LEVELS) + ROUNDER;
+                let whole = shifted - ROUNDER;
+                cs[lane] = (shifted.to_bits().wrapping_sub(ROUNDER.to_bits())) as i8;
+                let e = vs[lane] - step * whole;
+                left_out[lane] += e * e;
+                norm[lane] += vs[lane] * vs[lane];
+            }
+        }
+        codes_tail.copy_from_slice(&tail_codes[..codes_tail.len()]);
+        let total = |lanes: [f32; LANES]| lanes.iter().map(|&x| f64::from(x)).sum::<f64>().sqrt();
+        let slack = total(left_out) + f64::from(ROUNDING) * total(norm);
+        if !slack.is_finite() {
+            // Not finite (or too large to square in `f32`): never ruled out.
             return (0.0, f32::INFINITY);
         }
-        let largest = row.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-        let step = largest / LEVELS;
-        let per_step = if step > 0.0 { step.recip() } else { 0.0 };
-        let (mut left_out, mut norm) = (0.0f64, 0.0f64);
-        for (code, &v) in codes.iter_mut().zip(row) {
-            // Any whole number would do (what it leaves out is measured): the nearest,
-            // within ±127 since `|v| <= largest`, rounding being at most half a step.
-            let c = (v * per_step).round().clamp(-LEVELS, LEVELS);
-            *code = c as i8;
-            let e = f64::from(v) - f64::from(step) * f64::from(c);
-            left_out += e * e;
-            norm += f64::from(v) * f64::from(v);
-        }
-        let slack = left_out.sqrt() + f64::from(ROUNDING) * norm.sqrt();
         (step, slack as f32)
     }
     #[cfg(target_arch = "x86_64")]
@@ -103,6 +124,14 @@ fn quantise(row: &[f32], codes: &mut [i8]) -> (f32, f32) {
         return unsafe { avx2(row, codes) };
     }
     any(row, codes)
+}
+
+/// The last numbers of a row (fewer than [`LANES`]) padded with zeros.
+#[inline(always)]
+fn pad(tail: &[f32]) -> [f32; LANES] {
+    let mut lanes = [0.0; LANES];
+    lanes[..tail.len()].copy_from_slice(tail);
+    lanes
 }
 
 /// `Σ qᵢ cᵢ` of each row of `codes` into the first of each `out`.
@@ -151,13 +180,7 @@ mod tests {
     #[test]
     fn the_exact_dot_product_lies_within_the_bound() {
         let dim = 37;
-        let mut state = 12345u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        };
+        let mut next = super::super::tests::noise(12345);
         let mut rows: Vec<f32> = (0..dim * 200)
             .map(|i| next() * (1 + i % 7) as f32)
             .collect();

@@ -612,19 +612,24 @@ mod tests {
         );
     }
 
+    /// Numbers in [-1, 1) from `seed` (xorshift).
+    pub(super) fn noise(seed: u64) -> impl FnMut() -> f32 {
+        let mut state = seed;
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+        }
+    }
+
     /// The first pass in 8 bits changes nothing: with views, several queries, near
     /// ties and rows of every length, each dot-product metric gives exactly what
     /// measuring every row gives, and it does rule most rows out.
     #[test]
     fn the_coarse_pass_keeps_exactly_the_exact_ranking() {
         let dim = 40;
-        let mut state = 99u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 40) as f32 / (1u64 << 23) as f32 - 1.0
-        };
+        let mut next = noise(99);
         let bases: Vec<Vec<f32>> = (0..300)
             .map(|_| (0..dim).map(|_| next()).collect())
             .collect();
