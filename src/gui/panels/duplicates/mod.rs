@@ -75,6 +75,8 @@ pub struct DupesView {
     groups: Vec<DuplicateGroup>,
     /// Bursts found with them, shown apart.
     series: Vec<Burst>,
+    /// Each burst's height when last drawn (see [`DupesView::series_section`]).
+    series_heights: Vec<f32>,
     current: usize,
     /// The photo the keyboard is on, in the order the group shows them.
     focus: usize,
@@ -121,6 +123,7 @@ impl DupesView {
             variants: true,
             groups: Vec::new(),
             series: Vec::new(),
+            series_heights: Vec::new(),
             current: 0,
             focus: 0,
             scroll_to_focus: false,
@@ -188,6 +191,7 @@ impl DupesView {
             }
         };
         (self.groups, self.series) = (found.groups, found.series);
+        self.series_heights.clear();
         self.group_of.clear();
         for (n, group) in self.groups.iter().enumerate() {
             for photo in &group.photos {

@@ -10,8 +10,10 @@ use crate::gui::protocol::Burst;
 use crate::gui::widgets::format::file_name;
 
 impl DupesView {
-    /// The series section, under the groups.
-    pub(super) fn series_section(&self, ui: &mut egui::Ui, drawing: &mut Drawing) {
+    /// The series section, under the groups. A burst out of sight only takes its place
+    /// (its height when last drawn): a large library has thousands, whose thumbnails
+    /// are asked for only when they come into view.
+    pub(super) fn series_section(&mut self, ui: &mut egui::Ui, drawing: &mut Drawing) {
         if self.series.is_empty() {
             return;
         }
@@ -30,8 +32,19 @@ impl DupesView {
                     .weak()
                     .small(),
                 );
-                for (n, burst) in self.series.iter().enumerate() {
-                    burst_row(ui, drawing, n, burst);
+                self.series_heights.resize(self.series.len(), CARD + 60.0);
+                let rows = self.series.iter().zip(&mut self.series_heights);
+                for (n, (burst, height)) in rows.enumerate() {
+                    let width = ui.available_width();
+                    let place =
+                        egui::Rect::from_min_size(ui.cursor().min, egui::vec2(width, *height));
+                    if ui.is_rect_visible(place) {
+                        let top = ui.cursor().min.y;
+                        burst_row(ui, drawing, n, burst);
+                        *height = ui.cursor().min.y - top - ui.spacing().item_spacing.y;
+                    } else {
+                        ui.allocate_space(egui::vec2(width, *height));
+                    }
                 }
             });
     }

@@ -237,3 +237,51 @@ fn apply_to_all_says_what_moves_from_where_and_warns_of_catalogues_once() {
     view.set_outcome(found(Vec::new()), 0.1, 2, 0.0);
     assert!(view.plan().is_none());
 }
+
+/// Thousands of bursts (a large library): only those in sight are drawn, and only
+/// their thumbnails asked for.
+#[test]
+fn only_the_bursts_in_sight_are_drawn() {
+    let mut view = review();
+    let series = (0..2000)
+        .map(|n| Burst {
+            photos: vec![photo(&format!("b{n}-1.jpg")), photo(&format!("b{n}-2.jpg"))],
+            seconds: Some(0.3),
+            offsets: vec![Some(0.0), Some(0.3)],
+        })
+        .collect();
+    let found = FoundDuplicates {
+        groups: Vec::new(),
+        series,
+    };
+    view.set_outcome(JobEnd::Done(found), 0.1, 1, 0.0);
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = egui::Context::default();
+    let cache = crate::gui::thumbs::DiskCache::new(dir.path(), 1 << 20);
+    let mut thumbs = Thumbnails::spawn(cache, 1, ctx.clone()).unwrap();
+    let screen = egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(800.0, 600.0));
+    let mut wanted = Vec::new();
+    // The second frame draws with the heights the first measured.
+    for _ in 0..2 {
+        let input = egui::RawInput {
+            screen_rect: Some(screen),
+            ..Default::default()
+        };
+        let _ = ctx.run_ui(input, |ui| {
+            let mut drawing = Drawing {
+                thumbs: &mut thumbs,
+                wanted: Vec::new(),
+                action: None,
+            };
+            egui::ScrollArea::vertical().show(ui, |ui| view.series_section(ui, &mut drawing));
+            wanted = std::mem::take(&mut drawing.wanted);
+        });
+    }
+    assert!(
+        wanted.len() >= 2 && wanted.len() < 40,
+        "{} thumbnails asked for: {:?}",
+        wanted.len(),
+        wanted.first()
+    );
+    assert!(wanted.contains(&PathBuf::from("b0-1.jpg")));
+}
