@@ -287,14 +287,6 @@ impl<T> Default for Pieces<T> {
     }
 }
 
-impl<T> From<Vec<T>> for Pieces<T> {
-    fn from(items: Vec<T>) -> Self {
-        let mut pieces = Self::default();
-        pieces.push(items);
-        pieces
-    }
-}
-
 impl<T> Pieces<T> {
     pub fn len(&self) -> usize {
         self.ends.last().copied().unwrap_or(0)
@@ -492,7 +484,8 @@ mod tests {
 
     #[test]
     fn pieces_read_as_one_list_and_copies_share_them() {
-        let mut pieces = Pieces::from(vec![0, 1, 2]);
+        let mut pieces = Pieces::default();
+        pieces.push(vec![0, 1, 2]);
         pieces.push(Vec::new());
         pieces.push(vec![3]);
         let before = pieces.clone();

@@ -14,14 +14,14 @@
 
 use rayon::prelude::*;
 
+use super::LANES;
+
 /// The margin for rounding, as a fraction of `‖q‖ ‖v‖` (see the module's doc).
 const ROUNDING: f32 = 1e-4;
 /// The codes' largest magnitude.
 const LEVELS: f32 = 127.0;
 /// 1.5 x 2^23: a number this large has no fractional bits.
 const ROUNDER: f32 = 12_582_912.0;
-/// Lanes of independent accumulators, as in the exact scan.
-const LANES: usize = 16;
 
 /// Rows kept in 8 bits, each with how far a dot product with it may be from the
 /// row's own, per unit of the query's norm.
@@ -34,6 +34,13 @@ pub(super) struct Coarse {
 }
 
 impl Coarse {
+    /// `rows` (each `dim` numbers) in 8 bits.
+    pub(super) fn of(dim: usize, rows: &[f32]) -> Self {
+        let mut coarse = Self::default();
+        coarse.extend(dim, rows);
+        coarse
+    }
+
     /// Adds `rows` (each `dim` numbers).
     pub(super) fn extend(&mut self, dim: usize, rows: &[f32]) {
         let dim = dim.max(1);
@@ -76,8 +83,9 @@ fn quantise(row: &[f32], codes: &mut [i8]) -> (f32, f32) {
     #[inline(always)]
     fn any(row: &[f32], codes: &mut [i8]) -> (f32, f32) {
         let (rows, row_tail) = row.as_chunks::<LANES>();
+        let last = pad(row_tail);
         let mut largest = [0.0f32; LANES];
-        for vs in rows.iter().chain([&pad(row_tail)]) {
+        for vs in rows.iter().chain([&last]) {
             for lane in 0..LANES {
                 largest[lane] = largest[lane].max(vs[lane].abs());
             }
@@ -90,7 +98,7 @@ fn quantise(row: &[f32], codes: &mut [i8]) -> (f32, f32) {
         let (chunks, codes_tail) = codes.as_chunks_mut::<LANES>();
         let mut tail_codes = [0i8; LANES];
         let all_codes = chunks.iter_mut().chain([&mut tail_codes]);
-        for (vs, cs) in rows.iter().chain([&pad(row_tail)]).zip(all_codes) {
+        for (vs, cs) in rows.iter().chain([&last]).zip(all_codes) {
             // Any whole numbers would do (what they leave out is measured): the
             // nearest, within ±127 since no `|v|` is above the largest.
             for lane in 0..LANES {

@@ -12,6 +12,8 @@
 mod coarse;
 mod metric;
 
+use std::sync::OnceLock;
+
 use rayon::prelude::*;
 
 use self::coarse::Coarse;
@@ -35,7 +37,9 @@ pub struct Database {
     dim: usize,
     vectors: Vec<f32>,
     stats: Vec<RowStats>,
-    coarse: Coarse,
+    /// The rows in 8 bits, made by the first search that ranks through them (the
+    /// duplicate finder and `eval` never do) and kept up to date from then on.
+    coarse: OnceLock<Coarse>,
     /// More views of some rows (see [`Database::add_views`]).
     views: Views,
     /// The whitening's [`Whitening::unwhitening`], when the rows were whitened.
@@ -49,7 +53,8 @@ pub struct Database {
 struct Views {
     vectors: Vec<f32>,
     stats: Vec<RowStats>,
-    coarse: Coarse,
+    /// As [`Database`]'s.
+    coarse: OnceLock<Coarse>,
     /// The row each view belongs to.
     owner: Vec<usize>,
 }
@@ -99,13 +104,11 @@ impl Database {
             )));
         }
         let stats = vectors.par_chunks(dim).map(RowStats::of).collect();
-        let mut coarse = Coarse::default();
-        coarse.extend(dim, &vectors);
         Ok(Self {
             dim,
             vectors,
             stats,
-            coarse,
+            coarse: OnceLock::new(),
             views: Views::default(),
             unwhitening: None,
         })
@@ -127,7 +130,9 @@ impl Database {
             .stats
             .extend(vectors.chunks(self.dim).map(RowStats::of));
         self.views.vectors.extend_from_slice(vectors);
-        self.views.coarse.extend(self.dim, vectors);
+        if let Some(coarse) = self.views.coarse.get_mut() {
+            coarse.extend(self.dim, vectors);
+        }
         self.views.owner.extend_from_slice(owner);
         Ok(())
     }
@@ -191,7 +196,9 @@ impl Database {
             self.stats.push(RowStats::of(row));
             self.vectors.extend_from_slice(row);
         }
-        self.coarse.extend(self.dim, &rows);
+        if let Some(coarse) = self.coarse.get_mut() {
+            coarse.extend(self.dim, &rows);
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -419,16 +426,17 @@ impl Database {
                 }
             }
         };
-        let bounds = |coarse: &Coarse, stats: &[RowStats]| {
+        let bounds = |coarse: &OnceLock<Coarse>, vectors: &[f32], stats: &[RowStats]| {
+            let coarse = coarse.get_or_init(|| Coarse::of(self.dim, vectors));
             let mut all = vec![(0.0, 0.0); stats.len()];
             all.par_chunks_mut(SCAN_CHUNK_ROWS)
                 .enumerate()
                 .for_each(|(chunk, out)| bounds_of(coarse, stats, chunk * SCAN_CHUNK_ROWS, out));
             all
         };
-        let mut rows = bounds(&self.coarse, &self.stats);
+        let mut rows = bounds(&self.coarse, &self.vectors, &self.stats);
         if self.view_count() > 0 {
-            let views = bounds(&self.views.coarse, &self.views.stats);
+            let views = bounds(&self.views.coarse, &self.views.vectors, &self.views.stats);
             for (&owner, (near, far)) in self.views.owner.iter().zip(views) {
                 let row = &mut rows[owner];
                 *row = (row.0.min(near), row.1.min(far));
@@ -644,10 +652,35 @@ mod tests {
                 );
             }
         }
+        // Two thirds of the rows and half the views first; the rest added after a
+        // search made the first pass (a library growing while it is indexed).
+        let later = rows.split_off(2000 * dim);
         let mut db = Database::new(dim, rows).unwrap();
-        let owners: Vec<usize> = (0..db.len()).step_by(7).collect();
+        let owners: Vec<usize> = (0..3000).step_by(7).collect();
         let views: Vec<f32> = (0..owners.len() * dim).map(|_| next()).collect();
-        db.add_views(&owners, &views).unwrap();
+        let half = owners.len() / 2;
+        db.add_views(&owners[..half], &views[..half * dim]).unwrap();
+        db.search(&views[..dim], Metric::Cosine, 5).unwrap();
+        let entries: Vec<crate::index::Entry> = later
+            .chunks(dim)
+            .map(|raw| crate::index::Entry {
+                path: String::new(),
+                size: 0,
+                mtime_ns: 0,
+                file: crate::support::safefs::FileId {
+                    device: 0,
+                    inode: 0,
+                },
+                via_link: false,
+                width: 1,
+                height: 1,
+                feature_map: [1, 1],
+                raw: raw.to_vec(),
+                damage: None,
+            })
+            .collect();
+        db.extend(&entries, None);
+        db.add_views(&owners[half..], &views[half * dim..]).unwrap();
         let query: Vec<f32> = bases[17].iter().map(|v| v + 0.001).collect();
         let other = db.view(3).0.to_vec();
         for metric in [Metric::Cosine, Metric::Correlation, Metric::Euclidean] {
