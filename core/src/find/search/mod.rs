@@ -631,6 +631,25 @@ mod tests {
         }
     }
 
+    /// An index entry holding only `raw` (the first-pass test grows a library).
+    fn entry_of(raw: &[f32]) -> crate::index::Entry {
+        crate::index::Entry {
+            path: String::new(),
+            size: 0,
+            mtime_ns: 0,
+            file: crate::support::safefs::FileId {
+                device: 0,
+                inode: 0,
+            },
+            via_link: false,
+            width: 1,
+            height: 1,
+            feature_map: [1, 1],
+            raw: raw.to_vec(),
+            damage: None,
+        }
+    }
+
     /// The first pass in 8 bits changes nothing: with views, several queries, near
     /// ties and rows of every length, each dot-product metric gives exactly what
     /// measuring every row gives, and it does rule most rows out.
@@ -661,24 +680,7 @@ mod tests {
         let half = owners.len() / 2;
         db.add_views(&owners[..half], &views[..half * dim]).unwrap();
         db.search(&views[..dim], Metric::Cosine, 5).unwrap();
-        let entries: Vec<crate::index::Entry> = later
-            .chunks(dim)
-            .map(|raw| crate::index::Entry {
-                path: String::new(),
-                size: 0,
-                mtime_ns: 0,
-                file: crate::support::safefs::FileId {
-                    device: 0,
-                    inode: 0,
-                },
-                via_link: false,
-                width: 1,
-                height: 1,
-                feature_map: [1, 1],
-                raw: raw.to_vec(),
-                damage: None,
-            })
-            .collect();
+        let entries: Vec<crate::index::Entry> = later.chunks(dim).map(entry_of).collect();
         db.extend(&entries, None);
         db.add_views(&owners[half..], &views[half * dim..]).unwrap();
         let query: Vec<f32> = bases[17].iter().map(|v| v + 0.001).collect();
