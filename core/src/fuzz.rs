@@ -12,12 +12,13 @@ use std::path::Path;
 pub type Target = fn(&[u8]);
 
 /// What each target reads, by name (`fuzz/fuzz_targets/<name>.rs`, `tests/it/fuzz.rs`).
-pub const TARGETS: [(&str, Target); 7] = [
+pub const TARGETS: [(&str, Target); 8] = [
     ("raw", raw),
     ("sensor", sensor),
     ("jpeg_dc", jpeg_dc),
     ("jpeg_damage", jpeg_damage),
     ("index", index),
+    ("search_cache", search_cache),
     ("thumbnail_cache", thumbnail_cache),
     ("journal", journal),
 ];
@@ -84,6 +85,12 @@ pub fn index(bytes: &[u8]) {
             assert_eq!((root, provenance), (index.root, index.provenance));
         }
     }
+}
+
+/// The search's cache beside an index (`find/search/saved.rs`): one read has a row
+/// for each of its entries, and a search of it names only its rows.
+pub fn search_cache(bytes: &[u8]) {
+    crate::find::search::saved::fuzz_cache(bytes);
 }
 
 /// The thumbnails cache (`dupes/pixels.rs`): any two thumbnails it holds can be

@@ -65,20 +65,30 @@ pub(super) struct SearchArgs {
 
 pub(super) fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let index = Index::load(&args.index)?;
     // The query must go through the same network, model and image size as the index.
-    let network = index.provenance.network;
+    let provenance = Index::read_provenance(&args.index)?;
+    let network = provenance.network;
     let weights = load_weights(args.model.as_deref(), Some(network))?;
-    let max_side = index.provenance.max_side;
-    let pooling = index.provenance.pooling;
-    index.check_provenance(&args.index, &Provenance::new(&weights, max_side, pooling))?;
+    let (max_side, pooling) = (provenance.max_side, provenance.pooling);
     let whitening = intent_whitening(
         args.whiten.as_deref(),
         args.no_whiten,
         args.intent,
-        &index.provenance,
+        &provenance,
         Some(&weights),
     )?;
+    let views = !args.no_views && args.intent == Intent::Instance;
+    let views::Opened {
+        index,
+        database: db,
+        cache,
+    } = views::open(&args.index, whitening.as_ref(), views)?;
+    index.check_provenance(&args.index, &Provenance::new(&weights, max_side, pooling))?;
+    if let views::Cache::NotWritten(e) = cache {
+        eprintln!(
+            "the search's cache beside the index was not written ({e}): searches stay slower to start"
+        );
+    }
     let metric = args.metric.unwrap_or(args.intent.calibrated().metric);
     let engine = EngineArgs {
         model: args.model.clone(),
@@ -88,8 +98,6 @@ pub(super) fn run(args: SearchArgs) -> anyhow::Result<ExitCode> {
         pooling: Some(pooling),
     };
     let describer = engine.describer_with(&weights, whitening.clone())?;
-    let views = !args.no_views && args.intent == Intent::Instance;
-    let db = views::database(&index, &args.index, whitening.as_ref(), views)?;
     let query = describer.describe_views(&args.image, args.crop, views)?;
     let query: Vec<&[f32]> = query.iter().map(|q| q.descriptor.as_slice()).collect();
     let hits = db.search_views_expanded(&query, metric, args.qe, args.top)?;

@@ -181,6 +181,7 @@ fn write_seeds() {
     seeds::raws(&shared, &write);
     seeds::dngs(&shared, &write);
     seeds::indexes(&write);
+    seeds::search_caches(&write);
     seeds::thumbnail_caches(&shared, &write);
     seeds::journals(&write);
 }
@@ -358,6 +359,58 @@ mod seeds {
         write("index", "v3.lkidx", &framed(3, v3));
         let v2 = postcard::to_stdvec(&(root, (&provenance.model_sha256, 1024u32), &old)).unwrap();
         write("index", "v2.lkidx", &framed(2, v2));
+    }
+
+    /// The search's caches as `lookalike search` writes them (made from nothing, as
+    /// the fuzz target reads them), of three rows with and without views.
+    pub fn search_caches(write: Write) {
+        use lookalike_core::describe::model::Network;
+        use lookalike_core::describe::pooling::Pooling;
+        use lookalike_core::find::search::{Database, saved};
+        use lookalike_core::index::{Entry, Index, Provenance};
+        use lookalike_core::support::safefs::FileId;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("i.search");
+        let key = saved::Key::of(Path::new(""), None, None);
+        let provenance = Provenance {
+            model_sha256: "ab".repeat(32),
+            max_side: 1024,
+            network: Network::Vgg16,
+            pooling: Pooling::Rmac,
+        };
+        let mut index = Index::new(PathBuf::from("/photos"), provenance);
+        index.entries = (0..3)
+            .map(|i| Entry {
+                path: format!("{i}.jpg"),
+                size: 1000,
+                mtime_ns: 1_700_000_000_000_000_000,
+                file: FileId {
+                    device: 1,
+                    inode: i,
+                },
+                via_link: false,
+                width: 640,
+                height: 480,
+                feature_map: [40, 30],
+                raw: Vec::new(),
+                damage: None,
+            })
+            .collect();
+        let rows: Vec<f32> = (0..24).map(|i| (i as f32).sin()).collect();
+        let mut database = Database::new(8, rows).unwrap();
+        saved::write(&path, &key, &index, &database).unwrap();
+        write(
+            "search_cache",
+            "plain.search",
+            &std::fs::read(&path).unwrap(),
+        );
+        database.add_views(&[0, 2], &[0.5; 16]).unwrap();
+        saved::write(&path, &key, &index, &database).unwrap();
+        write(
+            "search_cache",
+            "views.search",
+            &std::fs::read(&path).unwrap(),
+        );
     }
 
     /// Thumbnail caches as the duplicate finder writes them, of two and three photos.

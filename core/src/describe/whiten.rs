@@ -212,6 +212,16 @@ impl Whitening {
             .collect()
     }
 
+    /// A checksum of what the transform does (mean, projection, power): rows whitened
+    /// by another whitening are never taken for this one's (the search's cache).
+    pub fn fingerprint(&self) -> u32 {
+        let numbers = [&self.mean[..], &self.projection, &[self.power]];
+        numbers.iter().fold(0, |crc, numbers| {
+            let bytes: Vec<u8> = numbers.iter().flat_map(|x| x.to_le_bytes()).collect();
+            crc32c::crc32c_append(crc, &bytes)
+        })
+    }
+
     /// Input dimension.
     pub fn input_dim(&self) -> usize {
         self.mean.len()

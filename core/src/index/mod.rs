@@ -176,7 +176,7 @@ impl Index {
     /// Refuses an index whose entries' paths could lead out of its folder: each must be
     /// relative, with no `..` (nor a root or drive), as scanning writes them. A crafted
     /// or damaged index cannot make lookalike read, move or show a file elsewhere.
-    fn check_paths(&self, path: &Path) -> Result<()> {
+    pub(crate) fn check_paths(&self, path: &Path) -> Result<()> {
         use std::path::Component;
         let escapes = |entry: &Entry| {
             entry.path.is_empty()

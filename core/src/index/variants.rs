@@ -296,11 +296,16 @@ fn describe_variant(
 
 /// The extensions of the variants' caches beside an index (what follows an index when
 /// it is moved, see [`crate::index::adopt_moved`]).
-pub const CACHE_EXTENSIONS: [&str; 3] = [
+pub const CACHE_EXTENSIONS: [&str; 4] = [
     Variant::QuarterTurn.cache_extension(),
     Variant::Enlarged.cache_extension(),
     super::thumbnails::CACHE_EXTENSION,
+    SEARCH_CACHE_EXTENSION,
 ];
+
+/// The extension of the search's cache beside an index (`find::search::saved`: the
+/// rows as a search ranks them, and the entries without their descriptors).
+pub const SEARCH_CACHE_EXTENSION: &str = "search";
 
 /// Where the cache of `variant` lives for the index at `index_path`: beside it.
 pub fn variant_cache_path(index_path: &Path, variant: Variant) -> PathBuf {

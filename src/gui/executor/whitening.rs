@@ -149,7 +149,8 @@ impl Executor {
     }
 
     /// The final descriptors of `index`, with the enlarged views cached beside its index
-    /// file when `request` asks for views; whether the query is then turned too.
+    /// file when `request` asks for views (through the search's cache: a million photos'
+    /// whitening is read, not made again); whether the query is then turned too.
     pub(super) fn database_with_views(
         &self,
         index: &Index,
@@ -157,8 +158,8 @@ impl Executor {
         request: &WhiteningRequest,
     ) -> lookalike_core::Result<(Database, bool)> {
         let index_path = self.library_index_path(index);
-        views::database(index, &index_path, whitening, request.views)
-            .map(|database| (database, request.views))
+        views::cached_database(index, &index_path, whitening, request.views)
+            .map(|(database, _)| (database, request.views))
     }
 
     /// Once indexing's last stage has described the views, search uses them.

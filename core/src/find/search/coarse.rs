@@ -15,6 +15,7 @@
 use rayon::prelude::*;
 
 use super::LANES;
+use super::saved::Stored;
 
 /// The margin for rounding, as a fraction of `‖q‖ ‖v‖` (see the module's doc).
 const ROUNDING: f32 = 1e-4;
@@ -27,7 +28,7 @@ const ROUNDER: f32 = 12_582_912.0;
 /// row's own, per unit of the query's norm.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Coarse {
-    codes: Vec<i8>,
+    codes: Stored<i8>,
     steps: Vec<f32>,
     /// `‖e‖ + ROUNDING ‖v‖`; infinite for a row that is not finite (never ruled out).
     slack: Vec<f32>,
@@ -45,14 +46,37 @@ impl Coarse {
     pub(super) fn extend(&mut self, dim: usize, rows: &[f32]) {
         let dim = dim.max(1);
         let start = self.codes.len();
-        self.codes.resize(start + rows.len() / dim * dim, 0);
-        let (steps, slack): (Vec<f32>, Vec<f32>) = self.codes[start..]
+        let codes = self.codes.to_mut();
+        codes.resize(start + rows.len() / dim * dim, 0);
+        let (steps, slack): (Vec<f32>, Vec<f32>) = codes[start..]
             .par_chunks_mut(dim)
             .zip(rows.par_chunks_exact(dim))
             .map(|(codes, row)| quantise(row, codes))
             .unzip();
         self.steps.extend(steps);
         self.slack.extend(slack);
+    }
+
+    /// From its parts, as [`Coarse::codes`], [`Coarse::steps`] and [`Coarse::slack`]
+    /// give them (a saved search reads them back).
+    pub(super) fn from_parts(codes: Stored<i8>, steps: Vec<f32>, slack: Vec<f32>) -> Self {
+        Self {
+            codes,
+            steps,
+            slack,
+        }
+    }
+
+    pub(super) fn codes(&self) -> &[i8] {
+        &self.codes
+    }
+
+    pub(super) fn steps(&self) -> &[f32] {
+        &self.steps
+    }
+
+    pub(super) fn slack(&self) -> &[f32] {
+        &self.slack
     }
 
     /// `q · (step × codes)` of each row from `start` on, one per `out`, and how far

@@ -11,6 +11,7 @@
 
 mod coarse;
 mod metric;
+pub mod saved;
 
 use std::sync::OnceLock;
 
@@ -18,6 +19,7 @@ use rayon::prelude::*;
 
 use self::coarse::Coarse;
 pub use self::metric::Metric;
+use self::saved::Stored;
 use crate::describe::whiten::Whitening;
 use crate::describe::whiten::finish_descriptors;
 use crate::index::Index;
@@ -35,7 +37,8 @@ pub struct Hit {
 #[derive(Debug, Clone, Default)]
 pub struct Database {
     dim: usize,
-    vectors: Vec<f32>,
+    /// In memory, or read in place from the search's cache ([`saved`]).
+    vectors: Stored<f32>,
     stats: Vec<RowStats>,
     /// The rows in 8 bits, made by the first search that ranks through them (the
     /// duplicate finder and `eval` never do) and kept up to date from then on.
@@ -106,7 +109,7 @@ impl Database {
         let stats = vectors.par_chunks(dim).map(RowStats::of).collect();
         Ok(Self {
             dim,
-            vectors,
+            vectors: vectors.into(),
             stats,
             coarse: OnceLock::new(),
             views: Views::default(),
@@ -194,7 +197,7 @@ impl Database {
         let rows = finish_descriptors(&raws, whitening);
         for row in rows.chunks_exact(self.dim.max(1)) {
             self.stats.push(RowStats::of(row));
-            self.vectors.extend_from_slice(row);
+            self.vectors.to_mut().extend_from_slice(row);
         }
         if let Some(coarse) = self.coarse.get_mut() {
             coarse.extend(self.dim, &rows);
@@ -632,7 +635,7 @@ mod tests {
     }
 
     /// An index entry holding only `raw` (the first-pass test grows a library).
-    fn entry_of(raw: &[f32]) -> crate::index::Entry {
+    pub(super) fn entry_of(raw: &[f32]) -> crate::index::Entry {
         crate::index::Entry {
             path: String::new(),
             size: 0,
