@@ -22,6 +22,7 @@ use lookalike_core::describe::model::{self, Network, NetworkWeights};
 use lookalike_core::describe::pooling::Pooling;
 use lookalike_core::describe::whiten::{self, Whitening};
 use lookalike_core::find::intent::Intent;
+use lookalike_core::find::views;
 use lookalike_core::find::whitening::{self, Problem, Source};
 use lookalike_core::index;
 use lookalike_core::read::imaging::{CropBox, DEFAULT_MAX_SIDE, LoadOptions};
@@ -418,6 +419,9 @@ fn index(args: IndexArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("describing the variants of {}", args.dir.display()))?;
         summary.stopped = interrupt_flag().load(Ordering::Relaxed);
     }
+    if !summary.stopped {
+        prepare_search(&library, &index_path, &weights);
+    }
     report_indexing(&summary, &args.dir, &index_path);
     if args.json {
         let mut value = serde_json::to_value(&summary)?;
@@ -485,6 +489,33 @@ fn describe_variants(
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// Indexing's very last step: the search's cache beside the index for the default
+/// search (the same scene or object: the shipped whitening, the views), so that the
+/// first search after a run opens at once (`views::cached_database`: nothing is done
+/// when the cache is already this library's). A cache that cannot be made is said and
+/// the run goes on; the search will make it.
+fn prepare_search(library: &index::Index, index_path: &Path, weights: &NetworkWeights) {
+    let started = std::time::Instant::now();
+    let shipped = Source::Shipped(Intent::Instance.shape());
+    let sha256 = weights.weights_sha256().ok();
+    let whitening = match whitening::choose(shipped, &library.provenance, sha256.as_deref()) {
+        Ok(chosen) => chosen.whitening,
+        Err(Problem::NoneShipped { .. }) => None,
+        Err(_) => return,
+    };
+    let cached = views::cached_database;
+    match cached(library, index_path, whitening.as_ref(), true) {
+        Ok((_, views::Cache::Written)) => eprintln!(
+            "the search's cache beside the index: {:.1} s",
+            started.elapsed().as_secs_f64()
+        ),
+        Ok((_, views::Cache::Read)) => {}
+        Ok((_, views::Cache::NotWritten(e))) | Err(e) => {
+            eprintln!("warning: the search's cache was not written: {e}")
+        }
+    }
 }
 
 /// What an indexing run did, on stderr: each file that failed, is damaged, is the same

@@ -178,43 +178,15 @@ fn same_photos(a: &Index, b: &Index) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::describe::model::Network;
-    use crate::describe::pooling::Pooling;
     use crate::find::search::Metric;
-    use crate::index::{Entry, Provenance};
-    use crate::support::safefs::FileId;
 
     /// An index of `n` photos whose raw descriptors are `512` numbers made from `seed`.
     fn index(n: usize, seed: usize) -> Index {
-        let mut index = Index::new(
-            "/photos".into(),
-            Provenance {
-                model_sha256: "ab".repeat(32),
-                max_side: 1024,
-                network: Network::Vgg16,
-                pooling: Pooling::Rmac,
-            },
-        );
-        index.entries = (0..n)
-            .map(|i| Entry {
-                path: format!("{i:04}.jpg"),
-                size: 1,
-                mtime_ns: 0,
-                file: FileId {
-                    device: 1,
-                    inode: i as u64,
-                },
-                via_link: false,
-                width: 640,
-                height: 480,
-                feature_map: [40, 30],
-                raw: (0..512)
-                    .map(|j| ((i * 31 + j * 17 + seed) as f32).sin())
-                    .collect(),
-                damage: None,
-            })
-            .collect();
-        index
+        crate::index::test_library((0..n).map(|i| {
+            (0..512)
+                .map(|j| ((i * 31 + j * 17 + seed) as f32).sin())
+                .collect()
+        }))
     }
 
     fn nearest(opened: &Opened, query: &[f32]) -> Vec<usize> {

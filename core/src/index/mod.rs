@@ -78,6 +78,24 @@ pub struct Entry {
     pub damage: Option<Damage>,
 }
 
+impl Entry {
+    /// This entry without its descriptor (what a cache of the entries alone keeps).
+    pub fn without_descriptor(&self) -> Self {
+        Self {
+            path: self.path.clone(),
+            size: self.size,
+            mtime_ns: self.mtime_ns,
+            file: self.file,
+            via_link: self.via_link,
+            width: self.width,
+            height: self.height,
+            feature_map: self.feature_map,
+            raw: Vec::new(),
+            damage: self.damage,
+        }
+    }
+}
+
 /// A file as it was indexed; it is moved only if it still is this file.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Indexed {
@@ -466,6 +484,40 @@ pub(crate) fn save_framed<T: serde::Serialize + ?Sized>(
     bytes.extend_from_slice(&version.to_le_bytes());
     bytes.extend_from_slice(&body);
     safefs::write_atomically(path, &bytes, Replace::IfStartsWith(magic))
+}
+
+/// A library of photos `0000.jpg`, `0001.jpg`, ... (one file each) with these raw
+/// descriptors, described by VGG16 with R-MAC (tests).
+#[cfg(test)]
+pub(crate) fn test_library(raws: impl IntoIterator<Item = Vec<f32>>) -> Index {
+    let mut index = Index::new(
+        "/photos".into(),
+        Provenance {
+            model_sha256: "ab".repeat(32),
+            max_side: 1024,
+            network: crate::describe::model::Network::Vgg16,
+            pooling: crate::describe::pooling::Pooling::Rmac,
+        },
+    );
+    index.entries = (0..)
+        .zip(raws)
+        .map(|(i, raw)| Entry {
+            path: format!("{i:04}.jpg"),
+            size: 1,
+            mtime_ns: 0,
+            file: FileId {
+                device: 1,
+                inode: i,
+            },
+            via_link: false,
+            width: 640,
+            height: 480,
+            feature_map: [40, 30],
+            raw,
+            damage: None,
+        })
+        .collect();
+    index
 }
 
 #[cfg(test)]

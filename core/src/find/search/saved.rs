@@ -331,7 +331,11 @@ pub fn write(path: &Path, key: &Key, index: &Index, database: &Database) -> Resu
         index: Index {
             root: index.root.clone(),
             provenance: index.provenance.clone(),
-            entries: index.entries.iter().map(without_descriptor).collect(),
+            entries: index
+                .entries
+                .iter()
+                .map(Entry::without_descriptor)
+                .collect(),
         },
     };
     let head = postcard::to_stdvec(&head).map_err(|e| Error::Invalid(e.to_string()))?;
@@ -409,22 +413,6 @@ pub fn fuzz_cache(bytes: &[u8]) {
     }
 }
 
-/// `entry` without its descriptor (what the cache's head keeps of it).
-fn without_descriptor(entry: &Entry) -> Entry {
-    Entry {
-        path: entry.path.clone(),
-        size: entry.size,
-        mtime_ns: entry.mtime_ns,
-        file: entry.file,
-        via_link: entry.via_link,
-        width: entry.width,
-        height: entry.height,
-        feature_map: entry.feature_map,
-        raw: Vec::new(),
-        damage: entry.damage,
-    }
-}
-
 impl RowStats {
     fn triple(&self) -> [f32; 3] {
         [self.norm, self.mean, self.centred_norm]
@@ -444,9 +432,6 @@ mod tests {
     use super::super::tests::{entry_of, noise};
     use super::super::{Hit, Metric};
     use super::*;
-    use crate::describe::model::Network;
-    use crate::describe::pooling::Pooling;
-    use crate::index::Provenance;
 
     const DIM: usize = 24;
 
@@ -454,19 +439,7 @@ mod tests {
     fn library(rows: usize) -> (Index, Database) {
         let mut next = noise(5);
         let raws: Vec<f32> = (0..rows * DIM).map(|_| next()).collect();
-        let mut index = Index::new(
-            "/photos".into(),
-            Provenance {
-                model_sha256: "ab".repeat(32),
-                max_side: 1024,
-                network: Network::Vgg16,
-                pooling: Pooling::Rmac,
-            },
-        );
-        index.entries = raws.chunks(DIM).map(entry_of).collect();
-        for (i, entry) in index.entries.iter_mut().enumerate() {
-            entry.path = format!("p{i}.jpg");
-        }
+        let index = crate::index::test_library(raws.chunks(DIM).map(<[f32]>::to_vec));
         let mut database = Database::new(DIM, raws).unwrap();
         let owners: Vec<usize> = (0..rows).step_by(5).collect();
         let views: Vec<f32> = (0..owners.len() * DIM).map(|_| next()).collect();
@@ -500,7 +473,7 @@ mod tests {
         let (read_index, mut read) = read(&path, &key(1)).unwrap();
         assert!(matches!(read.vectors, Stored::Mapped { .. }));
         assert_eq!(read_index.entries.len(), 700);
-        assert_eq!(read_index.entries[9].path, "p9.jpg");
+        assert_eq!(read_index.entries[9].path, "0009.jpg");
         assert!(read_index.entries.iter().all(|e| e.raw.is_empty()));
         let query: Vec<f32> = database.row(42).iter().map(|x| x + 0.01).collect();
         let other = database.view(7).0.to_vec();
