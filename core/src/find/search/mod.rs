@@ -634,25 +634,6 @@ mod tests {
         }
     }
 
-    /// An index entry holding only `raw` (the first-pass test grows a library).
-    pub(super) fn entry_of(raw: &[f32]) -> crate::index::Entry {
-        crate::index::Entry {
-            path: String::new(),
-            size: 0,
-            mtime_ns: 0,
-            file: crate::support::safefs::FileId {
-                device: 0,
-                inode: 0,
-            },
-            via_link: false,
-            width: 1,
-            height: 1,
-            feature_map: [1, 1],
-            raw: raw.to_vec(),
-            damage: None,
-        }
-    }
-
     /// The first pass in 8 bits changes nothing: with views, several queries, near
     /// ties and rows of every length, each dot-product metric gives exactly what
     /// measuring every row gives, and it does rule most rows out.
@@ -683,7 +664,7 @@ mod tests {
         let half = owners.len() / 2;
         db.add_views(&owners[..half], &views[..half * dim]).unwrap();
         db.search(&views[..dim], Metric::Cosine, 5).unwrap();
-        let entries: Vec<crate::index::Entry> = later.chunks(dim).map(entry_of).collect();
+        let entries = crate::index::test_library(later.chunks(dim).map(<[f32]>::to_vec)).entries;
         db.extend(&entries, None);
         db.add_views(&owners[half..], &views[half * dim..]).unwrap();
         let query: Vec<f32> = bases[17].iter().map(|v| v + 0.001).collect();

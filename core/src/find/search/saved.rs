@@ -429,7 +429,7 @@ impl RowStats {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{entry_of, noise};
+    use super::super::tests::noise;
     use super::super::{Hit, Metric};
     use super::*;
 
@@ -480,16 +480,8 @@ mod tests {
         for queries in [vec![&query[..]], vec![&query[..], &other[..]]] {
             assert_eq!(hits(&read, &queries), hits(&database, &queries));
         }
-        let more: Vec<Entry> = (0..50)
-            .map(|i| {
-                entry_of(
-                    &query
-                        .iter()
-                        .map(|x| x + 0.001 * i as f32)
-                        .collect::<Vec<_>>(),
-                )
-            })
-            .collect();
+        let shifted = |i: usize| query.iter().map(|x| x + 0.001 * i as f32).collect();
+        let more = crate::index::test_library((0..50).map(shifted)).entries;
         database.extend(&more, None);
         read.extend(&more, None);
         assert!(matches!(read.vectors, Stored::Owned(_)));
